@@ -1,0 +1,5 @@
+import sys
+
+from gifviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""``gifviz distances`` and ``gifviz field``: compute fields of a zoo and export them."""
+
+from __future__ import annotations
+
+import argparse
+
+from gifviz.cli.options import (
+    add_field_options,
+    add_metric_option,
+    add_reference_options,
+    config_from_args,
+    model_ids_from_args,
+    references_from_args,
+)
+from gifviz.cli.progress import TerminalProgress
+from gifviz.fieldio import save_field_npz
+from gifviz.hub.zoo import Zoo
+from gifviz.pipeline import check_model, model_field, zoo_distances
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    distances = commands.add_parser(
+        "distances",
+        help="pairwise field distances of a zoo, as CSV (+ provenance JSON)",
+        description="Compute every model's gradient field on the reference images and write the pairwise distance "
+        "matrix as CSV, with a provenance sidecar <out>.json (gifviz version, FieldConfig, references, digests).",
+    )
+    distances.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
+    distances.add_argument("--out", required=True, metavar="D.csv", help="CSV to write")
+    distances.add_argument("--models", metavar="ID,ID,...", help="only these models (default: all)")
+    distances.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_reference_options(distances)
+    add_field_options(distances)
+    add_metric_option(distances)
+    distances.set_defaults(handler=run_distances)
+
+    field = commands.add_parser(
+        "field",
+        help="one model's gradient field, as .npz",
+        description="Compute one model's gradient field (N, S, D) on the reference images and save it as .npz.",
+    )
+    field.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
+    field.add_argument("model_id", metavar="MODEL_ID", help="id of the model in the manifest")
+    field.add_argument("--out", required=True, metavar="F.npz", help="file to write")
+    field.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_reference_options(field)
+    add_field_options(field)
+    field.set_defaults(handler=run_field)
+
+
+def run_distances(args: argparse.Namespace) -> int:
+    zoo = Zoo.open(args.zoo)
+    config = config_from_args(args)
+    ids = model_ids_from_args(zoo, args.models)
+    references = references_from_args(zoo, args)
+    for model_id in ids:  # fail on a bad model before any long computation
+        check_model(zoo, model_id, references, config)
+    matrix = zoo_distances(zoo, references, config, ids, args.metric, TerminalProgress(not args.quiet))
+    csv_path, sidecar = matrix.to_csv(args.out)
+    print(f"wrote {csv_path} ({len(ids)} models, N={len(references)}, S={config.steps}) and {sidecar}")
+    return 0
+
+
+def run_field(args: argparse.Namespace) -> int:
+    zoo = Zoo.open(args.zoo)
+    config = config_from_args(args)
+    references = references_from_args(zoo, args)
+    check_model(zoo, args.model_id, references, config)
+    model = zoo.load(args.model_id)
+    progress = TerminalProgress(not args.quiet)
+    progress.start(args.model_id, 0, 1, len(references) * config.steps)
+    field = model_field(zoo, args.model_id, references, config, progress.advance)
+    progress.finish(args.model_id)
+    path = save_field_npz(field, args.out, {"model_digest": model.digest, "reference_digest": references.digest()})
+    n, s, d = field.shape
+    print(f"wrote {path} (field of {args.model_id}: N={n}, S={s}, D={d})")
+    return 0

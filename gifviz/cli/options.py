@@ -1,0 +1,100 @@
+"""Options shared by the commands that compute fields, and turning them into library objects."""
+
+from __future__ import annotations
+
+import argparse
+
+from gifviz.config import BASELINES, CHANNEL_REDUCTIONS, DEVICES, DTYPES, RULES, TARGETS, FieldConfig
+from gifviz.distance import METRICS
+from gifviz.errors import ConfigError, ReferenceSetError
+from gifviz.hub.zoo import Zoo
+from gifviz.refs import ReferenceSet, load_reference_folder
+
+_DEFAULT = FieldConfig()
+
+
+def _pool(text: str) -> tuple[int, int]:
+    parts = text.lower().replace("x", " ").split()
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--pool takes H or HxW, e.g. 8 or 8x8; got {text!r}") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"--pool takes H or HxW; got {text!r}")
+    return values[0], values[1]
+
+
+def add_reference_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reference inputs")
+    group.add_argument(
+        "--refs", metavar="DIR", help="folder of PNG/JPEG reference images, taken in sorted file-name order "
+        "(default: the manifest's 'references')",
+    )  # fmt: skip
+    group.add_argument("--n-refs", type=int, metavar="N", help="use the first N images (default: all)")
+
+
+def add_field_options(parser: argparse.ArgumentParser) -> None:
+    """The FieldConfig options (defaults are FieldConfig's)."""
+    group = parser.add_argument_group("field")
+    group.add_argument("--steps", type=int, default=_DEFAULT.steps, metavar="S", help="path points per input")
+    group.add_argument("--rule", choices=RULES, default=_DEFAULT.rule, help="captum integration rule")
+    group.add_argument("--baseline", choices=BASELINES, default=_DEFAULT.baseline, help="path start per input")
+    group.add_argument("--blur-sigma", type=float, default=_DEFAULT.blur_sigma, help="pixels, for --baseline blur")
+    group.add_argument("--target", choices=TARGETS, default=_DEFAULT.target, help="scalar differentiated")
+    group.add_argument("--label-class", type=int, help="class for --target label")
+    group.add_argument("--topk", type=int, default=_DEFAULT.topk, help="k for topk_map / topk_features")
+    group.add_argument("--layer", help="module name for layer targets (channel_max, topk_features)")
+    group.add_argument("--raw", action="store_true", help="raw gradients per point instead of cumulative IG")
+    group.add_argument(
+        "--channel-reduction", choices=CHANNEL_REDUCTIONS, default=_DEFAULT.channel_reduction,
+        help="average the field over input channels",
+    )  # fmt: skip
+    group.add_argument("--pool", type=_pool, metavar="HxW", help="average-pool each map to this grid")
+    group.add_argument("--batch-size", type=int, default=_DEFAULT.batch_size, help="path points per chunk")
+    group.add_argument("--device", choices=DEVICES, default=_DEFAULT.device)
+    group.add_argument("--dtype", choices=DTYPES, default=_DEFAULT.dtype)
+    group.add_argument("--seed", type=int, default=_DEFAULT.seed, help="seed of the noise/shuffle baselines")
+
+
+def add_metric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metric", choices=METRICS, default="cosine", help="distance variant")
+
+
+def config_from_args(args: argparse.Namespace) -> FieldConfig:
+    return FieldConfig(
+        steps=args.steps,
+        rule=args.rule,
+        baseline=args.baseline,
+        blur_sigma=args.blur_sigma,
+        target=args.target,
+        label_class=args.label_class,
+        topk=args.topk,
+        layer=args.layer,
+        cumulative=not args.raw,
+        channel_reduction=args.channel_reduction,
+        pool=args.pool,
+        batch_size=args.batch_size,
+        device=args.device,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+
+
+def references_from_args(zoo: Zoo, args: argparse.Namespace) -> ReferenceSet:
+    folder = args.refs or zoo.manifest.references
+    if folder is None:
+        raise ReferenceSetError("no reference images: pass --refs DIR or set 'references' in the manifest")
+    return load_reference_folder(folder, zoo.space, args.n_refs)
+
+
+def model_ids_from_args(zoo: Zoo, text: str | None) -> list[str]:
+    if not text:
+        return list(zoo.ids)
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    for model_id in ids:
+        zoo.spec(model_id)  # raises with the list of known ids
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"--models names a model twice: {text}")
+    return ids

@@ -1,0 +1,143 @@
+"""FieldConfig: everything that decides what a gradient field is.
+
+A frozen dataclass with a canonical JSON form. The JSON (without the execution-only fields) feeds the cache key and
+is written into every export, so a number can always be traced to the exact settings that produced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+from gifviz.errors import ConfigError
+
+RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+BASELINES = ("zeros", "blur", "shuffle", "noise")
+# Targets on the model's output, and representation targets on a hooked inner layer (`layer=`).
+OUTPUT_TARGETS = ("predicted", "predicted_logsoftmax", "label", "sum", "topk_map")
+LAYER_TARGETS = ("channel_max", "topk_features")
+TARGETS = OUTPUT_TARGETS + LAYER_TARGETS
+CHANNEL_REDUCTIONS = ("none", "mean")
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float32", "float64")
+# Fields that change how a field is computed but not what it is; they stay out of the cache key.
+EXECUTION_ONLY = ("batch_size", "device")
+
+TargetFn = Callable[[Any], Any]
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not supported; choose one of: {', '.join(allowed)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldConfig:
+    """How to compute a model gradient field ``(N, S, D)``.
+
+    Attributes:
+        steps: S, path points per reference input (the paper uses 50).
+        rule: captum integration rule giving the path nodes ``a_k`` and weights ``w_k``.
+        baseline: path start ``b_i``: ``zeros``; ``blur`` (Gaussian blur of ``x_i``, ``blur_sigma`` pixels);
+            ``shuffle`` (another reference image, a seeded pairing in which no image meets itself); ``noise``
+            (uniform in the input range, seeded).
+        target: the scalar differentiated per path. Output rules: ``predicted`` (logit of the class the model
+            predicts at the endpoint ``x_i``), ``predicted_logsoftmax``, ``label`` (class from ``labels`` passed to
+            :func:`gifviz.field.compute_field`, or ``label_class`` for all inputs), ``sum`` (all outputs),
+            ``topk_map`` (dense outputs: per channel the endpoint's top-``topk`` positions, summed). Layer rules
+            (need ``layer``, read by a forward hook): ``channel_max`` (per channel the maximum of the map, summed),
+            ``topk_features`` (sum of the endpoint's ``topk`` largest features). A callable maps the model output
+            ``(B, ...)`` to ``(B,)``; its qualified name stands for it in the JSON form.
+        layer: dotted module name for layer targets (``None``: the model's output).
+        cumulative: True: cumulative integrated gradients ``(sum_{j<=k} w_j g_j) * (x - b)``; False: the raw gradient
+            ``g_k`` at each path point.
+        channel_reduction: ``none`` keeps ``D = C*H*W``; ``mean`` averages channels, ``D = H*W``.
+        pool: average-pool each map to this ``(h, w)`` grid to bound storage (``None``: full resolution).
+        batch_size: path points per forward/backward chunk (execution only).
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda`` (execution only).
+        dtype: computation dtype; fields are stored as float32.
+        seed: seeds the ``noise`` and ``shuffle`` baselines.
+    """
+
+    steps: int = 50
+    rule: str = "gausslegendre"
+    baseline: str = "zeros"
+    blur_sigma: float = 3.0
+    target: str | TargetFn = "predicted"
+    label_class: int | None = None
+    topk: int = 5
+    layer: str | None = None
+    cumulative: bool = True
+    channel_reduction: str = "none"
+    pool: tuple[int, int] | None = None
+    batch_size: int = 256
+    device: str = "auto"
+    dtype: str = "float32"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"steps={self.steps!r} must be a positive integer")
+        _choice("rule", self.rule, RULES)
+        if self.rule.startswith("riemann") and self.steps < 2:
+            raise ConfigError(f"rule {self.rule!r} needs at least 2 steps (captum's Riemann rules); got {self.steps}")
+        _choice("baseline", self.baseline, BASELINES)
+        if not callable(self.target):
+            _choice("target", self.target, TARGETS)
+            if self.target in LAYER_TARGETS and not self.layer:
+                raise ConfigError(f"target={self.target!r} differentiates an inner layer: also give layer='...'")
+        _choice("channel_reduction", self.channel_reduction, CHANNEL_REDUCTIONS)
+        _choice("device", self.device, DEVICES)
+        _choice("dtype", self.dtype, DTYPES)
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size={self.batch_size} must be at least 1")
+        if self.topk < 1:
+            raise ConfigError(f"topk={self.topk} must be at least 1")
+        if self.blur_sigma <= 0:
+            raise ConfigError(f"blur_sigma={self.blur_sigma} must be positive")
+        if self.pool is not None:
+            pool = tuple(self.pool) if not isinstance(self.pool, int) else (self.pool, self.pool)
+            if len(pool) != 2 or min(pool) < 1:
+                raise ConfigError(f"pool={self.pool!r} must be a grid size (h, w) of positive integers")
+            object.__setattr__(self, "pool", (int(pool[0]), int(pool[1])))
+
+    @property
+    def target_name(self) -> str:
+        """The target rule as text; a callable is named by its module and qualified name."""
+        if callable(self.target):
+            return f"callable:{self.target.__module__}.{getattr(self.target, '__qualname__', repr(self.target))}"
+        return self.target
+
+    def to_dict(self, *, for_key: bool = False) -> dict[str, Any]:
+        """Plain-JSON form. ``for_key=True`` drops execution-only fields (they do not change the field)."""
+        data = dataclasses.asdict(self)
+        data["target"] = self.target_name
+        data["pool"] = list(self.pool) if self.pool is not None else None
+        if for_key:
+            for name in EXECUTION_ONLY:
+                data.pop(name)
+        return data
+
+    def to_json(self, *, for_key: bool = False) -> str:
+        """Canonical JSON: sorted keys, no spaces, so equal configs give equal strings."""
+        return json.dumps(self.to_dict(for_key=for_key), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldConfig:
+        """Inverse of :meth:`to_dict` for named targets (a callable target cannot be restored from its name)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown FieldConfig keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(data)
+        if isinstance(values.get("target"), str) and values["target"].startswith("callable:"):
+            raise ConfigError("a FieldConfig with a callable target cannot be rebuilt from JSON; pass the callable")
+        if values.get("pool") is not None:
+            values["pool"] = tuple(values["pool"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> FieldConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)

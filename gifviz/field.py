@@ -1,0 +1,294 @@
+"""The field engine: (model, reference inputs, baselines, FieldConfig) -> Field ``(N, S, D)``.
+
+For each reference ``x_i`` with baseline ``b_i`` the path points are ``p_ik = b_i + a_k (x_i - b_i)``, with nodes
+``a_k`` and weights ``w_k`` from captum's integration rules. All ``N * S`` points run through the model in chunks of
+``batch_size``, one ``torch.autograd.grad`` per chunk; per-point contributions are reduced (channel mean, pooling) as
+they arrive, which is exact because both reductions are linear and commute with the cumulative sum along the path.
+Only one chunk of path points ever exists in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from captum.attr._utils.approximation_methods import approximation_parameters
+from torch import nn
+
+from gifviz.baselines import make_baselines
+from gifviz.config import FieldConfig
+from gifviz.errors import Cancelled, ConfigError, ModelOutputError
+from gifviz.refs import ReferenceSet
+from gifviz.space import Preprocess, PreprocessedModel
+from gifviz.targets import TargetState, resolve_target, target_scalar
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """A model gradient field sampled on one reference set.
+
+    Attributes:
+        values: ``(N, S, D)`` float32 on the CPU; row ``[i, k]`` is the (reduced, flattened) map at path point k.
+        map_shape: ``(c, h, w)`` of one map before flattening, ``c * h * w = D``.
+        alphas: ``(S,)`` path nodes ``a_k`` in ``[0, 1]``.
+        targets: ``(N,)`` int64 class differentiated per input for class rules, else ``None``.
+        endpoint_scores: ``(N,)`` target value ``y(x_i)``.
+        baseline_scores: ``(N,)`` target value ``y(b_i)``.
+        config: the :class:`FieldConfig` that produced it.
+        reference_names: names of the ``N`` references, in order.
+        model_id: the model's id when known.
+    """
+
+    values: torch.Tensor
+    map_shape: tuple[int, int, int]
+    alphas: torch.Tensor
+    targets: torch.Tensor | None
+    endpoint_scores: torch.Tensor
+    baseline_scores: torch.Tensor
+    config: FieldConfig
+    reference_names: tuple[str, ...] = ()
+    model_id: str = ""
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        n, s, d = self.values.shape
+        return (n, s, d)
+
+    def maps(self) -> torch.Tensor:
+        """Values as images ``(N, S, c, h, w)``."""
+        n, s, _ = self.values.shape
+        return self.values.view(n, s, *self.map_shape)
+
+    def completeness_gap(self) -> torch.Tensor:
+        """``sum F[i, S] - (y(x_i) - y(b_i))`` per input ``(N,)``; ~0 for cumulative, unreduced fields."""
+        if not self.config.cumulative or self.config.channel_reduction != "none" or self.config.pool is not None:
+            raise ConfigError("completeness holds for cumulative fields without channel reduction or pooling")
+        return self.values[:, -1].double().sum(dim=1) - (self.endpoint_scores - self.baseline_scores).double()
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device auto or cpu")
+    return torch.device(device)
+
+
+def integration_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Captum's nodes ``a_k`` and weights ``w_k`` for ``rule``, each ``(S,)`` float64, nodes ascending."""
+    step_sizes, alphas = approximation_parameters(rule)
+    nodes = torch.tensor(alphas(steps), dtype=torch.float64)
+    weights = torch.tensor(step_sizes(steps), dtype=torch.float64)
+    order = torch.argsort(nodes)
+    return nodes[order], weights[order]
+
+
+@contextlib.contextmanager
+def autograd_ready(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no in-place activations while the field is taken; the model's own state is restored after.
+
+    In-place activations can overwrite values autograd needs for the input gradient, so their ``inplace`` flag is
+    switched off for the duration (TorchScript modules cannot be changed and are left as they are).
+    """
+    was_training = model.training
+    switched = []
+    for module in model.modules():
+        if isinstance(module, torch.jit.ScriptModule):
+            continue
+        if getattr(module, "inplace", False) is True:
+            module.inplace = False
+            switched.append(module)
+    model.eval()
+    try:
+        yield
+    finally:
+        for module in switched:
+            module.inplace = True
+        model.train(was_training)
+
+
+@contextlib.contextmanager
+def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+    """Yield ``read(output)``: the model output itself, or the output of module ``layer`` seen by a forward hook."""
+    if layer is None:
+        yield lambda output: output
+        return
+    try:
+        module = model.get_submodule(layer)
+    except AttributeError:
+        names = [name for name, _ in model.named_modules() if name][:12]
+        raise ConfigError(f"layer {layer!r} is not a module of this model; some of its modules: {names}") from None
+    captured: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        captured.append(output[0] if isinstance(output, tuple) else output)
+
+    try:
+        handle = module.register_forward_hook(hook)
+    except RuntimeError as error:  # TorchScript modules reject Python hooks
+        raise ConfigError(f"cannot hook layer {layer!r} of this model ({error}); use an output target") from None
+
+    def read(_output: torch.Tensor) -> torch.Tensor:
+        value = captured.pop()
+        captured.clear()
+        return value
+
+    try:
+        yield read
+    finally:
+        handle.remove()
+
+
+def _on_device(model: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
+    """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own."""
+    parameter = next(iter(model.parameters()), None)
+    if parameter is not None and parameter.dtype != dtype:
+        model = copy.deepcopy(model).to(dtype=dtype)
+    return model.to(device=device)
+
+
+def _reduce(maps: torch.Tensor, config: FieldConfig) -> torch.Tensor:
+    """``(B, C, H, W)`` -> ``(B, c, h, w)`` by the config's channel mean and average pooling (both linear)."""
+    if config.channel_reduction == "mean":
+        maps = maps.mean(dim=1, keepdim=True)
+    if config.pool is not None and tuple(maps.shape[-2:]) != config.pool:
+        maps = F.adaptive_avg_pool2d(maps, config.pool)
+    return maps
+
+
+def _forward_scores(
+    function: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """Outputs ``(N, ...)`` of ``function`` on ``points`` ``(N, C, H, W)``, in chunks, without gradients."""
+    with torch.no_grad():
+        return torch.cat([function(chunk) for chunk in points.split(batch_size)])
+
+
+def compute_field(
+    model: nn.Module,
+    inputs: torch.Tensor | ReferenceSet,
+    config: FieldConfig | None = None,
+    preprocess: Preprocess | None = None,
+    *,
+    baselines: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    model_id: str = "",
+    progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Field:
+    """Gradient field of ``model`` on reference ``inputs``.
+
+    Args:
+        model: maps ``preprocess(x)`` ``(B, C', H', W')`` to outputs ``(B, ...)``.
+        inputs: ``(N, C, H, W)`` raw inputs on the shared space, or a :class:`ReferenceSet` (names and labels too).
+        config: see :class:`FieldConfig`; defaults to ``FieldConfig()``.
+        preprocess: the model's own resize/normalize, differentiated through.
+        baselines: ``(N, C, H, W)`` explicit path starts; default from ``config.baseline``.
+        labels: ``(N,)`` classes for ``target='label'`` (taken from the reference set when it has them).
+        value_range: the input space's range (for the noise baseline).
+        progress: called as ``progress(points_done, points_total)`` after each chunk.
+        should_stop: polled after each chunk; returning True raises :class:`~gifviz.errors.Cancelled`.
+
+    Returns:
+        :class:`Field` with values ``(N, S, D)``, D = ``c * h * w`` after reduction.
+    """
+    config = config or FieldConfig()
+    names: tuple[str, ...] = ()
+    if isinstance(inputs, ReferenceSet):
+        names = inputs.names
+        labels = labels if labels is not None else inputs.labels
+        inputs = inputs.images
+    if inputs.ndim != 4:
+        raise ConfigError(f"inputs must be (N, C, H, W); got shape {tuple(inputs.shape)}")
+    device = resolve_device(config.device)
+    dtype = getattr(torch, config.dtype)
+    x = inputs.to(device=device, dtype=dtype)
+    b = make_baselines(x, config, value_range) if baselines is None else baselines.to(device=device, dtype=dtype)
+    if b.shape != x.shape:
+        raise ConfigError(f"baselines {tuple(b.shape)} must match inputs {tuple(x.shape)}")
+    steps = config.steps
+    nodes, weights = integration_rule(config.rule, steps)
+    nodes, weights = nodes.to(device=device, dtype=dtype), weights.to(device=device, dtype=dtype)
+
+    model = _on_device(model, device, dtype)
+    wrapped = PreprocessedModel(model, preprocess)
+    with autograd_ready(wrapped), layer_output(model, config.layer) as read:
+
+        def function(points: torch.Tensor) -> torch.Tensor:
+            return read(wrapped(points))
+
+        endpoint_outputs = _forward_scores(function, x, config.batch_size)
+        state = resolve_target(endpoint_outputs, config, labels, model_id)
+        endpoint_scores = target_scalar(endpoint_outputs, config, state)
+        baseline_scores = target_scalar(_forward_scores(function, b, config.batch_size), config, state)
+        contributions = _path_contributions(function, x, b, nodes, weights, state, config, progress, should_stop)
+
+    if not torch.isfinite(contributions).all():
+        raise ModelOutputError(
+            f"model {model_id or ''} produced NaN or infinite gradients on the references; it cannot be compared"
+        )
+    values = contributions.cumsum(dim=1) if config.cumulative else contributions
+    map_shape = tuple(values.shape[2:])
+    return Field(
+        values=values.flatten(2).to(device="cpu", dtype=torch.float32).contiguous(),
+        map_shape=(int(map_shape[0]), int(map_shape[1]), int(map_shape[2])),
+        alphas=nodes.to(device="cpu", dtype=torch.float64),
+        targets=state.classes.cpu() if state.classes is not None else None,
+        endpoint_scores=endpoint_scores.detach().cpu().double(),
+        baseline_scores=baseline_scores.detach().cpu().double(),
+        config=config,
+        reference_names=names,
+        model_id=model_id,
+    )
+
+
+def _path_contributions(
+    function: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    b: torch.Tensor,
+    nodes: torch.Tensor,
+    weights: torch.Tensor,
+    state: TargetState,
+    config: FieldConfig,
+    progress: ProgressFn | None,
+    should_stop: Callable[[], bool] | None,
+) -> torch.Tensor:
+    """Per-point contributions ``(N, S, c, h, w)``: ``w_k g_ik (x_i - b_i)`` (cumulative) or ``g_ik`` (raw)."""
+    n, steps = x.shape[0], nodes.shape[0]
+    total = n * steps
+    delta = x - b
+    result: torch.Tensor | None = None
+    for start in range(0, total, config.batch_size):
+        # Point index j = i * S + k, so a chunk is a run of consecutive steps over consecutive inputs.
+        index = torch.arange(start, min(start + config.batch_size, total), device=x.device)
+        image, step = index // steps, index % steps
+        scale = nodes[step].view(-1, 1, 1, 1)
+        points = (b[image] + scale * delta[image]).requires_grad_(True)
+        with torch.enable_grad():
+            scores = target_scalar(function(points), config, state.rows(image))
+            if scores.requires_grad:
+                (gradient,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
+            else:  # the target does not depend on the input at all
+                gradient = None
+        if gradient is None:
+            gradient = torch.zeros_like(points)
+        if config.cumulative:
+            gradient = gradient * weights[step].view(-1, 1, 1, 1) * delta[image]
+        reduced = _reduce(gradient.detach(), config)
+        if result is None:
+            result = torch.empty((n, steps, *reduced.shape[1:]), dtype=reduced.dtype, device=reduced.device)
+        result.view(total, *reduced.shape[1:])[index] = reduced
+        if progress is not None:
+            progress(int(index[-1]) + 1, total)
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"field computation stopped after {int(index[-1]) + 1} of {total} path points")
+    assert result is not None
+    return result

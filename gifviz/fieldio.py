@@ -1,0 +1,62 @@
+"""Fields to and from ``.npz`` files (for the ``gifviz field`` command and for sharing one field)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gifviz.config import FieldConfig
+from gifviz.errors import GifvizError
+from gifviz.field import Field
+
+
+def save_field_npz(field: Field, path: str | Path, metadata: dict | None = None) -> Path:
+    """Write ``field`` (values ``(N, S, D)`` float32 and everything needed to read it) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {
+        "model_id": field.model_id,
+        "map_shape": list(field.map_shape),
+        "reference_names": list(field.reference_names),
+        "field_config": field.config.to_dict(),
+        **(metadata or {}),
+    }
+    arrays = {
+        "values": field.values.numpy(),
+        "alphas": field.alphas.numpy(),
+        "endpoint_scores": field.endpoint_scores.numpy(),
+        "baseline_scores": field.baseline_scores.numpy(),
+        "metadata": np.array(json.dumps(info, sort_keys=True)),
+    }
+    if field.targets is not None:
+        arrays["targets"] = field.targets.numpy()
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+    return path
+
+
+def load_field_npz(path: str | Path) -> tuple[Field, dict]:
+    """Read a field written by :func:`save_field_npz`; returns it with its metadata."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            info = json.loads(str(data["metadata"]))
+            targets = torch.from_numpy(data["targets"]) if "targets" in data else None
+            field = Field(
+                values=torch.from_numpy(data["values"]),
+                map_shape=tuple(info["map_shape"]),
+                alphas=torch.from_numpy(data["alphas"]),
+                targets=targets,
+                endpoint_scores=torch.from_numpy(data["endpoint_scores"]),
+                baseline_scores=torch.from_numpy(data["baseline_scores"]),
+                config=FieldConfig.from_dict(info["field_config"]),
+                reference_names=tuple(info["reference_names"]),
+                model_id=info["model_id"],
+            )
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise GifvizError(f"{path} is not a readable gifviz field file ({error}); compute it again") from None
+    return field, info

@@ -1,0 +1,195 @@
+"""Zoo manifests (TOML): the input space, where references live, and one ``[[models]]`` entry per model.
+
+Example::
+
+    name = "my-zoo"
+    [input]
+    channels = 1            # pixel values in [0, 1] unless `range` says otherwise
+    size = [16, 16]         # H, W
+    [[models]]
+    id = "source"
+    file = "models/source.pt"   # relative to the manifest
+    task = "digit"
+    [models.tags]
+    relation = "source"
+
+Every key is checked: a misspelt key is an error, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from gifviz.errors import ConfigError, ManifestError
+from gifviz.hub.spec import ModelSpec
+from gifviz.space import InputSpace, Preprocess
+
+TOP_KEYS = {"name", "description", "version", "input", "references", "models", "data"}
+INPUT_KEYS = {"channels", "size", "range"}
+MODEL_KEYS = {
+    "id", "file", "source", "arch", "num_classes", "preprocess", "task", "classes", "tags", "parent", "relation",
+    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description",
+}  # fmt: skip
+# Keys of a model entry kept in ModelSpec.extra.
+EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description")
+SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest.
+
+    Attributes:
+        name: the zoo's name.
+        path: the manifest file (``None`` when built in memory).
+        space: the shared input space.
+        specs: model entries, in file order.
+        references: folder of reference images, resolved against the manifest's folder, when given.
+        description: free text.
+        data: free ``[data]`` table (zoo-level facts, e.g. where the built-in zoo keeps its splits).
+    """
+
+    name: str
+    path: Path | None
+    space: InputSpace
+    specs: tuple[ModelSpec, ...]
+    references: Path | None = None
+    description: str = ""
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def spec(self, model_id: str) -> ModelSpec:
+        for spec in self.specs:
+            if spec.id == model_id:
+                return spec
+        raise ManifestError(f"no model {model_id!r} in zoo {self.name!r}; its models: {', '.join(self.ids)}")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(spec.id for spec in self.specs)
+
+
+def _where(path: Path | None) -> str:
+    return str(path) if path else "manifest"
+
+
+def _check_keys(found: dict[str, Any], allowed: set[str], context: str) -> None:
+    unknown = sorted(set(found) - allowed)
+    if unknown:
+        raise ManifestError(f"{context}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def parse_space(table: Any, where: str) -> InputSpace:
+    if not isinstance(table, dict):
+        raise ManifestError(f"{where}: missing [input] table with channels and size")
+    _check_keys(table, INPUT_KEYS, f"{where} [input]")
+    try:
+        channels = int(table["channels"])
+        height, width = (int(v) for v in table["size"])
+        value_range = tuple(float(v) for v in table.get("range", (0.0, 1.0)))
+        return InputSpace(channels, height, width, value_range)  # type: ignore[arg-type]
+    except KeyError as error:
+        raise ManifestError(
+            f"{where} [input]: missing key {error.args[0]!r} (need channels and size = [H, W])"
+        ) from None
+    except (TypeError, ValueError, ConfigError) as error:
+        raise ManifestError(f"{where} [input]: {error}") from None
+
+
+def _source(entry: dict[str, Any], root: Path, context: str) -> str:
+    if ("file" in entry) == ("source" in entry):
+        raise ManifestError(f"{context}: give exactly one of 'file' or 'source'")
+    if "file" in entry:
+        return "file:" + str((root / str(entry["file"])).resolve())
+    source = str(entry["source"])
+    scheme = source.split(":", 1)[0]
+    if scheme not in SOURCE_SCHEMES or ":" not in source:
+        raise ManifestError(
+            f"{context}: source {source!r} is not one of {', '.join(s + ':...' for s in SOURCE_SCHEMES)}"
+        )
+    if scheme == "file":
+        return "file:" + str((root / source.split(":", 1)[1]).resolve())
+    if scheme == "hub":
+        # hub:<dir>:<entry>, the directory relative to the manifest.
+        parts = source.split(":")
+        if len(parts) != 3:
+            raise ManifestError(f"{context}: hub sources are 'hub:<directory>:<entry>'; got {source!r}")
+        return f"hub:{(root / parts[1]).resolve()}:{parts[2]}"
+    return source
+
+
+def parse_model(entry: Any, root: Path, where: str, index: int) -> ModelSpec:
+    context = f"{where} [[models]] #{index + 1}"
+    if not isinstance(entry, dict):
+        raise ManifestError(f"{context}: must be a table")
+    if "id" in entry:
+        context = f"{where} model {entry['id']!r}"
+    _check_keys(entry, MODEL_KEYS, context)
+    if not entry.get("id") or not isinstance(entry["id"], str):
+        raise ManifestError(f"{context}: missing or empty 'id'")
+    tags = entry.get("tags", {})
+    if not isinstance(tags, dict):
+        raise ManifestError(f"{context}: 'tags' must be a table of key = value")
+    try:
+        preprocess = Preprocess.from_dict(entry.get("preprocess"))
+    except (ConfigError, TypeError, ValueError) as error:
+        raise ManifestError(f"{context} preprocess: {error}") from None
+    classes = entry.get("classes")
+    return ModelSpec(
+        id=entry["id"],
+        source=_source(entry, root, context),
+        arch=entry.get("arch"),
+        num_classes=int(entry["num_classes"]) if "num_classes" in entry else None,
+        preprocess=preprocess,
+        task=entry.get("task"),
+        classes=tuple(str(c) for c in classes) if classes is not None else None,
+        tags=dict(tags),
+        parent=entry.get("parent", tags.get("parent")),
+        relation=entry.get("relation", tags.get("relation")),
+        extra={key: entry[key] for key in EXTRA_KEYS if key in entry},
+    )
+
+
+def parse_manifest(data: dict[str, Any], path: Path | None = None) -> Manifest:
+    """Validate a manifest's TOML data; ``path`` resolves relative files."""
+    where = _where(path)
+    root = path.parent if path else Path.cwd()
+    _check_keys(data, TOP_KEYS, where)
+    space = parse_space(data.get("input"), where)
+    entries = data.get("models", [])
+    if not isinstance(entries, list) or not entries:
+        raise ManifestError(f"{where}: no [[models]] entries")
+    specs = tuple(parse_model(entry, root, where, i) for i, entry in enumerate(entries))
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.id in seen:
+            raise ManifestError(f"{where}: duplicate model id {spec.id!r}; every id must be unique")
+        seen.add(spec.id)
+    references = (root / str(data["references"])).resolve() if data.get("references") else None
+    return Manifest(
+        name=str(data.get("name", path.stem if path else "zoo")),
+        path=path,
+        space=space,
+        specs=specs,
+        references=references,
+        description=str(data.get("description", "")),
+        data=dict(data.get("data", {})),
+    )
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest file."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ManifestError(f"manifest {path} does not exist; pass the path of a zoo .toml file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ManifestError(f"{path} is not valid TOML ({error}); fix the syntax") from None
+    return parse_manifest(data, path)

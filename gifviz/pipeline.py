@@ -1,0 +1,108 @@
+"""Zoo-level runs: the fields of many models on one reference set, and their distance matrix with provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import torch
+
+from gifviz.config import FieldConfig
+from gifviz.distance import distance_matrix
+from gifviz.field import Field, compute_field
+from gifviz.hub.zoo import Zoo
+from gifviz.matrix import DistanceMatrix
+from gifviz.refs import ReferenceSet
+from gifviz.space import PreprocessedModel
+from gifviz.targets import resolve_target
+
+
+class ZooProgress(Protocol):
+    """Receives progress of a zoo run: one ``start`` per model, ``advance`` per chunk, ``finish`` per model."""
+
+    def start(self, model_id: str, position: int, count: int, total_points: int) -> None: ...
+
+    def advance(self, points_done: int, total_points: int) -> None: ...
+
+    def finish(self, model_id: str) -> None: ...
+
+
+def model_field(
+    zoo: Zoo,
+    model_id: str,
+    references: ReferenceSet,
+    config: FieldConfig,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Field:
+    """The field ``(N, S, D)`` of one zoo model on ``references``."""
+    model = zoo.load(model_id)
+    return compute_field(
+        model.module,
+        references,
+        config,
+        model.preprocess,
+        value_range=zoo.space.value_range,
+        model_id=model_id,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def check_model(zoo: Zoo, model_id: str, references: ReferenceSet, config: FieldConfig) -> None:
+    """Fail fast, before any long computation: load the model and fix its target at the reference endpoints."""
+    model = zoo.load(model_id)
+    if config.layer is not None:
+        return  # layer targets are checked when the hook is in place
+    with torch.no_grad():
+        outputs = PreprocessedModel(model.module, model.preprocess)(references.images)
+    resolve_target(outputs, config, references.labels, model_id)
+
+
+def zoo_fields(
+    zoo: Zoo,
+    references: ReferenceSet,
+    config: FieldConfig,
+    ids: Sequence[str] | None = None,
+    progress: ZooProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Field]:
+    """Fields of the models ``ids`` (default: all), in order."""
+    ids = list(ids or zoo.ids)
+    fields: dict[str, Field] = {}
+    for position, model_id in enumerate(ids):
+        total = len(references) * config.steps
+        if progress is not None:
+            progress.start(model_id, position, len(ids), total)
+        fields[model_id] = model_field(
+            zoo, model_id, references, config, progress.advance if progress else None, should_stop
+        )
+        if progress is not None:
+            progress.finish(model_id)
+    return fields
+
+
+def provenance(zoo: Zoo, references: ReferenceSet, config: FieldConfig, ids: Sequence[str]) -> dict:
+    """What a distance export must say about its inputs: zoo, FieldConfig, references in order, model digests."""
+    return {
+        "zoo": zoo.name,
+        "manifest": str(zoo.manifest.path) if zoo.manifest.path else None,
+        "field_config": config.to_dict(),
+        "reference_names": list(references.names),
+        "reference_digest": references.digest(),
+        "model_digests": {model_id: zoo.load(model_id).digest for model_id in ids},
+    }
+
+
+def zoo_distances(
+    zoo: Zoo,
+    references: ReferenceSet,
+    config: FieldConfig,
+    ids: Sequence[str] | None = None,
+    metric: str = "cosine",
+    progress: ZooProgress | None = None,
+) -> DistanceMatrix:
+    """The ``(M, M)`` distance matrix of the zoo's models on ``references``."""
+    ids = list(ids or zoo.ids)
+    fields = zoo_fields(zoo, references, config, ids, progress)
+    return distance_matrix([fields[i] for i in ids], ids, metric, provenance=provenance(zoo, references, config, ids))

@@ -1,0 +1,111 @@
+"""Reference inputs: the points of the shared input space where every model's field is sampled."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from gifviz.errors import ReferenceSetError
+from gifviz.space import InputSpace
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+_PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceSet:
+    """``N`` reference inputs on one input space.
+
+    Attributes:
+        images: ``(N, C, H, W)`` float32 in the space's value range.
+        names: one name per image (file name, or ``"<source>[i]"``), in order.
+        labels: optional ``(N,)`` int64 class labels (for the ``label`` target and for peers that need labels).
+    """
+
+    images: torch.Tensor
+    names: tuple[str, ...]
+    labels: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4:
+            raise ReferenceSetError(f"reference images must be (N, C, H, W); got shape {tuple(self.images.shape)}")
+        if len(self.names) != self.images.shape[0]:
+            raise ReferenceSetError(f"{len(self.names)} names for {self.images.shape[0]} reference images")
+        if self.labels is not None and self.labels.shape != (self.images.shape[0],):
+            raise ReferenceSetError(f"labels must be (N,) = ({self.images.shape[0]},); got {tuple(self.labels.shape)}")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def head(self, n: int) -> ReferenceSet:
+        """The first ``n`` references (error when fewer exist)."""
+        if n > len(self):
+            raise ReferenceSetError(f"asked for {n} reference images but only {len(self)} are available; lower N")
+        labels = self.labels[:n] if self.labels is not None else None
+        return ReferenceSet(self.images[:n], self.names[:n], labels)
+
+    def digest(self) -> str:
+        """sha256 over the image bytes in order (float32, C-contiguous) and their shape."""
+        h = hashlib.sha256()
+        images = self.images.detach().to(torch.float32).contiguous().cpu().numpy()
+        h.update(repr(images.shape).encode())
+        h.update(images.tobytes())
+        return h.hexdigest()
+
+
+def load_image(path: Path, space: InputSpace) -> torch.Tensor:
+    """One image file -> ``(C, H, W)`` float32 on ``space`` (pixel = uint8 / 255, mapped to the value range)."""
+    mode = _PIL_MODES.get(space.channels)
+    if mode is None:
+        raise ReferenceSetError(f"input spaces with {space.channels} channels cannot be read from image files")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            converted = image.convert(mode)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise ReferenceSetError(
+            f"reference image {path} cannot be decoded ({type(error).__name__}: {error}); "
+            "replace it with a valid PNG/JPEG or remove it from the folder"
+        ) from None
+    if converted.size != (space.width, space.height):
+        converted = converted.resize((space.width, space.height), Image.Resampling.BILINEAR)
+    pixels = np.asarray(converted, dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    unit = torch.from_numpy(pixels.astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
+    low, high = space.value_range
+    return unit * (high - low) + low
+
+
+def load_reference_folder(folder: str | Path, space: InputSpace, n: int | None = None) -> ReferenceSet:
+    """Images of ``folder`` in sorted file-name order, converted to ``space``; the first ``n`` when given.
+
+    Returns a :class:`ReferenceSet` with images ``(N, C, H, W)``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReferenceSetError(f"reference folder {folder} does not exist; pass a folder of PNG/JPEG images")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ReferenceSetError(f"reference folder {folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    if n is not None:
+        if n < 1:
+            raise ReferenceSetError(f"the number of reference images must be at least 1; got {n}")
+        if n > len(files):
+            raise ReferenceSetError(
+                f"asked for {n} reference images but {folder} holds only {len(files)}; lower --n-refs or add images"
+            )
+        files = files[:n]
+    images = torch.stack([load_image(path, space) for path in files])
+    return ReferenceSet(images, tuple(path.name for path in files))
+
+
+def reference_set_from_array(images: np.ndarray | torch.Tensor, source: str = "array") -> ReferenceSet:
+    """Wrap an in-memory ``(N, C, H, W)`` batch as a reference set named ``source[i]``."""
+    tensor = torch.as_tensor(images, dtype=torch.float32)
+    return ReferenceSet(tensor, tuple(f"{source}[{i}]" for i in range(tensor.shape[0])))

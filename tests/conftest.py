@@ -1,0 +1,84 @@
+"""Shared test helpers: small models, and tiny zoos of TorchScript classifiers with PNG references, built here."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+
+class SmallCNN(nn.Module):
+    """(B, C, H, W) -> (B, classes); in-place ReLU on purpose (the engine must cope)."""
+
+    def __init__(self, channels: int = 1, classes: int = 10, width: int = 4, size: int = 16) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1, stride=2),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(width * (size // 2) ** 2, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class Scaled(nn.Module):
+    """Another model's logits times a constant."""
+
+    def __init__(self, inner: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.inner = inner
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) * self.factor
+
+
+def make_cnn(seed: int, **kwargs) -> SmallCNN:
+    torch.manual_seed(seed)
+    return SmallCNN(**kwargs).eval()
+
+
+def save_torchscript(model: nn.Module, path: Path) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.script(model), str(path))
+    return path
+
+
+def write_pngs(folder: Path, count: int, size: int = 16, channels: int = 1, seed: int = 0) -> Path:
+    """Random-but-smooth grayscale/RGB PNGs named img_000.png ..."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        coarse = rng.integers(0, 256, size=(4, 4, channels), dtype=np.uint8)
+        image = Image.fromarray(coarse.squeeze(-1) if channels == 1 else coarse).resize((size, size))
+        image.save(folder / f"img_{i:03d}.png")
+    return folder
+
+
+def write_zoo(root: Path, models: dict[str, nn.Module], channels: int = 1, size: int = 16, extra: str = "") -> Path:
+    """A manifest with one TorchScript file per model; returns the manifest path."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    lines = ['name = "test-zoo"', "[input]", f"channels = {channels}", f"size = [{size}, {size}]", extra]
+    for model_id, model in models.items():
+        save_torchscript(model, root / "models" / f"{model_id}.pt")
+        lines += ["[[models]]", f'id = "{model_id}"', f'file = "models/{model_id}.pt"', 'task = "digit"']
+    manifest = root / "zoo.toml"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path: Path) -> tuple[Path, Path]:
+    """(manifest, reference folder): three 1x16x16 classifiers, one of them a scaled copy of another."""
+    source = make_cnn(0)
+    models = {"source": source, "scaled": Scaled(source, 3.0), "other": make_cnn(1)}
+    return write_zoo(tmp_path / "zoo", models), write_pngs(tmp_path / "refs", 6)
