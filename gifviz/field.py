@@ -90,6 +90,18 @@ def integration_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]
     return nodes[order], weights[order]
 
 
+def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:
+    """Set every submodule's ``training`` flag directly; returns the previous flags.
+
+    ``model.eval()`` would do the same through ``train()``, which ``torch.export`` programs refuse (their mode is fixed
+    when they are exported), so the flags are set one by one.
+    """
+    previous = {module: module.training for module in model.modules()}
+    for module in previous:
+        module.training = mode
+    return previous
+
+
 @contextlib.contextmanager
 def autograd_ready(model: nn.Module) -> Iterator[None]:
     """Eval mode and no in-place activations while the field is taken; the model's own state is restored after.
@@ -97,7 +109,6 @@ def autograd_ready(model: nn.Module) -> Iterator[None]:
     In-place activations can overwrite values autograd needs for the input gradient, so their ``inplace`` flag is
     switched off for the duration (TorchScript modules cannot be changed and are left as they are).
     """
-    was_training = model.training
     switched = []
     for module in model.modules():
         if isinstance(module, torch.jit.ScriptModule):
@@ -105,13 +116,14 @@ def autograd_ready(model: nn.Module) -> Iterator[None]:
         if getattr(module, "inplace", False) is True:
             module.inplace = False
             switched.append(module)
-    model.eval()
+    previous = set_training(model, False)
     try:
         yield
     finally:
         for module in switched:
             module.inplace = True
-        model.train(was_training)
+        for module, mode in previous.items():
+            module.training = mode
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gifviz import __version__
-from gifviz.cli import compute
+from gifviz.cli import compute, hub
 from gifviz.errors import GifvizError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gifviz {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     compute.register(commands)
+    hub.register(commands)
     return parser
 
 

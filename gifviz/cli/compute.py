@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from gifviz.cli.options import (
     add_field_options,
@@ -13,6 +14,7 @@ from gifviz.cli.options import (
     references_from_args,
 )
 from gifviz.cli.progress import TerminalProgress
+from gifviz.errors import GifvizError
 from gifviz.fieldio import save_field_npz
 from gifviz.hub.zoo import Zoo
 from gifviz.pipeline import check_model, model_field, zoo_distances
@@ -29,6 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     distances.add_argument("--out", required=True, metavar="D.csv", help="CSV to write")
     distances.add_argument("--models", metavar="ID,ID,...", help="only these models (default: all)")
     distances.add_argument("--quiet", action="store_true", help="no progress bars")
+    distances.add_argument(
+        "--skip-bad", action="store_true",
+        help="leave out models that fail to load or give unusable outputs (each reported on stderr); default: stop",
+    )  # fmt: skip
     add_reference_options(distances)
     add_field_options(distances)
     add_metric_option(distances)
@@ -53,8 +59,16 @@ def run_distances(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     ids = model_ids_from_args(zoo, args.models)
     references = references_from_args(zoo, args)
-    for model_id in ids:  # fail on a bad model before any long computation
-        check_model(zoo, model_id, references, config)
+    for model_id in list(ids):  # a bad model is found before any long computation
+        try:
+            check_model(zoo, model_id, references, config)
+        except GifvizError as error:
+            if not args.skip_bad:
+                raise
+            print(f"gifviz: skipped: {error}", file=sys.stderr)
+            ids.remove(model_id)
+    if not ids:
+        raise GifvizError("no model of the zoo could be used; see the messages above")
     matrix = zoo_distances(zoo, references, config, ids, args.metric, TerminalProgress(not args.quiet))
     csv_path, sidecar = matrix.to_csv(args.out)
     print(f"wrote {csv_path} ({len(ids)} models, N={len(references)}, S={config.steps}) and {sidecar}")

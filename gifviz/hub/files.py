@@ -6,6 +6,7 @@ TorchScript and ``torch.export`` programs carry their own code in a restricted f
 
 from __future__ import annotations
 
+import pickle
 import warnings
 import zipfile
 from pathlib import Path
@@ -61,3 +62,94 @@ def check_file(path: Path, model_id: str) -> None:
         )
     if path.stat().st_size == 0:
         raise ModelLoadError(f"model {model_id!r}: file {path} is empty; copy the model file again")
+
+
+def load_export(path: Path, model_id: str) -> nn.Module:
+    """A ``torch.export`` program (``.pt2``) as a module. Its graph is data, not Python code."""
+    try:
+        program = torch.export.load(str(path))
+        return program.module()
+    except Exception as error:  # torch raises many kinds for damaged programs
+        raise ModelLoadError(
+            f"model {model_id!r}: {path} is not a readable torch.export program ({_first_line(error)}); "
+            "re-save it with torch.export.save"
+        ) from None
+
+
+def read_safetensors(path: Path, model_id: str) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"model {model_id!r}: {path} is not a readable safetensors file ({_first_line(error)}); "
+            "the file may be cut short: copy it again"
+        ) from None
+
+
+def read_state_dict(path: Path, model_id: str) -> dict[str, torch.Tensor]:
+    """A ``torch.save`` state dict, unpickled with ``weights_only=True``: tensors and plain containers only."""
+    try:
+        data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ModelLoadError(
+            f"model {model_id!r}: refused to load {path}: it holds Python objects beyond tensors, and gifviz never "
+            f"unpickles code (weights_only=True said: {_first_line(error)}). Re-save only the state dict "
+            "(torch.save(model.state_dict(), ...)) or use safetensors"
+        ) from None
+    except Exception as error:  # truncated zip, wrong magic number, ...
+        raise ModelLoadError(
+            f"model {model_id!r}: {path} is not a readable PyTorch file ({_first_line(error)}); "
+            "the file may be cut short or not a model: copy it again"
+        ) from None
+    return unwrap_state_dict(data, path, model_id)
+
+
+def unwrap_state_dict(data: object, path: Path, model_id: str) -> dict[str, torch.Tensor]:
+    """Accept a bare state dict or the common wrappers ``{"state_dict": ...}`` / ``{"model": ...}``."""
+    if isinstance(data, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if key in data and isinstance(data[key], dict):
+                data = data[key]
+                break
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise ModelLoadError(
+            f"model {model_id!r}: {path} does not hold a state dict (name -> tensor); save model.state_dict()"
+        )
+    # Checkpoints saved from DataParallel / torch.compile prefix every key.
+    for prefix in ("module.", "_orig_mod."):
+        if data and all(key.startswith(prefix) for key in data):
+            data = {key[len(prefix) :]: value for key, value in data.items()}
+    return data
+
+
+def fit_state_dict(module: nn.Module, state: dict[str, torch.Tensor], path: Path, model_id: str, arch: str) -> None:
+    """Load ``state`` into ``module`` strictly; a mismatch lists missing and unexpected keys and wrong shapes."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{key} {tuple(state[key].shape)} vs {tuple(expected[key].shape)}"
+        for key in sorted(set(expected) & set(state))
+        if state[key].shape != expected[key].shape
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {_few(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {_few(unexpected)}")
+        if wrong:
+            parts.append(f"shape mismatches (file vs {arch}) {_few(wrong)}")
+        raise ModelLoadError(
+            f"model {model_id!r}: {path.name} does not fit architecture {arch!r}: {'; '.join(parts)}. "
+            "Check 'arch' and 'num_classes' in the manifest"
+        )
+    module.load_state_dict(state, strict=True)
+
+
+def _few(items: list[str], limit: int = 4) -> str:
+    shown = ", ".join(items[:limit])
+    return f"[{shown}{f', ... {len(items) - limit} more' if len(items) > limit else ''}]"

@@ -6,33 +6,68 @@ import torch
 from torch import nn
 
 from gifviz.errors import ModelLoadError
+from gifviz.field import set_training
+from gifviz.hub.architectures import build_architecture
+from gifviz.hub.builtin import resolve_builtin
 from gifviz.hub.digest import count_parameters, model_digest
-from gifviz.hub.files import check_file, file_format, load_torchscript
+from gifviz.hub.files import (
+    check_file,
+    file_format,
+    fit_state_dict,
+    load_export,
+    load_torchscript,
+    read_safetensors,
+    read_state_dict,
+)
+from gifviz.hub.sources import load_local_hub, load_torchvision
 from gifviz.hub.spec import LoadedModel, ModelSpec
-from gifviz.space import InputSpace, PreprocessedModel
+from gifviz.space import InputSpace, Preprocess, PreprocessedModel
 
 
-def _load_module(spec: ModelSpec) -> nn.Module:
+def _load_file(spec: ModelSpec) -> nn.Module:
+    path = spec.path
+    assert path is not None
+    check_file(path, spec.id)
+    kind = file_format(path)
+    if kind == "torchscript":
+        return load_torchscript(path, spec.id)
+    if kind == "export":
+        return load_export(path, spec.id)
+    state = read_safetensors(path, spec.id) if kind == "safetensors" else read_state_dict(path, spec.id)
+    if not spec.arch:
+        raise ModelLoadError(
+            f'model {spec.id!r}: {path.name} holds only weights; add arch = "<name>" (and num_classes) to its '
+            "manifest entry so gifviz knows the network to put them in"
+        )
+    module = build_architecture(spec.arch, spec.num_classes, spec.id)
+    fit_state_dict(module, state, path, spec.id, spec.arch)
+    return module
+
+
+def _load_module(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...] | None]:
     if spec.kind == "file":
-        path = spec.path
-        assert path is not None
-        check_file(path, spec.id)
-        kind = file_format(path)
-        if kind == "torchscript":
-            return load_torchscript(path, spec.id)
-        raise ModelLoadError(f"model {spec.id!r}: {path.name} is a {kind} file; this build reads TorchScript only")
+        return _load_file(spec), spec.preprocess, spec.classes
+    if spec.kind == "torchvision":
+        return load_torchvision(spec)
+    if spec.kind == "hub":
+        return load_local_hub(spec), spec.preprocess, spec.classes
     raise ModelLoadError(f"model {spec.id!r}: source {spec.source!r} is not supported")
 
 
-def check_fits_space(module: nn.Module, spec: ModelSpec, space: InputSpace) -> None:
+def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess, space: InputSpace) -> None:
     """Run one zero input of the space through preprocess and model; a mismatch becomes a clear error."""
     probe = torch.zeros((1, *space.shape))
     try:
         with torch.no_grad():
-            output = PreprocessedModel(module, spec.preprocess)(probe)
+            output = PreprocessedModel(module, preprocess)(probe)
     except Exception as error:  # any failure here means the model cannot take the space's inputs
         message = str(error).strip().splitlines()
         detail = message[-1][:300] if message else type(error).__name__
+        if "Guard failed" in detail and "size()[0]" in detail:
+            raise ModelLoadError(
+                f"model {spec.id!r} was exported for one batch size only ({detail}); export it with "
+                "dynamic_shapes={'x': {0: torch.export.Dim('batch')}} so gifviz can run chunks of path points"
+            ) from None
         raise ModelLoadError(
             f"model {spec.id!r} does not accept inputs of the zoo's space {tuple(probe.shape)} ({detail}); "
             f"the manifest's [input] has {space.channels} channel(s) of {space.height}x{space.width}: "
@@ -42,18 +77,31 @@ def check_fits_space(module: nn.Module, spec: ModelSpec, space: InputSpace) -> N
         raise ModelLoadError(f"model {spec.id!r} returns {type(output).__name__}, not a tensor")
 
 
+def _architecture_name(spec: ModelSpec, module: nn.Module) -> str:
+    if spec.kind == "torchvision":
+        return spec.source.split(":", 1)[1].partition("@")[0]
+    return getattr(module, "original_name", None) or type(module).__name__
+
+
 def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
     """Load ``spec`` on the CPU in eval mode, checked against ``space``; raises :class:`ModelLoadError`."""
-    module = _load_module(spec)
-    module.eval()
-    check_fits_space(module, spec, space)
+    if spec.kind == "builtin":
+        spec, builtin_space = resolve_builtin(spec)
+        if builtin_space.shape != space.shape and spec.preprocess.is_identity:
+            raise ModelLoadError(
+                f"model {spec.id!r}: the built-in zoo's input space is {builtin_space.shape}, this zoo's is "
+                f"{space.shape}; give the entry a preprocess that resizes to {builtin_space.shape[1:]}"
+            )
+    module, preprocess, classes = _load_module(spec)
+    set_training(module, False)
+    check_fits_space(module, spec, preprocess, space)
     return LoadedModel(
         spec=spec,
         module=module,
-        preprocess=spec.preprocess,
+        preprocess=preprocess,
         space=space,
-        digest=model_digest(module, spec.preprocess),
+        digest=model_digest(module, preprocess),
         num_params=count_parameters(module),
-        arch=spec.arch or getattr(module, "original_name", type(module).__name__),
-        classes=spec.classes,
+        arch=spec.arch or _architecture_name(spec, module),
+        classes=classes,
     )

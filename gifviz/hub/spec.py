@@ -92,3 +92,21 @@ class LoadedModel:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def describe(self) -> dict[str, Any]:
+        """Everything known about the model, as plain JSON-able values."""
+        return {
+            "id": self.id,
+            "source": self.spec.source,
+            "arch": self.arch,
+            "params": self.num_params,
+            "task": self.spec.task,
+            "classes": len(self.classes) if self.classes else None,
+            "input_space": list(self.space.shape),
+            "preprocess": self.preprocess.to_dict(),
+            "digest": self.digest,
+            "parent": self.spec.parent,
+            "relation": self.spec.relation,
+            "tags": dict(self.spec.tags),
+            **{key: value for key, value in self.spec.extra.items() if key != "digest"},
+        }

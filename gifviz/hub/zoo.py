@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gifviz.errors import GifvizError
 from gifviz.hub.loading import load_model
 from gifviz.hub.manifest import Manifest, load_manifest
 from gifviz.hub.spec import LoadedModel, ModelSpec
@@ -49,7 +50,18 @@ class Zoo:
         return self._loaded[model_id]
 
     def load_all(self, ids: Iterable[str] | None = None) -> list[LoadedModel]:
+        """Every model (or ``ids``), failing on the first that cannot be loaded."""
         return [self.load(model_id) for model_id in (ids or self.ids)]
+
+    def load_available(self, ids: Iterable[str] | None = None) -> tuple[list[LoadedModel], dict[str, GifvizError]]:
+        """The models that load, and for each one that does not, its error: one bad file spoils nothing else."""
+        loaded, errors = [], {}
+        for model_id in ids or self.ids:
+            try:
+                loaded.append(self.load(model_id))
+            except GifvizError as error:
+                errors[model_id] = error
+        return loaded, errors
 
     def filter(
         self,

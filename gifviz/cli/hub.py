@@ -1,0 +1,95 @@
+"""``gifviz hub ls | show | archs``: what is in a zoo, and how each model is described."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gifviz.cli.table import format_table
+from gifviz.errors import ConfigError
+from gifviz.hub.architectures import known_architectures
+from gifviz.hub.zoo import Zoo
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    hub = commands.add_parser("hub", help="list and describe the models of a zoo")
+    actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "ls",
+        help="one line per model: id, source, arch, params, task, tags",
+        description="Load every model of the zoo and list it. Models that fail to load are listed with their error "
+        "(on stderr); the exit status is then 1, the others are still listed.",
+    )
+    listing.add_argument("zoo", metavar="ZOO.toml")
+    listing.add_argument("--task", help="only this task")
+    listing.add_argument("--arch", help="only this architecture")
+    listing.add_argument("--source", choices=["file", "torchvision", "hub", "builtin"], help="only this source kind")
+    listing.add_argument("--relation", help="only this lineage relation")
+    listing.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only models with this tag")
+    listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    listing.set_defaults(handler=run_ls)
+
+    show = actions.add_parser("show", help="everything known about one model (JSON)")
+    show.add_argument("zoo", metavar="ZOO.toml")
+    show.add_argument("model_id", metavar="ID")
+    show.set_defaults(handler=run_show)
+
+    archs = actions.add_parser("archs", help="architectures a state dict or safetensors file can name")
+    archs.set_defaults(handler=run_archs)
+
+
+def _tags(pairs: list[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--tag takes KEY=VALUE; got {pair!r}")
+        tags[key] = value
+    return tags
+
+
+def _format_tags(tags: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
+
+
+def run_ls(args: argparse.Namespace) -> int:
+    zoo = Zoo.open(args.zoo)
+    specs = zoo.filter(task=args.task, arch=args.arch, source=args.source, relation=args.relation, tags=_tags(args.tag))
+    loaded, errors = zoo.load_available([spec.id for spec in specs])
+    by_id = {model.id: model for model in loaded}
+    if args.json:
+        for spec in specs:
+            row = by_id[spec.id].describe() if spec.id in by_id else {**spec.describe(), "error": str(errors[spec.id])}
+            print(json.dumps(row, sort_keys=True))
+    else:
+        rows = []
+        for spec in specs:
+            model = by_id.get(spec.id)
+            rows.append(
+                [
+                    spec.id,
+                    spec.source if spec.kind != "file" else f"file:{spec.path.name if spec.path else ''}",
+                    model.arch if model else spec.arch,
+                    f"{model.num_params:,}" if model else "LOAD ERROR",
+                    spec.task,
+                    _format_tags({**spec.tags, **({"relation": spec.relation} if spec.relation else {})}),
+                ]
+            )
+        print(format_table(["id", "source", "arch", "params", "task", "tags"], rows))
+        print(f"{len(specs)} model(s) in {zoo.name}" + (f", {len(errors)} failed to load" if errors else ""))
+    for error in errors.values():
+        print(f"gifviz: error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    zoo = Zoo.open(args.zoo)
+    print(json.dumps(zoo.load(args.model_id).describe(), indent=2, sort_keys=True))
+    return 0
+
+
+def run_archs(args: argparse.Namespace) -> int:
+    print("\n".join(known_architectures()))
+    return 0

@@ -1,0 +1,1 @@
+"""The built-in offline zoo: architectures, data and recipes, and the shipped models."""
