@@ -31,10 +31,10 @@ TOP_KEYS = {"name", "description", "version", "input", "references", "models", "
 INPUT_KEYS = {"channels", "size", "range"}
 MODEL_KEYS = {
     "id", "file", "source", "arch", "num_classes", "preprocess", "task", "classes", "tags", "parent", "relation",
-    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description",
+    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds",
 }  # fmt: skip
 # Keys of a model entry kept in ModelSpec.extra.
-EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description")
+EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds")
 SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")
 
 

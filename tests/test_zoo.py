@@ -1,0 +1,144 @@
+"""The built-in zoo: deterministic data, a reduced build with its checks, and the shipped zoo itself."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gifviz import FieldConfig, distance_matrix
+from gifviz.hub import Zoo
+from gifviz.hub.builtin import builtin_manifest_path
+from gifviz.pipeline import zoo_fields
+from gifviz.refs import load_reference_folder
+from gifviz.zoo import build as build_module
+from gifviz.zoo.build import ZooBuildError, build_zoo
+from gifviz.zoo.data import TASKS, _make_split, zoo_data
+from gifviz.zoo.recipes import FULL, SMOKE, plan
+from gifviz.zoo.verify import verify_zoo
+
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
+
+
+def test_data_is_deterministic_and_labels_are_consistent():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    index = np.arange(12)
+    first = _make_split("test", index, 2, bunch.images, bunch.target)
+    second = _make_split("test", index, 2, bunch.images, bunch.target)
+    assert torch.equal(first.images, second.images)
+    assert first.images.shape == (24, 3, 32, 32) and first.images.min() >= 0 and first.images.max() <= 1
+    labels = first.labels
+    assert torch.equal(labels["parity"], labels["digit"] % 2)
+    assert torch.equal(labels["ge5"], (labels["digit"] >= 5).long())
+    assert set(labels) == set(TASKS)
+
+
+def test_splits_come_from_disjoint_digits():
+    data = zoo_data()
+    assert {name: len(split) for name, split in data.items()} == {
+        "train": 3952, "test": 810, "attacker": 1795, "reference": 360,
+    }  # fmt: skip
+    # No image of one split appears in another (they come from different source digits).
+    train = {hash(img.numpy().tobytes()) for img in data["train"].images}
+    assert not any(hash(img.numpy().tobytes()) in train for img in data["test"].images)
+
+
+def test_full_plan_has_every_family_and_relation_five_times():
+    recipes = plan(FULL)
+    ids = [r.id for r in recipes]
+    assert len(ids) == len(set(ids))
+    relations = Counter((r.family, r.relation) for r in recipes)
+    for relation in ("finetune", "prune", "extract-label", "extract-prob", "extract-adv", "transfer"):
+        assert relations[("lineage", relation)] == 10  # five per source, two sources
+    assert relations[("lineage", "independent")] >= 5 and relations[("lineage", "transfer-independent")] >= 5
+    assert relations[("tasks", "task")] == len(TASKS)
+    for relation in ("retrained", "unlearned", "unrelated"):
+        assert relations[("unlearning", relation)] == 5
+    position = {r.id: i for i, r in enumerate(recipes)}
+    assert all(position[r.parent] < position[r.id] for r in recipes if r.parent)  # parents first
+    architectures = {r.arch for r in recipes}
+    assert {"cnn_small", "cnn_deep", "cnn_wide", "mlp", "resnet_tiny", "vit_tiny", "tv_shufflenet"} <= architectures
+
+
+@pytest.fixture(scope="module")
+def smoke_zoo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("smoke")
+    return build_zoo(out, SMOKE, ["lineage", "unlearning"])
+
+
+def test_reduced_build_writes_a_loadable_manifest_with_lineage(smoke_zoo):
+    zoo = Zoo.open(smoke_zoo)
+    specs = {spec.id: spec for spec in zoo.specs}
+    assert specs["ft-cnn-1"].parent == "src-cnn" and specs["ft-cnn-1"].relation == "finetune"
+    assert specs["xadv-res-1"].parent == "src-res" and specs["xadv-res-1"].arch in {"cnn_deep", "resnet_tiny"}
+    assert specs["unl-approx-1"].parent == "unl-reference"
+    for spec in specs.values():
+        assert {"family", "recipe", "seed", "accuracy", "digest"} <= set(spec.extra)
+        assert spec.extra["recipe"]["min_accuracy"] == 0.0
+    assert "sparsity" in specs["prune-cnn-1"].extra["metrics"]
+    assert "forget_accuracy" in specs["unl-retrained-1"].extra["metrics"]
+    report = verify_zoo(smoke_zoo)
+    assert not report.problems and report.checked == len(specs)
+    assert len(list((smoke_zoo.parent / "refs").glob("*.png"))) == 128
+
+
+def test_same_seed_gives_the_same_model(tmp_path):
+    again = build_zoo(tmp_path, SMOKE, ["tasks"])
+    first = Zoo.open(again)
+    second_path = build_zoo(tmp_path / "again", SMOKE, ["tasks"])
+    second = Zoo.open(second_path)
+    for spec in first.specs:
+        assert spec.extra["digest"] == second.spec(spec.id).extra["digest"]
+        assert spec.extra["accuracy"] == second.spec(spec.id).extra["accuracy"]
+    first_csv, second_csv = again.parent / "transferability.csv", second_path.parent / "transferability.csv"
+    assert first_csv.read_text() == second_csv.read_text()
+
+
+def test_a_model_below_its_threshold_fails_the_build(tmp_path, monkeypatch):
+    strict = [dataclasses.replace(r, min_accuracy=1.01) for r in plan(SMOKE, ["tasks"])[:1]]
+    monkeypatch.setattr(build_module, "plan", lambda scale, families: strict)
+    with pytest.raises(ZooBuildError, match=r"task-digit .* < 1.01"):
+        build_zoo(tmp_path, SMOKE, ["tasks"])
+
+
+shipped = pytest.mark.skipif(not SHIPPED.exists(), reason="the built-in zoo has not been built into assets/")
+
+
+@shipped
+def test_shipped_zoo_loads_and_reproduces_its_recorded_accuracies():
+    report = verify_zoo(SHIPPED)
+    assert not report.problems, report.problems
+    assert report.checked == len(Zoo.open(SHIPPED).specs) >= 90
+    assert builtin_manifest_path("builtin") == SHIPPED
+
+
+@shipped
+def test_shipped_zoo_is_small_and_has_all_families():
+    size = sum(p.stat().st_size for p in SHIPPED.parent.rglob("*") if p.is_file())
+    assert size < 30 * 2**20
+    zoo = Zoo.open(SHIPPED)
+    families = Counter(spec.extra["family"] for spec in zoo.specs)
+    assert set(families) == {"lineage", "tasks", "unlearning"}
+    assert (SHIPPED.parent / "transferability.csv").exists()
+
+
+@shipped
+def test_modelgif_puts_derived_models_closer_to_their_source_than_independent_ones():
+    zoo = Zoo.open(SHIPPED)
+    refs = load_reference_folder(SHIPPED.parent / "refs", zoo.space, n=16)
+    for source in ("src-cnn", "src-res"):
+        short = source.removeprefix("src-")
+        derived = [s.id for s in zoo.specs if s.parent == source and s.relation in ("finetune", "prune")]
+        independent = [s.id for s in zoo.specs if s.relation == "independent"]
+        ids = [source, *derived, *independent]
+        fields = zoo_fields(zoo, refs, FieldConfig(steps=8), ids)
+        matrix = distance_matrix([fields[i] for i in ids], ids)
+        worst_derived = max(matrix.distance(source, d) for d in derived)
+        best_independent = min(matrix.distance(source, i) for i in independent)
+        assert len(derived) == 10 and worst_derived < best_independent, (short, worst_derived, best_independent)
