@@ -8,10 +8,8 @@ from typing import Protocol
 import torch
 
 from gifviz.config import FieldConfig
-from gifviz.distance import distance_matrix
 from gifviz.field import Field, compute_field
 from gifviz.hub.zoo import Zoo
-from gifviz.matrix import DistanceMatrix
 from gifviz.refs import ReferenceSet
 from gifviz.space import PreprocessedModel
 from gifviz.targets import resolve_target
@@ -92,17 +90,3 @@ def provenance(zoo: Zoo, references: ReferenceSet, config: FieldConfig, ids: Seq
         "reference_digest": references.digest(),
         "model_digests": {model_id: zoo.load(model_id).digest for model_id in ids},
     }
-
-
-def zoo_distances(
-    zoo: Zoo,
-    references: ReferenceSet,
-    config: FieldConfig,
-    ids: Sequence[str] | None = None,
-    metric: str = "cosine",
-    progress: ZooProgress | None = None,
-) -> DistanceMatrix:
-    """The ``(M, M)`` distance matrix of the zoo's models on ``references``."""
-    ids = list(ids or zoo.ids)
-    fields = zoo_fields(zoo, references, config, ids, progress)
-    return distance_matrix([fields[i] for i in ids], ids, metric, provenance=provenance(zoo, references, config, ids))

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gifviz import __version__
-from gifviz.cli import compute, hub
+from gifviz.cli import cache, compute, hub, zoo
 from gifviz.errors import GifvizError
 
 
@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     compute.register(commands)
     hub.register(commands)
+    zoo.register(commands)
+    cache.register(commands)
     return parser
 
 

@@ -98,3 +98,31 @@ def model_ids_from_args(zoo: Zoo, text: str | None) -> list[str]:
     if len(set(ids)) != len(ids):
         raise ConfigError(f"--models names a model twice: {text}")
     return ids
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("field store")
+    group.add_argument("--no-cache", action="store_true", help="compute everything, read and write no cache")
+    group.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $GIFVIZ_HOME or ~/.cache/gifviz)")
+    group.add_argument("--float16", action="store_true", help="store fields as float16 (half the disk)")
+    group.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="where missing fields are computed"
+    )
+    group.add_argument("--address", help="Ray cluster address for --executor ray (default: start a local one)")
+
+
+def store_from_args(args: argparse.Namespace):
+    """The field store, or None with one warning line when caching is off or the folder is unusable."""
+    import sys
+
+    from gifviz.store import FieldStore, StoreUnavailable
+
+    if args.no_cache:
+        return None
+    try:
+        return FieldStore(
+            args.cache_dir, float16=args.float16, notify=lambda m: print(f"gifviz: warning: {m}", file=sys.stderr)
+        )
+    except StoreUnavailable as error:
+        print(f"gifviz: warning: {error}", file=sys.stderr)
+        return None
