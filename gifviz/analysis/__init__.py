@@ -1,0 +1,1 @@
+"""Analysis of distance matrices: embeddings (UMAP, MDS), hierarchical clustering, confidence intervals."""

@@ -1,0 +1,1 @@
+"""Plot builders: plain functions from gifviz results to plotly figures (no Streamlit here)."""

@@ -1,0 +1,97 @@
+"""Hub: the zoo as a table, filters, the working set, another manifest or an uploaded model, computing fields."""
+
+import streamlit as st
+
+from gifviz.app import resources
+from gifviz.app.tables import zoo_table
+from gifviz.app.uploads import add_uploaded_model
+from gifviz.errors import GifvizError
+from gifviz.hub.architectures import known_architectures
+
+current = resources.settings()
+st.title("Model hub")
+try:
+    zoo = resources.open_zoo(current.manifest)
+except GifvizError as error:
+    st.error(str(error))
+    st.stop()
+st.caption(f"**{zoo.name}** — {len(zoo.ids)} models on inputs {zoo.space.shape} · {zoo.manifest.path}")
+if message := st.session_state.pop("hub_message", None):
+    st.success(message)
+
+selected = resources.working_set(current, zoo)
+missing = set(resources.missing(current, zoo.ids))
+table = zoo_table(zoo, {model_id: model_id not in missing for model_id in zoo.ids})
+
+with st.expander("Filter", expanded=True):
+    columns = st.columns(4)
+    filters = {}
+    for column, name in zip(columns, ("family", "relation", "arch", "task"), strict=True):
+        options = sorted(str(v) for v in table[name].dropna().unique())
+        filters[name] = column.multiselect(name, options, key=f"filter_{name}")
+shown = table
+for name, chosen in filters.items():
+    if chosen:
+        shown = shown[shown[name].astype(str).isin(chosen)]
+
+st.subheader("Working set")
+st.write(f"{len(selected)} models selected; the other pages compare these. Tick rows to change the selection.")
+event = st.dataframe(
+    shown.assign(selected=shown["id"].isin(selected)),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="zoo_table",
+    column_config={"accuracy": st.column_config.NumberColumn(format="%.3f")},
+)
+rows = event.selection.rows if event is not None else []
+buttons = st.columns(3)
+if buttons[0].button("Use ticked rows as the working set", disabled=not rows):
+    resources.save_settings(current.__class__(**{**current.__dict__, "models": tuple(shown.iloc[rows]["id"])}))
+    st.rerun()
+if buttons[1].button("Use all shown models"):
+    resources.save_settings(current.__class__(**{**current.__dict__, "models": tuple(shown["id"])}))
+    st.rerun()
+if buttons[2].button("Reset to the default set"):
+    resources.save_settings(current.__class__(**{**current.__dict__, "models": ()}))
+    st.rerun()
+
+st.subheader("Fields")
+todo = [model_id for model_id in selected if model_id in missing]
+st.write(f"{len(selected) - len(todo)} of {len(selected)} working-set fields are in the store.")
+if st.button(f"Compute the {len(todo)} missing field(s)", type="primary", disabled=not todo):
+    st.caption("Click anywhere to stop: finished fields are kept.")
+    try:
+        resources.fields(current, todo)
+    except GifvizError as error:
+        st.error(str(error))
+    else:
+        st.session_state["hub_message"] = f"computed {len(todo)} field(s); all working-set fields are in the store"
+        st.rerun()
+
+st.subheader("Bring your own")
+left, right = st.columns(2)
+with left:
+    manifest = st.text_input("Open another zoo manifest (.toml)", placeholder="/path/to/zoo.toml")
+    if st.button("Open manifest", disabled=not manifest):
+        try:
+            resources.open_zoo(manifest)
+            resources.save_settings(current.__class__(**{**current.__dict__, "manifest": manifest, "models": ()}))
+            st.rerun()
+        except GifvizError as error:
+            st.error(str(error))
+with right:
+    upload = st.file_uploader("Upload a model (TorchScript .pt, .pt2, or .safetensors)",
+                              type=["pt", "pth", "pt2", "safetensors"])  # fmt: skip
+    arch = st.selectbox("Architecture (for .safetensors)", ["", *known_architectures()])
+    classes = st.number_input("Classes (for .safetensors)", min_value=1, value=10)
+    if upload is not None and st.button("Add to this zoo"):
+        try:
+            manifest_path = add_uploaded_model(zoo, upload.name, upload.getvalue(), arch or None, int(classes),
+                                               resources.open_store(current.cache_dir))  # fmt: skip
+            resources.save_settings(current.__class__(**{**current.__dict__, "manifest": str(manifest_path)}))
+            st.success(f"added {upload.name}")
+            st.rerun()
+        except GifvizError as error:
+            st.error(str(error))

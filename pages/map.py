@@ -1,0 +1,38 @@
+"""Map: UMAP (or MDS for small sets) of model space from the precomputed distances, 2-D or 3-D, coloured by choice."""
+
+import streamlit as st
+
+from gifviz.analysis.embedding import METHODS, embed
+from gifviz.app import resources
+from gifviz.app.tables import model_property
+from gifviz.errors import GifvizError
+from gifviz.figures.space import embedding_scatter
+
+
+@st.cache_data(show_spinner="Embedding ...", max_entries=16)
+def cached_embedding(matrix, dimensions: int, method: str, seed: int):
+    return embed(matrix, dimensions=dimensions, method=method, seed=seed)
+
+
+current = resources.settings()
+st.title("Map of model space")
+try:
+    zoo = resources.open_zoo(current.manifest)
+    ids = resources.working_set(current, zoo)
+    matrix = resources.matrix(current, ids)
+except GifvizError as error:
+    st.error(str(error))
+    st.stop()
+columns = st.columns(4)
+dimensions = columns[0].radio("Dimensions", [2, 3], horizontal=True)
+method = columns[1].selectbox("Method", METHODS, help="auto: UMAP from 12 models on, MDS below")
+tag_keys = sorted({f"tag:{key}" for spec in zoo.specs for key in spec.tags})
+colour = columns[2].selectbox("Colour by", ["relation", "task", "arch", "family", "parent", *tag_keys])
+seed = columns[3].number_input("Seed", value=0, min_value=0)
+try:
+    embedding = cached_embedding(matrix, dimensions, method, int(seed))
+except GifvizError as error:
+    st.error(str(error))
+    st.stop()
+st.plotly_chart(embedding_scatter(embedding, model_property(zoo, ids, colour), colour), width="stretch")
+st.caption(f"{embedding.method.upper()} of {len(ids)} models from precomputed distances; settings {embedding.settings}")

@@ -1,0 +1,47 @@
+"""Settings: reference set, N, steps, baseline, target, device, and the field store's location and size."""
+
+import streamlit as st
+
+from gifviz.app import resources
+from gifviz.config import BASELINES, DEVICES, TARGETS
+from gifviz.store import default_home
+
+current = resources.settings()
+st.title("Settings")
+st.caption("Every setting is kept in the page address: bookmark or share it to come back to the same view.")
+with st.form("settings"):
+    manifest = st.text_input("Zoo manifest", current.manifest)
+    refs = st.text_input("Reference image folder (empty: the manifest's own)", current.refs or "")
+    columns = st.columns(3)
+    n_refs = columns[0].number_input("Reference images N", min_value=1, max_value=4096, value=current.n_refs)
+    steps = columns[1].number_input("Path steps S", min_value=2, max_value=200, value=current.steps)
+    device = columns[2].selectbox("Device", DEVICES, index=DEVICES.index(current.device))
+    columns = st.columns(2)
+    baseline = columns[0].selectbox("Baseline", BASELINES, index=BASELINES.index(current.baseline))
+    output_targets = [t for t in TARGETS if t not in ("channel_max", "topk_features", "label", "topk_map")]
+    target = columns[1].selectbox("Target", output_targets, index=output_targets.index(current.target)
+                                  if current.target in output_targets else 0)  # fmt: skip
+    cache_dir = st.text_input("Field store folder (empty: $GIFVIZ_HOME or ~/.cache/gifviz)", current.cache_dir or "")
+    if st.form_submit_button("Apply", type="primary"):
+        resources.save_settings(
+            current.__class__(
+                manifest=manifest, refs=refs or None, n_refs=int(n_refs), steps=int(steps), baseline=baseline,
+                target=target, device=device, metric=current.metric, models=current.models,
+                cache_dir=cache_dir or None,
+            )
+        )  # fmt: skip
+        st.rerun()
+
+store = resources.open_store(current.cache_dir)
+st.subheader("Field store")
+if store is None:
+    st.warning("No usable field store: fields are computed but not kept.")
+else:
+    records = store.records()
+    columns = st.columns(3)
+    columns[0].metric("fields", len(records))
+    columns[1].metric("size", f"{store.total_bytes() / 2**20:.1f} MiB")
+    columns[2].metric("folder", str(store.home if current.cache_dir else default_home()))
+    if st.button("Check every stored field (checksums)"):
+        checked, problems = store.verify()
+        (st.warning if problems else st.success)(f"{checked} checked, {len(problems)} bad (removed)")
