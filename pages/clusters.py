@@ -7,18 +7,12 @@ import streamlit as st
 from gifviz.analysis.clustering import LINKAGES, cluster
 from gifviz.app import resources
 from gifviz.app.exports import clusters_csv
-from gifviz.errors import GifvizError
 from gifviz.figures.space import dendrogram_figure
 
 current = resources.settings()
 st.title("Clusters")
-try:
-    zoo = resources.open_zoo(current.manifest)
-    ids = resources.working_set(current, zoo)
-    matrix = resources.matrix(current, ids)
-except GifvizError as error:
-    st.error(str(error))
-    st.stop()
+inputs = resources.page_inputs(current, with_matrix=True)
+zoo, ids, matrix = inputs.zoo, inputs.ids, inputs.matrix
 columns = st.columns(2)
 linkage = columns[0].selectbox("Linkage", LINKAGES)
 clustering = cluster(matrix, linkage)

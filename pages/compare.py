@@ -5,19 +5,13 @@ import streamlit as st
 from gifviz.analysis.stats import bootstrap_mean
 from gifviz.app import resources
 from gifviz.distance import METRICS, field_distance
-from gifviz.errors import GifvizError
 from gifviz.figures.compare import compare_maps, distance_curves
 from gifviz.figures.fields import field_map
 
 current = resources.settings()
 st.title("Compare two models")
-try:
-    zoo = resources.open_zoo(current.manifest)
-    references = resources.open_references(current.manifest, current.refs, current.n_refs)
-except GifvizError as error:
-    st.error(str(error))
-    st.stop()
-ids = resources.working_set(current, zoo)
+inputs = resources.page_inputs(current, with_references=True)
+zoo, ids, references = inputs.zoo, inputs.ids, inputs.references
 left, right = st.columns(2)
 first = left.selectbox("Model A", ids, index=0, key="compare_a")
 default_b = next((i for i in ids if zoo.spec(i).parent == first), ids[min(1, len(ids) - 1)])

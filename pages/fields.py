@@ -10,13 +10,8 @@ from gifviz.refs import load_image
 
 current = resources.settings()
 st.title("Fields")
-try:
-    zoo = resources.open_zoo(current.manifest)
-    references = resources.open_references(current.manifest, current.refs, current.n_refs)
-except GifvizError as error:
-    st.error(str(error))
-    st.stop()
-ids = resources.working_set(current, zoo)
+inputs = resources.page_inputs(current, with_references=True)
+zoo, ids, references = inputs.zoo, inputs.ids, inputs.references
 model_id = st.selectbox("Model", ids, key="field_model")
 source = st.radio("Input", ["a reference image", "my own image"], horizontal=True)
 if source == "my own image":

@@ -16,13 +16,8 @@ def cached_embedding(matrix, dimensions: int, method: str, seed: int):
 
 current = resources.settings()
 st.title("Map of model space")
-try:
-    zoo = resources.open_zoo(current.manifest)
-    ids = resources.working_set(current, zoo)
-    matrix = resources.matrix(current, ids)
-except GifvizError as error:
-    st.error(str(error))
-    st.stop()
+inputs = resources.page_inputs(current, with_matrix=True)
+zoo, ids, matrix = inputs.zoo, inputs.ids, inputs.matrix
 columns = st.columns(4)
 dimensions = columns[0].radio("Dimensions", [2, 3], horizontal=True)
 method = columns[1].selectbox("Method", METHODS, help="auto: UMAP from 12 models on, MDS below")

@@ -6,6 +6,7 @@ recompute them); distance matrices are cached by the keys of the fields they com
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -155,3 +156,26 @@ def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:
     references = open_references(current.manifest, current.refs, current.n_refs)
     config = current.field_config()
     return [i for i in ids if not store.contains(store.key_for(zoo.load(i).digest, references.digest(), config))]
+
+
+@dataclasses.dataclass(frozen=True)
+class PageInputs:
+    """What most pages start from: the zoo, its working set, and (when asked for) references and the matrix."""
+
+    zoo: Zoo
+    ids: list[str]
+    references: ReferenceSet | None = None
+    matrix: DistanceMatrix | None = None
+
+
+def page_inputs(current: AppSettings, *, with_references: bool = False, with_matrix: bool = False) -> PageInputs:
+    """Open what a page needs; a user error is shown with ``st.error`` and the page stops (the app keeps running)."""
+    try:
+        zoo = open_zoo(current.manifest)
+        ids = working_set(current, zoo)
+        refs = open_references(current.manifest, current.refs, current.n_refs) if with_references else None
+        return PageInputs(zoo, ids, refs, matrix(current, ids) if with_matrix else None)
+    except GifvizError as error:
+        st.error(str(error))
+        st.stop()
+        raise  # st.stop() does not return; this keeps type checkers honest
