@@ -76,6 +76,15 @@ def write_zoo(root: Path, models: dict[str, nn.Module], channels: int = 1, size:
     return manifest
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Every test (and every command it starts) gets its own field store: never the user's ~/.cache/gifviz, and no
+    test sees fields another test left behind."""
+    home = tmp_path_factory.mktemp("gifviz-home")
+    monkeypatch.setenv("GIFVIZ_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def tiny_zoo(tmp_path: Path) -> tuple[Path, Path]:
     """(manifest, reference folder): three 1x16x16 classifiers, one of them a scaled copy of another."""
