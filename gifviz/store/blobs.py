@@ -60,7 +60,7 @@ def decode_field(data: bytes) -> Field:
             reference_names=tuple(json.loads(metadata["reference_names"])),
             model_id=metadata["model_id"],
         )
-    except (SafetensorError, KeyError, ValueError, json.JSONDecodeError, Exception) as error:
+    except (SafetensorError, KeyError, ValueError, TypeError, IndexError) as error:  # JSONDecodeError is a ValueError
         raise BlobError(f"unreadable field blob ({type(error).__name__}: {error})") from None
 
 
