@@ -1,4 +1,4 @@
-"""Zoo-level runs: the fields of many models on one reference set, and their distance matrix with provenance."""
+"""Per-model steps of a zoo run (load, check, compute one field), the progress protocol, and provenance."""
 
 from __future__ import annotations
 
@@ -55,29 +55,6 @@ def check_model(zoo: Zoo, model_id: str, references: ReferenceSet, config: Field
     with torch.no_grad():
         outputs = PreprocessedModel(model.module, model.preprocess)(references.images)
     resolve_target(outputs, config, references.labels, model_id)
-
-
-def zoo_fields(
-    zoo: Zoo,
-    references: ReferenceSet,
-    config: FieldConfig,
-    ids: Sequence[str] | None = None,
-    progress: ZooProgress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> dict[str, Field]:
-    """Fields of the models ``ids`` (default: all), in order."""
-    ids = list(ids or zoo.ids)
-    fields: dict[str, Field] = {}
-    for position, model_id in enumerate(ids):
-        total = len(references) * config.steps
-        if progress is not None:
-            progress.start(model_id, position, len(ids), total)
-        fields[model_id] = model_field(
-            zoo, model_id, references, config, progress.advance if progress else None, should_stop
-        )
-        if progress is not None:
-            progress.finish(model_id)
-    return fields
 
 
 def provenance(zoo: Zoo, references: ReferenceSet, config: FieldConfig, ids: Sequence[str]) -> dict:

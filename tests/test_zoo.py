@@ -13,7 +13,7 @@ import torch
 from gifviz import FieldConfig, distance_matrix
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
-from gifviz.pipeline import zoo_fields
+from gifviz.jobs import store_fields
 from gifviz.refs import load_reference_folder
 from gifviz.zoo import build as build_module
 from gifviz.zoo.build import ZooBuildError, build_zoo
@@ -137,7 +137,7 @@ def test_modelgif_puts_derived_models_closer_to_their_source_than_independent_on
         derived = [s.id for s in zoo.specs if s.parent == source and s.relation in ("finetune", "prune")]
         independent = [s.id for s in zoo.specs if s.relation == "independent"]
         ids = [source, *derived, *independent]
-        fields = zoo_fields(zoo, refs, FieldConfig(steps=8), ids)
+        fields = store_fields(zoo, refs, FieldConfig(steps=8), ids)
         matrix = distance_matrix([fields[i] for i in ids], ids)
         worst_derived = max(matrix.distance(source, d) for d in derived)
         best_independent = min(matrix.distance(source, i) for i in independent)
