@@ -63,7 +63,8 @@ def store_fields(
             missing.append(model_id)
     total = len(references) * config.steps
     if executor == "ray" and missing:
-        _run_ray(zoo, references, config, missing, keys, models, store, address, progress, fields, summary)
+        _run_ray(zoo, references, refs_digest, config, missing, keys, models, store, address, progress, fields,
+                 summary)  # fmt: skip
     else:
         for position, model_id in enumerate(missing):
             if progress:
@@ -86,7 +87,9 @@ def store_fields(
     return {model_id: fields[model_id] for model_id in ids}
 
 
-def _run_ray(zoo, references, config, missing, keys, models, store, address, progress, fields, summary) -> None:
+def _run_ray(
+    zoo, references, refs_digest, config, missing, keys, models, store, address, progress, fields, summary
+) -> None:
     from gifviz.jobs.ray_executor import run_on_ray
 
     if zoo.manifest.path is None:
@@ -104,7 +107,7 @@ def _run_ray(zoo, references, config, missing, keys, models, store, address, pro
         nonlocal done
         field = decode_field(result.blob)
         if store is not None:
-            store.put(result.key, field, model_digest=models[result.model_id].digest, refs_digest=references.digest(),
+            store.put(result.key, field, model_digest=models[result.model_id].digest, refs_digest=refs_digest,
                       device=result.device, seconds=result.seconds)  # fmt: skip
         fields[result.model_id] = field
         summary.computed.append(result.model_id)
