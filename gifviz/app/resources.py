@@ -124,38 +124,45 @@ def fields(current: AppSettings, ids: Sequence[str], show_progress: bool = True)
     return result
 
 
-def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
-    """The distance matrix of ``ids``; cached by the fields' keys, so a rerun reads no field at all."""
+def field_keys(current: AppSettings, ids: Sequence[str]) -> tuple[str, ...] | None:
+    """Store keys of the fields of ``ids`` under the current settings (``None`` without a store)."""
     store = open_store(current.cache_dir)
+    if store is None:
+        return None
     zoo = open_zoo(current.manifest)
-    references = open_references(current.manifest, current.refs, current.n_refs)
+    refs_digest = open_references(current.manifest, current.refs, current.n_refs).digest()
     config = current.field_config()
-    keys = tuple(store.key_for(zoo.load(i).digest, references.digest(), config) for i in ids) if store else None
-    if keys is not None and all(store.contains(k) for k in keys):
-        return _cached_matrix(current, tuple(ids), keys)
-    computed = fields(current, ids)
-    return distance_matrix([computed[i] for i in ids], list(ids), current.metric,
-                           provenance=provenance(zoo, references, config, list(ids)))  # fmt: skip
+    return tuple(store.key_for(zoo.load(i).digest, refs_digest, config) for i in ids)
 
 
-@st.cache_data(show_spinner="Computing distances ...", max_entries=32)
-def _cached_matrix(current: AppSettings, ids: tuple[str, ...], keys: tuple[str, ...]) -> DistanceMatrix:
-    computed = fields(current, ids, show_progress=False)
+def _matrix_of(current: AppSettings, ids: Sequence[str], computed: dict[str, Field]) -> DistanceMatrix:
     zoo = open_zoo(current.manifest)
     references = open_references(current.manifest, current.refs, current.n_refs)
     return distance_matrix([computed[i] for i in ids], list(ids), current.metric,
                            provenance=provenance(zoo, references, current.field_config(), list(ids)))  # fmt: skip
 
 
+def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
+    """The distance matrix of ``ids``; cached by the fields' keys, so a rerun reads no field at all."""
+    keys = field_keys(current, ids)
+    store = open_store(current.cache_dir)
+    if keys is not None and all(store.contains(k) for k in keys):
+        return _cached_matrix(current, tuple(ids), keys)
+    return _matrix_of(current, ids, fields(current, ids))
+
+
+@st.cache_data(show_spinner="Computing distances ...", max_entries=32)
+def _cached_matrix(current: AppSettings, ids: tuple[str, ...], keys: tuple[str, ...]) -> DistanceMatrix:
+    return _matrix_of(current, ids, fields(current, ids, show_progress=False))
+
+
 def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:
     """Models of ``ids`` whose field is not in the store yet."""
-    store = open_store(current.cache_dir)
-    if store is None:
+    keys = field_keys(current, ids)
+    if keys is None:
         return list(ids)
-    zoo = open_zoo(current.manifest)
-    references = open_references(current.manifest, current.refs, current.n_refs)
-    config = current.field_config()
-    return [i for i in ids if not store.contains(store.key_for(zoo.load(i).digest, references.digest(), config))]
+    store = open_store(current.cache_dir)
+    return [model_id for model_id, key in zip(ids, keys, strict=True) if not store.contains(key)]
 
 
 @dataclasses.dataclass(frozen=True)
