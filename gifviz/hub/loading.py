@@ -19,7 +19,7 @@ from gifviz.hub.files import (
     read_safetensors,
     read_state_dict,
 )
-from gifviz.hub.sources import load_local_hub, load_torchvision
+from gifviz.hub.sources import load_local_hub, load_torchvision, parse_torchvision
 from gifviz.hub.spec import LoadedModel, ModelSpec
 from gifviz.space import InputSpace, Preprocess, PreprocessedModel
 
@@ -79,7 +79,7 @@ def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess,
 
 def _architecture_name(spec: ModelSpec, module: nn.Module) -> str:
     if spec.kind == "torchvision":
-        return spec.source.split(":", 1)[1].partition("@")[0]
+        return parse_torchvision(spec.source)[0]
     return getattr(module, "original_name", None) or type(module).__name__
 
 
