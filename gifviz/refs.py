@@ -109,3 +109,22 @@ def reference_set_from_array(images: np.ndarray | torch.Tensor, source: str = "a
     """Wrap an in-memory ``(N, C, H, W)`` batch as a reference set named ``source[i]``."""
     tensor = torch.as_tensor(images, dtype=torch.float32)
     return ReferenceSet(tensor, tuple(f"{source}[{i}]" for i in range(tensor.shape[0])))
+
+
+def cutmix(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """One CutMix mix per image ``(N, C, H, W)`` (Yun et al., ICCV 2019): a box of a random partner's image pasted at
+    a random position, its area fraction drawn from U(0, 1). The paper's reference data and SAC-m's samples are mixes
+    like these. Seeded: the same images and seed give the same mixes."""
+    n, _, height, width = images.shape
+    generator = torch.Generator().manual_seed(seed)
+    partners = torch.randperm(n, generator=generator)
+    area = torch.rand(n, generator=generator)
+    corners = torch.rand(n, 2, generator=generator)
+    mixed = images.clone()
+    for i in range(n):
+        side = float(area[i].sqrt())
+        box_h, box_w = max(1, round(side * height)), max(1, round(side * width))
+        top, left = int(corners[i, 0] * (height - box_h + 1)), int(corners[i, 1] * (width - box_w + 1))
+        rows, cols = slice(top, top + box_h), slice(left, left + box_w)
+        mixed[i, :, rows, cols] = images[partners[i], :, rows, cols]
+    return mixed

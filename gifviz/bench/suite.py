@@ -1,0 +1,213 @@
+"""Run the three testbeds for ModelGiF and its peers: point estimates, bootstrap intervals and the reference sweep.
+
+Every method is evaluated once on the largest reference set; smaller reference counts are its first ``n`` samples
+and bootstrap resamples are index vectors, so the sweep and the intervals cost no extra model evaluations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from gifviz.bench import ipp, tasks, unlearning
+from gifviz.bench.methods import MethodRun, bootstrap_rows, interval, modelgif_run, peer_run
+from gifviz.config import FieldConfig
+from gifviz.errors import ConfigError
+from gifviz.hub.zoo import Zoo
+from gifviz.peers import PEERS, PeerInputs
+from gifviz.pipeline import ZooProgress
+from gifviz.refs import IMAGE_SUFFIXES, ReferenceSet, load_reference_folder
+from gifviz.store import FieldStore
+
+TESTBEDS = ("ipp", "tasks", "unlearning")
+METHODS = ("modelgif", *PEERS)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchConfig:
+    """What a testbed run compares and how.
+
+    Attributes:
+        field: ModelGiF's field configuration.
+        methods: ``modelgif`` and peer names.
+        n_refs: references in the main table (the sweep may go further, up to all given references).
+        sweep: reference counts of the sweep (capped at the references given).
+        resamples: bootstrap resamples over references for the 95% intervals (0: none).
+        seed: seeds the bootstrap and the peers' random choices.
+        variants: extra ModelGiF configurations, shown as methods ``modelgif:<name>``.
+    """
+
+    field: FieldConfig = dataclasses.field(default_factory=lambda: FieldConfig(steps=10))
+    methods: tuple[str, ...] = METHODS
+    n_refs: int = 128
+    sweep: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+    resamples: int = 200
+    seed: int = 0
+    variants: tuple[tuple[str, FieldConfig], ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ConfigError(f"unknown methods {unknown}; choose from: {', '.join(METHODS)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TestbedInputs:
+    """The zoo, its references (``labels`` optional) and a labelled pool for SAC-w (default: the references)."""
+
+    zoo: Zoo
+    references: ReferenceSet
+    labelled_pool: ReferenceSet | None = None
+    store: FieldStore | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TestbedResult:
+    """``table``: one row per method and metric (value, 95% interval, samples, cost); ``sweep``: the metric per
+    reference count; ``details``: per-model distances (ROC curves, verdicts)."""
+
+    testbed: str
+    table: pd.DataFrame
+    sweep: pd.DataFrame
+    details: pd.DataFrame
+
+
+Scorer = Callable[[MethodRun, "np.ndarray | None"], dict[str, float]]
+
+
+def _methods_for(config: BenchConfig) -> list[str]:
+    return list(config.methods) + [f"modelgif:{name}" for name, _ in config.variants]
+
+
+def _run(
+    name: str,
+    inputs: TestbedInputs,
+    ids: Sequence[str],
+    config: BenchConfig,
+    references: ReferenceSet,
+    probe: str,
+    progress: ZooProgress | None,
+) -> MethodRun:
+    zoo = inputs.zoo
+    if name == "modelgif" or name.startswith("modelgif:"):
+        field_config = config.field if name == "modelgif" else dict(config.variants)[name.split(":", 1)[1]]
+        title = "ModelGiF" if name == "modelgif" else f"ModelGiF ({name.split(':', 1)[1]})"
+        return modelgif_run(zoo, ids, references, field_config, inputs.store, name=name, title=title,
+                            progress=progress)  # fmt: skip
+    pool = inputs.labelled_pool if name == "sac-w" and inputs.labelled_pool is not None else references
+    peer_inputs = PeerInputs(pool, zoo.load(probe), zoo.space.value_range, config.seed)
+    return peer_run(name, [zoo.load(i) for i in ids], peer_inputs)
+
+
+class _PerSource(MethodRun):
+    """A probe-dependent method in the IPP testbed: one run per source, picked by the pair's first model."""
+
+    def __init__(self, runs: dict[str, MethodRun]) -> None:
+        first = next(iter(runs.values()))
+        super().__init__(first.name, first.title, first.access, min(r.samples for r in runs.values()),
+                         first.evaluations, sum(r.seconds for r in runs.values()),
+                         lambda a, b, rows: runs[a].distance(a, b, rows))  # fmt: skip
+
+
+def _summarize(
+    testbed: str,
+    runs: dict[str, MethodRun],
+    score: Scorer,
+    config: BenchConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    table, sweep = [], []
+    for name, run in runs.items():
+        n = min(config.n_refs, run.samples)
+        main_rows = np.arange(n)
+        point = score(run, main_rows)
+        boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, config.resamples, config.seed)]
+        for metric, value in point.items():
+            low, high = interval([b[metric] for b in boots]) if boots else (float("nan"), float("nan"))
+            table.append({"testbed": testbed, "method": name, "title": run.title, "access": run.access,
+                          "metric": metric, "value": value, "low": low, "high": high, "samples": n,
+                          "evaluations per model": run.evaluations * n // max(run.samples, 1),
+                          "seconds": round(run.seconds, 2)})  # fmt: skip
+        for count in sorted({min(c, run.samples) for c in config.sweep}):
+            for metric, value in score(run, np.arange(count)).items():
+                sweep.append({"testbed": testbed, "method": name, "metric": metric, "samples": count, "value": value})
+    return pd.DataFrame(table), pd.DataFrame(sweep)
+
+
+def run_ipp(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+    """ROC-AUC per attack category for every method (see :mod:`gifviz.bench.ipp`)."""
+    cases = ipp.ipp_cases(inputs.zoo)
+    ids = sorted({m for c in cases for m in (c.source, *c.positives, *c.negatives)})
+    sources = sorted({c.source for c in cases})
+    runs: dict[str, MethodRun] = {}
+    for name in _methods_for(config):
+        if name in PEERS and PEERS[name].uses_probe:
+            runs[name] = _PerSource(
+                {s: _run(name, inputs, ids, config, inputs.references, s, progress) for s in sources}
+            )
+        else:
+            runs[name] = _run(name, inputs, ids, config, inputs.references, sources[0], progress)
+    table, sweep = _summarize("ipp", runs, lambda run, rows: ipp.category_aucs(run, cases, rows), config)
+    details = pd.DataFrame([
+        {"method": name, "source": case.source, "category": case.category, "model": model_id,
+         "derived": model_id in case.positives, "distance": run.distance(case.source, model_id)}
+        for name, run in runs.items() for case in cases for model_id in case.positives + case.negatives
+    ])  # fmt: skip
+    return TestbedResult("ipp", table, sweep, details)
+
+
+def run_tasks(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+    """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
+    task_set = tasks.task_set(inputs.zoo)
+    ids = list(task_set.models)
+    runs = {name: _run(name, inputs, ids, config, inputs.references, ids[0], progress)
+            for name in _methods_for(config)}  # fmt: skip
+    table, sweep = _summarize("tasks", runs, lambda run, rows: tasks.task_scores(run, task_set, rows), config)
+    details = pd.DataFrame([
+        {"method": name, "source task": task_set.tasks[i], "target task": task_set.tasks[j],
+         "distance": value, "transferability": task_set.transferability[i, j]}
+        for name, run in runs.items() for (i, j), value in np.ndenumerate(tasks.affinity(run, task_set))
+    ])  # fmt: skip
+    return TestbedResult("tasks", table, sweep, details)
+
+
+def run_unlearning(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+    """Group distances, order and verdicts for every method (see :mod:`gifviz.bench.unlearning`)."""
+    bench = unlearning.unlearning_set(inputs.zoo)
+    ids = list(bench.models)
+    runs = {name: _run(name, inputs, ids, config, inputs.references, bench.reference, progress)
+            for name in _methods_for(config)}  # fmt: skip
+    table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
+                              config)  # fmt: skip
+    details = pd.DataFrame([row for run in runs.values() for row in unlearning.verdicts(run, bench)])
+    return TestbedResult("unlearning", table, sweep, details)
+
+
+RUNNERS = {"ipp": run_ipp, "tasks": run_tasks, "unlearning": run_unlearning}
+
+
+def testbed_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None) -> TestbedInputs:
+    """References for a testbed run: as many as the main table and the sweep need.
+
+    The built-in zoo's references come from its data generator's reference split, with their digit labels, and
+    SAC-w's labelled pool is its test split (the SAC paper draws misclassified samples from the test set). Other
+    zoos use their manifest's reference folder, without labels.
+    """
+    wanted = max(config.n_refs, *config.sweep)
+    if zoo.manifest.data.get("generator") == "gifviz.zoo.data":
+        from gifviz.zoo.data import zoo_data
+
+        splits = zoo_data()
+        reference, test = splits["reference"], splits["test"]
+        count = min(wanted, len(reference))
+        references = ReferenceSet(reference.images[:count], tuple(f"reference[{i}]" for i in range(count)),
+                                  reference.labels["digit"][:count])  # fmt: skip
+        pool = ReferenceSet(test.images, tuple(f"test[{i}]" for i in range(len(test))), test.labels["digit"])
+        return TestbedInputs(zoo, references, pool, store)
+    if zoo.manifest.references is None:
+        raise ConfigError("the testbeds need reference images: name a references folder in the zoo manifest")
+    folder_count = len([p for p in zoo.manifest.references.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
+    references = load_reference_folder(zoo.manifest.references, zoo.space, n=min(wanted, folder_count))
+    return TestbedInputs(zoo, references, None, store)

@@ -1,0 +1,73 @@
+"""Unlearning verification: does an "unlearned" model still sit next to the original, or where a model retrained
+without the forgotten data would be?
+
+Groups come from the manifest's unlearning family: the ``reference`` (trained on everything), ``retrained`` (trained
+again without the forget class: the gold standard of unlearning), ``unlearned`` (approximately unlearned copies of the
+reference) and ``unrelated`` models. A verifier that trusts the retrained models as the picture of genuine
+unlearning gives each model a verdict: "like retraining" when it is at least as far from the reference as the
+closest retrained model, "close to the original" otherwise. The expected order is unlearned < retrained < unrelated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from gifviz.bench.methods import MethodRun
+from gifviz.errors import GifvizError
+from gifviz.hub.zoo import Zoo
+
+GROUPS = ("unlearned", "retrained", "unrelated")
+
+
+@dataclasses.dataclass(frozen=True)
+class UnlearningSet:
+    reference: str
+    groups: dict[str, tuple[str, ...]]
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.reference, *(m for g in GROUPS for m in self.groups[g]))
+
+
+def unlearning_set(zoo: Zoo) -> UnlearningSet:
+    specs = [s for s in zoo.specs if s.extra.get("family") == "unlearning"]
+    references = [s.id for s in specs if s.relation == "reference"]
+    groups = {g: tuple(s.id for s in specs if s.relation == g) for g in GROUPS}
+    if len(references) != 1 or not groups["unlearned"] or not groups["retrained"]:
+        raise GifvizError(
+            'the unlearning testbed needs one model with relation = "reference" and some "unlearned" and '
+            '"retrained" models in family "unlearning"'
+        )
+    return UnlearningSet(references[0], groups)
+
+
+def group_distances(run: MethodRun, bench: UnlearningSet, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Distances from the reference to each member of each group."""
+    return {g: np.array([run.distance(bench.reference, m, rows) for m in bench.groups[g]]) for g in GROUPS}
+
+
+def unlearning_scores(run: MethodRun, bench: UnlearningSet, rows: np.ndarray | None = None) -> dict[str, float]:
+    """Group means, whether the expected order holds, and how many unlearned models the verdict catches."""
+    distances = group_distances(run, bench, rows)
+    means = {f"mean {g}": float(np.mean(d)) if np.all(np.isfinite(d)) else float("nan") for g, d in distances.items()}
+    threshold = float(np.min(distances["retrained"]))
+    caught = float(np.mean(distances["unlearned"] < threshold)) if np.isfinite(threshold) else float("nan")
+    order = [means[f"mean {g}"] for g in GROUPS]
+    ordered = float(order[0] < order[1] < order[2]) if np.all(np.isfinite(order)) else float("nan")
+    return {**means, "order holds": ordered, "unlearned caught": caught}
+
+
+def verdicts(run: MethodRun, bench: UnlearningSet) -> list[dict[str, object]]:
+    """One row per model: group, distance to the reference, and the verdict."""
+    distances = group_distances(run, bench)
+    threshold = float(np.min(distances["retrained"]))
+    rows = []
+    for group in GROUPS:
+        for model_id, value in zip(bench.groups[group], distances[group], strict=True):
+            verdict = "n/a" if not np.isfinite(value) else (
+                "like retraining" if value >= threshold else "close to the original")  # fmt: skip
+            rows.append({"method": run.name, "model": model_id, "group": group, "distance": float(value),
+                         "verdict": verdict})  # fmt: skip
+    return rows
