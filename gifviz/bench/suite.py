@@ -55,7 +55,7 @@ class BenchConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class TestbedInputs:
+class BenchInputs:
     """The zoo, its references (``labels`` optional) and a labelled pool for SAC-w (default: the references)."""
 
     zoo: Zoo
@@ -65,7 +65,7 @@ class TestbedInputs:
 
 
 @dataclasses.dataclass(frozen=True)
-class TestbedResult:
+class BenchResult:
     """``table``: one row per method and metric (value, 95% interval, samples, cost); ``sweep``: the metric per
     reference count; ``details``: per-model distances (ROC curves, verdicts)."""
 
@@ -84,7 +84,7 @@ def _methods_for(config: BenchConfig) -> list[str]:
 
 def _run(
     name: str,
-    inputs: TestbedInputs,
+    inputs: BenchInputs,
     ids: Sequence[str],
     config: BenchConfig,
     references: ReferenceSet,
@@ -136,7 +136,7 @@ def _summarize(
     return pd.DataFrame(table), pd.DataFrame(sweep)
 
 
-def run_ipp(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
     """ROC-AUC per attack category for every method (see :mod:`gifviz.bench.ipp`)."""
     cases = ipp.ipp_cases(inputs.zoo)
     ids = sorted({m for c in cases for m in (c.source, *c.positives, *c.negatives)})
@@ -155,10 +155,10 @@ def run_ipp(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | 
          "derived": model_id in case.positives, "distance": run.distance(case.source, model_id)}
         for name, run in runs.items() for case in cases for model_id in case.positives + case.negatives
     ])  # fmt: skip
-    return TestbedResult("ipp", table, sweep, details)
+    return BenchResult("ipp", table, sweep, details)
 
 
-def run_tasks(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
     """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
     task_set = tasks.task_set(inputs.zoo)
     ids = list(task_set.models)
@@ -170,10 +170,10 @@ def run_tasks(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress 
          "distance": value, "transferability": task_set.transferability[i, j]}
         for name, run in runs.items() for (i, j), value in np.ndenumerate(tasks.affinity(run, task_set))
     ])  # fmt: skip
-    return TestbedResult("tasks", table, sweep, details)
+    return BenchResult("tasks", table, sweep, details)
 
 
-def run_unlearning(inputs: TestbedInputs, config: BenchConfig, progress: ZooProgress | None = None) -> TestbedResult:
+def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
     """Group distances, order and verdicts for every method (see :mod:`gifviz.bench.unlearning`)."""
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)
@@ -182,13 +182,13 @@ def run_unlearning(inputs: TestbedInputs, config: BenchConfig, progress: ZooProg
     table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
                               config)  # fmt: skip
     details = pd.DataFrame([row for run in runs.values() for row in unlearning.verdicts(run, bench)])
-    return TestbedResult("unlearning", table, sweep, details)
+    return BenchResult("unlearning", table, sweep, details)
 
 
 RUNNERS = {"ipp": run_ipp, "tasks": run_tasks, "unlearning": run_unlearning}
 
 
-def testbed_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None) -> TestbedInputs:
+def bench_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None) -> BenchInputs:
     """References for a testbed run: as many as the main table and the sweep need.
 
     The built-in zoo's references come from its data generator's reference split, with their digit labels, and
@@ -205,9 +205,9 @@ def testbed_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = Non
         references = ReferenceSet(reference.images[:count], tuple(f"reference[{i}]" for i in range(count)),
                                   reference.labels["digit"][:count])  # fmt: skip
         pool = ReferenceSet(test.images, tuple(f"test[{i}]" for i in range(len(test))), test.labels["digit"])
-        return TestbedInputs(zoo, references, pool, store)
+        return BenchInputs(zoo, references, pool, store)
     if zoo.manifest.references is None:
         raise ConfigError("the testbeds need reference images: name a references folder in the zoo manifest")
     folder_count = len([p for p in zoo.manifest.references.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
     references = load_reference_folder(zoo.manifest.references, zoo.space, n=min(wanted, folder_count))
-    return TestbedInputs(zoo, references, None, store)
+    return BenchInputs(zoo, references, None, store)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gifviz import __version__
-from gifviz.cli import cache, compute, hub, zoo
+from gifviz.cli import bench, cache, compute, hub, zoo
 from gifviz.errors import GifvizError
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub.register(commands)
     zoo.register(commands)
     cache.register(commands)
+    bench.register(commands)
     return parser
 
 

@@ -1,0 +1,71 @@
+"""``gifviz bench ipp|tasks|unlearning|all``: the paper's testbeds for ModelGiF and its peers, as tables and CSV."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from gifviz.bench.report import summary, sweep_table, write_csvs
+from gifviz.bench.suite import METHODS, RUNNERS, TESTBEDS, BenchConfig, bench_inputs
+from gifviz.cli.options import add_field_options, add_store_options, config_from_args, store_from_args
+from gifviz.cli.progress import TerminalProgress
+from gifviz.errors import ConfigError
+from gifviz.hub.zoo import Zoo
+
+SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. 8,16,32; got {text!r}") from None
+    if not values or min(values) < 2:
+        raise argparse.ArgumentTypeError(f"reference counts must be at least 2; got {text!r}")
+    return values
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "bench",
+        help="the IPP, task-relatedness and unlearning testbeds: ModelGiF and its peers side by side",
+        description="Score ModelGiF and the peer methods on the zoo's lineage, task and unlearning families. Prints "
+        "one table per testbed (value [95%% bootstrap interval over references], samples, model evaluations per "
+        "model, seconds) and the reference-count sweep, and writes them as CSV.",
+    )
+    bench.add_argument("testbed", choices=[*TESTBEDS, "all"])
+    bench.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest with family/relation/parent annotations")
+    bench.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from: {', '.join(METHODS)}")
+    bench.add_argument("--n", type=int, default=128, metavar="N", help="references in the main table")
+    bench.add_argument("--sweep", type=_ints, default=(8, 16, 32, 64, 128, 256), metavar="N,N,...",
+                       help="reference counts of the sweep")  # fmt: skip
+    bench.add_argument("--resamples", type=int, default=200, help="bootstrap resamples (0: no intervals)")
+    bench.add_argument("--out", metavar="DIR", help="write <testbed>.csv, _sweep.csv and _details.csv here")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_field_options(bench)
+    add_store_options(bench)
+    bench.set_defaults(handler=run_bench, steps=10)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    if args.n < 2 or args.resamples < 0:
+        raise ConfigError("--n must be at least 2 and --resamples at least 0")
+    config = BenchConfig(field=config_from_args(args), methods=methods, n_refs=args.n, sweep=args.sweep,
+                         resamples=args.resamples)  # fmt: skip
+    zoo = Zoo.open(args.zoo)
+    inputs = bench_inputs(zoo, config, store_from_args(args))
+    testbeds = TESTBEDS if args.testbed == "all" else (args.testbed,)
+    for testbed in testbeds:
+        started = time.perf_counter()
+        result = RUNNERS[testbed](inputs, config, TerminalProgress(enabled=not args.quiet))
+        print(f"\n{testbed}: {len(inputs.references)} references available, main table at N={args.n} "
+              f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+        print(summary(result, intervals=args.resamples > 0).to_string())
+        metric = SWEEP_METRIC[testbed]
+        print(f"\n{testbed}: {metric} against the number of references")
+        print(sweep_table(result, metric).round(3).to_string())
+        if args.out:
+            for path in write_csvs(result, args.out):
+                print(f"wrote {path}")
+    return 0
