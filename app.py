@@ -14,6 +14,7 @@ navigation = st.navigation(
             st.Page("pages/distances.py", title="Distances", icon=":material/grid_on:"),
             st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
             st.Page("pages/clusters.py", title="Clusters", icon=":material/account_tree:"),
+            st.Page("pages/benchmarks.py", title="Benchmarks", icon=":material/leaderboard:"),
         ],
         "Setup": [st.Page("pages/settings.py", title="Settings", icon=":material/tune:")],
     }

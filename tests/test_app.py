@@ -174,3 +174,25 @@ def test_bad_upload_shows_an_error_and_the_app_keeps_working(setup):
     assert not app.exception
     assert "not-a-model" in app.error[0].value or "upload" in app.error[0].value
     assert list(app.dataframe[0].value["id"]) == ["source", "child1", "child2", "indep1", "indep2"]
+
+
+def test_benchmarks_page_runs_a_testbed_and_downloads_its_table(setup, downloads):
+    _, query = setup
+    app = open_page(query, "pages/benchmarks.py")
+    assert "Run testbed" in app.info[0].value
+    app.multiselect[0].set_value(["modelgif", "softmax", "sac-w", "cka"]).run()
+    app.number_input[0].set_value(8).run()
+    app.number_input[1].set_value(20).run()
+    next(b for b in app.button if b.label == "Run testbed").click().run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table.index) == ["ModelGiF", "Softmax distance", "SAC-w", "Linear CKA"]
+    assert table.loc["ModelGiF", "finetune"].startswith("1.00")  # the children are the source's closest models
+    # SAC-w needs labelled references and CKA a hookable layer (these are TorchScript files): shown as n/a, with why.
+    assert table.loc["SAC-w", "finetune"] == "n/a" and "labels" in table.loc["SAC-w", "note"]
+    assert table.loc["Linear CKA", "finetune"] == "n/a" and "hook" in table.loc["Linear CKA", "note"]
+    roc = plotly_specs(app)[0]
+    assert roc["layout"]["title"]["text"] == "ROC: extract-prob" or roc["data"]
+    csv = download_data(app, "download_results", downloads)
+    assert csv.splitlines()[0].startswith("testbed,method,title,access,metric,value,low,high")
+    assert "modelgif" in csv and "sac-w" in csv

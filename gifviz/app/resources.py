@@ -107,6 +107,11 @@ class StreamlitProgress:
     def finish(self, model_id: str) -> None:
         self.bar.progress(min((self.position + 1) / self.total_models, 1.0), text=f"{model_id} done")
 
+    def method(self, name: str) -> None:
+        """A testbed moves on to the next method (peers report no per-model steps)."""
+        self.position, self.model_points = 0, 0
+        self.bar.progress(0.0, text=f"running {name} ...")
+
 
 def fields(current: AppSettings, ids: Sequence[str], show_progress: bool = True) -> dict[str, Field]:
     """Fields of ``ids`` under the current settings: from the store, computing (with progress) only what is missing.

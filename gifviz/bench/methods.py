@@ -39,6 +39,7 @@ class MethodRun:
         evaluations: model evaluations per model (forward passes; for ModelGiF each also has a backward pass).
         seconds: wall time spent evaluating the models (zero for fields served from the store).
         pair: ``(a, b, rows) -> distance`` on sample ``rows`` (``None``: all); NaN where the method cannot compare.
+        note: why the method could not run on these models (its distances are then all NaN), else empty.
     """
 
     name: str
@@ -48,6 +49,7 @@ class MethodRun:
     evaluations: int
     seconds: float
     pair: PairDistance
+    note: str = ""
 
     def distance(self, a: str, b: str, rows: np.ndarray | None = None) -> float:
         return 0.0 if a == b else self.pair(a, b, rows)
@@ -93,6 +95,12 @@ def peer_run(name: str, models: Sequence[LoadedModel], inputs: PeerInputs) -> Me
 
     samples = int(next(iter(signatures.values())).values.shape[0])
     return MethodRun(name, method.title, method.access, samples, method.evaluations(context), seconds, pair)
+
+
+def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
+    """A method that could not run on these models (a TorchScript model has no hookable layer, SAC-w has no labels):
+    it stays in the tables as n/a with the reason, instead of stopping the whole testbed or vanishing from it."""
+    return MethodRun(name, title, access, 0, 0, 0.0, lambda a, b, rows: float("nan"), note=reason)
 
 
 def bootstrap_rows(samples: int, resamples: int, seed: int) -> list[np.ndarray]:

@@ -29,7 +29,10 @@ def summary(result: BenchResult, intervals: bool = True) -> pd.DataFrame:
         text=[cell(v, lo, hi) if intervals else cell(v, np.nan, np.nan) for v, lo, hi in
               zip(table["value"], table["low"], table["high"], strict=True)]
     ).pivot(index="method", columns="metric", values="text")  # fmt: skip
-    cost = table.groupby("method")[["samples", "evaluations per model", "seconds"]].first()
+    cost_columns = ["samples", "evaluations per model", "seconds"]
+    if "note" in table and table["note"].astype(bool).any():
+        cost_columns.append("note")
+    cost = table.groupby("method")[cost_columns].first()
     out = cells[metrics].join(cost).loc[order]
     out.index = [table.loc[table["method"] == m, "title"].iloc[0] for m in order]
     out.index.name = "method"

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from gifviz.bench import ipp, tasks, unlearning
-from gifviz.bench.methods import MethodRun, bootstrap_rows, interval, modelgif_run, peer_run
+from gifviz.bench.methods import MethodRun, bootstrap_rows, failed_run, interval, modelgif_run, peer_run
 from gifviz.config import FieldConfig
-from gifviz.errors import ConfigError
+from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.peers import PEERS, PeerInputs
 from gifviz.pipeline import ZooProgress
@@ -75,6 +76,12 @@ class BenchResult:
     details: pd.DataFrame
 
 
+class BenchProgress(ZooProgress, Protocol):
+    """A :class:`~gifviz.pipeline.ZooProgress` that is also told which method starts (peers run no per-model steps)."""
+
+    def method(self, name: str) -> None: ...
+
+
 Scorer = Callable[[MethodRun, "np.ndarray | None"], dict[str, float]]
 
 
@@ -89,9 +96,11 @@ def _run(
     config: BenchConfig,
     references: ReferenceSet,
     probe: str,
-    progress: ZooProgress | None,
+    progress: BenchProgress | None,
 ) -> MethodRun:
     zoo = inputs.zoo
+    if progress is not None:
+        progress.method(name)
     if name == "modelgif" or name.startswith("modelgif:"):
         field_config = config.field if name == "modelgif" else dict(config.variants)[name.split(":", 1)[1]]
         title = "ModelGiF" if name == "modelgif" else f"ModelGiF ({name.split(':', 1)[1]})"
@@ -99,7 +108,11 @@ def _run(
                             progress=progress)  # fmt: skip
     pool = inputs.labelled_pool if name == "sac-w" and inputs.labelled_pool is not None else references
     peer_inputs = PeerInputs(pool, zoo.load(probe), zoo.space.value_range, config.seed)
-    return peer_run(name, [zoo.load(i) for i in ids], peer_inputs)
+    try:
+        return peer_run(name, [zoo.load(i) for i in ids], peer_inputs)
+    except GifvizError as error:
+        method = PEERS[name]
+        return failed_run(name, method.title, method.access, str(error))
 
 
 class _PerSource(MethodRun):
@@ -109,7 +122,8 @@ class _PerSource(MethodRun):
         first = next(iter(runs.values()))
         super().__init__(first.name, first.title, first.access, min(r.samples for r in runs.values()),
                          first.evaluations, sum(r.seconds for r in runs.values()),
-                         lambda a, b, rows: runs[a].distance(a, b, rows))  # fmt: skip
+                         lambda a, b, rows: runs[a].distance(a, b, rows),
+                         "; ".join(dict.fromkeys(r.note for r in runs.values() if r.note)))  # fmt: skip
 
 
 def _summarize(
@@ -123,20 +137,21 @@ def _summarize(
         n = min(config.n_refs, run.samples)
         main_rows = np.arange(n)
         point = score(run, main_rows)
-        boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, config.resamples, config.seed)]
+        resamples = config.resamples if n else 0  # a method that could not run has nothing to resample
+        boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, resamples, config.seed)]
         for metric, value in point.items():
             low, high = interval([b[metric] for b in boots]) if boots else (float("nan"), float("nan"))
             table.append({"testbed": testbed, "method": name, "title": run.title, "access": run.access,
                           "metric": metric, "value": value, "low": low, "high": high, "samples": n,
                           "evaluations per model": run.evaluations * n // max(run.samples, 1),
-                          "seconds": round(run.seconds, 2)})  # fmt: skip
-        for count in sorted({min(c, run.samples) for c in config.sweep}):
+                          "seconds": round(run.seconds, 2), "note": run.note})  # fmt: skip
+        for count in sorted({min(c, run.samples) for c in config.sweep} - {0}):
             for metric, value in score(run, np.arange(count)).items():
                 sweep.append({"testbed": testbed, "method": name, "metric": metric, "samples": count, "value": value})
     return pd.DataFrame(table), pd.DataFrame(sweep)
 
 
-def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
+def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """ROC-AUC per attack category for every method (see :mod:`gifviz.bench.ipp`)."""
     cases = ipp.ipp_cases(inputs.zoo)
     ids = sorted({m for c in cases for m in (c.source, *c.positives, *c.negatives)})
@@ -158,7 +173,7 @@ def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | No
     return BenchResult("ipp", table, sweep, details)
 
 
-def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
+def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
     task_set = tasks.task_set(inputs.zoo)
     ids = list(task_set.models)
@@ -173,7 +188,7 @@ def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | 
     return BenchResult("tasks", table, sweep, details)
 
 
-def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: ZooProgress | None = None) -> BenchResult:
+def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """Group distances, order and verdicts for every method (see :mod:`gifviz.bench.unlearning`)."""
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)

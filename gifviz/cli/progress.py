@@ -31,6 +31,10 @@ class TerminalProgress:
             self._bar.update(points_done - self._done)
             self._done = points_done
 
+    def method(self, name: str) -> None:
+        if self.enabled:
+            print(f"gifviz: running {name}", file=sys.stderr)
+
     def finish(self, model_id: str) -> None:
         if self._bar is not None:
             self._bar.close()

@@ -1,0 +1,55 @@
+"""Benchmarks: the IPP, task-relatedness and unlearning testbeds, ModelGiF and its peers side by side."""
+
+import streamlit as st
+
+from gifviz.app import resources
+from gifviz.app.benchmarks import result_key, run_testbed, stored_result
+from gifviz.bench.ipp import CATEGORIES
+from gifviz.bench.report import summary
+from gifviz.bench.suite import METHODS, TESTBEDS
+from gifviz.errors import GifvizError
+from gifviz.figures.bench import affinity_figure, roc_figure, sweep_figure, unlearning_figure
+
+LABELS = {"ipp": "IP protection", "tasks": "Task relatedness", "unlearning": "Unlearning verification"}
+SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
+
+current = resources.settings()
+st.title("Benchmarks")
+st.caption("The paper's three testbeds on the zoo's annotated families. Every method sees the same models and the "
+           "same references; cells show the value and its 95% bootstrap interval over references.")  # fmt: skip
+columns = st.columns([2, 3, 1, 1])
+testbed = columns[0].selectbox("Testbed", TESTBEDS, format_func=LABELS.get)
+methods = tuple(columns[1].multiselect("Methods", METHODS, default=list(METHODS)))
+n_refs = columns[2].number_input("References N", 8, 256, max(current.n_refs, 8), step=8)
+resamples = columns[3].number_input("Bootstrap", 0, 1000, 100, step=50)
+key = result_key(current, testbed, methods, int(n_refs), int(resamples))
+result = stored_result(key)
+if st.button("Run testbed", type="primary", disabled=not methods):
+    try:
+        result = run_testbed(current, testbed, methods, int(n_refs), int(resamples))
+    except GifvizError as error:
+        st.error(str(error))
+        st.stop()
+if result is None:
+    st.info(f"Press **Run testbed**: {len(methods)} methods on N = {int(n_refs)} references, S = {current.steps} "
+            "steps for ModelGiF. Fields come from the store when they are cached.")  # fmt: skip
+    st.stop()
+
+table = summary(result, intervals=int(resamples) > 0)
+st.dataframe(table, width="stretch")
+st.caption("n/a: the method compares outputs class by class and cannot compare models with different classes.")
+if testbed == "ipp":
+    category = st.selectbox("ROC curves for", CATEGORIES, index=CATEGORIES.index("extract-prob"))
+    st.plotly_chart(roc_figure(result.details, category), width="stretch", key="roc")
+elif testbed == "tasks":
+    shown = st.selectbox("Affinity of", list(dict.fromkeys(result.details["method"])))
+    st.plotly_chart(affinity_figure(result.details, shown), width="stretch", key="affinity")
+else:
+    st.plotly_chart(unlearning_figure(result.details), width="stretch", key="unlearning")
+    st.dataframe(result.details, hide_index=True, width="stretch")
+st.plotly_chart(sweep_figure(result.sweep, SWEEP_METRIC[testbed]), width="stretch", key="sweep")
+frames = {"results": result.table, "sweep": result.sweep, "details": result.details}
+for column, (label, frame) in zip(st.columns(3), frames.items(), strict=True):
+    column.download_button(f"Download {label} (CSV)", frame.to_csv(index=False),
+                           file_name=f"gifviz-{testbed}-{label}.csv", mime="text/csv",
+                           key=f"download_{label}")  # fmt: skip
