@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 from conftest import Scaled, make_cnn
 
@@ -97,3 +98,46 @@ def test_vanishing_points_agree_with_each_other_only():
     assert matrix.distance("dead", "field") == pytest.approx(field_distance(dead, field).value, abs=1e-6)
     stepwise = distance_matrix([dead, field], ["dead", "field"], "cosine_max_step")
     assert stepwise.distance("dead", "field") == pytest.approx(field_distance(dead, field, "cosine_max_step").value)
+
+
+def test_streamed_matrix_equals_the_in_memory_one_under_any_budget():
+    from gifviz.streamed import streamed_distance_matrix
+
+    generator = torch.Generator().manual_seed(4)
+    fields = {f"m{i}": torch.randn(3, 4, 20, generator=generator) for i in range(7)}
+    fields["m3"][1, 2] = 0.0  # a vanishing point
+    fields["m5"][1, 2] = 0.0
+    labels = list(fields)
+    exact = distance_matrix([fields[k] for k in labels], labels).values
+    loads = []
+
+    def load(label):
+        loads.append(label)
+        return fields[label]
+
+    field_bytes = 3 * 4 * 20 * 4
+    for budget in (2 * field_bytes, 5 * field_bytes, 100 * field_bytes):
+        loads.clear()
+        streamed = streamed_distance_matrix(load, labels, budget, field_bytes)
+        np.testing.assert_allclose(streamed.values, exact, atol=1e-12)
+        assert streamed.provenance["streamed"]["models_per_block"] == budget // (2 * field_bytes)
+    assert len(loads) == 7  # a budget that holds everything reads each field once
+    with pytest.raises(ConfigError, match="cannot hold two fields"):
+        streamed_distance_matrix(load, labels, field_bytes, field_bytes)
+
+
+def test_sketch_distances_track_the_exact_ones():
+    from gifviz.sketch import sketch_distance_matrix, sketch_field
+
+    generator = torch.Generator().manual_seed(0)
+    base = torch.randn(8, 5, 300, generator=generator)
+    fields = [base + scale * torch.randn(8, 5, 300, generator=generator) for scale in np.linspace(0, 3, 10)]
+    fields[4][0, 0] = 0.0
+    exact = distance_matrix(fields).values
+    sketched = sketch_distance_matrix([sketch_field(f, 4096) for f in fields], [str(i) for i in range(10)]).values
+    upper = np.triu_indices(10, 1)
+    assert np.abs(sketched - exact)[upper].max() < 0.08
+    assert scipy.stats.spearmanr(sketched[upper], exact[upper]).statistic > 0.97
+    assert np.allclose(np.diag(sketched), 0) and np.allclose(sketched, sketched.T)
+    with pytest.raises(ConfigError, match="differ"):
+        sketch_distance_matrix([sketch_field(fields[0], 4096), sketch_field(fields[1], 4096, seed=1)], ["a", "b"])

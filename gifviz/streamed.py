@@ -1,0 +1,63 @@
+"""Distance matrices of more fields than fit in memory: blocks of models loaded on demand under a byte budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from gifviz.distance import unit_rows, vanishing
+from gifviz.errors import ConfigError
+from gifviz.field import Field
+from gifviz.matrix import DistanceMatrix
+
+Loader = Callable[[str], "Field | torch.Tensor"]
+
+
+def _block(load: Loader, labels: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
+    """Unit rows ``(b, N*S*D)`` and vanishing indicators ``(b, N*S)`` of the fields of ``labels``."""
+    units, zeros, shape = [], [], None
+    for label in labels:
+        field = load(label)
+        values = (field.values if isinstance(field, Field) else field).float()
+        if shape is not None and tuple(values.shape) != shape:
+            raise ConfigError(f"field of {label!r} has shape {tuple(values.shape)}, the others {shape}")
+        shape = tuple(values.shape)
+        units.append(unit_rows(values).flatten())
+        zeros.append(vanishing(values).flatten())
+    return torch.stack(units), torch.stack(zeros), shape
+
+
+def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: int,
+                             field_bytes: int) -> DistanceMatrix:  # fmt: skip
+    """Cosine distances ``(M, M)`` of the fields ``load(label)``, holding at most ``budget_bytes`` of fields.
+
+    Two blocks of ``b = budget / (2 * field_bytes)`` models are in memory at a time; each block pair is one GEMM.
+    Every field is loaded about ``M / b`` times, so a larger budget means less reading. Same values as
+    :func:`gifviz.distance.distance_matrix` (tested).
+    """
+    block = budget_bytes // (2 * max(field_bytes, 1))
+    if block < 1:
+        raise ConfigError(f"a memory budget of {budget_bytes:,} bytes cannot hold two fields of {field_bytes:,} "
+                          "bytes; raise the budget")  # fmt: skip
+    m = len(labels)
+    gram = np.zeros((m, m), dtype=np.float64)
+    shape = None
+    starts = list(range(0, m, block))
+    for a in starts:
+        rows_a, zero_a, shape = _block(load, labels[a : a + block])
+        for b in starts:
+            if b < a:
+                continue
+            rows_b, zero_b, _ = (rows_a, zero_a, shape) if b == a else _block(load, labels[b : b + block])
+            part = (rows_a @ rows_b.T).double() + (zero_a @ zero_b.T).double()
+            gram[a : a + len(rows_a), b : b + len(rows_b)] = part.numpy()
+            gram[b : b + len(rows_b), a : a + len(rows_a)] = part.numpy().T
+    n, s, d = shape
+    distances = 1.0 - gram / (n * s)
+    distances = (distances + distances.T) / 2.0
+    np.fill_diagonal(distances, 0.0)
+    info = {"streamed": {"budget_bytes": int(budget_bytes), "models_per_block": int(block)},
+            "field_shape": [int(n), int(s), int(d)]}  # fmt: skip
+    return DistanceMatrix(tuple(labels), distances, metric="cosine", provenance=info)
