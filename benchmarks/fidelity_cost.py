@@ -1,0 +1,116 @@
+"""Fidelity per cost: which cheaper field configurations give the paper configuration's distances and decisions?
+
+Run:  python benchmarks/fidelity_cost.py [--steps 2,3,5,8,10,20] [--n 16,32,64,128]
+Reference: the paper's configuration, N=128 references, S=50 steps, zero baseline, Gauss-Legendre, full resolution.
+Every candidate is measured on the built-in zoo's 94 models in the same run: Spearman correlation of its distance
+matrix with the reference's (upper triangle), and whether the three testbeds decide the same (IPP AUC per attack
+category within 0.02, the same unlearning verdict for every model, the same top-2 related tasks for every target).
+Fields come from (and go to) the field store, so a rerun costs little. Fewer references are the first N rows of the
+N=128 fields, which with a zero baseline is exactly what computing on N references gives; pooling is linear, so
+pooling stored full-resolution fields equals computing pooled ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import spearmanr
+
+from gifviz import FieldConfig
+from gifviz.bench import ipp, tasks, unlearning
+from gifviz.bench.methods import MethodRun
+from gifviz.distance import distance_matrix
+from gifviz.hub import Zoo
+from gifviz.jobs import store_fields
+from gifviz.refs import load_reference_folder
+from gifviz.store import FieldStore
+
+BUILTIN = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
+
+
+def matrix_run(matrix) -> MethodRun:
+    index = {label: i for i, label in enumerate(matrix.labels)}
+    return MethodRun("m", "m", "white-box", 1, 1, 0.0, lambda a, b, rows: float(matrix.values[index[a], index[b]]))
+
+
+def decisions(matrix, zoo: Zoo) -> dict:
+    run = matrix_run(matrix)
+    task_set = tasks.task_set(zoo)
+    affinity = tasks.affinity(run, task_set)
+    top2 = [tuple(sorted(np.argsort(affinity[:, t] + np.eye(len(affinity))[t] * 9)[:2])) for t in range(len(affinity))]
+    verdicts = {row["model"]: row["verdict"] for row in unlearning.verdicts(run, unlearning.unlearning_set(zoo))}
+    return {"auc": ipp.category_aucs(run, ipp.ipp_cases(zoo)), "top2": top2, "verdicts": verdicts,
+            "task_spearman": tasks.task_scores(run, task_set)["spearman"]}  # fmt: skip
+
+
+def same_decisions(a: dict, b: dict) -> bool:
+    aucs_close = all(abs(a["auc"][c] - b["auc"][c]) <= 0.02 for c in a["auc"])
+    return aucs_close and a["top2"] == b["top2"] and a["verdicts"] == b["verdicts"]
+
+
+def pooled(values: torch.Tensor, grid: int) -> torch.Tensor:
+    n, s, _ = values.shape
+    maps = values.view(n * s, 3, 32, 32)
+    return F.adaptive_avg_pool2d(maps, grid).reshape(n, s, -1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", default="2,3,5,8,10,20")
+    parser.add_argument("--n", default="16,32,64,128")
+    args = parser.parse_args()
+    zoo = Zoo.open(BUILTIN)
+    ids = list(zoo.ids)
+    refs = load_reference_folder(zoo.manifest.references, zoo.space, 128)
+    store = FieldStore()
+    for model_id in ids:
+        zoo.load(model_id)
+
+    def fields_for(config: FieldConfig) -> tuple[dict, float]:
+        started = time.perf_counter()
+        fields = store_fields(zoo, refs, config, ids, store)
+        return {i: fields[i].values for i in ids}, time.perf_counter() - started
+
+    reference_config = FieldConfig(steps=50)
+    reference, reference_seconds = fields_for(reference_config)
+    exact = distance_matrix([reference[i] for i in ids], ids)
+    upper = np.triu_indices(len(ids), 1)
+    reference_decisions = decisions(exact, zoo)
+    rows = [("paper: N=128 S=50", 128 * 50, 1.0, True, reference_decisions)]
+    candidates = []
+    for steps in [int(s) for s in args.steps.split(",")]:
+        fields, _ = fields_for(FieldConfig(steps=steps))
+        for n in [int(v) for v in args.n.split(",")]:
+            candidates.append((f"N={n} S={steps}", n * steps, {i: fields[i][:n] for i in ids}))
+    fields, _ = fields_for(FieldConfig(steps=10, rule="riemann_trapezoid"))
+    candidates += [(f"N={n} S=10 trapezoid", n * 10, {i: fields[i][:n] for i in ids}) for n in (32, 64)]
+    base, _ = fields_for(FieldConfig(steps=10))
+    for n in (32, 64):
+        candidates.append((f"N={n} S=10 pool 8x8", n * 10, {i: pooled(base[i][:n], 8) for i in ids}))
+        candidates.append((f"N={n} S=10 float16", n * 10, {i: base[i][:n].half().float() for i in ids}))
+    for name, evaluations, fields in candidates:
+        matrix = distance_matrix([fields[i] for i in ids], ids)
+        rho = spearmanr(matrix.values[upper], exact.values[upper]).statistic
+        found = decisions(matrix, zoo)
+        rows.append((name, evaluations, rho, same_decisions(found, reference_decisions), found))
+    print(f"built-in zoo, {len(ids)} models; reference fields took {reference_seconds:.0f} s (0 s when cached)\n")
+    print("| configuration | evaluations per model | fewer than paper | Spearman vs paper | same decisions | "
+          "extract-prob AUC | task Spearman |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for name, evaluations, rho, same, found in sorted(rows, key=lambda r: (r[1], r[0])):
+        print(f"| {name} | {evaluations:,} | {6400 / evaluations:.0f}x | {rho:.4f} | {'yes' if same else 'no'} | "
+              f"{found['auc']['extract-prob']:.3f} | {found['task_spearman']:.3f} |")  # fmt: skip
+    eligible = [r for r in rows[1:] if r[2] >= 0.99 and r[3]]
+    if eligible:
+        best = min(eligible, key=lambda r: r[1])
+        print(f"\ncheapest with Spearman >= 0.99 and the same decisions: {best[0]} "
+              f"({6400 / best[1]:.0f}x fewer evaluations than the paper's configuration)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
