@@ -22,8 +22,11 @@ TARGETS = OUTPUT_TARGETS + LAYER_TARGETS
 CHANNEL_REDUCTIONS = ("none", "mean")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float32", "float64")
+AUTOCASTS = ("none", "bfloat16", "float16")
 # Fields that change how a field is computed but not what it is; they stay out of the cache key.
-EXECUTION_ONLY = ("batch_size", "device")
+EXECUTION_ONLY = ("batch_size", "device", "channels_last")
+# Options added after fields were first stored enter the key only when set, so stored fields stay valid.
+KEY_ONLY_WHEN_SET = {"autocast": "none"}
 
 TargetFn = Callable[[Any], Any]
 
@@ -58,6 +61,9 @@ class FieldConfig:
         batch_size: path points per forward/backward chunk (execution only).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda`` (execution only).
         dtype: computation dtype; fields are stored as float32.
+        autocast: run the model's forward and backward under ``torch.autocast`` in ``bfloat16`` or ``float16``
+            (GPU speed; the effect on distances is measured in ``benchmarks/gpu_throughput.py``); ``none``: off.
+        channels_last: NHWC memory layout for convolutions (execution only; faster on GPUs with tensor cores).
         seed: seeds the ``noise`` and ``shuffle`` baselines.
     """
 
@@ -76,6 +82,8 @@ class FieldConfig:
     device: str = "auto"
     dtype: str = "float32"
     seed: int = 0
+    autocast: str = "none"
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -91,6 +99,7 @@ class FieldConfig:
         _choice("channel_reduction", self.channel_reduction, CHANNEL_REDUCTIONS)
         _choice("device", self.device, DEVICES)
         _choice("dtype", self.dtype, DTYPES)
+        _choice("autocast", self.autocast, AUTOCASTS)
         if self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size} must be at least 1")
         if self.topk < 1:
@@ -118,6 +127,9 @@ class FieldConfig:
         if for_key:
             for name in EXECUTION_ONLY:
                 data.pop(name)
+            for name, unset in KEY_ONLY_WHEN_SET.items():
+                if data[name] == unset:
+                    data.pop(name)
         return data
 
     def to_json(self, *, for_key: bool = False) -> str:

@@ -234,11 +234,19 @@ def compute_field(
     nodes, weights = nodes.to(device=device, dtype=dtype), weights.to(device=device, dtype=dtype)
 
     model = _on_device(model, device, dtype)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     wrapped = PreprocessedModel(model, preprocess)
     with autograd_ready(wrapped), layer_output(model, config.layer) as read:
 
         def function(points: torch.Tensor) -> torch.Tensor:
-            return read(wrapped(points))
+            if config.channels_last:
+                points = points.contiguous(memory_format=torch.channels_last)
+            if config.autocast == "none":
+                return read(wrapped(points))
+            with torch.autocast(device.type, dtype=getattr(torch, config.autocast)):
+                # Scores leave autocast in float32, so the summed target and its gradient keep full precision.
+                return read(wrapped(points)).float()
 
         endpoint_outputs = _forward_scores(function, x, config.batch_size)
         state = resolve_target(endpoint_outputs, config, labels, model_id)
@@ -265,6 +273,18 @@ def compute_field(
     )
 
 
+def _chunk_gradient(
+    function: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, config: FieldConfig, state: TargetState
+) -> torch.Tensor:
+    """Gradient ``(B, C, H, W)`` of the summed target scores of one chunk of path points (zeros if constant)."""
+    with torch.enable_grad():
+        scores = target_scalar(function(points), config, state)
+        if not scores.requires_grad:  # the target does not depend on the input at all
+            return torch.zeros_like(points)
+        (gradient,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
+    return torch.zeros_like(points) if gradient is None else gradient
+
+
 def _path_contributions(
     function: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
@@ -281,20 +301,26 @@ def _path_contributions(
     total = n * steps
     delta = x - b
     result: torch.Tensor | None = None
-    for start in range(0, total, config.batch_size):
+    batch_size = config.batch_size
+    start = 0
+    while start < total:
         # Point index j = i * S + k, so a chunk is a run of consecutive steps over consecutive inputs.
-        index = torch.arange(start, min(start + config.batch_size, total), device=x.device)
+        index = torch.arange(start, min(start + batch_size, total), device=x.device)
         image, step = index // steps, index % steps
         scale = nodes[step].view(-1, 1, 1, 1)
         points = (b[image] + scale * delta[image]).requires_grad_(True)
-        with torch.enable_grad():
-            scores = target_scalar(function(points), config, state.rows(image))
-            if scores.requires_grad:
-                (gradient,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
-            else:  # the target does not depend on the input at all
-                gradient = None
-        if gradient is None:
-            gradient = torch.zeros_like(points)
+        try:
+            gradient = _chunk_gradient(function, points, config, state.rows(image))
+        except torch.OutOfMemoryError:
+            if batch_size == 1:
+                raise ModelOutputError("out of device memory with one path point per chunk; use a smaller model, "
+                                       "fewer pixels or --device cpu") from None  # fmt: skip
+            # Halve the chunk and retry the same points; the result does not depend on the chunk size.
+            batch_size = max(1, batch_size // 2)
+            if x.device.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        start += len(index)
         if config.cumulative:
             gradient = gradient * weights[step].view(-1, 1, 1, 1) * delta[image]
         reduced = _reduce(gradient.detach(), config)

@@ -8,7 +8,7 @@ from captum.attr import IntegratedGradients
 from conftest import make_cnn
 from torch import nn
 
-from gifviz import FieldConfig, Preprocess, compute_field
+from gifviz import FieldConfig, Preprocess, compute_field, field_distance
 from gifviz.baselines import make_baselines, shuffle_partner
 from gifviz.errors import Cancelled, ConfigError, ModelOutputError
 from gifviz.field import integration_rule
@@ -192,3 +192,42 @@ def test_config_json_is_canonical_and_validated():
     for bad in ({"steps": 0}, {"rule": "simpson"}, {"baseline": "ones"}, {"target": "x"}, {"target": "channel_max"}):
         with pytest.raises(ConfigError):
             FieldConfig(**bad)
+
+
+class RunsOutOfMemory(torch.nn.Module):
+    """Raises the device's out-of-memory error for chunks larger than ``limit`` points."""
+
+    def __init__(self, inner: torch.nn.Module, limit: int) -> None:
+        super().__init__()
+        self.inner, self.limit, self.sizes = inner, limit, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.requires_grad and x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        self.sizes.append(x.shape[0])
+        return self.inner(x)
+
+
+def test_out_of_memory_halves_the_chunk_and_gives_the_same_field():
+    model = make_cnn(0)
+    inputs = torch.rand(5, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    expected = compute_field(model, inputs, FieldConfig(steps=8, batch_size=8)).values
+    limited = RunsOutOfMemory(model, limit=10)
+    field = compute_field(limited, inputs, FieldConfig(steps=8, batch_size=64))
+    torch.testing.assert_close(field.values, expected)
+    assert max(size for size in limited.sizes if size != 5) <= 10  # 64 -> 32 -> 16 -> 8 points per chunk
+
+
+def test_autocast_and_channels_last():
+    model = make_cnn(0)
+    inputs = torch.rand(4, 1, 16, 16, generator=torch.Generator().manual_seed(2))
+    full = compute_field(model, inputs, FieldConfig(steps=6))
+    nhwc = compute_field(model, inputs, FieldConfig(steps=6, channels_last=True))
+    torch.testing.assert_close(nhwc.values, full.values, rtol=1e-4, atol=1e-6)
+    half = compute_field(model, inputs, FieldConfig(steps=6, autocast="bfloat16"))
+    assert half.values.dtype == torch.float32
+    assert 0 < field_distance(full.values, half.values).value < 0.05  # bfloat16 rounding, not a different field
+    # Execution options stay out of the cache key; autocast enters it only when set (older keys stay valid).
+    assert "channels_last" not in FieldConfig(channels_last=True).to_json(for_key=True)
+    assert "autocast" not in FieldConfig().to_json(for_key=True)
+    assert '"autocast":"bfloat16"' in FieldConfig(autocast="bfloat16").to_json(for_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gifviz.config import BASELINES, CHANNEL_REDUCTIONS, DEVICES, DTYPES, RULES, TARGETS, FieldConfig
+from gifviz.config import AUTOCASTS, BASELINES, CHANNEL_REDUCTIONS, DEVICES, DTYPES, RULES, TARGETS, FieldConfig
 from gifviz.distance import METRICS
 from gifviz.errors import ConfigError, ReferenceSetError
 from gifviz.hub.zoo import Zoo
@@ -55,6 +55,9 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-size", type=int, default=_DEFAULT.batch_size, help="path points per chunk")
     group.add_argument("--device", choices=DEVICES, default=_DEFAULT.device)
     group.add_argument("--dtype", choices=DTYPES, default=_DEFAULT.dtype)
+    group.add_argument("--autocast", choices=AUTOCASTS, default=_DEFAULT.autocast,
+                       help="mixed precision for the model (GPU speed; changes distances slightly)")  # fmt: skip
+    group.add_argument("--channels-last", action="store_true", help="NHWC layout for convolutions (GPU speed)")
     group.add_argument("--seed", type=int, default=_DEFAULT.seed, help="seed of the noise/shuffle baselines")
 
 
@@ -79,6 +82,8 @@ def config_from_args(args: argparse.Namespace) -> FieldConfig:
         device=args.device,
         dtype=args.dtype,
         seed=args.seed,
+        autocast=args.autocast,
+        channels_last=args.channels_last,
     )
 
 
