@@ -1,0 +1,111 @@
+"""GPU throughput of the field engine: ResNet-50 at 224 px, points/s and achieved FLOP rate against the device's own
+measured bf16 matrix-multiply rate, for float32, bf16 autocast and bf16 + channels_last; captum IG as the peer; and
+the effect of bf16 on distances.
+
+Run:  python benchmarks/gpu_throughput.py                 (needs CUDA)
+      python benchmarks/gpu_throughput.py --allow-cpu --size 64 --n 2 --steps 4 --batch 8   (smoke run on a CPU)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torchvision
+from captum.attr import IntegratedGradients
+from torch.utils.flop_counter import FlopCounterMode
+
+from gifviz import FieldConfig, compute_field
+from gifviz.distance import field_distance
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(function, device: torch.device, repeats: int = 3) -> float:
+    function()  # warm-up (cuDNN autotuning, allocator)
+    synchronize(device)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, size: int) -> float:
+    """Measured FLOP/s of a square matrix product: the device's practical peak for this dtype."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    seconds = timed(lambda: [a @ b for _ in range(10)], device)
+    return 10 * 2 * size**3 / seconds
+
+
+def flops_per_point(model: torch.nn.Module, size: int, device: torch.device) -> float:
+    """Forward + input-gradient FLOPs of one path point (counted by PyTorch's FLOP counter). Weight gradients are
+    left out: the engine asks autograd for the input gradient only, so they are never computed."""
+    x = torch.rand(1, 3, size, size, device=device, requires_grad=True)
+    flags = [p.requires_grad for p in model.parameters()]
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    with FlopCounterMode(display=False) as counter:
+        model(x)[0, 0].backward()  # the FLOP counter does not follow autograd.grad on a leaf
+    for parameter, flag in zip(model.parameters(), flags, strict=True):
+        parameter.requires_grad_(flag)
+    return float(counter.get_total_flops())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--n", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--allow-cpu", action="store_true")
+    args = parser.parse_args()
+    if not torch.cuda.is_available() and not args.allow_cpu:
+        print("no CUDA device here: the GPU figures are pending (run this on a GPU machine)")
+        return
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = True
+    model = torchvision.models.resnet50(weights=None).eval().to(device)
+    inputs = torch.rand(args.n, 3, args.size, args.size, generator=torch.Generator().manual_seed(0))
+    points = args.n * args.steps
+    per_point = flops_per_point(model, args.size, device)
+    peak = matmul_rate(device, torch.bfloat16, 8192 if device.type == "cuda" else 1024)
+    name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    print(f"{name}; ResNet-50 at {args.size} px; N={args.n}, S={args.steps} ({points} points), chunk {args.batch}")
+    print(f"forward + input gradient: {per_point / 1e9:.2f} GFLOP per point; "
+          f"measured bf16 matmul rate: {peak / 1e12:.1f} TFLOP/s\n")  # fmt: skip
+    configs = {
+        "float32": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type),
+        "bf16 autocast": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type, autocast="bfloat16"),
+        "bf16 + channels_last": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type,
+                                            autocast="bfloat16", channels_last=True),
+    }  # fmt: skip
+    fields = {}
+    print("| engine | points/s | achieved TFLOP/s | share of bf16 matmul rate | distance to float32 field |")
+    print("|---|---|---|---|---|")
+    for label, config in configs.items():
+        seconds = timed(
+            lambda label=label, config=config: fields.__setitem__(label, compute_field(model, inputs, config)), device
+        )
+        rate = points / seconds
+        distance = field_distance(fields["float32"].values, fields[label].values).value
+        print(f"| gifviz {label} | {rate:,.0f} | {rate * per_point / 1e12:.1f} | {rate * per_point / peak:.0%} | "
+              f"{distance:.2e} |")  # fmt: skip
+    x = inputs.to(device)
+    target = model(x).argmax(1)
+    ig = IntegratedGradients(model)
+    seconds = timed(lambda: ig.attribute(x, target=target, n_steps=args.steps, internal_batch_size=args.batch), device)
+    rate = points / seconds
+    print(f"| captum IG float32 (last map only) | {rate:,.0f} | {rate * per_point / 1e12:.1f} | "
+          f"{rate * per_point / peak:.0%} | - |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
