@@ -144,3 +144,15 @@ def test_nothing_is_written_on_error(tiny_zoo, tmp_path):
     save_torchscript(make_cnn(0, channels=3), manifest.parent / "models" / "other.pt")
     distances_cli(manifest, refs, tmp_path)
     assert not (tmp_path / "d.csv").exists()
+
+
+def test_distances_with_sketch_approximate_the_exact_matrix(tiny_zoo, tmp_path):
+    manifest, refs = tiny_zoo
+    exact_csv, sketch_csv = tmp_path / "exact.csv", tmp_path / "sketch.csv"
+    common = ["--refs", str(refs), "--steps", "4", "--quiet"]
+    assert main(["distances", str(manifest), "--out", str(exact_csv), *common]) == 0
+    assert main(["distances", str(manifest), "--out", str(sketch_csv), *common, "--sketch", "16384"]) == 0
+    exact, sketched = DistanceMatrix.from_csv(exact_csv), DistanceMatrix.from_csv(sketch_csv)
+    assert exact.labels == sketched.labels
+    np.testing.assert_allclose(sketched.values, exact.values, atol=0.05)
+    assert json.loads(sketch_csv.with_name("sketch.csv.json").read_text())["sketch"]["dim"] == 16384

@@ -17,11 +17,15 @@ from gifviz.distance import distance_matrix
 from gifviz.errors import GifvizError
 from gifviz.field import Field
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs import RunSummary, store_fields
+from gifviz.jobs import RunSummary, store_fields, zoo_sketch_distances
 from gifviz.matrix import DistanceMatrix
 from gifviz.pipeline import provenance
 from gifviz.refs import ReferenceSet, load_reference_folder
 from gifviz.store import FieldStore, StoreUnavailable
+
+# Above this many models the app's matrix comes from field sketches (gifviz.sketch): the exact path holds every
+# field in memory (about 2 MB each at the default settings), the sketch path one at a time.
+SKETCH_ABOVE = 500
 
 
 @st.cache_resource(show_spinner="Opening the zoo ...")
@@ -148,7 +152,12 @@ def _matrix_of(current: AppSettings, ids: Sequence[str], computed: dict[str, Fie
 
 
 def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
-    """The distance matrix of ``ids``; cached by the fields' keys, so a rerun reads no field at all."""
+    """The distance matrix of ``ids``; cached by the fields' keys, so a rerun reads no field at all.
+
+    Past ``SKETCH_ABOVE`` models (cosine only) it is approximated from field sketches, one field in memory at a time.
+    """
+    if len(ids) > SKETCH_ABOVE and current.metric == "cosine":
+        return _sketched_matrix(current, tuple(ids))
     keys = field_keys(current, ids)
     store = open_store(current.cache_dir)
     if keys is not None and all(store.contains(k) for k in keys):
@@ -159,6 +168,13 @@ def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
 @st.cache_data(show_spinner="Computing distances ...", max_entries=32)
 def _cached_matrix(current: AppSettings, ids: tuple[str, ...], keys: tuple[str, ...]) -> DistanceMatrix:
     return _matrix_of(current, ids, fields(current, ids, show_progress=False))
+
+
+@st.cache_data(show_spinner="Sketching fields ...", max_entries=4)
+def _sketched_matrix(current: AppSettings, ids: tuple[str, ...]) -> DistanceMatrix:
+    zoo = open_zoo(current.manifest)
+    references = open_references(current.manifest, current.refs, current.n_refs)
+    return zoo_sketch_distances(zoo, references, current.field_config(), list(ids), open_store(current.cache_dir))
 
 
 def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:

@@ -19,8 +19,9 @@ from gifviz.cli.progress import TerminalProgress
 from gifviz.errors import GifvizError
 from gifviz.fieldio import save_field_npz
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs import RunSummary, store_fields, zoo_distances
+from gifviz.jobs import RunSummary, store_fields, zoo_distances, zoo_sketch_distances
 from gifviz.pipeline import check_model
+from gifviz.sketch import SKETCH_DIM
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,6 +38,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     distances.add_argument(
         "--skip-bad", action="store_true",
         help="leave out models that fail to load or give unusable outputs (each reported on stderr); default: stop",
+    )  # fmt: skip
+    distances.add_argument(
+        "--sketch", type=int, nargs="?", const=SKETCH_DIM, metavar="DIM",
+        help=f"approximate cosine distances from CountSketches of the fields (default dimension {SKETCH_DIM}); "
+        "memory holds one field at a time, for zoos of many thousands of models",
     )  # fmt: skip
     add_reference_options(distances)
     add_field_options(distances)
@@ -89,10 +95,16 @@ def run_distances(args: argparse.Namespace) -> int:
     if not ids:
         raise GifvizError("no model of the zoo could be used; see the messages above")
     summary = RunSummary()
-    matrix = zoo_distances(
-        zoo, references, config, ids, args.metric, store_from_args(args), executor=args.executor,
-        address=args.address, progress=TerminalProgress(not args.quiet), summary=summary,
-    )  # fmt: skip
+    if args.sketch:
+        if args.metric != "cosine":
+            raise GifvizError("--sketch approximates the cosine distance; drop --metric or --sketch")
+        matrix = zoo_sketch_distances(zoo, references, config, ids, store_from_args(args), dim=args.sketch,
+                                      progress=TerminalProgress(not args.quiet), summary=summary)  # fmt: skip
+    else:
+        matrix = zoo_distances(
+            zoo, references, config, ids, args.metric, store_from_args(args), executor=args.executor,
+            address=args.address, progress=TerminalProgress(not args.quiet), summary=summary,
+        )  # fmt: skip
     csv_path, sidecar = matrix.to_csv(args.out)
     print(f"wrote {csv_path} ({len(ids)} models, N={len(references)}, S={config.steps}) and {sidecar}")
     print(f"fields: {len(summary.computed)} computed, {len(summary.hits)} from the cache")
