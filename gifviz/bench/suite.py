@@ -33,6 +33,9 @@ class BenchConfig:
 
     Attributes:
         field: ModelGiF's field configuration.
+        task_layer: for task relatedness, ModelGiF differentiates this inner layer with the ``channel_max`` rule, as the
+            paper does for its task-relatedness testbed (models of different tasks share their features, not their
+            heads); ``None`` keeps ``field``'s own target.
         methods: ``modelgif`` and peer names.
         n_refs: references in the main table (the sweep may go further, up to all given references).
         sweep: reference counts of the sweep (capped at the references given).
@@ -42,6 +45,7 @@ class BenchConfig:
     """
 
     field: FieldConfig = dataclasses.field(default_factory=lambda: FieldConfig(steps=10))
+    task_layer: str | None = "backbone"
     methods: tuple[str, ...] = METHODS
     n_refs: int = 128
     sweep: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
@@ -90,6 +94,7 @@ def _methods_for(config: BenchConfig) -> list[str]:
 
 
 def _run(
+    testbed: str,
     name: str,
     inputs: BenchInputs,
     ids: Sequence[str],
@@ -103,6 +108,8 @@ def _run(
         progress.method(name)
     if name == "modelgif" or name.startswith("modelgif:"):
         field_config = config.field if name == "modelgif" else dict(config.variants)[name.split(":", 1)[1]]
+        if testbed == "tasks" and config.task_layer is not None:
+            field_config = field_config.replace(target="channel_max", layer=config.task_layer)
         title = "ModelGiF" if name == "modelgif" else f"ModelGiF ({name.split(':', 1)[1]})"
         return modelgif_run(zoo, ids, references, field_config, inputs.store, name=name, title=title,
                             progress=progress)  # fmt: skip
@@ -160,10 +167,10 @@ def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | 
     for name in _methods_for(config):
         if name in PEERS and PEERS[name].uses_probe:
             runs[name] = _PerSource(
-                {s: _run(name, inputs, ids, config, inputs.references, s, progress) for s in sources}
+                {s: _run("ipp", name, inputs, ids, config, inputs.references, s, progress) for s in sources}
             )
         else:
-            runs[name] = _run(name, inputs, ids, config, inputs.references, sources[0], progress)
+            runs[name] = _run("ipp", name, inputs, ids, config, inputs.references, sources[0], progress)
     table, sweep = _summarize("ipp", runs, lambda run, rows: ipp.category_aucs(run, cases, rows), config)
     details = pd.DataFrame([
         {"method": name, "source": case.source, "category": case.category, "model": model_id,
@@ -177,7 +184,7 @@ def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress 
     """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
     task_set = tasks.task_set(inputs.zoo)
     ids = list(task_set.models)
-    runs = {name: _run(name, inputs, ids, config, inputs.references, ids[0], progress)
+    runs = {name: _run("tasks", name, inputs, ids, config, inputs.references, ids[0], progress)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("tasks", runs, lambda run, rows: tasks.task_scores(run, task_set, rows), config)
     details = pd.DataFrame([
@@ -192,7 +199,7 @@ def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: BenchProg
     """Group distances, order and verdicts for every method (see :mod:`gifviz.bench.unlearning`)."""
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)
-    runs = {name: _run(name, inputs, ids, config, inputs.references, bench.reference, progress)
+    runs = {name: _run("unlearning", name, inputs, ids, config, inputs.references, bench.reference, progress)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
                               config)  # fmt: skip

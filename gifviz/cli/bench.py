@@ -40,6 +40,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--sweep", type=_ints, default=(8, 16, 32, 64, 128, 256), metavar="N,N,...",
                        help="reference counts of the sweep")  # fmt: skip
     bench.add_argument("--resamples", type=int, default=200, help="bootstrap resamples (0: no intervals)")
+    bench.add_argument("--compare-baselines", default="", metavar="B,B,...",
+                       help="also run ModelGiF with these baselines (rows 'modelgif:<baseline>')")  # fmt: skip
+    bench.add_argument(
+        "--task-layer",
+        default="backbone",
+        help="layer whose channel maxima ModelGiF differentiates in the task testbed ('' for the output)",
+    )
     bench.add_argument("--out", metavar="DIR", help="write <testbed>.csv, _sweep.csv and _details.csv here")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
     add_field_options(bench)
@@ -51,8 +58,10 @@ def run_bench(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     if args.n < 2 or args.resamples < 0:
         raise ConfigError("--n must be at least 2 and --resamples at least 0")
-    config = BenchConfig(field=config_from_args(args), methods=methods, n_refs=args.n, sweep=args.sweep,
-                         resamples=args.resamples)  # fmt: skip
+    field = config_from_args(args)
+    variants = tuple((b, field.replace(baseline=b)) for b in args.compare_baselines.split(",") if b.strip())
+    config = BenchConfig(field=field, methods=methods, n_refs=args.n, sweep=args.sweep, resamples=args.resamples,
+                         variants=variants, task_layer=args.task_layer or None)  # fmt: skip
     zoo = Zoo.open(args.zoo)
     inputs = bench_inputs(zoo, config, store_from_args(args))
     testbeds = TESTBEDS if args.testbed == "all" else (args.testbed,)
