@@ -10,6 +10,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torchvision
@@ -17,6 +18,9 @@ from captum.attr import IntegratedGradients
 from torch import nn
 
 from gifviz import FieldConfig, compute_field, distance_matrix, field_distance
+from gifviz.hub import Zoo
+
+BUILTIN = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
 
 
 def small_cnn() -> nn.Module:
@@ -42,6 +46,10 @@ def field_rows(n: int, steps: int, batch: int) -> list[str]:
     torch.manual_seed(0)
     inputs = torch.rand(n, 3, 32, 32)
     models = {"small CNN": small_cnn(), "ResNet-18 (3x32x32)": torchvision.models.resnet18(num_classes=10).eval()}
+    zoo = Zoo.open(BUILTIN)
+    for model_id in ("src-cnn", "src-res", "unl-unrelated-1", "unl-unrelated-2", "unl-unrelated-3"):  # zoo archs
+        model = zoo.load(model_id)
+        models[f"zoo {model.arch} ({model_id})"] = model.module
     for name, model in models.items():
         config = FieldConfig(steps=steps, batch_size=batch, device="cpu")
         targets = compute_field(model, inputs, config.replace(steps=2)).targets

@@ -94,6 +94,12 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, tmp_path):
         page.wait_for_selector(".js-plotly-plot", timeout=120_000)
         page.screenshot(path=str(SHOTS / "fields.png"), full_page=True)
 
+        go(page, base, "benchmarks", "Benchmarks")
+        page.get_by_role("button", name="Run testbed").click()
+        page.get_by_text("ROC: extract-prob").first.wait_for(timeout=600_000)
+        wait_for_app(page, "Benchmarks")
+        page.screenshot(path=str(SHOTS / "benchmarks.png"), full_page=True)
+
         go(page, base, "settings", "Settings")
         page.screenshot(path=str(SHOTS / "settings.png"), full_page=False)
         page.close()
