@@ -4,7 +4,7 @@ Run:  python benchmarks/fidelity_cost.py [--steps 2,3,5,8,10,20] [--n 16,32,64,1
 Reference: the paper's configuration, N=128 references, S=50 steps, zero baseline, Gauss-Legendre, full resolution.
 Every candidate is measured on the built-in zoo's 94 models in the same run: Spearman correlation of its distance
 matrix with the reference's (upper triangle), and whether the three testbeds decide the same (IPP AUC per attack
-category within 0.02, the same unlearning verdict for every model, the same top-2 related tasks for every target).
+category the reference separates perfectly stays perfectly separated, and every unlearning verdict stays the same).
 Fields come from (and go to) the field store, so a rerun costs little. Fewer references are the first N rows of the
 N=128 fields, which with a zero baseline is exactly what computing on N references gives; pooling is linear, so
 pooling stored full-resolution fields equals computing pooled ones.
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from gifviz import FieldConfig
-from gifviz.bench import ipp, tasks, unlearning
+from gifviz.bench import ipp, unlearning
 from gifviz.bench.methods import MethodRun
 from gifviz.distance import distance_matrix
 from gifviz.hub import Zoo
@@ -40,17 +40,24 @@ def matrix_run(matrix) -> MethodRun:
 
 def decisions(matrix, zoo: Zoo) -> dict:
     run = matrix_run(matrix)
-    task_set = tasks.task_set(zoo)
-    affinity = tasks.affinity(run, task_set)
-    top2 = [tuple(sorted(np.argsort(affinity[:, t] + np.eye(len(affinity))[t] * 9)[:2])) for t in range(len(affinity))]
     verdicts = {row["model"]: row["verdict"] for row in unlearning.verdicts(run, unlearning.unlearning_set(zoo))}
-    return {"auc": ipp.category_aucs(run, ipp.ipp_cases(zoo)), "top2": top2, "verdicts": verdicts,
-            "task_spearman": tasks.task_scores(run, task_set)["spearman"]}  # fmt: skip
+    return {"auc": ipp.category_aucs(run, ipp.ipp_cases(zoo)), "verdicts": verdicts}
 
 
-def same_decisions(a: dict, b: dict) -> bool:
-    aucs_close = all(abs(a["auc"][c] - b["auc"][c]) <= 0.02 for c in a["auc"])
-    return aucs_close and a["top2"] == b["top2"] and a["verdicts"] == b["verdicts"]
+def differences(a: dict, b: dict) -> tuple[str, str]:
+    """(decisions that change, drift of undecided scores) against the reference ``b``.
+
+    A decision is what a user acts on: an attack category the reference separates perfectly (AUC 1.00: every derived
+    model ranked above every innocent one) must stay perfectly separated, and every unlearning verdict must stay the
+    same. Categories the reference leaves near chance decide nothing; their AUC drift is reported, not counted. The
+    task ranking is left out here: with the output target it is itself near chance (Spearman 0.45), and the task
+    testbed uses a representation target instead.
+    """
+    changed = [f"{c} AUC {a['auc'][c]:.2f}" for c in b["auc"] if b["auc"][c] == 1.0 and a["auc"][c] < 1.0]
+    if a["verdicts"] != b["verdicts"]:
+        changed.append("unlearning verdicts")
+    drift = max(abs(a["auc"][c] - b["auc"][c]) for c in b["auc"] if b["auc"][c] < 1.0)
+    return ", ".join(changed), f"{drift:.2f}"
 
 
 def pooled(values: torch.Tensor, grid: int) -> torch.Tensor:
@@ -81,7 +88,7 @@ def main() -> None:
     exact = distance_matrix([reference[i] for i in ids], ids)
     upper = np.triu_indices(len(ids), 1)
     reference_decisions = decisions(exact, zoo)
-    rows = [("paper: N=128 S=50", 128 * 50, 1.0, True, reference_decisions)]
+    rows = [("paper: N=128 S=50", 128 * 50, 1.0, ("", "0.00"), reference_decisions)]
     candidates = []
     for steps in [int(s) for s in args.steps.split(",")]:
         fields, _ = fields_for(FieldConfig(steps=steps))
@@ -97,19 +104,20 @@ def main() -> None:
         matrix = distance_matrix([fields[i] for i in ids], ids)
         rho = spearmanr(matrix.values[upper], exact.values[upper]).statistic
         found = decisions(matrix, zoo)
-        rows.append((name, evaluations, rho, same_decisions(found, reference_decisions), found))
+        rows.append((name, evaluations, rho, differences(found, reference_decisions), found))
     print(f"built-in zoo, {len(ids)} models; reference fields took {reference_seconds:.0f} s (0 s when cached)\n")
-    print("| configuration | evaluations per model | fewer than paper | Spearman vs paper | same decisions | "
-          "extract-prob AUC | task Spearman |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
-    for name, evaluations, rho, same, found in sorted(rows, key=lambda r: (r[1], r[0])):
-        print(f"| {name} | {evaluations:,} | {6400 / evaluations:.0f}x | {rho:.4f} | {'yes' if same else 'no'} | "
-              f"{found['auc']['extract-prob']:.3f} | {found['task_spearman']:.3f} |")  # fmt: skip
-    eligible = [r for r in rows[1:] if r[2] >= 0.99 and r[3]]
+    print("| configuration | evaluations per model | fewer than paper | Spearman vs paper | decisions that change | "
+          "largest AUC drift where the paper is near chance |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for name, evaluations, rho, (changed, drift), _ in sorted(rows, key=lambda r: (r[1], r[0])):
+        print(f"| {name} | {evaluations:,} | {6400 / evaluations:.1f}x | {rho:.4f} | {changed or 'none'} | {drift} |")
+    auc = reference_decisions["auc"]
+    print("\npaper configuration: " + ", ".join(f"{c} AUC {v:.2f}" for c, v in auc.items()))
+    eligible = [r for r in rows[1:] if r[2] >= 0.99 and not r[3][0]]
     if eligible:
         best = min(eligible, key=lambda r: r[1])
         print(f"\ncheapest with Spearman >= 0.99 and the same decisions: {best[0]} "
-              f"({6400 / best[1]:.0f}x fewer evaluations than the paper's configuration)")  # fmt: skip
+              f"({6400 / best[1]:.1f}x fewer evaluations than the paper's configuration)")  # fmt: skip
 
 
 if __name__ == "__main__":

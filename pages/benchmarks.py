@@ -20,7 +20,7 @@ st.caption("The paper's three testbeds on the zoo's annotated families. Every me
 columns = st.columns([2, 3, 1, 1])
 testbed = columns[0].selectbox("Testbed", TESTBEDS, format_func=LABELS.get)
 methods = tuple(columns[1].multiselect("Methods", METHODS, default=list(METHODS)))
-n_refs = columns[2].number_input("References N", 8, 256, max(current.n_refs, 8), step=8)
+n_refs = columns[2].number_input("References N", 8, 256, 32, step=8)
 resamples = columns[3].number_input("Bootstrap", 0, 1000, 100, step=50)
 key = result_key(current, testbed, methods, int(n_refs), int(resamples))
 result = stored_result(key)

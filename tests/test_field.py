@@ -119,6 +119,33 @@ def test_inplace_flags_and_training_mode_are_restored(inputs):
     assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
 
 
+class SigmoidThenInplaceReLU(nn.Module):
+    """sigmoid's backward needs its output, which the in-place ReLU overwrites: autograd refuses the first try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+        self.head = nn.Linear(3 * 16 * 16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.act(torch.sigmoid(self.conv(x))).flatten(1))
+
+
+def test_an_inplace_activation_that_breaks_autograd_is_switched_off_and_the_chunk_recomputed(inputs):
+    torch.manual_seed(3)
+    model = SigmoidThenInplaceReLU().eval()
+    point = inputs[:1].clone().requires_grad_(True)
+    with pytest.raises(RuntimeError, match="inplace operation"):
+        torch.autograd.grad(model(point)[0, 0], point)
+    field = compute_field(model, inputs, FieldConfig(steps=4))
+    safe = SigmoidThenInplaceReLU().eval()
+    safe.load_state_dict(model.state_dict())
+    safe.act.inplace = False
+    torch.testing.assert_close(field.values, compute_field(safe, inputs, FieldConfig(steps=4)).values)
+    assert model.act.inplace  # the caller's model is given back as it was
+
+
 def test_float64_request_leaves_the_callers_model_in_float32(inputs):
     model = make_cnn(0)
     compute_field(model, inputs, FieldConfig(steps=2, dtype="float64"))

@@ -24,8 +24,8 @@ from gifviz.refs import ReferenceSet, load_reference_folder
 from gifviz.store import FieldStore, StoreUnavailable
 
 # Above this many models the app's matrix comes from field sketches (gifviz.sketch): the exact path holds every
-# field in memory (about 2 MB each at the default settings), the sketch path one at a time.
-SKETCH_ABOVE = 500
+# field in memory (about 6 MB each at the default settings), the sketch path one at a time.
+SKETCH_ABOVE = 200
 
 
 @st.cache_resource(show_spinner="Opening the zoo ...")

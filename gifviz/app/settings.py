@@ -32,8 +32,8 @@ class AppSettings:
 
     manifest: str = dataclasses.field(default_factory=builtin_manifest)
     refs: str | None = None
-    n_refs: int = 16
-    steps: int = 10
+    n_refs: int = 128
+    steps: int = 4
     baseline: str = "zeros"
     target: str = "predicted"
     device: str = "auto"
