@@ -1,8 +1,8 @@
 """Scale: bytes per stored field, peak memory of a streamed 1,000-model matrix, sketch error on the built-in zoo,
 a 10,000-model matrix from stored sketches, and the Ray executor on a local cluster.
 
-Run:  python benchmarks/scale.py [--models 1000] [--sketch-models 10000] [--budget-mb 256] [--ray-models 16]
-Default field configuration (N=16 references, S=10, full resolution); each figure is measured in this run. Synthetic
+Run:  python benchmarks/scale.py [--models 1000] [--sketch-models 10000] [--budget-mb 1024] [--ray-models 16]
+Default field configuration (N=128 references, S=4, full resolution); each figure is measured in this run. Synthetic
 fields for the 1,000- and 10,000-model figures are random mixtures of the built-in zoo's real fields (same shape,
 same statistics), because only 94 real models exist here.
 """
@@ -29,8 +29,8 @@ from gifviz.sketch import SKETCH_DIM, FieldSketch, sketch_distance_matrix, sketc
 from gifviz.store import FieldStore
 
 BUILTIN = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
-CONFIG = FieldConfig(steps=10)
-N_REFS = 16
+CONFIG = FieldConfig()  # the default: S=4 on all 128 shipped references
+N_REFS = 128
 
 
 def peak_rss_mb() -> float:
@@ -74,7 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--sketch-models", type=int, default=10000)
-    parser.add_argument("--budget-mb", type=int, default=256)
+    parser.add_argument("--budget-mb", type=int, default=1024)
     parser.add_argument("--ray-models", type=int, default=16)
     args = parser.parse_args()
     ids, real, blob = zoo_fields()
