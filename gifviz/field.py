@@ -318,14 +318,23 @@ def _running_sum_over_steps(contributions: torch.Tensor) -> torch.Tensor:
 
 
 def _chunk_gradient(
-    function: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, config: FieldConfig, state: TargetState
+    function: Callable[[torch.Tensor], torch.Tensor],
+    points: torch.Tensor,
+    config: FieldConfig,
+    state: TargetState,
+    point_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Gradient ``(B, C, H, W)`` of the summed target scores of one chunk of path points (zeros if constant)."""
+    """Gradient ``(B, C, H, W)`` of the target scores of one chunk of path points, each scaled by its
+    ``point_weights`` ``(B,)`` when given (zeros if the target is constant).
+
+    Weighting the scores seeds the backward pass with ``w_k``, so the weighted gradient costs no extra pass.
+    """
     with torch.enable_grad():
         scores = target_scalar(function(points), config, state)
         if not scores.requires_grad:  # the target does not depend on the input at all
             return torch.zeros_like(points)
-        (gradient,) = torch.autograd.grad(scores.sum(), points, allow_unused=True)
+        seed = scores.sum() if point_weights is None else (scores * point_weights).sum()
+        (gradient,) = torch.autograd.grad(seed, points, allow_unused=True)
     return torch.zeros_like(points) if gradient is None else gradient
 
 
@@ -356,7 +365,8 @@ def _path_contributions(
         chunk_delta = delta[image]
         points = torch.addcmul(b[image], nodes[step].view(-1, 1, 1, 1), chunk_delta).requires_grad_(True)
         try:
-            gradient = _chunk_gradient(function, points, config, state.rows(image))
+            point_weights = weights[step].to(points.dtype) if config.cumulative else None
+            gradient = _chunk_gradient(function, points, config, state.rows(image), point_weights)
         except torch.OutOfMemoryError:
             if batch_size == 1:
                 raise ModelOutputError("out of device memory with one path point per chunk; use a smaller model, "
@@ -371,7 +381,7 @@ def _path_contributions(
                 continue  # recompute the same chunk with in-place activations off
             raise
         if config.cumulative:
-            gradient = gradient.mul_(chunk_delta).mul_(weights[step].view(-1, 1, 1, 1))
+            gradient = gradient.mul_(chunk_delta)  # already weighted by w_k through the backward seed
         reduced = _reduce(gradient.detach(), config)
         if result is None:
             result = torch.empty((n, steps, *reduced.shape[1:]), dtype=reduced.dtype, device=reduced.device)

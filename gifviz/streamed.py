@@ -16,17 +16,23 @@ Loader = Callable[[str], "Field | torch.Tensor"]
 
 
 def _block(load: Loader, labels: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int, int]]:
-    """Unit rows ``(b, N*S*D)`` and vanishing indicators ``(b, N*S)`` of the fields of ``labels``."""
-    units, zeros, shape = [], [], None
-    for label in labels:
+    """Unit rows ``(b, N*S*D)`` and vanishing indicators ``(b, N*S)`` of the fields of ``labels``, written into
+    preallocated tensors so that memory holds the block plus one field at a time."""
+    units = zeros = None
+    shape = None
+    for row, label in enumerate(labels):
         field = load(label)
         values = (field.values if isinstance(field, Field) else field).float()
         if shape is not None and tuple(values.shape) != shape:
             raise ConfigError(f"field of {label!r} has shape {tuple(values.shape)}, the others {shape}")
-        shape = tuple(values.shape)
-        units.append(unit_rows(values).flatten())
-        zeros.append(vanishing(values).flatten())
-    return torch.stack(units), torch.stack(zeros), shape
+        if units is None:
+            shape = tuple(values.shape)
+            units = torch.empty((len(labels), values.numel()), dtype=torch.float32)
+            zeros = torch.empty((len(labels), shape[0] * shape[1]), dtype=torch.float32)
+        units[row] = unit_rows(values).flatten()
+        zeros[row] = vanishing(values).flatten()
+        del field, values
+    return units, zeros, shape
 
 
 def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: int,
@@ -47,9 +53,11 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
     starts = list(range(0, m, block))
     for a in starts:
         rows_a, zero_a, shape = _block(load, labels[a : a + block])
+        rows_b = zero_b = None
         for b in starts:
             if b < a:
                 continue
+            rows_b = zero_b = None  # free the previous block before reading the next: two blocks at a time, not three
             rows_b, zero_b, _ = (rows_a, zero_a, shape) if b == a else _block(load, labels[b : b + block])
             part = (rows_a @ rows_b.T).double() + (zero_a @ zero_b.T).double()
             gram[a : a + len(rows_a), b : b + len(rows_b)] = part.numpy()
