@@ -1,14 +1,18 @@
 """Benchmarks: the IPP, task-relatedness and unlearning testbeds, ModelGiF and its peers side by side."""
 
+import numpy as np
 import streamlit as st
 
+from gifviz.analysis.clustering import cluster
 from gifviz.app import resources
 from gifviz.app.benchmarks import result_key, run_testbed, stored_result
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.report import summary
 from gifviz.bench.suite import METHODS, TESTBEDS
+from gifviz.bench.tasks import task_distance_matrix
 from gifviz.errors import GifvizError
 from gifviz.figures.bench import affinity_figure, roc_figure, sweep_figure, unlearning_figure
+from gifviz.figures.space import dendrogram_figure
 
 LABELS = {"ipp": "IP protection", "tasks": "Task relatedness", "unlearning": "Unlearning verification"}
 SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
@@ -43,7 +47,15 @@ if testbed == "ipp":
     st.plotly_chart(roc_figure(result.details, category), width="stretch", key="roc")
 elif testbed == "tasks":
     shown = st.selectbox("Affinity of", list(dict.fromkeys(result.details["method"])))
-    st.plotly_chart(affinity_figure(result.details, shown), width="stretch", key="affinity")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(affinity_figure(result.details, shown), width="stretch", key="affinity")
+    task_matrix = task_distance_matrix(result.details, shown)
+    if np.isfinite(task_matrix.values).all():
+        tree = dendrogram_figure(cluster(task_matrix, "average"))
+        tree.update_layout(title=f"{shown}: similarity tree of the tasks", height=420)
+        right.plotly_chart(tree, width="stretch", key="task_tree")
+    else:
+        right.info(f"{shown} cannot compare models with different classes: no similarity tree.")
 else:
     st.plotly_chart(unlearning_figure(result.details), width="stretch", key="unlearning")
     st.dataframe(result.details, hide_index=True, width="stretch")

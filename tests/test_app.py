@@ -196,3 +196,24 @@ def test_benchmarks_page_runs_a_testbed_and_downloads_its_table(setup, downloads
     csv = download_data(app, "download_results", downloads)
     assert csv.splitlines()[0].startswith("testbed,method,title,access,metric,value,low,high")
     assert "modelgif" in csv and "sac-w" in csv
+
+
+def test_benchmarks_page_says_when_the_zoo_has_no_task_family(setup):
+    _, query = setup
+    app = open_page(query, "pages/benchmarks.py")
+    app.selectbox[0].set_value("tasks").run()
+    next(b for b in app.button if b.label == "Run testbed").click().run()
+    assert not app.exception and "transferability" in app.error[0].value
+
+
+def test_benchmarks_page_task_relatedness_on_the_builtin_zoo(tmp_path):
+    app = open_page({"cache_dir": str(tmp_path / "store"), "steps": "4"}, "pages/benchmarks.py")
+    app.selectbox[0].set_value("tasks").run()
+    app.multiselect[0].set_value(["modelgif", "softmax"]).run()
+    app.number_input[0].set_value(8).run()
+    next(b for b in app.button if b.label == "Run testbed").click().run()
+    assert not app.exception, app.exception
+    titles = [spec["layout"]["title"]["text"] for spec in plotly_specs(app) if "title" in spec["layout"]]
+    assert "modelgif: similarity tree of the tasks" in titles
+    app.selectbox[1].set_value("softmax").run()  # cannot compare different classes: said, not drawn
+    assert not app.exception and "no similarity tree" in app.info[0].value

@@ -113,3 +113,20 @@ def test_cli_prints_tables_and_writes_csvs(zoo, tmp_path, capsys):
 def test_cli_rejects_an_unknown_method(zoo, capsys):
     assert main(["bench", "ipp", str(zoo.manifest.path), "--methods", "modelgif,magic"]) == 2
     assert "unknown methods ['magic']" in capsys.readouterr().err
+
+
+def test_task_details_give_a_labelled_matrix_for_the_similarity_tree():
+    from gifviz.analysis.clustering import cluster
+    from gifviz.bench.tasks import task_distance_matrix
+
+    tasks_ = ["digit", "parity", "colour"]
+    values = {("digit", "parity"): 0.2, ("digit", "colour"): 0.9, ("parity", "colour"): 0.8}
+    details = pd.DataFrame([
+        {"method": "m", "source task": a, "target task": b, "transferability": 0.5,
+         "distance": 0.0 if a == b else values.get((a, b), values.get((b, a)))}
+        for a in tasks_ for b in tasks_
+    ])  # fmt: skip
+    matrix = task_distance_matrix(details, "m")
+    assert matrix.labels == tuple(tasks_) and matrix.distance("parity", "colour") == 0.8
+    first_merge = cluster(matrix, "average").linkage[0]
+    assert sorted(first_merge[:2]) == [0, 1]  # digit and parity join first

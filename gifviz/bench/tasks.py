@@ -19,6 +19,7 @@ from scipy.stats import spearmanr
 from gifviz.bench.methods import MethodRun
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
+from gifviz.matrix import DistanceMatrix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,3 +74,11 @@ def relatedness(distances: np.ndarray, truth: np.ndarray, k: int = 2) -> dict[st
 
 def task_scores(run: MethodRun, tasks: TaskSet, rows: np.ndarray | None = None, k: int = 2) -> dict[str, float]:
     return relatedness(affinity(run, tasks, rows), tasks.transferability, k)
+
+
+def task_distance_matrix(details: pd.DataFrame, method: str) -> DistanceMatrix:
+    """The method's ``(T, T)`` distances between task models, labelled by task, from a task testbed's details."""
+    rows = details[details["method"] == method]
+    order = list(dict.fromkeys(rows["source task"]))
+    values = rows.pivot(index="source task", columns="target task", values="distance").loc[order, order].to_numpy()
+    return DistanceMatrix(tuple(order), (values + values.T) / 2.0, metric=method)
