@@ -124,12 +124,16 @@ class InplaceGuard:
         self.switched: list[nn.Module] = []
 
     def switch_off(self) -> bool:
-        """Turn in-place activations off; False when there was nothing to switch (the error is then not ours)."""
-        for module in self.model.modules():
-            if not isinstance(module, torch.jit.ScriptModule) and getattr(module, "inplace", False) is True:
-                module.inplace = False
-                self.switched.append(module)
-        return bool(self.switched)
+        """Turn in-place activations off; False when none was still on (the error is then not theirs)."""
+        switched_now = [
+            module
+            for module in self.model.modules()
+            if not isinstance(module, torch.jit.ScriptModule) and getattr(module, "inplace", False) is True
+        ]
+        for module in switched_now:
+            module.inplace = False
+        self.switched.extend(switched_now)
+        return bool(switched_now)
 
     def restore(self) -> None:
         for module in self.switched:
@@ -364,8 +368,8 @@ def _path_contributions(
         image, step = index // steps, index % steps
         chunk_delta = delta[image]
         points = torch.addcmul(b[image], nodes[step].view(-1, 1, 1, 1), chunk_delta).requires_grad_(True)
+        point_weights = weights[step].to(points.dtype) if config.cumulative else None
         try:
-            point_weights = weights[step].to(points.dtype) if config.cumulative else None
             gradient = _chunk_gradient(function, points, config, state.rows(image), point_weights)
         except torch.OutOfMemoryError:
             if batch_size == 1:
