@@ -108,3 +108,27 @@ def test_cutmix_pastes_one_box_of_another_image_and_is_seeded():
         values = set(mixed[i].unique().tolist())
         assert i in values or len(values) == 1  # its own pixels, plus at most one partner's box
         assert len(values) <= 2
+
+
+def test_peers_run_on_an_exported_program(tmp_path):
+    """Exported .pt2 programs refuse ``eval()``: peers must use the hub's eval mode, not set it again."""
+    from conftest import write_pngs
+
+    from gifviz.hub.architectures import build_architecture
+    from gifviz.refs import load_reference_folder
+
+    torch.manual_seed(0)
+    cnn = build_architecture("cnn_small", 10, "cnn").eval()
+    program = torch.export.export(cnn, (torch.rand(2, 3, 32, 32),),
+                                  dynamic_shapes={"x": {0: torch.export.Dim("batch", max=8192)}})  # fmt: skip
+    torch.export.save(program, str(tmp_path / "cnn.pt2"))
+    (tmp_path / "zoo.toml").write_text(
+        'name = "pt2"\n[input]\nchannels = 3\nsize = [32, 32]\n'
+        '[[models]]\nid = "exported"\nfile = "cnn.pt2"\n[[models]]\nid = "again"\nfile = "cnn.pt2"\n'
+    )
+    zoo = Zoo.open(tmp_path / "zoo.toml")
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 6, size=32, channels=3), zoo.space)
+    models = zoo.load_all()
+    for name in ("softmax", "modeldiff", "sac-m"):
+        matrix = peer_distances(name, models, PeerInputs(references, probe=models[0]))
+        assert matrix.distance("exported", "again") == pytest.approx(0.0, abs=1e-12)

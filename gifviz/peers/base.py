@@ -91,9 +91,15 @@ class PeerMethod:
         return float(self.compare(a, b, rows))
 
 
+def wrapped_model(model: LoadedModel) -> PreprocessedModel:
+    """``model(preprocess(x))`` as one module. No ``.eval()`` here: the hub gives models in eval mode already (set
+    flag by flag, because exported ``.pt2`` programs refuse ``train()``/``eval()``)."""
+    return PreprocessedModel(model.module, model.preprocess)
+
+
 def model_outputs(model: LoadedModel, images: torch.Tensor) -> torch.Tensor:
     """Logits ``(N, K)`` of ``model`` on raw inputs ``(N, C, H, W)``, through its own preprocess."""
-    wrapped = PreprocessedModel(model.module, model.preprocess).eval()
+    wrapped = wrapped_model(model)
     with torch.no_grad():
         chunks = [wrapped(images[start : start + EVAL_BATCH]) for start in range(0, len(images), EVAL_BATCH)]
     outputs = torch.cat(chunks).float()
@@ -119,7 +125,7 @@ def default_layer(model: LoadedModel) -> str:
 
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
     """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
-    wrapped = PreprocessedModel(model.module, model.preprocess).eval()
+    wrapped = wrapped_model(model)
     chunks = []
     with torch.no_grad(), layer_output(model.module, layer or default_layer(model)) as read:
         for start in range(0, len(images), EVAL_BATCH):

@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.peers.base import PeerInputs, Signature, model_outputs, select
-from gifviz.space import PreprocessedModel
+from gifviz.peers.base import PeerInputs, Signature, model_outputs, select, wrapped_model
 
 EPSILON = 0.06  # L-inf budget of the crafted partner, as a fraction of the input range
 CRAFT_STEPS = 4
@@ -26,7 +25,7 @@ def craft_pairs(inputs: PeerInputs, probe: LoadedModel) -> tuple[torch.Tensor, t
     that turn the probe's output away from its output at the reference (ModelDiff's search for diverse decisions)."""
     images = inputs.references.images
     low, high = inputs.value_range
-    wrapped = PreprocessedModel(probe.module, probe.preprocess).eval()
+    wrapped = wrapped_model(probe)
     generator = torch.Generator().manual_seed(inputs.seed)
     scale = EPSILON * (high - low)
     with torch.no_grad():
