@@ -82,15 +82,20 @@ def load_image(path: Path, space: InputSpace) -> torch.Tensor:
     return unit * (high - low) + low
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The image files of ``folder`` in sorted file-name order (the order references are taken in)."""
+    if not folder.is_dir():
+        raise ReferenceSetError(f"reference folder {folder} does not exist; pass a folder of PNG/JPEG images")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def load_reference_folder(folder: str | Path, space: InputSpace, n: int | None = None) -> ReferenceSet:
     """Images of ``folder`` in sorted file-name order, converted to ``space``; the first ``n`` when given.
 
     Returns a :class:`ReferenceSet` with images ``(N, C, H, W)``.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ReferenceSetError(f"reference folder {folder} does not exist; pass a folder of PNG/JPEG images")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise ReferenceSetError(f"reference folder {folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
     if n is not None:

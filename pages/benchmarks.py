@@ -7,7 +7,7 @@ from gifviz.analysis.clustering import cluster
 from gifviz.app import resources
 from gifviz.app.benchmarks import result_key, run_testbed, stored_result
 from gifviz.bench.ipp import CATEGORIES
-from gifviz.bench.report import summary
+from gifviz.bench.report import SWEEP_METRIC, summary
 from gifviz.bench.suite import METHODS, TESTBEDS
 from gifviz.bench.tasks import task_distance_matrix
 from gifviz.errors import GifvizError
@@ -15,7 +15,6 @@ from gifviz.figures.bench import affinity_figure, roc_figure, sweep_figure, unle
 from gifviz.figures.space import dendrogram_figure
 
 LABELS = {"ipp": "IP protection", "tasks": "Task relatedness", "unlearning": "Unlearning verification"}
-SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
 
 current = resources.settings()
 st.title("Benchmarks")

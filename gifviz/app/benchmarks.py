@@ -24,7 +24,7 @@ def run_testbed(
 ) -> BenchResult:
     """Run one testbed (fields from the store when cached) and keep the result for this session."""
     zoo = open_zoo(current.manifest)
-    sweep = tuple(n for n in (8, 16, 32, 64, 128, 256) if n <= n_refs)
+    sweep = tuple(n for n in BenchConfig().sweep if n <= n_refs)
     config = BenchConfig(field=current.field_config(), methods=methods, n_refs=n_refs, sweep=sweep,
                          resamples=resamples)  # fmt: skip
     inputs = bench_inputs(zoo, config, open_store(current.cache_dir))

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 
 from gifviz.bench.methods import MethodRun
 from gifviz.errors import GifvizError
@@ -33,9 +33,9 @@ class IppCase:
     negatives: tuple[str, ...]
 
 
-def ipp_cases(zoo: Zoo, ids: Sequence[str] | None = None) -> list[IppCase]:
-    """The cases the manifest's lineage annotations define, for models in ``ids`` (default: all)."""
-    specs = [s for s in zoo.specs if ids is None or s.id in set(ids)]
+def ipp_cases(zoo: Zoo) -> list[IppCase]:
+    """The cases the manifest's lineage annotations define."""
+    specs = zoo.specs
     sources = [s for s in specs if s.relation == "source"]
     if not sources:
         raise GifvizError('the IPP testbed needs models with relation = "source" and models whose parent is a source')
@@ -78,12 +78,3 @@ def auc(labels: Sequence[int], values: Sequence[float]) -> float:
 def category_aucs(run: MethodRun, cases: Sequence[IppCase], rows: np.ndarray | None = None) -> dict[str, float]:
     """ROC-AUC per attack category."""
     return {category: auc(*pair) for category, pair in scores(run, cases, rows).items()}
-
-
-def roc_points(run: MethodRun, cases: Sequence[IppCase], category: str) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates of the ROC curve of one category (empty when not applicable)."""
-    labels, values = scores(run, [c for c in cases if c.category == category])[category]
-    if not np.all(np.isfinite(values)):
-        return np.array([]), np.array([])
-    fpr, tpr, _ = roc_curve(labels, values)
-    return fpr, tpr

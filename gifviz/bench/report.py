@@ -9,6 +9,9 @@ import pandas as pd
 
 from gifviz.bench.suite import BenchResult
 
+# The metric each testbed's sweep is shown for: the one where the reference count matters most.
+SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
+
 
 def cell(value: float, low: float, high: float, digits: int = 2) -> str:
     """``0.95 [0.90, 1.00]``; ``n/a`` where the method cannot score (different output classes)."""

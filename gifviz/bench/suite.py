@@ -20,7 +20,7 @@ from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.peers import PEERS, PeerInputs
 from gifviz.pipeline import ZooProgress
-from gifviz.refs import IMAGE_SUFFIXES, ReferenceSet, load_reference_folder
+from gifviz.refs import ReferenceSet, image_files, load_reference_folder
 from gifviz.store import FieldStore
 
 TESTBEDS = ("ipp", "tasks", "unlearning")
@@ -230,6 +230,6 @@ def bench_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None)
         return BenchInputs(zoo, references, pool, store)
     if zoo.manifest.references is None:
         raise ConfigError("the testbeds need reference images: name a references folder in the zoo manifest")
-    folder_count = len([p for p in zoo.manifest.references.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES])
-    references = load_reference_folder(zoo.manifest.references, zoo.space, n=min(wanted, folder_count))
+    available = len(image_files(zoo.manifest.references))
+    references = load_reference_folder(zoo.manifest.references, zoo.space, n=min(wanted, available))
     return BenchInputs(zoo, references, None, store)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from gifviz.bench.report import summary, sweep_table, write_csvs
+from gifviz.bench.report import SWEEP_METRIC, summary, sweep_table, write_csvs
 from gifviz.bench.suite import METHODS, RUNNERS, TESTBEDS, BenchConfig, bench_inputs
 from gifviz.cli.options import add_field_options, add_store_options, config_from_args, store_from_args
 from gifviz.cli.progress import TerminalProgress
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
-
-SWEEP_METRIC = {"ipp": "extract-prob", "tasks": "spearman", "unlearning": "unlearned caught"}
 
 
 def _ints(text: str) -> tuple[int, ...]:
