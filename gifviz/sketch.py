@@ -69,12 +69,13 @@ def sketch_distance_matrix(sketches: list[FieldSketch], labels: list[str], chunk
         raise ConfigError("sketches differ in field shape, seed or dimension; sketch every model the same way")
     n, s, _ = first.shape
     values = torch.stack([sk.values for sk in sketches])  # (M, dim)
-    zeros = torch.stack([sk.vanishing for sk in sketches]) / (n * s)  # (M, N*S)
+    zeros = torch.stack([sk.vanishing for sk in sketches])  # (M, N*S)
     m = len(sketches)
     distances = np.empty((m, m), dtype=np.float64)
     for start in range(0, m, chunk):
         stop = min(start + chunk, m)
-        gram = values[start:stop] @ values.T + zeros[start:stop] @ (zeros.T * (n * s))
+        # Points where both fields vanish agree (cos = 1), weighted like every other of the N*S points.
+        gram = values[start:stop] @ values.T + (zeros[start:stop] @ zeros.T) / (n * s)
         distances[start:stop] = (1.0 - gram).clamp(0.0, 2.0).double().numpy()
     distances = (distances + distances.T) / 2.0
     np.fill_diagonal(distances, 0.0)

@@ -95,7 +95,7 @@ def run_distances(args: argparse.Namespace) -> int:
     if not ids:
         raise GifvizError("no model of the zoo could be used; see the messages above")
     summary = RunSummary()
-    if args.sketch:
+    if args.sketch is not None:  # --sketch 0 must reach the clear "too small" error, not fall back to exact
         if args.metric != "cosine":
             raise GifvizError("--sketch approximates the cosine distance; drop --metric or --sketch")
         matrix = zoo_sketch_distances(zoo, references, config, ids, store_from_args(args), dim=args.sketch,
