@@ -52,12 +52,11 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
     shape = None
     starts = list(range(0, m, block))
     for a in starts:
+        # Drop the blocks of the previous round before reading a new one: two blocks in memory at a time, not three.
+        rows_a = zero_a = rows_b = zero_b = None
         rows_a, zero_a, shape = _block(load, labels[a : a + block])
-        rows_b = zero_b = None
-        for b in starts:
-            if b < a:
-                continue
-            rows_b = zero_b = None  # free the previous block before reading the next: two blocks at a time, not three
+        for b in starts[starts.index(a) :]:
+            rows_b = zero_b = None
             rows_b, zero_b, _ = (rows_a, zero_a, shape) if b == a else _block(load, labels[b : b + block])
             part = (rows_a @ rows_b.T).double() + (zero_a @ zero_b.T).double()
             gram[a : a + len(rows_a), b : b + len(rows_b)] = part.numpy()
