@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import roc_curve
 
+from gifviz.bench.tasks import task_distance_matrix
+
 
 def roc_figure(details: pd.DataFrame, category: str) -> go.Figure:
     """ROC curves of one attack category, one line per method (methods that cannot score it are left out).
@@ -43,12 +45,12 @@ def sweep_figure(sweep: pd.DataFrame, metric: str) -> go.Figure:
 
 def affinity_figure(details: pd.DataFrame, method: str) -> go.Figure:
     """Side by side: the method's task affinity (negative distance) and the ground-truth transferability."""
+    distances = task_distance_matrix(details, method)
+    tasks = list(distances.labels)
     rows = details[details["method"] == method]
-    tasks = list(dict.fromkeys(rows["source task"]))
-    distances = rows.pivot(index="source task", columns="target task", values="distance").loc[tasks, tasks]
     truth = rows.pivot(index="source task", columns="target task", values="transferability").loc[tasks, tasks]
     figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{method}: distance", "transferability (ground truth)"))
-    figure.add_trace(go.Heatmap(z=distances.to_numpy(), x=tasks, y=tasks, colorscale="Viridis_r", showscale=False,
+    figure.add_trace(go.Heatmap(z=distances.values, x=tasks, y=tasks, colorscale="Viridis_r", showscale=False,
                                 hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"), 1, 1)  # fmt: skip
     figure.add_trace(go.Heatmap(z=truth.to_numpy(), x=tasks, y=tasks, colorscale="Viridis", showscale=False,
                                 hovertemplate="%{y} -> %{x}: %{z:.3f}<extra></extra>"), 1, 2)  # fmt: skip
