@@ -12,6 +12,7 @@ import torch
 
 from gifviz import FieldConfig, distance_matrix
 from gifviz.hub import Zoo
+from gifviz.hub.architectures import build_architecture
 from gifviz.hub.builtin import builtin_manifest_path
 from gifviz.jobs import store_fields
 from gifviz.refs import load_reference_folder
@@ -19,6 +20,7 @@ from gifviz.zoo import build as build_module
 from gifviz.zoo.build import ZooBuildError, build_zoo
 from gifviz.zoo.data import TASKS, _make_split, zoo_data
 from gifviz.zoo.recipes import FULL, SMOKE, plan
+from gifviz.zoo.training import extract, predict, seeded
 from gifviz.zoo.verify import verify_zoo
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
@@ -47,6 +49,31 @@ def test_splits_come_from_disjoint_digits():
     # No image of one split appears in another (they come from different source digits).
     train = {hash(img.numpy().tobytes()) for img in data["train"].images}
     assert not any(hash(img.numpy().tobytes()) in train for img in data["test"].images)
+
+
+def _centred_gap(student, victim, images) -> float:
+    a, b = predict(student, images), predict(victim, images).log_softmax(1)
+    return float(((a - a.mean(1, keepdim=True)) - (b - b.mean(1, keepdim=True))).pow(2).mean())
+
+
+def test_extraction_counts_its_queries_and_learns_the_victims_answers():
+    images = zoo_data()["attacker"].images[:96]
+    seeded(0)
+    victim = build_architecture("cnn_small", 10, "victim").eval()
+    with torch.no_grad():  # confident answers, far from a fresh student's near-zero logits
+        victim.head.weight.mul_(20)
+        victim.head.bias.copy_(torch.linspace(-3, 3, 10))
+    seeded(1)
+    student = build_architecture("cnn_small", 10, "student")
+    before = _centred_gap(student, victim, images)
+    student, queries = extract(student, victim, images, answer="probabilities", epochs=30, lr=1e-2, seed=0)
+    assert queries == 30 * 96
+    assert _centred_gap(student, victim, images) < 0.5 * before  # it moved towards the victim's log-probabilities
+    # A second, adversarial round doubles the pool: the originals plus one FGSM point each.
+    _, queries = extract(student, victim, images, answer="label", epochs=1, lr=1e-3, seed=0, rounds=2)
+    assert queries == 96 + 2 * 96
+    with pytest.raises(ValueError, match="answer must be"):
+        extract(student, victim, images, answer="logits", epochs=1, lr=1e-3, seed=0)
 
 
 def test_full_plan_has_every_family_and_relation_five_times():

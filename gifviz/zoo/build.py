@@ -22,9 +22,9 @@ from gifviz.hub.architectures import build_architecture
 from gifviz.hub.digest import model_digest
 from gifviz.space import Preprocess, PreprocessedModel
 from gifviz.zoo.data import DATA_SEED, SPLITS, TASKS, Split, class_names, split_digest, zoo_data
-from gifviz.zoo.recipes import FORGET_CLASS, TRANSFER_TASK, Recipe, Scale, plan
+from gifviz.zoo.recipes import EXTRACTION_ANSWERS, FORGET_CLASS, TRANSFER_TASK, Recipe, Scale, plan
 from gifviz.zoo.training import (
-    extract_adversarial,
+    extract,
     features,
     fit,
     fit_keeping_sparsity,
@@ -95,19 +95,12 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
                              seed=recipe.seed)  # fmt: skip
         weights = [m.weight for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
         metrics["sparsity"] = float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
-    elif recipe.kind in ("extract_label", "extract_prob"):
-        module = _new(recipe)
-        teacher = predict(parent, attacker.images)
-        if recipe.kind == "extract_label":
-            fit(module, attacker.images, teacher.argmax(1), epochs=p["epochs"], lr=p["lr"], seed=recipe.seed)
-        else:
-            fit(module, attacker.images, teacher.softmax(1), epochs=p["epochs"], lr=p["lr"], seed=recipe.seed,
-                soft=True)  # fmt: skip
-        metrics["queries"] = len(attacker)
-    elif recipe.kind == "extract_adv":
-        module = extract_adversarial(_new(recipe), parent, attacker.images, rounds=p["rounds"], epochs=p["epochs"],
-                                     lr=p["lr"], seed=recipe.seed)  # fmt: skip
-        metrics["queries"] = len(attacker) * p["rounds"]
+    elif recipe.kind in EXTRACTION_ANSWERS:
+        # The thief queries with its own images and the victim's training images, without their labels.
+        pool = torch.cat([attacker.images, train.images])
+        module, metrics["queries"] = extract(_new(recipe), parent, pool, answer=EXTRACTION_ANSWERS[recipe.kind],
+                                             epochs=p["epochs"], lr=p["lr"], seed=recipe.seed,
+                                             mixup=p.get("mixup", 0.0), rounds=p.get("rounds", 1))  # fmt: skip
     elif recipe.kind == "transfer":
         module = copy.deepcopy(parent)
         seeded(recipe.seed)

@@ -3,9 +3,11 @@
 Relations are known by construction, which gives every view and benchmark ground truth:
 
 - ``lineage`` (IP protection): two sources of different architectures; from each, fine-tuned, pruned (+ short
-  fine-tune), label- and probability-extraction students (queries only from the attacker split), adversarial-query
-  students, and transfer-learned models (new head, task ``parity``). Negatives: independent models trained from scratch
-  on ``digit`` (several seeds and architectures, the sources' own among them) and independent ``parity`` models.
+  fine-tune), extraction students trained from scratch through the victim's query API (labels or
+  probabilities as answers, with or without adversarial queries; queries from the attacker split and the victim's
+  training images without labels), and transfer-learned models (new head, task ``parity``). Negatives:
+  independent models trained from scratch on ``digit`` (several seeds and architectures, the sources' own among
+  them) and independent ``parity`` models.
 - ``tasks`` (task relatedness): one model per labelled property, all one architecture; the ground-truth
   transferability matrix comes from linear probes on their frozen features.
 - ``unlearning``: a reference digit model, models retrained without the forget class, models approximately unlearned
@@ -79,7 +81,7 @@ class Scale:
 
 
 FULL = Scale(
-    "full", per_relation=5, scratch_epochs=6, source_epochs=8, derive_epochs=2, student_epochs=8, threshold=1.0
+    "full", per_relation=5, scratch_epochs=6, source_epochs=8, derive_epochs=2, student_epochs=10, threshold=1.0
 )
 SMOKE = Scale(
     "smoke",
@@ -95,8 +97,10 @@ SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 
 # Chance is 0.1 for digits; each threshold is what the recipe reliably clears, with a margin (see the README table).
 DIGIT_OK = {"cnn_deep": 0.85, "resnet_tiny": 0.8, "cnn_wide": 0.65, "cnn_small": 0.5}
-# Students see only the 1,795 attacker images: cnn_deep learns from them in a CPU budget, smaller nets do not.
-STUDENT_OK = {"cnn_deep": 0.6, "resnet_tiny": 0.4}
+# Students query with the attacker's and the victim's (unlabelled) images; they reach 0.92-0.98 (README table).
+STUDENT_OK = {"cnn_deep": 0.85, "resnet_tiny": 0.8}
+# What the victim's API answers, per extraction kind.
+EXTRACTION_ANSWERS = {"extract_label": "label", "extract_prob": "probabilities", "extract_adv": "probabilities"}
 
 
 def _cycle(options: list, index: int):
@@ -125,12 +129,17 @@ def lineage(scale: Scale) -> list[Recipe]:
                        {"amount": [0.3, 0.45, 0.6, 0.7, 0.8][k % 5], "epochs": 1, "lr": 5e-4, "fraction": 0.5},
                        DIGIT_OK[arch] - 0.1)
             )  # fmt: skip
-            for kind, relation, offset in (("extract_label", "extract-label", 2), ("extract_prob", "extract-prob", 3)):
-                recipes.append(
-                    Recipe(f"{relation.replace('extract-', 'x')}-{short}-{k + 1}", "lineage", "cnn_deep", "digit", kind,
-                           relation, seed + offset, source, {"epochs": scale.student_epochs, "lr": 4e-3},
-                           STUDENT_OK["cnn_deep"] - (0.1 if kind == "extract_label" else 0.0))
-                )  # fmt: skip
+            # Against a near-perfect victim, labels of natural images carry almost nothing beyond the ground truth,
+            # so a label-only thief probes the victim's boundary with its student's FGSM points in a second round.
+            recipes.append(
+                Recipe(f"xlabel-{short}-{k + 1}", "lineage", "cnn_deep", "digit", "extract_label", "extract-label",
+                       seed + 2, source, {"rounds": 2, "epochs": max(1, scale.student_epochs // 2), "lr": 4e-3},
+                       STUDENT_OK["cnn_deep"])
+            )  # fmt: skip
+            recipes.append(
+                Recipe(f"xprob-{short}-{k + 1}", "lineage", "cnn_deep", "digit", "extract_prob", "extract-prob",
+                       seed + 3, source, {"epochs": scale.student_epochs, "lr": 4e-3}, STUDENT_OK["cnn_deep"])
+            )  # fmt: skip
             adversary = _cycle(["cnn_deep", arch], k)  # also the thief who guessed the architecture
             recipes.append(
                 Recipe(f"xadv-{short}-{k + 1}", "lineage", adversary, "digit", "extract_adv", "extract-adv", seed + 4,

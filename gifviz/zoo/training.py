@@ -105,18 +105,75 @@ def fgsm(model: nn.Module, images: torch.Tensor, epsilon: float) -> torch.Tensor
     return (images + epsilon * gradient.sign()).clamp(0, 1).detach()
 
 
-def extract_adversarial(
-    student: nn.Module, teacher: nn.Module, queries: torch.Tensor, *, rounds: int, epochs: int, lr: float, seed: int
-) -> nn.Module:
-    """Model extraction with adversarial query augmentation: each round adds FGSM points of the current student near
-    the decision boundary, labels every query with the teacher's probabilities, and trains on all of them."""
-    pool = queries
+def jitter(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The augmentation a thief applies to its queries ``(B, 3, H, W)``: one random shift of up to 3 pixels per batch
+    (a roll: cheap, and the wrapped border is background), brightness x U(0.6, 1.2) per image, Gaussian noise 0.03."""
+    dy, dx = torch.randint(-3, 4, (2,), generator=generator).tolist()
+    shifted = torch.roll(images, shifts=(dy, dx), dims=(2, 3))
+    brightness = torch.empty(len(images), 1, 1, 1).uniform_(0.6, 1.2, generator=generator)
+    noise = 0.03 * torch.randn(images.shape, generator=generator)
+    return (shifted * brightness + noise).clamp(0, 1)
+
+
+def mix_pairs(images: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Replace about ``fraction`` of the batch by convex mixes of two of its images (weight U(0, 1)): queries between
+    classes, where a label-only answer tells the thief where the victim's own decision boundary lies."""
+    partner = images[torch.randperm(len(images), generator=generator)]
+    weight = torch.rand(len(images), 1, 1, 1, generator=generator)
+    mixed = torch.rand(len(images), 1, 1, 1, generator=generator) < fraction
+    return torch.where(mixed, weight * images + (1 - weight) * partner, images)
+
+
+def _answer_loss(student_logits: torch.Tensor, answers: torch.Tensor, answer: str) -> torch.Tensor:
+    if answer == "label":
+        return F.cross_entropy(student_logits, answers.argmax(1))
+    # Log-probabilities give the victim's logits up to a constant per query; matching them (centred) is the
+    # high-temperature limit of distillation (Hinton et al., 2015) and the highest-fidelity use of a probability API.
+    target = answers.log_softmax(1)
+    return F.mse_loss(student_logits - student_logits.mean(1, keepdim=True), target - target.mean(1, keepdim=True))
+
+
+def extract(
+    student: nn.Module,
+    victim: nn.Module,
+    pool: torch.Tensor,
+    *,
+    answer: str,
+    epochs: int,
+    lr: float,
+    seed: int,
+    mixup: float = 0.0,
+    rounds: int = 1,
+) -> tuple[nn.Module, int]:
+    """Model extraction through a query API: every batch of ``pool`` ``(N, 3, H, W)`` is augmented (:func:`jitter`,
+    and :func:`mix_pairs` when ``mixup`` > 0), sent to ``victim``, and the student learns from the answers: the top
+    ``label`` or the ``probabilities``. With ``rounds`` > 1, each later round adds FGSM points of the current student
+    near its decision boundary to the pool (adversarial extraction). Returns the student and the queries made."""
+    if answer not in ("label", "probabilities"):
+        raise ValueError(f"answer must be 'label' or 'probabilities', got {answer!r}")
+    generator = seeded(seed)
+    victim.eval()
+    queries, current = 0, pool
     for round_index in range(rounds):
-        soft = predict(teacher, pool).softmax(dim=1)
-        fit(student, pool, soft, epochs=epochs, lr=lr, seed=seed + round_index, soft=True)
-        if round_index < rounds - 1:
-            pool = torch.cat([pool, fgsm(student, queries, epsilon=8 / 255)])
-    return student
+        if round_index:
+            current = torch.cat([pool, fgsm(student, pool, epsilon=8 / 255)])
+        steps = epochs * ((len(current) + BATCH - 1) // BATCH)
+        optimizer, schedule = _optimizer(student, lr, steps)
+        for _ in range(epochs):
+            for index in _batches(len(current), generator):
+                batch = jitter(current[index], generator)
+                if mixup > 0:
+                    batch = mix_pairs(batch, mixup, generator)
+                with torch.no_grad():
+                    answers = victim(batch)
+                queries += len(batch)
+                student.train()
+                loss = _answer_loss(student(batch), answers, answer)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+    return student.eval(), queries
 
 
 def unlearn_approximately(
