@@ -7,8 +7,9 @@ image carries several labels, so one set of images serves many tasks:
 - ``digit`` (10), ``parity`` (2), ``ge5`` (digit >= 5, 2): what the digit is;
 - ``colour`` (4): the digit's colour; ``background`` (4): the background kind; ``quadrant`` (4): where the digit is.
 
-Splits come from disjoint sets of the 1,797 source digits: ``train``, ``test``, ``attacker`` (the only images a model
-thief may query) and ``reference`` (the inputs fields are sampled on).
+Splits come from disjoint sets of the 1,797 source digits: ``train``, ``test``, ``attacker`` (a model thief's own
+images; it also queries with the training images, without their labels) and ``reference`` (the inputs fields are
+sampled on).
 """
 
 from __future__ import annotations
