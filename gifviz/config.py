@@ -69,7 +69,7 @@ class FieldConfig:
     """
 
     # 4 Gauss-Legendre steps on the 128 shipped references keep the paper configuration's distances (S=50: Spearman
-    # 0.996 on the built-in zoo) and every decision it makes, for 12.5x fewer evaluations
+    # 0.997 on the built-in zoo) and every decision it makes, for 12.5x fewer evaluations
     # (benchmarks/fidelity_cost.py; README "Performance").
     steps: int = 4
     rule: str = "gausslegendre"
