@@ -141,3 +141,28 @@ def test_sketch_distances_track_the_exact_ones():
     assert np.allclose(np.diag(sketched), 0) and np.allclose(sketched, sketched.T)
     with pytest.raises(ConfigError, match="differ"):
         sketch_distance_matrix([sketch_field(fields[0], 4096), sketch_field(fields[1], 4096, seed=1)], ["a", "b"])
+
+
+def test_zoo_sketches_report_progress_over_the_whole_zoo(tiny_zoo):
+    from gifviz.hub import Zoo
+    from gifviz.jobs.sketches import zoo_sketches
+    from gifviz.refs import load_reference_folder
+
+    manifest, refs = tiny_zoo
+    zoo = Zoo.open(manifest)
+    started = []
+
+    class Recorder:
+        def start(self, model_id, position, count, total_points):
+            started.append((model_id, position, count))
+
+        def advance(self, points_done, total_points):
+            pass
+
+        def finish(self, model_id):
+            pass
+
+    references = load_reference_folder(refs, zoo.space)
+    sketches = zoo_sketches(zoo, references, FieldConfig(steps=2), zoo.ids, None, dim=256, progress=Recorder())
+    assert len(sketches) == len(zoo.ids) == 3
+    assert started == [(model_id, i, 3) for i, model_id in enumerate(zoo.ids)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from gifviz.config import FieldConfig
@@ -12,6 +13,25 @@ from gifviz.pipeline import ZooProgress, provenance
 from gifviz.refs import ReferenceSet
 from gifviz.sketch import SKETCH_DIM, SKETCH_SEED, FieldSketch, sketch_distance_matrix, sketch_field
 from gifviz.store import FieldStore
+
+
+@dataclasses.dataclass(frozen=True)
+class _ModelOfZoo:
+    """Reports a one-model :func:`store_fields` call as model ``position`` of the ``count`` being sketched, so a
+    progress bar counts the whole zoo instead of showing "1 of 1" per model."""
+
+    inner: ZooProgress
+    position: int
+    count: int
+
+    def start(self, model_id: str, position: int, count: int, total_points: int) -> None:
+        self.inner.start(model_id, self.position, self.count, total_points)
+
+    def advance(self, points_done: int, total_points: int) -> None:
+        self.inner.advance(points_done, total_points)
+
+    def finish(self, model_id: str) -> None:
+        self.inner.finish(model_id)
 
 
 def zoo_sketches(
@@ -29,8 +49,9 @@ def zoo_sketches(
     """One sketch per model; each field comes from the store (or is computed and stored) and is dropped once sketched,
     so memory holds one field however large the zoo."""
     sketches = []
-    for model_id in ids:
-        field = store_fields(zoo, references, config, [model_id], store, progress=progress, summary=summary)[model_id]
+    for position, model_id in enumerate(ids):
+        of_zoo = _ModelOfZoo(progress, position, len(ids)) if progress is not None else None
+        field = store_fields(zoo, references, config, [model_id], store, progress=of_zoo, summary=summary)[model_id]
         sketches.append(sketch_field(field, dim, seed))
     return sketches
 
