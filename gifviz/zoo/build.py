@@ -100,7 +100,7 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
         pool = torch.cat([attacker.images, train.images])
         module, metrics["queries"] = extract(_new(recipe), parent, pool, answer=EXTRACTION_ANSWERS[recipe.kind],
                                              epochs=p["epochs"], lr=p["lr"], seed=recipe.seed,
-                                             mixup=p.get("mixup", 0.0), rounds=p.get("rounds", 1))  # fmt: skip
+                                             rounds=p.get("rounds", 1))  # fmt: skip
     elif recipe.kind == "transfer":
         module = copy.deepcopy(parent)
         seeded(recipe.seed)

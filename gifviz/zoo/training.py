@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,6 +35,29 @@ def _optimizer(
     )
 
 
+def _train(
+    model: nn.Module,
+    count: int,
+    *,
+    epochs: int,
+    lr: float,
+    generator: torch.Generator,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+) -> None:
+    """The zoo's one training loop: ``epochs`` passes over ``count`` samples in ``generator``-shuffled batches, AdamW
+    with a one-cycle schedule; ``batch_loss(index)`` gives the loss of the batch of those sample indices."""
+    steps = epochs * ((count + BATCH - 1) // BATCH)
+    optimizer, schedule = _optimizer(model, lr, steps)
+    model.train()
+    for _ in range(epochs):
+        for index in _batches(count, generator):
+            loss = batch_loss(index)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+
+
 def fit(
     model: nn.Module,
     images: torch.Tensor,
@@ -44,21 +69,14 @@ def fit(
     soft: bool = False,
 ) -> nn.Module:
     """Train on ``images`` ``(N, 3, H, W)`` with class ``targets`` ``(N,)``, or probabilities ``(N, K)`` if ``soft``."""
-    generator = seeded(seed)
-    steps = epochs * ((len(images) + BATCH - 1) // BATCH)
-    optimizer, schedule = _optimizer(model, lr, steps)
-    model.train()
-    for _ in range(epochs):
-        for index in _batches(len(images), generator):
-            logits = model(images[index])
-            if soft:
-                loss = -(targets[index] * logits.log_softmax(dim=1)).sum(dim=1).mean()
-            else:
-                loss = F.cross_entropy(logits, targets[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        logits = model(images[index])
+        if soft:
+            return -(targets[index] * logits.log_softmax(dim=1)).sum(dim=1).mean()
+        return F.cross_entropy(logits, targets[index])
+
+    _train(model, len(images), epochs=epochs, lr=lr, generator=seeded(seed), batch_loss=batch_loss)
     return model.eval()
 
 
@@ -115,15 +133,6 @@ def jitter(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (shifted * brightness + noise).clamp(0, 1)
 
 
-def mix_pairs(images: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
-    """Replace about ``fraction`` of the batch by convex mixes of two of its images (weight U(0, 1)): queries between
-    classes, where a label-only answer tells the thief where the victim's own decision boundary lies."""
-    partner = images[torch.randperm(len(images), generator=generator)]
-    weight = torch.rand(len(images), 1, 1, 1, generator=generator)
-    mixed = torch.rand(len(images), 1, 1, 1, generator=generator) < fraction
-    return torch.where(mixed, weight * images + (1 - weight) * partner, images)
-
-
 def _answer_loss(student_logits: torch.Tensor, answers: torch.Tensor, answer: str) -> torch.Tensor:
     if answer == "label":
         return F.cross_entropy(student_logits, answers.argmax(1))
@@ -142,37 +151,30 @@ def extract(
     epochs: int,
     lr: float,
     seed: int,
-    mixup: float = 0.0,
     rounds: int = 1,
 ) -> tuple[nn.Module, int]:
-    """Model extraction through a query API: every batch of ``pool`` ``(N, 3, H, W)`` is augmented (:func:`jitter`,
-    and :func:`mix_pairs` when ``mixup`` > 0), sent to ``victim``, and the student learns from the answers: the top
-    ``label`` or the ``probabilities``. With ``rounds`` > 1, each later round adds FGSM points of the current student
-    near its decision boundary to the pool (adversarial extraction). Returns the student and the queries made."""
+    """Model extraction through a query API: every batch of ``pool`` ``(N, 3, H, W)`` is augmented (:func:`jitter`),
+    sent to ``victim``, and the student learns from the answers: the top ``label`` or the ``probabilities``. With
+    ``rounds`` > 1, each later round adds FGSM points of the current student near its decision boundary to the pool
+    (adversarial extraction). Returns the student and the queries made."""
     if answer not in ("label", "probabilities"):
         raise ValueError(f"answer must be 'label' or 'probabilities', got {answer!r}")
     generator = seeded(seed)
     victim.eval()
     queries, current = 0, pool
+
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        nonlocal queries
+        batch = jitter(current[index], generator)
+        with torch.no_grad():
+            answers = victim(batch)
+        queries += len(batch)
+        return _answer_loss(student(batch), answers, answer)
+
     for round_index in range(rounds):
         if round_index:
             current = torch.cat([pool, fgsm(student, pool, epsilon=8 / 255)])
-        steps = epochs * ((len(current) + BATCH - 1) // BATCH)
-        optimizer, schedule = _optimizer(student, lr, steps)
-        for _ in range(epochs):
-            for index in _batches(len(current), generator):
-                batch = jitter(current[index], generator)
-                if mixup > 0:
-                    batch = mix_pairs(batch, mixup, generator)
-                with torch.no_grad():
-                    answers = victim(batch)
-                queries += len(batch)
-                student.train()
-                loss = _answer_loss(student(batch), answers, answer)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
+        _train(student, len(current), epochs=epochs, lr=lr, generator=generator, batch_loss=batch_loss)
     return student.eval(), queries
 
 
