@@ -146,14 +146,8 @@ def test_an_inplace_activation_that_breaks_autograd_is_switched_off_and_the_chun
     assert model.act.inplace  # the caller's model is given back as it was
 
 
-class FunctionalInplaceAfterSigmoid(nn.Module):
-    """An in-place write that no ``inplace`` flag controls: switching the flags off cannot help."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 3, 3, padding=1)
-        self.act = nn.ReLU(inplace=True)
-        self.head = nn.Linear(3 * 16 * 16, 4)
+class FunctionalInplaceAfterSigmoid(SigmoidThenInplaceReLU):
+    """The same layers plus an in-place write that no ``inplace`` flag controls: switching the flags off cannot help."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(torch.sigmoid(self.act(self.conv(x))).mul_(2.0).flatten(1))
