@@ -1,18 +1,33 @@
-"""gifviz: how functionally close trained neural networks are, by their Model Gradient Fields (ModelGiF)."""
+"""gifviz: how functionally close trained neural networks are, by their Model Gradient Fields (ModelGiF).
+
+The public names below are imported on first use (PEP 562), so ``import gifviz`` (and the command line's ``--help``)
+does not pay for torch, torchvision and captum; ``from gifviz import compute_field`` works as usual.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from gifviz.config import FieldConfig
-from gifviz.distance import FieldDistance, distance_matrix, field_distance
-from gifviz.errors import GifvizError
-from gifviz.field import Field, compute_field
-from gifviz.matrix import DistanceMatrix
-from gifviz.refs import ReferenceSet, load_reference_folder
-from gifviz.space import InputSpace, Preprocess
+from gifviz._version import __version__
 
-__all__ = [
+# public name -> module that defines it
+_EXPORTS = {
+    "DistanceMatrix": "gifviz.matrix",
+    "Field": "gifviz.field",
+    "FieldConfig": "gifviz.config",
+    "FieldDistance": "gifviz.distance",
+    "GifvizError": "gifviz.errors",
+    "InputSpace": "gifviz.space",
+    "Preprocess": "gifviz.space",
+    "ReferenceSet": "gifviz.refs",
+    "compute_field": "gifviz.field",
+    "distance_matrix": "gifviz.distance",
+    "field_distance": "gifviz.distance",
+    "load_reference_folder": "gifviz.refs",
+}
+
+__all__ = [  # spelled out (not built from _EXPORTS) so that linters and readers see the public face
     "DistanceMatrix",
     "Field",
     "FieldConfig",
@@ -27,3 +42,25 @@ __all__ = [
     "field_distance",
     "load_reference_folder",
 ]
+
+if TYPE_CHECKING:  # type checkers and IDEs see the real objects
+    from gifviz.config import FieldConfig
+    from gifviz.distance import FieldDistance, distance_matrix, field_distance
+    from gifviz.errors import GifvizError
+    from gifviz.field import Field, compute_field
+    from gifviz.matrix import DistanceMatrix
+    from gifviz.refs import ReferenceSet, load_reference_folder
+    from gifviz.space import InputSpace, Preprocess
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gifviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

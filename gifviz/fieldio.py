@@ -12,12 +12,16 @@ import torch
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.field import Field
+from gifviz.outputs import write_file
 
 
 def save_field_npz(field: Field, path: str | Path, metadata: dict | None = None) -> Path:
-    """Write ``field`` (values ``(N, S, D)`` float32 and everything needed to read it) to ``path``."""
+    """Write ``field`` (values ``(N, S, D)`` float32 and everything needed to read it) to ``path``.
+
+    Atomic (:func:`gifviz.outputs.write_file`): a failed write keeps what ``path`` held; raises
+    :class:`~gifviz.outputs.OutputError`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     info = {
         "model_id": field.model_id,
         "map_shape": list(field.map_shape),
@@ -34,9 +38,7 @@ def save_field_npz(field: Field, path: str | Path, metadata: dict | None = None)
     }
     if field.targets is not None:
         arrays["targets"] = field.targets.numpy()
-    with path.open("wb") as handle:
-        np.savez(handle, **arrays)
-    return path
+    return write_file(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load_field_npz(path: str | Path) -> tuple[Field, dict]:

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from gifviz import __version__
+from gifviz._version import __version__
 from gifviz.errors import GifvizError
+from gifviz.outputs import write_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +73,14 @@ class DistanceMatrix:
         return json.dumps(self.full_provenance(), indent=2, sort_keys=True) + "\n"
 
     def to_csv(self, path: str | Path) -> tuple[Path, Path]:
-        """Write the CSV and its provenance sidecar ``<path>.json``; returns both paths."""
+        """Write the CSV and its provenance sidecar ``<path>.json``; returns both paths.
+
+        Both are written atomically and together (:func:`gifviz.outputs.write_files`): a full disk leaves the old
+        pair, never a partial CSV or a CSV beside another run's provenance. Raises :class:`~gifviz.outputs.OutputError`.
+        """
         path = Path(path)
         sidecar = path.with_name(path.name + ".json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_csv_text())
-        sidecar.write_text(self.provenance_json())
+        write_files({path: self.to_csv_text(), sidecar: self.provenance_json()})
         return path, sidecar
 
     @classmethod

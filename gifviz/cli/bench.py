@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from gifviz.bench.report import SWEEP_METRIC, summary, sweep_table, write_csvs
-from gifviz.bench.suite import METHODS, RUNNERS, TESTBEDS, BenchConfig, bench_inputs
+from gifviz.cli.choices import METHODS, TESTBEDS
 from gifviz.cli.options import add_field_options, add_store_options, config_from_args, store_from_args
-from gifviz.cli.progress import TerminalProgress
 from gifviz.errors import ConfigError
-from gifviz.hub.zoo import Zoo
+
+# The handler imports the testbeds (torch, pandas, scikit-learn) when it runs: the parser stays light.
+_SWEEP = "8,16,32,64,128,256"
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -27,25 +27,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser(
         "bench",
         help="the IPP, task-relatedness and unlearning testbeds: ModelGiF and its peers side by side",
+        # A description is printed as written (argparse %-formats only help strings): a literal 95%, not 95%%.
         description="Score ModelGiF and the peer methods on the zoo's lineage, task and unlearning families. Prints "
-        "one table per testbed (value [95%% bootstrap interval over references], samples, model evaluations per "
+        "one table per testbed (value [95% bootstrap interval over references], samples, model evaluations per "
         "model, seconds) and the reference-count sweep, and writes them as CSV.",
     )
-    bench.add_argument("testbed", choices=[*TESTBEDS, "all"])
+    bench.add_argument("testbed", choices=[*TESTBEDS, "all"], help="the testbed to run, or all of them")
     bench.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest with family/relation/parent annotations")
-    bench.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from: {', '.join(METHODS)}")
+    bench.add_argument("--methods", default=",".join(METHODS),
+                       help=f"comma-separated, from: {', '.join(METHODS)} (default: all of them)")  # fmt: skip
     bench.add_argument("--n", type=int, default=128, metavar="N", help="references in the main table")
-    bench.add_argument("--sweep", type=_ints, default=(8, 16, 32, 64, 128, 256), metavar="N,N,...",
+    bench.add_argument("--sweep", type=_ints, default=_SWEEP, metavar="N,N,...",
                        help="reference counts of the sweep")  # fmt: skip
     bench.add_argument("--resamples", type=int, default=200, help="bootstrap resamples (0: no intervals)")
     bench.add_argument("--compare-baselines", default="", metavar="B,B,...",
-                       help="also run ModelGiF with these baselines (rows 'modelgif:<baseline>')")  # fmt: skip
+                       help="also run ModelGiF with these baselines, in rows 'modelgif:<baseline>' "
+                       "(default: none)")  # fmt: skip
     bench.add_argument(
         "--task-layer",
         default="backbone",
         help="layer whose channel maxima ModelGiF differentiates in the task testbed ('' for the output)",
     )
-    bench.add_argument("--out", metavar="DIR", help="write <testbed>.csv, _sweep.csv and _details.csv here")
+    bench.add_argument("--out", metavar="DIR",
+                       help="write <testbed>.csv, _sweep.csv and _details.csv here (default: print only)")  # fmt: skip
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
     add_field_options(bench)
     add_store_options(bench)
@@ -53,6 +57,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    from gifviz.bench.report import SWEEP_METRIC, summary, sweep_table, write_csvs
+    from gifviz.bench.suite import RUNNERS, BenchConfig, bench_inputs
+    from gifviz.cli.guards import check_output_dir, run_inputs
+    from gifviz.cli.progress import TerminalProgress
+    from gifviz.hub.zoo import Zoo
+
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     if args.n < 2 or args.resamples < 0:
         raise ConfigError("--n must be at least 2 and --resamples at least 0")
@@ -61,8 +71,11 @@ def run_bench(args: argparse.Namespace) -> int:
     config = BenchConfig(field=field, methods=methods, n_refs=args.n, sweep=args.sweep, resamples=args.resamples,
                          variants=variants, task_layer=args.task_layer or None)  # fmt: skip
     zoo = Zoo.open(args.zoo)
-    inputs = bench_inputs(zoo, config, store_from_args(args))
     testbeds = TESTBEDS if args.testbed == "all" else (args.testbed,)
+    if args.out:  # the CSVs of write_csvs, checked before any testbed runs
+        names = [f"{testbed}{suffix}.csv" for testbed in testbeds for suffix in ("", "_sweep", "_details")]
+        check_output_dir(args.out, names, run_inputs(zoo, zoo.manifest.references))
+    inputs = bench_inputs(zoo, config, store_from_args(args))
     for testbed in testbeds:
         started = time.perf_counter()
         result = RUNNERS[testbed](inputs, config, TerminalProgress(enabled=not args.quiet))

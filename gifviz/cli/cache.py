@@ -5,28 +5,51 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from typing import TYPE_CHECKING
 
 from gifviz.cli.table import format_table
-from gifviz.store import FieldStore
+
+if TYPE_CHECKING:  # imported when a command runs: the parser, and so every --help, stays light
+    from gifviz.store import FieldStore
+
+
+_ACTIONS = {  # action: its one-line help
+    "ls": "one line per stored field, most recently used first",
+    "du": "fields and bytes in the store",
+    "verify": "check every blob against its checksum (bad ones are removed)",
+    "gc": "remove orphan blobs, partial files and rows without a blob; apply the size limit",
+}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    cache = commands.add_parser("cache", help="list, measure, verify and clean the field store")
+    cache = commands.add_parser(
+        "cache",
+        help="list, measure, verify and clean the field store",
+        description="List, measure, verify and clean the field store (the cache of computed fields).",
+    )
     cache.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $GIFVIZ_HOME or ~/.cache/gifviz)")
     actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
-    ls = actions.add_parser("ls", help="one line per stored field, most recently used first")
-    ls.add_argument("--json", action="store_true", help="JSON lines")
-    ls.set_defaults(handler=run_ls)
-    actions.add_parser("du", help="fields and bytes in the store").set_defaults(handler=run_du)
-    actions.add_parser("verify", help="check every blob against its checksum (bad ones are removed)").set_defaults(
-        handler=run_verify
-    )
-    actions.add_parser("gc", help="remove orphan blobs, partial files and rows without a blob; apply the size limit")\
-        .set_defaults(handler=run_gc)  # fmt: skip
+    handlers = {"ls": run_ls, "du": run_du, "verify": run_verify, "gc": run_gc}
+    for name, text in _ACTIONS.items():
+        action = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        action.set_defaults(handler=handlers[name])
+        if name == "ls":
+            action.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+        if name == "verify":
+            action.add_argument(
+                "--repair", action="store_true",
+                help="also rebuild a corrupt index from the blobs, index blobs that have no row and drop rows "
+                "whose blob is gone (no valid field is lost)",
+            )  # fmt: skip
 
 
 def _store(args: argparse.Namespace) -> FieldStore:
-    return FieldStore(args.cache_dir)
+    import sys
+
+    from gifviz.store import FieldStore
+
+    # A corrupt index is moved aside and rebuilt on opening; the warning must reach the user.
+    return FieldStore(args.cache_dir, notify=lambda message: print(f"gifviz: warning: {message}", file=sys.stderr))
 
 
 def run_ls(args: argparse.Namespace) -> int:
@@ -53,7 +76,11 @@ def run_du(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    checked, problems = _store(args).verify()
+    store = _store(args)
+    if args.repair:
+        print(store.repair().describe())
+        return 0
+    checked, problems = store.verify()
     for problem in problems:
         print(f"bad: {problem}")
     print(f"{checked} field(s) checked, {len(problems)} bad (removed; they are recomputed when next needed)")

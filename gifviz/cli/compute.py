@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from gifviz.cli.choices import SKETCH_DIM
 from gifviz.cli.options import (
     add_field_options,
     add_metric_option,
@@ -12,16 +14,13 @@ from gifviz.cli.options import (
     add_store_options,
     config_from_args,
     model_ids_from_args,
+    references_folder,
     references_from_args,
     store_from_args,
 )
-from gifviz.cli.progress import TerminalProgress
 from gifviz.errors import GifvizError
-from gifviz.fieldio import save_field_npz
-from gifviz.hub.zoo import Zoo
-from gifviz.jobs import RunSummary, store_fields, zoo_distances, zoo_sketch_distances
-from gifviz.pipeline import check_model
-from gifviz.sketch import SKETCH_DIM
+
+# The handlers import the engine (torch, captum) when they run: the parser, and so every --help, stays light.
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,8 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     distances.add_argument(
         "--sketch", type=int, nargs="?", const=SKETCH_DIM, metavar="DIM",
-        help=f"approximate cosine distances from CountSketches of the fields (default dimension {SKETCH_DIM}); "
-        "memory holds one field at a time, for zoos of many thousands of models",
+        help=f"approximate cosine distances from CountSketches of the fields of DIM entries ({SKETCH_DIM} when DIM "
+        "is left out); memory holds one field at a time, for zoos of many thousands of models (default: exact)",
     )  # fmt: skip
     add_reference_options(distances)
     add_field_options(distances)
@@ -79,39 +78,54 @@ def register(commands: argparse._SubParsersAction) -> None:
     field.set_defaults(handler=run_field)
 
 
+def _sidecar(out: str) -> Path:
+    return Path(out).with_name(Path(out).name + ".json")
+
+
 def run_distances(args: argparse.Namespace) -> int:
+    from gifviz.cli.guards import check_output_files, run_inputs
+    from gifviz.cli.progress import TerminalProgress
+    from gifviz.hub.zoo import Zoo
+    from gifviz.jobs import RunSummary, zoo_distances, zoo_sketch_distances
+    from gifviz.pipeline import check_models
+
     zoo = Zoo.open(args.zoo)
+    check_output_files([args.out, _sidecar(args.out)], run_inputs(zoo, references_folder(zoo, args)))
     config = config_from_args(args)
     ids = model_ids_from_args(zoo, args.models)
     references = references_from_args(zoo, args)
-    for model_id in list(ids):  # a bad model is found before any long computation
-        try:
-            check_model(zoo, model_id, references, config)
-        except GifvizError as error:
-            if not args.skip_bad:
-                raise
-            print(f"gifviz: skipped: {error}", file=sys.stderr)
-            ids.remove(model_id)
+    if args.sketch is not None and args.metric != "cosine":
+        raise GifvizError("--sketch approximates the cosine distance; drop --metric or --sketch")
+    store = store_from_args(args)
+    # A bad model is found before any long computation (stored fields need no gradient check).
+    for model_id, reason in check_models(zoo, ids, references, config, store, skip_bad=args.skip_bad).items():
+        print(f"gifviz: skipped: {reason}", file=sys.stderr)
+        ids.remove(model_id)
     if not ids:
         raise GifvizError("no model of the zoo could be used; see the messages above")
     summary = RunSummary()
     if args.sketch is not None:  # --sketch 0 must reach the clear "too small" error, not fall back to exact
-        if args.metric != "cosine":
-            raise GifvizError("--sketch approximates the cosine distance; drop --metric or --sketch")
-        matrix = zoo_sketch_distances(zoo, references, config, ids, store_from_args(args), dim=args.sketch,
+        matrix = zoo_sketch_distances(zoo, references, config, ids, store, dim=args.sketch, skip_bad=args.skip_bad,
                                       progress=TerminalProgress(not args.quiet), summary=summary)  # fmt: skip
     else:
         matrix = zoo_distances(
-            zoo, references, config, ids, args.metric, store_from_args(args), executor=args.executor,
-            address=args.address, progress=TerminalProgress(not args.quiet), summary=summary,
+            zoo, references, config, ids, args.metric, store, executor=args.executor, address=args.address,
+            progress=TerminalProgress(not args.quiet), summary=summary, skip_bad=args.skip_bad,
         )  # fmt: skip
+    for reason in summary.skipped.values():  # models whose gradients went bad mid-run
+        print(f"gifviz: skipped: {reason}", file=sys.stderr)
     csv_path, sidecar = matrix.to_csv(args.out)
-    print(f"wrote {csv_path} ({len(ids)} models, N={len(references)}, S={config.steps}) and {sidecar}")
-    print(f"fields: {len(summary.computed)} computed, {len(summary.hits)} from the cache")
+    print(f"wrote {csv_path} ({len(matrix.labels)} models, N={len(references)}, S={config.steps}) and {sidecar}")
+    print(f"fields: {summary.describe(str(store.home) if store is not None else None)}")
     return 0
 
 
 def run_compute(args: argparse.Namespace) -> int:
+    from gifviz.cli.progress import TerminalProgress
+    from gifviz.hub.zoo import Zoo
+    from gifviz.jobs import RunSummary, store_fields
+    from gifviz.pipeline import check_models
+
     zoo = Zoo.open(args.zoo)
     config = config_from_args(args)
     ids = model_ids_from_args(zoo, args.models)
@@ -119,17 +133,25 @@ def run_compute(args: argparse.Namespace) -> int:
     store = store_from_args(args)
     if store is None:
         raise GifvizError("gifviz compute fills the field store: it cannot run with --no-cache or without a cache")
-    for model_id in ids:
-        check_model(zoo, model_id, references, config)
+    check_models(zoo, ids, references, config, store)
     summary = RunSummary()
     store_fields(zoo, references, config, ids, store, executor=args.executor, address=args.address,
                  progress=TerminalProgress(not args.quiet), summary=summary)  # fmt: skip
-    print(f"{len(summary.computed)} field(s) computed, {len(summary.hits)} already in {store.home}")
+    print(summary.describe(str(store.home)))
     return 0
 
 
 def run_field(args: argparse.Namespace) -> int:
+    from gifviz.cli.guards import check_output_files, run_inputs
+    from gifviz.cli.progress import TerminalProgress
+    from gifviz.fieldio import save_field_npz
+    from gifviz.hub.zoo import Zoo
+    from gifviz.jobs import store_fields
+    from gifviz.pipeline import check_model
+
     zoo = Zoo.open(args.zoo)
+    zoo.spec(args.model_id)  # an unknown id is the first thing to report
+    check_output_files([args.out], run_inputs(zoo, references_folder(zoo, args)))
     config = config_from_args(args)
     references = references_from_args(zoo, args)
     check_model(zoo, args.model_id, references, config)

@@ -6,14 +6,17 @@ import argparse
 import json
 import sys
 
+from gifviz.cli.choices import SOURCE_SCHEMES
 from gifviz.cli.table import format_table
 from gifviz.errors import ConfigError
-from gifviz.hub.architectures import known_architectures
-from gifviz.hub.zoo import Zoo
+
+# The handlers import the hub (torch, torchvision) when they run: the parser, and so every --help, stays light.
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    hub = commands.add_parser("hub", help="list and describe the models of a zoo")
+    hub = commands.add_parser(
+        "hub", help="list and describe the models of a zoo", description="List and describe the models of a zoo."
+    )
     actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
 
     listing = actions.add_parser(
@@ -22,21 +25,30 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Load every model of the zoo and list it. Models that fail to load are listed with their error "
         "(on stderr); the exit status is then 1, the others are still listed.",
     )
-    listing.add_argument("zoo", metavar="ZOO.toml")
-    listing.add_argument("--task", help="only this task")
-    listing.add_argument("--arch", help="only this architecture")
-    listing.add_argument("--source", choices=["file", "torchvision", "hub", "builtin"], help="only this source kind")
-    listing.add_argument("--relation", help="only this lineage relation")
-    listing.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only models with this tag")
+    listing.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
+    listing.add_argument("--task", help="only this task (default: every task)")
+    listing.add_argument("--arch", help="only this architecture (default: every architecture)")
+    listing.add_argument("--source", choices=SOURCE_SCHEMES, help="only this source kind (default: every kind)")
+    listing.add_argument("--relation", help="only this lineage relation (default: every relation)")
+    listing.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                         help="only models with this tag; repeat for several (default: no tag filter)")  # fmt: skip
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     listing.set_defaults(handler=run_ls)
 
-    show = actions.add_parser("show", help="everything known about one model (JSON)")
-    show.add_argument("zoo", metavar="ZOO.toml")
-    show.add_argument("model_id", metavar="ID")
+    show = actions.add_parser(
+        "show",
+        help="everything known about one model (JSON)",
+        description="Load one model of the zoo and print everything known about it as JSON.",
+    )
+    show.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
+    show.add_argument("model_id", metavar="ID", help="id of the model in the manifest")
     show.set_defaults(handler=run_show)
 
-    archs = actions.add_parser("archs", help="architectures a state dict or safetensors file can name")
+    archs = actions.add_parser(
+        "archs",
+        help="architectures a state dict or safetensors file can name",
+        description="List the architecture names a manifest entry's 'arch' can take for weights-only files.",
+    )
     archs.set_defaults(handler=run_archs)
 
 
@@ -55,6 +67,8 @@ def _format_tags(tags: dict) -> str:
 
 
 def run_ls(args: argparse.Namespace) -> int:
+    from gifviz.hub.zoo import Zoo
+
     zoo = Zoo.open(args.zoo)
     specs = zoo.filter(task=args.task, arch=args.arch, source=args.source, relation=args.relation, tags=_tags(args.tag))
     loaded, errors = zoo.load_available([spec.id for spec in specs])
@@ -85,11 +99,15 @@ def run_ls(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from gifviz.hub.zoo import Zoo
+
     zoo = Zoo.open(args.zoo)
     print(json.dumps(zoo.load(args.model_id).describe(), indent=2, sort_keys=True))
     return 0
 
 
 def run_archs(args: argparse.Namespace) -> int:
+    from gifviz.hub.architectures import known_architectures
+
     print("\n".join(known_architectures()))
     return 0

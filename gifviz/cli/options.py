@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gifviz.cli.choices import EXECUTORS, METRICS
 from gifviz.config import AUTOCASTS, BASELINES, CHANNEL_REDUCTIONS, DEVICES, DTYPES, RULES, TARGETS, FieldConfig
-from gifviz.distance import METRICS
 from gifviz.errors import ConfigError, ReferenceSetError
-from gifviz.hub.zoo import Zoo
-from gifviz.refs import ReferenceSet, load_reference_folder
+
+if TYPE_CHECKING:  # the parser is built without torch; these are imported where a command runs
+    from gifviz.hub.zoo import Zoo
+    from gifviz.refs import ReferenceSet
+    from gifviz.store import FieldStore
 
 _DEFAULT = FieldConfig()
 
@@ -43,18 +48,20 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--baseline", choices=BASELINES, default=_DEFAULT.baseline, help="path start per input")
     group.add_argument("--blur-sigma", type=float, default=_DEFAULT.blur_sigma, help="pixels, for --baseline blur")
     group.add_argument("--target", choices=TARGETS, default=_DEFAULT.target, help="scalar differentiated")
-    group.add_argument("--label-class", type=int, help="class for --target label")
+    group.add_argument("--label-class", type=int, help="class for --target label (no default: that target needs it)")
     group.add_argument("--topk", type=int, default=_DEFAULT.topk, help="k for topk_map / topk_features")
-    group.add_argument("--layer", help="module name for layer targets (channel_max, topk_features)")
+    group.add_argument("--layer", help="module name for layer targets (channel_max, topk_features); "
+                       "no default: those targets need it")  # fmt: skip
     group.add_argument("--raw", action="store_true", help="raw gradients per point instead of cumulative IG")
     group.add_argument(
         "--channel-reduction", choices=CHANNEL_REDUCTIONS, default=_DEFAULT.channel_reduction,
         help="average the field over input channels",
     )  # fmt: skip
-    group.add_argument("--pool", type=_pool, metavar="HxW", help="average-pool each map to this grid")
+    group.add_argument("--pool", type=_pool, metavar="HxW",
+                       help="average-pool each map to this grid (default: full resolution)")  # fmt: skip
     group.add_argument("--batch-size", type=int, default=_DEFAULT.batch_size, help="path points per chunk")
-    group.add_argument("--device", choices=DEVICES, default=_DEFAULT.device)
-    group.add_argument("--dtype", choices=DTYPES, default=_DEFAULT.dtype)
+    group.add_argument("--device", choices=DEVICES, default=_DEFAULT.device, help="auto: CUDA when present")
+    group.add_argument("--dtype", choices=DTYPES, default=_DEFAULT.dtype, help="computation dtype")
     group.add_argument("--autocast", choices=AUTOCASTS, default=_DEFAULT.autocast,
                        help="mixed precision for the model (GPU speed; changes distances slightly)")  # fmt: skip
     group.add_argument("--channels-last", action="store_true", help="NHWC layout for convolutions (GPU speed)")
@@ -87,8 +94,16 @@ def config_from_args(args: argparse.Namespace) -> FieldConfig:
     )
 
 
-def references_from_args(zoo: Zoo, args: argparse.Namespace) -> ReferenceSet:
+def references_folder(zoo: Zoo, args: argparse.Namespace) -> Path | None:
+    """The folder the run takes its reference images from: ``--refs``, else the manifest's."""
     folder = args.refs or zoo.manifest.references
+    return Path(folder) if folder is not None else None
+
+
+def references_from_args(zoo: Zoo, args: argparse.Namespace) -> ReferenceSet:
+    from gifviz.refs import load_reference_folder
+
+    folder = references_folder(zoo, args)
     if folder is None:
         raise ReferenceSetError("no reference images: pass --refs DIR or set 'references' in the manifest")
     return load_reference_folder(folder, zoo.space, args.n_refs)
@@ -110,13 +125,11 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-cache", action="store_true", help="compute everything, read and write no cache")
     group.add_argument("--cache-dir", metavar="DIR", help="cache folder (default: $GIFVIZ_HOME or ~/.cache/gifviz)")
     group.add_argument("--float16", action="store_true", help="store fields as float16 (half the disk)")
-    group.add_argument(
-        "--executor", choices=["local", "ray"], default="local", help="where missing fields are computed"
-    )
+    group.add_argument("--executor", choices=EXECUTORS, default="local", help="where missing fields are computed")
     group.add_argument("--address", help="Ray cluster address for --executor ray (default: start a local one)")
 
 
-def store_from_args(args: argparse.Namespace):
+def store_from_args(args: argparse.Namespace) -> FieldStore | None:
     """The field store, or None with one warning line when caching is off or the folder is unusable."""
     import sys
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tqdm import tqdm
+from gifviz.cli.choices import ZOO_FAMILIES, ZOO_SCALES, builtin_root
 
-from gifviz.hub.builtin import builtin_root
-from gifviz.zoo.recipes import FAMILIES, SCALES
+# The handlers import the zoo builder (torch, scikit-learn) when they run: the parser stays light.
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    zoo = commands.add_parser("zoo", help="build or verify the built-in offline zoo")
+    zoo = commands.add_parser(
+        "zoo", help="build or verify the built-in offline zoo", description="Build or verify the built-in offline zoo."
+    )
     actions = zoo.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
     build = actions.add_parser(
         "build",
@@ -20,25 +21,32 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Train every model of the built-in zoo, check each against its accuracy threshold (a miss fails "
         "the build, exit 2), and write safetensors weights, reference PNGs and zoo.toml.",
     )
-    build.add_argument("--out", default=str(builtin_root() / "builtin"), help="output folder (default: %(default)s)")
-    build.add_argument("--family", action="append", choices=list(FAMILIES), help="only these families (repeatable)")
-    build.add_argument(
-        "--scale", choices=list(SCALES), default="full", help="full: the shipped zoo; smoke: a quick check"
-    )
+    build.add_argument("--out", default=str(builtin_root() / "builtin"), help="output folder")
+    build.add_argument("--family", action="append", choices=ZOO_FAMILIES,
+                       help="only this family; repeat for several (default: every family)")  # fmt: skip
+    build.add_argument("--scale", choices=ZOO_SCALES, default="full", help="full: the shipped zoo; smoke: quick check")
     build.set_defaults(handler=run_build)
 
     verify = actions.add_parser(
         "verify",
         help="load every model of a built zoo, check digests and re-measure accuracies on the regenerated test split",
+        description="Load every model of a built zoo, check its digest and re-measure its accuracy on the "
+        "regenerated test split.",
     )
-    verify.add_argument("manifest", nargs="?", default=str(builtin_root() / "builtin" / "zoo.toml"))
+    verify.add_argument("manifest", nargs="?", default=str(builtin_root() / "builtin" / "zoo.toml"),
+                        help="the built zoo's zoo.toml")  # fmt: skip
     verify.add_argument("--tolerance", type=float, default=0.002, help="largest accuracy difference accepted")
     verify.set_defaults(handler=run_verify)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from gifviz.zoo.build import build_zoo
+    from tqdm import tqdm
 
+    from gifviz.outputs import check_output_folder
+    from gifviz.zoo.build import build_zoo
+    from gifviz.zoo.recipes import SCALES
+
+    check_output_folder(args.out)  # before hours of training, not after
     bar = tqdm(total=None, unit="model", file=sys.stderr, dynamic_ncols=True)
 
     def progress(done: int, total: int, model_id: str) -> None:

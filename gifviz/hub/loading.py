@@ -54,8 +54,11 @@ def _load_module(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...
     raise ModelLoadError(f"model {spec.id!r}: source {spec.source!r} is not supported")
 
 
-def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess, space: InputSpace) -> None:
-    """Run one zero input of the space through preprocess and model; a mismatch becomes a clear error."""
+def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess, space: InputSpace) -> torch.Tensor:
+    """Run one zero input of the space through preprocess and model; a mismatch becomes a clear error.
+
+    Returns the model's output for that one input, ``(1, ...)``.
+    """
     probe = torch.zeros((1, *space.shape))
     try:
         with torch.no_grad():
@@ -75,6 +78,32 @@ def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess,
         ) from None
     if not isinstance(output, torch.Tensor):
         raise ModelLoadError(f"model {spec.id!r} returns {type(output).__name__}, not a tensor")
+    return output
+
+
+def class_names(spec: ModelSpec, classes: tuple[str, ...] | None, output: torch.Tensor) -> tuple[str, ...] | None:
+    """The model's class names: the source's, else numbered ``"0" .. "K-1"``.
+
+    ``output`` is the probe's output. A classifier (``(1, K)``) without names gets numbered ones, so every view
+    reports its K classes (``hub show``: ``"classes": K``) whether or not its manifest entry gives ``num_classes``,
+    and two unnamed K-class models still share their classes for the output-comparing peers. Other outputs are
+    numbered only when the manifest gives ``num_classes``. A count that disagrees with the output's width is a
+    manifest mistake, reported now rather than as a wrong class later.
+    """
+    width = output.shape[1] if output.ndim == 2 else None
+    claims = (
+        (spec.num_classes, f"its manifest entry says num_classes = {spec.num_classes}"),
+        (len(classes) if classes else None, f"it has {len(classes or ())} class names"),
+    )
+    for count, claim in claims:
+        if count is not None and width is not None and count != width:
+            raise ModelLoadError(
+                f"model {spec.id!r}: {claim}, but the model gives {width} outputs; correct the manifest entry"
+            )
+    count = width if width is not None else spec.num_classes
+    if classes is None and count is not None:
+        return tuple(str(k) for k in range(count))
+    return classes
 
 
 def _architecture_name(spec: ModelSpec, module: nn.Module) -> str:
@@ -94,7 +123,7 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
             )
     module, preprocess, classes = _load_module(spec)
     set_training(module, False)
-    check_fits_space(module, spec, preprocess, space)
+    output = check_fits_space(module, spec, preprocess, space)
     return LoadedModel(
         spec=spec,
         module=module,
@@ -103,5 +132,5 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
         digest=model_digest(module, preprocess),
         num_params=count_parameters(module),
         arch=spec.arch or _architecture_name(spec, module),
-        classes=classes,
+        classes=class_names(spec, classes, output),
     )
