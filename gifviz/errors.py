@@ -34,3 +34,8 @@ class ConfigError(GifvizError):
 
 class Cancelled(GifvizError):  # noqa: N818 (reads as what happened: "raise Cancelled")
     """A long computation was stopped by the user."""
+
+
+class NonFiniteFieldError(ModelOutputError):
+    """A model's input gradients are NaN or infinite on the reference paths (e.g. ``sqrt`` or ``log`` at 0), so its
+    field cannot be compared; ``--skip-bad`` leaves such a model out."""

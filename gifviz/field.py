@@ -22,7 +22,7 @@ from torch import nn
 
 from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
-from gifviz.errors import Cancelled, ConfigError, ModelOutputError
+from gifviz.errors import Cancelled, ConfigError, ModelOutputError, NonFiniteFieldError
 from gifviz.refs import ReferenceSet
 from gifviz.space import Preprocess, PreprocessedModel
 from gifviz.targets import TargetState, resolve_target, target_scalar
@@ -295,9 +295,7 @@ def compute_field(
                                             guard)  # fmt: skip
 
     if not torch.isfinite(contributions.sum()):  # one reduction instead of a boolean copy of every value
-        raise ModelOutputError(
-            f"model {model_id or ''} produced NaN or infinite gradients on the references; it cannot be compared"
-        )
+        raise _non_finite_error(contributions, model_id, names)
     values = _running_sum_over_steps(contributions) if config.cumulative else contributions
     map_shape = tuple(values.shape[2:])
     return Field(
@@ -310,6 +308,17 @@ def compute_field(
         config=config,
         reference_names=names,
         model_id=model_id,
+    )
+
+
+def _non_finite_error(contributions: torch.Tensor, model_id: str, names: tuple[str, ...]) -> NonFiniteFieldError:
+    """The error for contributions ``(N, S, ...)`` holding NaN or inf: says on how many references, and names one."""
+    bad = (~torch.isfinite(contributions.flatten(1))).any(dim=1).nonzero().flatten().tolist()
+    first = names[bad[0]] if names and bad else f"reference {bad[0] if bad else 0}"
+    who = f"model {model_id!r}" if model_id else "the model"
+    return NonFiniteFieldError(
+        f"{who} has NaN or infinite input gradients on {len(bad)} of {contributions.shape[0]} reference path(s) "
+        f"(first: {first}; sqrt or log at 0 cause this), so its field cannot be compared; leave it out (--skip-bad)"
     )
 
 

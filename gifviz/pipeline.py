@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
+from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
+from gifviz.errors import Cancelled, GifvizError
 from gifviz.field import Field, compute_field
 from gifviz.hub.zoo import Zoo
 from gifviz.refs import ReferenceSet
 from gifviz.space import PreprocessedModel
 from gifviz.targets import resolve_target
+
+if TYPE_CHECKING:  # the store is only passed through here
+    from gifviz.store import FieldStore
 
 
 class ZooProgress(Protocol):
@@ -47,14 +52,56 @@ def model_field(
     )
 
 
-def check_model(zoo: Zoo, model_id: str, references: ReferenceSet, config: FieldConfig) -> None:
-    """Fail fast, before any long computation: load the model and fix its target at the reference endpoints."""
+def check_model(
+    zoo: Zoo, model_id: str, references: ReferenceSet, config: FieldConfig, gradient_references: int = 2
+) -> None:
+    """Fail fast, before any long computation: load the model, fix its target at the reference endpoints, and take
+    the field of the first ``gradient_references`` references (``k * S`` path points of the run's ``N * S``).
+
+    The small field uses the run's own baselines (made from all ``N`` references, then sliced), so its path points
+    are exactly points of the full field: a non-finite gradient there (``sqrt`` or ``log`` at 0) would make the full
+    field non-finite too, and raises :class:`~gifviz.errors.NonFiniteFieldError` naming the model. Non-finite
+    gradients on the other references are still caught by the engine during the run.
+    """
     model = zoo.load(model_id)
-    if config.layer is not None:
-        return  # layer targets are checked when the hook is in place
-    with torch.no_grad():
-        outputs = PreprocessedModel(model.module, model.preprocess)(references.images)
-    resolve_target(outputs, config, references.labels, model_id)
+    if config.layer is None:  # layer targets are checked by the small field below, once the hook is in place
+        with torch.no_grad():
+            outputs = PreprocessedModel(model.module, model.preprocess)(references.images)
+        resolve_target(outputs, config, references.labels, model_id)
+    count = min(gradient_references, len(references))
+    if count < 1:
+        return
+    images = references.images.to(getattr(torch, config.dtype))
+    baselines = make_baselines(images, config, zoo.space.value_range)[:count]
+    compute_field(model.module, references.head(count), config, model.preprocess, baselines=baselines,
+                  value_range=zoo.space.value_range, model_id=model_id)  # fmt: skip
+
+
+def check_models(
+    zoo: Zoo,
+    ids: Sequence[str],
+    references: ReferenceSet,
+    config: FieldConfig,
+    store: FieldStore | None = None,
+    *,
+    skip_bad: bool = False,
+) -> dict[str, str]:
+    """:func:`check_model` for each of ``ids``; returns model id -> one-line reason for those that fail.
+
+    Without ``skip_bad`` the first failure is raised instead. A model whose field ``store`` already holds gets no
+    gradient check: the store never keeps a non-finite field, so a cached rerun costs no backward pass.
+    """
+    refs_digest = references.digest() if store is not None else ""
+    failed: dict[str, str] = {}
+    for model_id in ids:
+        try:
+            stored = store is not None and store.contains(store.key_for(zoo.load(model_id).digest, refs_digest, config))
+            check_model(zoo, model_id, references, config, gradient_references=0 if stored else 2)
+        except GifvizError as error:
+            if not skip_bad or isinstance(error, Cancelled):
+                raise
+            failed[model_id] = str(error)
+    return failed
 
 
 def provenance(zoo: Zoo, references: ReferenceSet, config: FieldConfig, ids: Sequence[str]) -> dict:

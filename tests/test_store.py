@@ -154,9 +154,9 @@ def test_second_distances_run_hits_only_and_gives_the_same_csv(zoo_for_jobs, tmp
     env = {"GIFVIZ_HOME": str(tmp_path / "home")}
     first = cli("distances", manifest, "--refs", refs, "--steps", "4", "--out", tmp_path / "a.csv", env=env)
     assert first.returncode == 0, first.stderr
-    assert "6 computed, 0 from the cache" in first.stdout
+    assert "6 field(s) computed, 0 already in" in first.stdout
     second = cli("distances", manifest, "--refs", refs, "--steps", "4", "--out", tmp_path / "b.csv", env=env)
-    assert "0 computed, 6 from the cache" in second.stdout
+    assert "0 field(s) computed, 6 already in" in second.stdout
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
     listing = cli("cache", "ls", env=env)
     assert listing.stdout.count("8x4x256") == 6
@@ -171,7 +171,7 @@ def test_adding_a_model_computes_one_field(zoo_for_jobs, tmp_path):
     save_torchscript(make_cnn(42), manifest.parent / "models" / "new.pt")
     manifest.write_text(manifest.read_text() + '[[models]]\nid = "new"\nfile = "models/new.pt"\n')
     result = cli("distances", manifest, "--refs", refs, "--steps", "3", "--out", tmp_path / "d.csv", env=env)
-    assert "1 computed, 6 from the cache" in result.stdout
+    assert "1 field(s) computed, 6 already in" in result.stdout
 
 
 def test_sigkill_mid_compute_loses_nothing_finished_and_the_rerun_resumes(zoo_for_jobs, tmp_path):

@@ -14,7 +14,7 @@ import streamlit as st
 
 from gifviz.app.settings import DEFAULT_FAMILY, AppSettings
 from gifviz.distance import distance_matrix
-from gifviz.errors import GifvizError
+from gifviz.errors import ConfigError, GifvizError
 from gifviz.field import Field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs import RunSummary, store_fields, zoo_sketch_distances
@@ -37,8 +37,8 @@ def open_zoo(manifest: str) -> Zoo:
 def open_store(cache_dir: str | None) -> FieldStore | None:
     """The field store; ``None`` (and a warning on the page) when its folder cannot be used."""
     try:
-        return FieldStore(cache_dir)
-    except StoreUnavailable as error:
+        return FieldStore(cache_dir, notify=st.warning)
+    except (StoreUnavailable, ConfigError) as error:  # ConfigError: a cache limit that is not a positive size
         st.warning(str(error))
         return None
 

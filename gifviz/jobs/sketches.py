@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from gifviz.config import FieldConfig
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs.runner import RunSummary, store_fields
+from gifviz.jobs.runner import RunSummary, kept_ids, skipped_provenance, store_fields
 from gifviz.matrix import DistanceMatrix
 from gifviz.pipeline import ZooProgress, provenance
 from gifviz.refs import ReferenceSet
@@ -45,14 +45,18 @@ def zoo_sketches(
     seed: int = SKETCH_SEED,
     progress: ZooProgress | None = None,
     summary: RunSummary | None = None,
-) -> list[FieldSketch]:
-    """One sketch per model; each field comes from the store (or is computed and stored) and is dropped once sketched,
-    so memory holds one field however large the zoo."""
-    sketches = []
+    skip_bad: bool = False,
+) -> dict[str, FieldSketch]:
+    """model id -> sketch, in the order of ``ids``; each field comes from the store (or is computed and stored) and is
+    dropped once sketched, so memory holds one field however large the zoo. With ``skip_bad`` a model whose field
+    fails is left out and recorded in ``summary.skipped``."""
+    sketches = {}
     for position, model_id in enumerate(ids):
         of_zoo = _ModelOfZoo(progress, position, len(ids)) if progress is not None else None
-        field = store_fields(zoo, references, config, [model_id], store, progress=of_zoo, summary=summary)[model_id]
-        sketches.append(sketch_field(field, dim, seed))
+        fields = store_fields(zoo, references, config, [model_id], store, progress=of_zoo, summary=summary,
+                              skip_bad=skip_bad)  # fmt: skip
+        if model_id in fields:
+            sketches[model_id] = sketch_field(fields[model_id], dim, seed)
     return sketches
 
 
@@ -66,9 +70,14 @@ def zoo_sketch_distances(
     dim: int = SKETCH_DIM,
     progress: ZooProgress | None = None,
     summary: RunSummary | None = None,
+    skip_bad: bool = False,
 ) -> DistanceMatrix:
-    """Approximate cosine distances ``(M, M)`` of the zoo's models from CountSketches of their fields."""
-    sketches = zoo_sketches(zoo, references, config, ids, store, dim=dim, progress=progress, summary=summary)
-    matrix = sketch_distance_matrix(sketches, list(ids))
-    info = provenance(zoo, references, config, ids) | matrix.provenance
+    """Approximate cosine distances ``(M, M)`` of the zoo's models from CountSketches of their fields; with
+    ``skip_bad`` the models whose field fails are left out of the matrix and listed in its provenance."""
+    summary = summary if summary is not None else RunSummary()
+    sketches = zoo_sketches(zoo, references, config, ids, store, dim=dim, progress=progress, summary=summary,
+                            skip_bad=skip_bad)  # fmt: skip
+    kept = kept_ids(ids, sketches, summary)
+    matrix = sketch_distance_matrix([sketches[i] for i in kept], kept)
+    info = provenance(zoo, references, config, kept) | skipped_provenance(summary) | matrix.provenance
     return DistanceMatrix(matrix.labels, matrix.values, matrix.metric, info)

@@ -1,0 +1,166 @@
+"""Rebuilding the store's index from its blobs, which describe and check themselves (blob format 2).
+
+A corrupt ``index.sqlite`` is moved aside (``index.sqlite.corrupt-<time>``, with its ``-wal`` and ``-shm``), never
+deleted, and a new index is filled from the blobs. Blobs are judged one by one:
+
+- format 2 and matching the checksum they carry: indexed again, with the row they had;
+- readable but older (format 1, no digests): kept on disk and counted (``gifviz cache gc`` removes them);
+- unreadable or altered: removed and counted (the field is recomputed when next needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from gifviz.store.blobs import BlobError, NotSelfDescribing, checksum, decode_self_described
+from gifviz.store.index import FieldIndex, FieldRecord, IndexCorrupt
+
+INDEX_NAME = "index.sqlite"
+_SIDECARS = ("-wal", "-shm")  # SQLite's WAL files: a stale WAL replayed into a new index would corrupt it again
+
+
+@dataclasses.dataclass
+class RebuildReport:
+    """What a rebuild or repair did. File lists hold names relative to the store's ``fields/`` folder."""
+
+    indexed: int = 0
+    old_format: list[str] = dataclasses.field(default_factory=list)
+    removed_bad: list[str] = dataclasses.field(default_factory=list)
+    rows_dropped: int = 0
+    moved_aside: Path | None = None
+
+    def describe(self) -> str:
+        """One line, e.g. ``3 field(s) re-indexed from their blobs, 1 older blob(s) kept unindexed``."""
+        parts = [f"{self.indexed} field(s) re-indexed from their blobs"]
+        if self.old_format:
+            parts.append(f"{len(self.old_format)} blob(s) of format 1 kept but not indexed (they carry no model "
+                         "digest; `gifviz cache gc` removes them)")  # fmt: skip
+        if self.removed_bad:
+            parts.append(f"{len(self.removed_bad)} unreadable or altered blob(s) removed")
+        if self.rows_dropped:
+            parts.append(f"{self.rows_dropped} index row(s) without a good blob dropped")
+        return ", ".join(parts)
+
+
+@contextlib.contextmanager
+def recovery_lock(home: Path) -> Iterator[None]:
+    """One process at a time rebuilds or repairs the index (released by the OS if the holder dies)."""
+    (home / "locks").mkdir(parents=True, exist_ok=True)
+    with open(home / "locks" / "index.lock", "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def open_index(home: Path, notify: Callable[[str], None]) -> FieldIndex:
+    """The index of the store at ``home``; a corrupt one is moved aside and rebuilt, a missing one is re-filled
+    from the blobs already there. ``notify`` receives one line when either happens."""
+    path = home / INDEX_NAME
+    existed = path.exists()
+    try:
+        index = FieldIndex(path)
+    except IndexCorrupt as error:
+        return _rebuild_locked(home, str(error), notify)
+    if not existed and any(blob_files(home)):
+        with recovery_lock(home):
+            report = reindex(home, index)
+        if report.indexed or report.old_format or report.removed_bad:
+            notify(f"the field index {path} was missing; {report.describe()}")
+    return index
+
+
+def _rebuild_locked(home: Path, reason: str, notify: Callable[[str], None]) -> FieldIndex:
+    path = home / INDEX_NAME
+    with recovery_lock(home):
+        try:  # another process may have rebuilt it while this one waited for the lock
+            return FieldIndex(path)
+        except IndexCorrupt:
+            pass
+        index, report = rebuild(home)
+    notify(f"the field index {path} was corrupt ({reason}); moved it to {report.moved_aside.name} and rebuilt it: "
+           f"{report.describe()}")  # fmt: skip
+    return index
+
+
+def rebuild(home: Path) -> tuple[FieldIndex, RebuildReport]:
+    """Move the index aside and fill a new one from the blobs (the caller holds :func:`recovery_lock`)."""
+    aside = move_aside(home / INDEX_NAME)
+    index = FieldIndex(home / INDEX_NAME)
+    report = reindex(home, index)
+    report.moved_aside = aside
+    return index, report
+
+
+def move_aside(path: Path) -> Path:
+    """Rename ``path`` (and its WAL files) to ``<name>.corrupt-<time>``; returns the new path of the main file."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    count = 1
+    while aside.exists():  # two rebuilds in one second keep both files
+        count += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{count}")
+    for suffix in _SIDECARS:
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            os.replace(sidecar, aside.with_name(aside.name + suffix))
+    if path.exists():
+        os.replace(path, aside)
+    return aside
+
+
+def blob_files(home: Path) -> Iterator[Path]:
+    """Finished blobs under ``fields/`` (partial files start with a dot and end in ``.partial``)."""
+    return (p for p in (home / "fields").rglob("*.safetensors") if p.is_file() and not p.name.startswith("."))
+
+
+def reindex(home: Path, index: FieldIndex) -> RebuildReport:
+    """Index every good self-describing blob that ``index`` lacks; remove bad blobs, count older ones."""
+    known = index.keys()
+    report = RebuildReport()
+    records = []
+    for path in sorted(blob_files(home)):
+        if path.stem in known:
+            continue
+        name = str(path.relative_to(home / "fields"))
+        try:
+            records.append(record_from_blob(path))
+        except NotSelfDescribing:
+            report.old_format.append(name)
+        except BlobError:
+            path.unlink(missing_ok=True)
+            report.removed_bad.append(name)
+    report.indexed = index.put_many(records)
+    return report
+
+
+def record_from_blob(path: Path) -> FieldRecord:
+    """The index row of the blob at ``path`` (its key is the file name), after checking the blob's own checksum."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise BlobError(f"cannot read {path} ({error.strerror})") from None
+    blob = decode_self_described(data)
+    field, provenance = blob.field, blob.provenance
+    return FieldRecord(
+        key=path.stem,
+        model_id=field.model_id,
+        model_digest=provenance.model_digest,
+        refs_digest=provenance.refs_digest,
+        config_json=field.config.to_json(for_key=True),
+        shape="x".join(str(v) for v in field.shape),
+        dtype=blob.dtype,
+        bytes=len(data),
+        checksum=checksum(data),
+        device=provenance.device,
+        compute_seconds=provenance.compute_seconds,
+        created=provenance.created,
+        last_used=provenance.created,
+    )
