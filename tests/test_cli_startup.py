@@ -116,6 +116,7 @@ def test_an_unknown_attribute_of_the_package_is_an_attribute_error():
 
 def test_cli_choices_match_the_library():
     """The torch-free copies the parser uses (gifviz.cli.choices) equal their library definitions."""
+    from gifviz.bench.methods import QUICK_METHODS
     from gifviz.bench.suite import METHODS, TESTBEDS
     from gifviz.cli import choices
     from gifviz.distance import METRICS
@@ -126,7 +127,7 @@ def test_cli_choices_match_the_library():
     from gifviz.zoo.recipes import FAMILIES, SCALES
 
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS
-    assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS
+    assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS and choices.QUICK_METHODS == QUICK_METHODS
     assert choices.SOURCE_SCHEMES == SOURCE_SCHEMES
     families, scales = choices.ZOO_FAMILIES, choices.ZOO_SCALES
     assert families == tuple(FAMILIES) and scales == tuple(SCALES)

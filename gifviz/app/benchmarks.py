@@ -1,4 +1,6 @@
-"""Testbed runs for the Benchmarks page: computed on request with progress, kept for the session."""
+"""Testbed runs for the Benchmarks page: the run's configuration, its cost estimate before it starts (from
+:func:`gifviz.bench.methods.method_costs`), and the run itself, computed on request with progress and kept for the
+session."""
 
 from __future__ import annotations
 
@@ -6,7 +8,16 @@ import streamlit as st
 
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo
 from gifviz.app.settings import AppSettings
-from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs
+from gifviz.bench.methods import MethodCost, method_costs
+from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
+from gifviz.refs import ReferenceSet
+
+
+def bench_config(current: AppSettings, methods: tuple[str, ...], n_refs: int, resamples: int) -> BenchConfig:
+    """The page's run: the app's field settings, a sweep up to ``n_refs`` (never beyond: larger N is asked for
+    explicitly through N itself)."""
+    sweep = tuple(n for n in BenchConfig().sweep if n <= n_refs)
+    return BenchConfig(field=current.field_config(), methods=methods, n_refs=n_refs, sweep=sweep, resamples=resamples)
 
 
 def result_key(current: AppSettings, testbed: str, methods: tuple[str, ...], n_refs: int, resamples: int) -> str:
@@ -19,14 +30,25 @@ def stored_result(key: str) -> BenchResult | None:
     return st.session_state.get("bench_results", {}).get(key)
 
 
+@st.cache_resource(show_spinner="Reading the testbed's references ...")
+def _references(manifest: str, n_refs: int) -> ReferenceSet:
+    return bench_inputs(open_zoo(manifest), BenchConfig(n_refs=n_refs, sweep=())).references
+
+
+def run_plan(current: AppSettings, testbed: str, methods: tuple[str, ...], n_refs: int) -> list[MethodCost]:
+    """The estimate the page shows before running; raises :class:`~gifviz.errors.ConfigError` naming what the zoo
+    lacks when it cannot run ``testbed``."""
+    ids = models_for(open_zoo(current.manifest), testbed)
+    references = _references(current.manifest, n_refs)
+    return method_costs(ids, methods, references, current.field_config(), open_store(current.cache_dir))
+
+
 def run_testbed(
     current: AppSettings, testbed: str, methods: tuple[str, ...], n_refs: int, resamples: int
 ) -> BenchResult:
     """Run one testbed (fields from the store when cached) and keep the result for this session."""
     zoo = open_zoo(current.manifest)
-    sweep = tuple(n for n in BenchConfig().sweep if n <= n_refs)
-    config = BenchConfig(field=current.field_config(), methods=methods, n_refs=n_refs, sweep=sweep,
-                         resamples=resamples)  # fmt: skip
+    config = bench_config(current, methods, n_refs, resamples)
     inputs = bench_inputs(zoo, config, open_store(current.cache_dir))
     progress = StreamlitProgress(len(zoo.ids))
     result = RUNNERS[testbed](inputs, config, progress)

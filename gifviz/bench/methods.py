@@ -16,10 +16,11 @@ import numpy as np
 
 from gifviz.config import FieldConfig
 from gifviz.distance import field_distance
+from gifviz.errors import ConfigError
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs.runner import store_fields
-from gifviz.peers import PeerInputs, peer_method
+from gifviz.peers import PEERS, PeerInputs, Signature, peer_method
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
@@ -82,19 +83,37 @@ def modelgif_run(
     return MethodRun(name, title, "white-box", len(references), len(references) * config.steps, seconds, pair)
 
 
-def peer_run(name: str, models: Sequence[LoadedModel], inputs: PeerInputs) -> MethodRun:
-    """Peer method ``name`` on ``models`` (its samples crafted from ``inputs.probe`` when it uses one)."""
+SignatureCache = dict[tuple, tuple[dict[str, Signature], float, int]]
+
+
+def peer_run(
+    name: str, models: Sequence[LoadedModel], inputs: PeerInputs, shared: SignatureCache | None = None
+) -> MethodRun:
+    """Peer method ``name`` on ``models`` (its samples crafted from ``inputs.probe`` when it uses one).
+
+    ``shared``: signatures already computed in this testbed run, keyed by what decides them (the method's sample
+    and signature functions, the probe, the samples' source, the models). Output disagreement and softmax distance
+    read the same softmax outputs, so the second of them costs no forward pass; its ``seconds`` stay those of
+    computing the signatures, the method's cost when run alone.
+    """
     method = peer_method(name)
-    started = time.perf_counter()
-    context = method.prepare(inputs, inputs.probe or models[0])
-    signatures = {model.id: method.signature(model, context) for model in models}
-    seconds = time.perf_counter() - started
+    probe = inputs.probe or models[0]
+    key = (method.prepare, method.signature, probe.id, id(inputs.references), inputs.seed, tuple(m.id for m in models))
+    if shared is not None and key in shared:
+        signatures, seconds, evaluations = shared[key]
+    else:
+        started = time.perf_counter()
+        context = method.prepare(inputs, probe)
+        signatures = {model.id: method.signature(model, context) for model in models}
+        seconds, evaluations = time.perf_counter() - started, method.evaluations(context)
+        if shared is not None:
+            shared[key] = signatures, seconds, evaluations
 
     def pair(a: str, b: str, rows: np.ndarray | None) -> float:
         return method.distance(signatures[a], signatures[b], rows)
 
     samples = int(next(iter(signatures.values())).values.shape[0])
-    return MethodRun(name, method.title, method.access, samples, method.evaluations(context), seconds, pair)
+    return MethodRun(name, method.title, method.access, samples, evaluations, seconds, pair)
 
 
 def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
@@ -116,3 +135,137 @@ def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
+
+
+# -- what a run will cost, before it runs -----------------------------------------------------------------------------
+
+# Measured for issue 13 by running each method alone through ``run_ipp`` on the built-in zoo's IPP testbed (72 models,
+# 3x32x32 inputs): BenchConfig(methods=(m,), n_refs=32, sweep=(8, 16, 32), resamples=100), the app's default field
+# settings, ModelGiF's fields already in the store and the models already loaded, on this project's development
+# machine with 2 CPU cores, lightly loaded (load average 1.2 to 1.4; ZEST: at N = 8, load 2.7 to 3.6, times 4).
+# Seconds per model, everything included (signatures, bootstrap, sweep). The same runs took 5 to 10 times longer
+# while other work kept both cores busy (load average 5 to 7: ZEST 625 s for the 72 models), so the estimates are
+# rough lower bounds, and they scale with N: every caption says so next to its estimate.
+SECONDS_PER_MODEL_AT_32 = {
+    "modelgif": 0.005,  # fields from the store: only the distances and the bootstrap
+    "disagreement": 0.02,
+    "softmax": 0.02,
+    "sac-m": 0.02,
+    "cka": 0.04,  # a Gram matrix per pair and bootstrap resample
+    "modeldiff": 0.05,  # gradient search for input pairs on each source
+    "sac-w": 0.03,  # a search of the labelled pool on each source
+    "zest": 3.5,  # 64 masked copies of every reference
+}
+# What is left of a method whose signatures another method of the run already computed (disagreement and softmax
+# read the same softmax outputs): the distances and the bootstrap, like ModelGiF with its fields in the store.
+SHARED_SECONDS_PER_MODEL_AT_32 = 0.005
+SHARED_OUTPUTS = ("disagreement", "softmax")
+# ModelGiF's field computation when a field is not in the store: seconds per model per (reference, step) point,
+# forward and backward, same machine and load (7.2 s for 72 models x 32 references x 4 steps; 67 to 92 s when busy).
+FIELD_SECONDS_PER_POINT = 0.0008
+MEASURED_ON = (
+    "measured on a lightly loaded 2-core CPU for the built-in zoo's 32x32 models; rough: they scale with N and the "
+    "models' size, a busy machine takes up to 10 times longer, and the first run also loads the models"
+)
+
+# The methods a plain "Run testbed" runs. On the built-in IPP testbed at N = 32 with ModelGiF's fields in the store
+# they took 0.3, 1.2, 1.0 and 1.1 s each on the lightly loaded machine, and 11 to 37 s together (the app's page
+# included) while other work kept the cores busy (load average 1.6 to 5.3): under a minute either way. CKA, ModelDiff
+# and SAC-w cost 2 to 3 times more each (all seven methods: 53 s at load 3.4) and ZEST about 150 times more; they
+# are chosen explicitly, with their estimate shown first.
+QUICK_METHODS: tuple[str, ...] = ("modelgif", "disagreement", "softmax", "sac-m")
+# A default run should answer within this many seconds; above it the app warns before running.
+BUDGET_SECONDS = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodCost:
+    """What one method will cost in a testbed run, before running it.
+
+    Attributes:
+        method, title: the method's key and display name.
+        evaluations: model evaluations per model (forward passes; ModelGiF's also have a backward pass).
+        seconds: rough wall-clock estimate on a 2-core CPU (see :data:`SECONDS_PER_MODEL_AT_32`).
+        note: what the estimate assumes (e.g. how many ModelGiF fields are already in the store).
+    """
+
+    method: str
+    title: str
+    evaluations: int
+    seconds: float
+    note: str = ""
+
+
+def method_title(method: str) -> str:
+    if method != "modelgif" and method not in PEERS:
+        raise ConfigError(f"unknown method {method!r}; choose from: modelgif, {', '.join(PEERS)}")
+    return "ModelGiF" if method == "modelgif" else PEERS[method].title
+
+
+def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
+    """Model evaluations per model at ``n_refs`` references (SAC-w: at most; it keeps the misclassified ones)."""
+    per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64}.get(method, 1)
+    return per_reference * n_refs
+
+
+def cached_fields(store: FieldStore | None, ids: Sequence[str], references: ReferenceSet, config: FieldConfig) -> int:
+    """How many of ``ids`` have a field for these references and this configuration in ``store``.
+
+    Read from the store's index by model id, without loading any model (a model file replaced under the same id is
+    counted as cached; the run then computes its field: an estimate, not a promise).
+    """
+    if store is None:
+        return 0
+    digest, config_json = references.digest(), config.to_json(for_key=True)
+    stored = {r.model_id for r in store.records() if r.refs_digest == digest and r.config_json == config_json}
+    return len(stored & set(ids))
+
+
+def method_costs(
+    ids: Sequence[str],
+    methods: Sequence[str],
+    references: ReferenceSet,
+    config: FieldConfig,
+    store: FieldStore | None = None,
+) -> list[MethodCost]:
+    """Estimated cost of each of ``methods`` on the models ``ids`` at ``len(references)`` references (ModelGiF with
+    ``config``, its fields from ``store`` where cached), before anything runs."""
+    n, scale = len(references), len(references) / 32
+    costs = []
+    for position, method in enumerate(methods):
+        title = method_title(method)
+        seconds = len(ids) * scale * SECONDS_PER_MODEL_AT_32[method]
+        note = ""
+        earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]
+        if method in SHARED_OUTPUTS and earlier:
+            seconds = len(ids) * scale * SHARED_SECONDS_PER_MODEL_AT_32
+            note = f"reuses the outputs of {method_title(earlier[0])}"
+        if method == "modelgif":
+            cached = cached_fields(store, ids, references, config)
+            seconds += (len(ids) - cached) * n * config.steps * FIELD_SECONDS_PER_POINT
+            note = f"fields in the store for {cached} of {len(ids)} models"
+        costs.append(MethodCost(method, title, evaluations_per_model(method, n, config.steps), seconds, note))
+    return costs
+
+
+def _duration(seconds: float) -> str:
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def cost_caption(costs: list[MethodCost]) -> str:
+    """One line: the run's estimated total and each method's share (``ModelGiF about 8 s, fields in the store ...``)."""
+    parts = [f"{c.title} {_duration(c.seconds)}" + (f" ({c.note})" if c.note else "") for c in costs]
+    total = sum(c.seconds for c in costs)
+    return f"Estimated run: {_duration(total)}: " + "; ".join(parts) + f". Figures {MEASURED_ON}."
+
+
+def expensive(costs: list[MethodCost], budget: float = BUDGET_SECONDS) -> str:
+    """A warning when the run exceeds ``budget`` seconds, naming the methods that make it slow; else ``""``."""
+    total = sum(c.seconds for c in costs)
+    if total <= budget:
+        return ""
+    slow = sorted((c for c in costs if c.method not in QUICK_METHODS or c.seconds > budget / 2),
+                  key=lambda c: -c.seconds)  # fmt: skip
+    named = ", ".join(f"{c.title} ({_duration(c.seconds)}, {c.evaluations} evaluations per model)" for c in slow)
+    return (f"This run takes {_duration(total)}, more than the {budget:.0f} s a default run is meant to take"
+            + (f": {named}" if named else "") + ". Press Run testbed to go ahead.")  # fmt: skip

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from gifviz.bench import ipp, tasks, unlearning
-from gifviz.bench.methods import MethodRun, bootstrap_rows, failed_run, interval, modelgif_run, peer_run
+from gifviz.bench.methods import (
+    MethodRun,
+    SignatureCache,
+    bootstrap_rows,
+    failed_run,
+    interval,
+    modelgif_run,
+    peer_run,
+)
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
@@ -57,6 +65,10 @@ class BenchConfig:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ConfigError(f"unknown methods {unknown}; choose from: {', '.join(METHODS)}")
+        if self.n_refs < 2 or any(count < 2 for count in self.sweep):
+            raise ConfigError(f"reference counts must be at least 2; got N={self.n_refs}, sweep={list(self.sweep)}")
+        if self.resamples < 0:
+            raise ConfigError(f"bootstrap resamples must be at least 0; got {self.resamples}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +84,27 @@ class BenchInputs:
 @dataclasses.dataclass(frozen=True)
 class BenchResult:
     """``table``: one row per method and metric (value, 95% interval, samples, cost); ``sweep``: the metric per
-    reference count; ``details``: per-model distances (ROC curves, verdicts)."""
+    reference count; ``details``: per-model distances (ROC curves, verdicts).
+
+    ``requested``: the N asked for the main table; ``available``: the references the run was given;
+    ``sweep_counts``: the reference counts asked for the sweep (capped at each method's samples). The N each
+    method's row actually averages over is its ``samples`` column (see :attr:`n_used`).
+    """
 
     testbed: str
     table: pd.DataFrame
     sweep: pd.DataFrame
     details: pd.DataFrame
+    requested: int = 0
+    available: int = 0
+    sweep_counts: tuple[int, ...] = ()
+
+    @property
+    def n_used(self) -> int:
+        """The largest N any method's main-table value averages over: ``min(requested, available, its samples)``;
+        0 when no method could run."""
+        samples = self.table.get("samples", [])
+        return int(max(samples, default=0))
 
 
 class BenchProgress(ZooProgress, Protocol):
@@ -102,6 +129,7 @@ def _run(
     references: ReferenceSet,
     probe: str,
     progress: BenchProgress | None,
+    shared: SignatureCache | None = None,
 ) -> MethodRun:
     zoo = inputs.zoo
     if progress is not None:
@@ -116,7 +144,7 @@ def _run(
     pool = inputs.labelled_pool if name == "sac-w" and inputs.labelled_pool is not None else references
     peer_inputs = PeerInputs(pool, zoo.load(probe), zoo.space.value_range, config.seed)
     try:
-        return peer_run(name, [zoo.load(i) for i in ids], peer_inputs)
+        return peer_run(name, [zoo.load(i) for i in ids], peer_inputs, shared)
     except GifvizError as error:
         method = PEERS[name]
         return failed_run(name, method.title, method.access, str(error))
@@ -158,33 +186,39 @@ def _summarize(
     return pd.DataFrame(table), pd.DataFrame(sweep)
 
 
+def _sizes(config: BenchConfig, inputs: BenchInputs) -> tuple[int, int, tuple[int, ...]]:
+    return config.n_refs, len(inputs.references), tuple(config.sweep)
+
+
 def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """ROC-AUC per attack category for every method (see :mod:`gifviz.bench.ipp`)."""
     cases = ipp.ipp_cases(inputs.zoo)
     ids = sorted({m for c in cases for m in (c.source, *c.positives, *c.negatives)})
     sources = sorted({c.source for c in cases})
     runs: dict[str, MethodRun] = {}
+    shared: SignatureCache = {}
     for name in _methods_for(config):
         if name in PEERS and PEERS[name].uses_probe:
             runs[name] = _PerSource(
-                {s: _run("ipp", name, inputs, ids, config, inputs.references, s, progress) for s in sources}
+                {s: _run("ipp", name, inputs, ids, config, inputs.references, s, progress, shared) for s in sources}
             )
         else:
-            runs[name] = _run("ipp", name, inputs, ids, config, inputs.references, sources[0], progress)
+            runs[name] = _run("ipp", name, inputs, ids, config, inputs.references, sources[0], progress, shared)
     table, sweep = _summarize("ipp", runs, lambda run, rows: ipp.category_aucs(run, cases, rows), config)
     details = pd.DataFrame([
         {"method": name, "source": case.source, "category": case.category, "model": model_id,
          "derived": model_id in case.positives, "distance": run.distance(case.source, model_id)}
         for name, run in runs.items() for case in cases for model_id in case.positives + case.negatives
     ])  # fmt: skip
-    return BenchResult("ipp", table, sweep, details)
+    return BenchResult("ipp", table, sweep, details, *_sizes(config, inputs))
 
 
 def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
     task_set = tasks.task_set(inputs.zoo)
     ids = list(task_set.models)
-    runs = {name: _run("tasks", name, inputs, ids, config, inputs.references, ids[0], progress)
+    shared: SignatureCache = {}
+    runs = {name: _run("tasks", name, inputs, ids, config, inputs.references, ids[0], progress, shared)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("tasks", runs, lambda run, rows: tasks.task_scores(run, task_set, rows), config)
     details = pd.DataFrame([
@@ -192,22 +226,55 @@ def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress 
          "distance": value, "transferability": task_set.transferability[i, j]}
         for name, run in runs.items() for (i, j), value in np.ndenumerate(tasks.affinity(run, task_set))
     ])  # fmt: skip
-    return BenchResult("tasks", table, sweep, details)
+    return BenchResult("tasks", table, sweep, details, *_sizes(config, inputs))
 
 
 def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
     """Group distances, order and verdicts for every method (see :mod:`gifviz.bench.unlearning`)."""
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)
-    runs = {name: _run("unlearning", name, inputs, ids, config, inputs.references, bench.reference, progress)
+    shared: SignatureCache = {}
+    runs = {name: _run("unlearning", name, inputs, ids, config, inputs.references, bench.reference, progress, shared)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
                               config)  # fmt: skip
     details = pd.DataFrame([row for run in runs.values() for row in unlearning.verdicts(run, bench)])
-    return BenchResult("unlearning", table, sweep, details)
+    return BenchResult("unlearning", table, sweep, details, *_sizes(config, inputs))
 
 
 RUNNERS = {"ipp": run_ipp, "tasks": run_tasks, "unlearning": run_unlearning}
+
+
+def models_for(zoo: Zoo, testbed: str) -> tuple[str, ...]:
+    """The ids of the models ``testbed`` compares on ``zoo``, from the manifest alone (no model is loaded).
+
+    Raises :class:`~gifviz.errors.ConfigError` (one line: what the manifest lacks and how to annotate it) when
+    ``zoo`` does not have what ``testbed`` needs.
+    """
+    if testbed == "ipp":
+        return tuple(sorted({m for c in ipp.ipp_cases(zoo) for m in (c.source, *c.positives, *c.negatives)}))
+    if testbed == "tasks":
+        return tasks.task_set(zoo).models
+    if testbed == "unlearning":
+        return unlearning.unlearning_set(zoo).models
+    raise ConfigError(f"unknown testbed {testbed!r}; choose from: {', '.join(TESTBEDS)}")
+
+
+def check_testbed(zoo: Zoo, testbed: str) -> None:
+    """Raise :class:`~gifviz.errors.ConfigError` naming what is missing unless ``zoo`` can run ``testbed``."""
+    models_for(zoo, testbed)
+
+
+def unsupported_testbeds(zoo: Zoo) -> dict[str, str]:
+    """Each testbed ``zoo`` cannot run, with why (empty: it runs them all). Lets ``bench all`` and the app say up
+    front which testbeds a zoo supports instead of failing after an earlier testbed's long run."""
+    reasons = {}
+    for testbed in TESTBEDS:
+        try:
+            check_testbed(zoo, testbed)
+        except ConfigError as error:
+            reasons[testbed] = str(error)
+    return reasons
 
 
 def bench_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None) -> BenchInputs:
@@ -217,7 +284,7 @@ def bench_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None)
     SAC-w's labelled pool is its test split (the SAC paper draws misclassified samples from the test set). Other
     zoos use their manifest's reference folder, without labels.
     """
-    wanted = max(config.n_refs, *config.sweep)
+    wanted = max((config.n_refs, *config.sweep))
     if zoo.manifest.data.get("generator") == "gifviz.zoo.data":
         from gifviz.zoo.data import zoo_data
 

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from gifviz.bench.methods import MethodRun
-from gifviz.errors import GifvizError
+from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.matrix import DistanceMatrix
 
@@ -31,22 +31,64 @@ class TaskSet:
     transferability: np.ndarray
 
 
+MIN_TASKS = 3  # with two tasks each target has one other task: nothing to rank, so no Spearman
+
+
 def task_set(zoo: Zoo) -> TaskSet:
-    """The task family's models and the manifest's transferability CSV (``[data] transferability``)."""
+    """The task family's models and the manifest's transferability CSV (``[data] transferability``).
+
+    Raises :class:`~gifviz.errors.ConfigError`, one line naming every missing piece and its annotation, when the zoo
+    lacks the matrix, has fewer than three task models in it, or names one task twice.
+    """
+    by_task: dict[str, list[str]] = {}
+    for spec in zoo.specs:
+        if spec.relation == "task":
+            by_task.setdefault(spec.task or "", []).append(spec.id)
+    missing = []
+    unnamed = by_task.pop("", [])
+    if unnamed:
+        missing.append(f'task models {", ".join(unnamed)} name no task: give each task = "<task name>"')
+    doubled = {t: ids for t, ids in by_task.items() if len(ids) > 1}
+    if doubled:
+        missing.extend(f"task {t!r} has {len(ids)} task models ({', '.join(ids)}): keep relation = \"task\" on one"
+                       for t, ids in doubled.items())  # fmt: skip
     name = zoo.manifest.data.get("transferability")
+    table = None
     if not name:
-        raise GifvizError("the task-relatedness testbed needs a transferability CSV named in the manifest's [data]")
-    path = Path(zoo.manifest.root) / name
+        missing.append(
+            'a transferability matrix: name a CSV in the manifest, [data] transferability = "transferability.csv" '
+            "(first column and header: task names; rows: source task, columns: target task)"
+        )
+    else:
+        table = _read_transferability(Path(zoo.manifest.root) / str(name))
+    known = set(by_task) if table is None else set(by_task) & set(table.index) & set(table.columns)
+    if len(known) < MIN_TASKS:
+        where = "" if table is None else " that the transferability matrix also names"
+        missing.append(
+            f'at least {MIN_TASKS} task models{where}, one per task, each with relation = "task" and task = '
+            f'"<task name>" (found {len(known)}: {", ".join(sorted(known)) or "none"})'
+        )
+    if missing:
+        raise ConfigError(f"the task-relatedness testbed cannot run on {zoo.name}: needs " + "; ".join(missing))
+    tasks = tuple(t for t in table.index if t in known)
+    matrix = table.loc[list(tasks), list(tasks)].to_numpy()
+    return TaskSet(tuple(by_task[t][0] for t in tasks), tasks, matrix)
+
+
+def _read_transferability(path: Path) -> pd.DataFrame:
+    """The ``(T, T)`` matrix of a transferability CSV, all finite numbers."""
     try:
         table = pd.read_csv(path, index_col=0)
     except (OSError, ValueError) as error:
-        raise GifvizError(f"cannot read the transferability matrix {path}: {error}") from None
-    by_task = {s.task: s.id for s in zoo.specs if s.relation == "task"}
-    tasks = tuple(t for t in table.index if t in by_task)
-    if len(tasks) < 3:
-        raise GifvizError(f"the task-relatedness testbed needs at least 3 task models; found {sorted(by_task)}")
-    matrix = table.loc[list(tasks), list(tasks)].to_numpy(dtype=float)
-    return TaskSet(tuple(by_task[t] for t in tasks), tasks, matrix)
+        raise ConfigError(f"cannot read the transferability matrix {path}: {error}") from None
+    table.index = table.index.astype(str)
+    table.columns = table.columns.astype(str)
+    values = table.apply(pd.to_numeric, errors="coerce")
+    if table.empty or not np.isfinite(values.to_numpy(dtype=float)).all():
+        raise ConfigError(
+            f"the transferability matrix {path} must hold a number in every cell (first column and header: task names)"
+        )
+    return values.astype(float)
 
 
 def affinity(run: MethodRun, tasks: TaskSet, rows: np.ndarray | None = None) -> np.ndarray:

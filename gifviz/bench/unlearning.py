@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from gifviz.bench.methods import MethodRun
-from gifviz.errors import GifvizError
+from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 
 GROUPS = ("unlearned", "retrained", "unrelated")
@@ -31,16 +31,40 @@ class UnlearningSet:
         return (self.reference, *(m for g in GROUPS for m in self.groups[g]))
 
 
+ROLES = ("reference", *GROUPS)
+
+
 def unlearning_set(zoo: Zoo) -> UnlearningSet:
+    """The unlearning family's original (``relation = "reference"``) and its groups.
+
+    Raises :class:`~gifviz.errors.ConfigError`, one line naming each missing role and its annotation, unless the
+    family has exactly one original, at least one unlearned and at least one retrained model (``unrelated`` models
+    are optional: without them the expected order cannot be checked).
+    """
     specs = [s for s in zoo.specs if s.extra.get("family") == "unlearning"]
     references = [s.id for s in specs if s.relation == "reference"]
     groups = {g: tuple(s.id for s in specs if s.relation == g) for g in GROUPS}
-    if len(references) != 1 or not groups["unlearned"] or not groups["retrained"]:
-        raise GifvizError(
-            'the unlearning testbed needs one model with relation = "reference" and some "unlearned" and '
-            '"retrained" models in family "unlearning"'
+    missing = []
+    if len(references) != 1:
+        found = f" (found {len(references)}: {', '.join(references)})" if references else ""
+        missing.append(f'exactly one original model, marked relation = "reference"{found}')
+    if not groups["unlearned"]:
+        missing.append('the candidates to check, marked relation = "unlearned"')
+    if not groups["retrained"]:
+        missing.append('at least one model retrained without the forgotten data, marked relation = "retrained"')
+    if missing:
+        unmarked = [s.id for s in zoo.specs if s.relation in ROLES and s.extra.get("family") != "unlearning"]
+        hint = f" (models {', '.join(unmarked)} have such a relation but not the family)" if unmarked else ""
+        raise ConfigError(
+            f'the unlearning testbed cannot run on {zoo.name}: needs, among models with family = "unlearning"{hint}, '
+            + "; ".join(missing)
         )
     return UnlearningSet(references[0], groups)
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean of a group's distances; NaN for an empty group or a distance the method cannot give."""
+    return float(np.mean(values)) if values.size and np.all(np.isfinite(values)) else float("nan")
 
 
 def group_distances(run: MethodRun, bench: UnlearningSet, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -51,7 +75,7 @@ def group_distances(run: MethodRun, bench: UnlearningSet, rows: np.ndarray | Non
 def unlearning_scores(run: MethodRun, bench: UnlearningSet, rows: np.ndarray | None = None) -> dict[str, float]:
     """Group means, whether the expected order holds, and how many unlearned models the verdict catches."""
     distances = group_distances(run, bench, rows)
-    means = {f"mean {g}": float(np.mean(d)) if np.all(np.isfinite(d)) else float("nan") for g, d in distances.items()}
+    means = {f"mean {g}": _mean(d) for g, d in distances.items()}
     threshold = float(np.min(distances["retrained"]))
     caught = float(np.mean(distances["unlearned"] < threshold)) if np.isfinite(threshold) else float("nan")
     order = [means[f"mean {g}"] for g in GROUPS]

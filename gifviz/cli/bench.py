@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from gifviz.cli.choices import METHODS, TESTBEDS
+from gifviz.cli.choices import METHODS, QUICK_METHODS, TESTBEDS
 from gifviz.cli.options import add_field_options, add_store_options, config_from_args, store_from_args
 from gifviz.errors import ConfigError
 
@@ -34,8 +34,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("testbed", choices=[*TESTBEDS, "all"], help="the testbed to run, or all of them")
     bench.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest with family/relation/parent annotations")
-    bench.add_argument("--methods", default=",".join(METHODS),
-                       help=f"comma-separated, from: {', '.join(METHODS)} (default: all of them)")  # fmt: skip
+    bench.add_argument(
+        "--methods", default=",".join(QUICK_METHODS), metavar="M,M,...",
+        help=f"comma-separated, from: {', '.join(METHODS)}, or 'all'; the default is the quick ones (ZEST alone takes "
+        "minutes per model evaluation set)",
+    )  # fmt: skip
     bench.add_argument("--n", type=int, default=128, metavar="N", help="references in the main table")
     bench.add_argument("--sweep", type=_ints, default=_SWEEP, metavar="N,N,...",
                        help="reference counts of the sweep")  # fmt: skip
@@ -57,13 +60,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from gifviz.bench.report import SWEEP_METRIC, summary, sweep_table, write_csvs
-    from gifviz.bench.suite import RUNNERS, BenchConfig, bench_inputs
+    from gifviz.bench.report import headline, summary, sweep_text, write_csvs
+    from gifviz.bench.suite import RUNNERS, BenchConfig, bench_inputs, check_testbed, unsupported_testbeds
     from gifviz.cli.guards import check_output_dir, run_inputs
     from gifviz.cli.progress import TerminalProgress
     from gifviz.hub.zoo import Zoo
 
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    methods = (
+        METHODS if args.methods.strip() == "all" else tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    )
     if args.n < 2 or args.resamples < 0:
         raise ConfigError("--n must be at least 2 and --resamples at least 0")
     field = config_from_args(args)
@@ -71,7 +76,16 @@ def run_bench(args: argparse.Namespace) -> int:
     config = BenchConfig(field=field, methods=methods, n_refs=args.n, sweep=args.sweep, resamples=args.resamples,
                          variants=variants, task_layer=args.task_layer or None)  # fmt: skip
     zoo = Zoo.open(args.zoo)
-    testbeds = TESTBEDS if args.testbed == "all" else (args.testbed,)
+    if args.testbed == "all":  # say up front what this zoo cannot run, instead of failing after a long testbed
+        skipped = unsupported_testbeds(zoo)
+        for testbed, reason in skipped.items():
+            print(f"{testbed}: skipped: {reason}")
+        testbeds = tuple(t for t in TESTBEDS if t not in skipped)
+        if not testbeds:
+            raise ConfigError("no testbed can run on this zoo: " + " | ".join(skipped.values()))
+    else:
+        check_testbed(zoo, args.testbed)  # missing annotations first: they say more than a missing folder
+        testbeds = (args.testbed,)
     if args.out:  # the CSVs of write_csvs, checked before any testbed runs
         names = [f"{testbed}{suffix}.csv" for testbed in testbeds for suffix in ("", "_sweep", "_details")]
         check_output_dir(args.out, names, run_inputs(zoo, zoo.manifest.references))
@@ -79,12 +93,9 @@ def run_bench(args: argparse.Namespace) -> int:
     for testbed in testbeds:
         started = time.perf_counter()
         result = RUNNERS[testbed](inputs, config, TerminalProgress(enabled=not args.quiet))
-        print(f"\n{testbed}: {len(inputs.references)} references available, main table at N={args.n} "
-              f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+        print(f"\n{headline(result)} ({time.perf_counter() - started:.1f} s)")
         print(summary(result, intervals=args.resamples > 0).to_string())
-        metric = SWEEP_METRIC[testbed]
-        print(f"\n{testbed}: {metric} against the number of references")
-        print(sweep_table(result, metric).round(3).to_string())
+        print("\n" + sweep_text(result))
         if args.out:
             for path in write_csvs(result, args.out):
                 print(f"wrote {path}")

@@ -17,6 +17,8 @@ EXECUTORS = ("local", "ray")  # gifviz.jobs.runner.EXECUTORS
 TESTBEDS = ("ipp", "tasks", "unlearning")  # gifviz.bench.suite.TESTBEDS
 # gifviz.bench.suite.METHODS: ModelGiF, then the peers of gifviz.peers.PEERS in their order
 METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
+# gifviz.bench.methods.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
+QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
 SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")  # gifviz.hub.manifest.SOURCE_SCHEMES
 ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.zoo.recipes.FAMILIES
 ZOO_SCALES = ("full", "smoke")  # keys of gifviz.zoo.recipes.SCALES
