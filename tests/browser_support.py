@@ -55,3 +55,34 @@ def running_app(env: dict[str, str], timeout: float = 120) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+# Elements Streamlit shows while a script runs or a chart is still drawing; a screenshot taken while any of them is on
+# the page shows placeholders instead of numbers (the README's old compare.png and settings.png did).
+BUSY_SELECTORS = (
+    '[data-testid="stStatusWidget"]',
+    '[data-testid="stSkeleton"]',
+    '[data-testid="stSpinner"]',
+    '[data-testid="stProgress"]',
+    '[data-stale="true"]',
+)
+_RENDERED = """([busy, charts, texts]) => {
+    if (busy.some(selector => document.querySelector(selector))) return false;
+    const drawn = [...document.querySelectorAll('.js-plotly-plot')].filter(plot => plot.querySelector('.main-svg'));
+    if (drawn.length < charts) return false;
+    const metrics = [...document.querySelectorAll('[data-testid="stMetricValue"]')];
+    if (metrics.some(metric => !metric.textContent.trim())) return false;
+    const body = document.body.innerText;
+    return texts.every(text => body.includes(text));
+}"""
+
+
+def wait_until_rendered(
+    page, title: str, charts: int = 0, texts: tuple[str, ...] = (), timeout: float = 300_000
+) -> None:
+    """Wait until the page titled ``title`` has finished: no running script, skeleton, spinner, progress bar or stale
+    element; at least ``charts`` plotly charts drawn; every metric filled; every text of ``texts`` shown. Then wait
+    for two quiet animation frames so a screenshot sees what a user sees."""
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout)
+    page.wait_for_function(_RENDERED, arg=[list(BUSY_SELECTORS), charts, list(texts)], timeout=timeout, polling=250)
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")

@@ -76,6 +76,14 @@ def write_zoo(root: Path, models: dict[str, nn.Module], channels: int = 1, size:
     return manifest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots", metavar="DIR", default=None,
+        help="browser walk: use the app's default settings and save the screenshots to DIR (the README's are "
+        "refreshed with --screenshots assets/screenshots); without it the walk is small and saves to a temp folder",
+    )  # fmt: skip
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch) -> Path:
     """Every test (and every command it starts) gets its own field store: never the user's ~/.cache/gifviz, and no

@@ -1,14 +1,22 @@
-"""The app in a real browser, walked as a user would: open, compute, look, compare, download. Saves the README's
-screenshots to assets/screenshots/."""
+"""The app in a real browser, walked as a user would: open, compute, look, compare, download.
+
+In a test run the walk uses a small working set, few references and the cheap testbed methods, and saves its
+screenshots to a temporary folder (a test never writes tracked files). The README's screenshots are refreshed by the
+same walk at the app's default settings, on request:
+
+    python -m pytest tests/test_browser.py --screenshots assets/screenshots
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_until_rendered
 
 from gifviz import FieldConfig
 from gifviz.app.settings import AppSettings
@@ -19,8 +27,35 @@ from gifviz.refs import load_reference_folder
 from gifviz.store import FieldStore
 
 pytestmark = pytest.mark.browser
-SHOTS = ROOT / "assets" / "screenshots"
 BUILTIN = ROOT / "assets" / "zoo" / "builtin" / "zoo.toml"
+# Read at import, before the per-test store replaces it: the README's walk shows the user's own store.
+USER_HOME = os.environ.get("GIFVIZ_HOME") or str(Path.home() / ".cache" / "gifviz")
+
+
+@dataclasses.dataclass(frozen=True)
+class Walk:
+    """What the walk opens: the app's settings in the URL (``query``), and where its screenshots go."""
+
+    query: dict[str, str]
+    shots: Path
+    readme: bool  # the README's walk: default settings, the store at its default place
+
+    @property
+    def suffix(self) -> str:
+        return ("?" + "&".join(f"{k}={v}" for k, v in self.query.items())) if self.query else ""
+
+
+# A user's first look, kept small: a source, one child of each kind, two independents; 16 references.
+SMALL_SET = ("src-cnn", "ft-cnn-1", "prune-cnn-1", "xprob-cnn-1", "transfer-cnn-1", "indep-cnn_deep-1",
+             "indep-resnet_tiny-2")  # fmt: skip
+
+
+@pytest.fixture
+def walk(request, tmp_path) -> Walk:
+    target = request.config.getoption("--screenshots")
+    if target:
+        return Walk({}, Path(target).resolve(), readme=True)
+    return Walk({"n_refs": "16", "models": ",".join(SMALL_SET)}, tmp_path / "screenshots", readme=False)
 
 
 @pytest.fixture(scope="module")
@@ -34,72 +69,74 @@ def browser():
         browser.close()
 
 
-def wait_for_app(page, title: str, timeout: float = 300_000) -> None:
-    """The page's title is drawn and Streamlit has finished running the script (no 'running' indicator)."""
-    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+def go(page, base: str, walk: Walk, path: str, title: str, charts: int = 0, texts: tuple[str, ...] = ()) -> None:
+    page.goto(f"{base}/{path}{walk.suffix}")
+    wait_until_rendered(page, title, charts, texts)
 
 
-def go(page, base: str, path: str, title: str) -> None:
-    page.goto(f"{base}/{path}")
-    wait_for_app(page, title)
+def shoot(page, walk: Walk, name: str, full_page: bool = False) -> Path:
+    walk.shots.mkdir(parents=True, exist_ok=True)
+    path = walk.shots / name
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 @pytest.mark.skipif(not BUILTIN.exists(), reason="the built-in zoo has not been built")
-def test_new_user_walkthrough_on_the_builtin_zoo(browser, tmp_path):
+def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
     home = tmp_path / "home"
-    settings = AppSettings()
-    with running_app({"GIFVIZ_HOME": str(home)}) as base:
+    env = {"GIFVIZ_HOME": USER_HOME if walk.readme else str(home)}
+    settings = AppSettings.from_query(walk.query)
+    with running_app(env) as base:
         page = browser.new_page(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
-        go(page, base, "", "Model hub")
-        assert page.get_by_text("gifviz-builtin").first.is_visible()
+        go(page, base, walk, "", "Model hub", texts=("gifviz-builtin",))
         button = page.get_by_role("button", name="Compute the")
-        button.click()
-        page.get_by_text("computed").first.wait_for(timeout=300_000)
-        wait_for_app(page, "Model hub")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "hub.png"), full_page=False)
+        if button.is_enabled():
+            button.click()
+            page.get_by_text("computed").first.wait_for(timeout=600_000)
+        wait_until_rendered(page, "Model hub", texts=("working-set fields are in the store",))
+        shoot(page, walk, "hub.png")
 
-        go(page, base, "distances", "Distances")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        go(page, base, walk, "distances", "Distances", charts=1)
         ticks = page.locator(".js-plotly-plot .xtick text").evaluate_all("nodes => nodes.map(n => n.textContent)")
         assert "src-cnn" in ticks and "ft-cnn-1" in ticks
-        page.screenshot(path=str(SHOTS / "distances.png"), full_page=False)
+        shoot(page, walk, "distances.png")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download CSV").click()
         downloaded = tmp_path / "downloaded.csv"
         download_info.value.save_as(downloaded)
         shown = DistanceMatrix.from_csv(downloaded)
-        zoo = Zoo.open(BUILTIN)
-        refs = load_reference_folder(zoo.manifest.references, zoo.space, settings.n_refs)
-        ids = [s.id for s in zoo.specs if s.extra.get("family") == "lineage"]
-        library = zoo_distances(zoo, refs, FieldConfig(steps=settings.steps), ids, store=FieldStore(home))
-        assert set(shown.labels) == set(ids)
-        np.testing.assert_allclose(shown.values, library.subset(shown.labels).values, atol=1e-12)
+        if not walk.readme:  # the app's numbers are the library's numbers
+            zoo = Zoo.open(BUILTIN)
+            refs = load_reference_folder(zoo.manifest.references, zoo.space, settings.n_refs)
+            library = zoo_distances(zoo, refs, FieldConfig(steps=settings.steps), list(SMALL_SET),
+                                    store=FieldStore(home))  # fmt: skip
+            assert set(shown.labels) == set(SMALL_SET)
+            np.testing.assert_allclose(shown.values, library.subset(shown.labels).values, atol=1e-12)
 
-        go(page, base, "map", "Map of model space")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-        page.screenshot(path=str(SHOTS / "map.png"), full_page=False)
+        go(page, base, walk, "map", "Map of model space", charts=1)
+        shoot(page, walk, "map.png")
 
-        go(page, base, "clusters", "Clusters")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-        page.screenshot(path=str(SHOTS / "clusters.png"), full_page=False)
+        go(page, base, walk, "clusters", "Clusters", charts=1)
+        shoot(page, walk, "clusters.png")
 
-        go(page, base, "compare", "Compare two models")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        go(page, base, walk, "compare", "Compare two models", charts=2, texts=("95% interval",))
         assert page.get_by_text("ft-cnn-1").first.is_visible()  # a source's child is the default partner
-        page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert float(values[0]) == pytest.approx(shown.distance("src-cnn", "ft-cnn-1"), abs=1e-4)
+        shoot(page, walk, "compare.png", full_page=True)
 
-        go(page, base, "fields", "Fields")
-        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-        page.screenshot(path=str(SHOTS / "fields.png"), full_page=True)
+        go(page, base, walk, "fields", "Fields", charts=1)
+        shoot(page, walk, "fields.png", full_page=True)
 
-        go(page, base, "benchmarks", "Benchmarks")
+        go(page, base, walk, "benchmarks", "Benchmarks")
         page.get_by_role("button", name="Run testbed").click()
-        page.get_by_text("ROC: extract-prob").first.wait_for(timeout=600_000)
-        wait_for_app(page, "Benchmarks")
-        page.screenshot(path=str(SHOTS / "benchmarks.png"), full_page=True)
+        wait_until_rendered(page, "Benchmarks", charts=2, texts=("ROC: extract-prob",), timeout=600_000)
+        shoot(page, walk, "benchmarks.png", full_page=True)
 
-        go(page, base, "settings", "Settings")
-        page.screenshot(path=str(SHOTS / "settings.png"), full_page=False)
+        go(page, base, walk, "settings", "Settings", texts=("Field store",))
+        shoot(page, walk, "settings.png")
         page.close()
+    assert sorted(p.name for p in walk.shots.glob("*.png")) == [
+        "benchmarks.png", "clusters.png", "compare.png", "distances.png", "fields.png", "hub.png", "map.png",
+        "settings.png",
+    ]  # fmt: skip

@@ -61,6 +61,7 @@ def test_matrix_equals_pairwise_loop(fields, metric, chunk_inputs):
 
 def test_euclidean_is_scale_sensitive_cosine_is_not(fields):
     assert field_distance(fields["source"], fields["scaled"], "euclidean").value > 0.0
+    assert field_distance(fields["source"], fields["scaled"], "cosine").value == pytest.approx(0.0, abs=1e-6)
 
 
 def test_incomparable_fields_are_refused(fields):
