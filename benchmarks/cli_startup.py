@@ -77,12 +77,16 @@ def main() -> None:
 def write_digit_zoo(root: Path, models: int, references: int) -> Path:
     """``models`` small CNNs of three widths (random weights; the field's cost does not depend on training) as
     TorchScript files, and ``references`` 16x16 grayscale digits as PNGs; returns the manifest."""
+    import warnings
+
     import numpy as np
     import torch
     from PIL import Image
     from sklearn.datasets import load_digits
     from torch import nn
 
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit's deprecation notice: TorchScript is the
+    # format users' zoos hold, so it is what this benchmark writes
     (root / "models").mkdir(parents=True)
     (root / "refs").mkdir()
     for i, image in enumerate(load_digits().images[:references]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError
@@ -35,6 +34,9 @@ def make_baselines(inputs: torch.Tensor, config: FieldConfig, value_range: tuple
         # Three sigmas each side, but reflect padding needs the half-width below the image size.
         kernel = min(2 * math.ceil(3 * config.blur_sigma) + 1, 2 * min(height, width) - 1)
         kernel -= 1 - kernel % 2
+        # torchvision is imported here, not at the top: it costs seconds and only this baseline needs it.
+        from torchvision.transforms.v2 import functional as TF
+
         return TF.gaussian_blur(inputs, kernel_size=[kernel, kernel], sigma=[config.blur_sigma, config.blur_sigma])
     if kind == "shuffle":
         return inputs[shuffle_partner(inputs.shape[0], config.seed)].clone()

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
-from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
 from gifviz.baselines import make_baselines
@@ -91,6 +90,10 @@ def integration_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]
 @functools.lru_cache(maxsize=64)
 def _cached_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
     # Gauss-Legendre nodes come from an eigenvalue problem: about 1 ms, a tenth of a small model's whole field.
+    # captum is imported on first use: importing it costs seconds (it pulls in its whole attribution API), and a
+    # run served from the field store never needs it.
+    from captum.attr._utils.approximation_methods import approximation_parameters
+
     step_sizes, alphas = approximation_parameters(rule)
     nodes = torch.tensor(alphas(steps), dtype=torch.float64)
     weights = torch.tensor(step_sizes(steps), dtype=torch.float64)
