@@ -76,6 +76,10 @@ def run_bench(args: argparse.Namespace) -> int:
     config = BenchConfig(field=field, methods=methods, n_refs=args.n, sweep=args.sweep, resamples=args.resamples,
                          variants=variants, task_layer=args.task_layer or None)  # fmt: skip
     zoo = Zoo.open(args.zoo)
+    if args.out:  # the CSVs of write_csvs, checked before anything runs
+        chosen = TESTBEDS if args.testbed == "all" else (args.testbed,)
+        names = [f"{testbed}{suffix}.csv" for testbed in chosen for suffix in ("", "_sweep", "_details")]
+        check_output_dir(args.out, names, run_inputs(zoo, zoo.manifest.references))
     if args.testbed == "all":  # say up front what this zoo cannot run, instead of failing after a long testbed
         skipped = unsupported_testbeds(zoo)
         for testbed, reason in skipped.items():
@@ -86,9 +90,6 @@ def run_bench(args: argparse.Namespace) -> int:
     else:
         check_testbed(zoo, args.testbed)  # missing annotations first: they say more than a missing folder
         testbeds = (args.testbed,)
-    if args.out:  # the CSVs of write_csvs, checked before any testbed runs
-        names = [f"{testbed}{suffix}.csv" for testbed in testbeds for suffix in ("", "_sweep", "_details")]
-        check_output_dir(args.out, names, run_inputs(zoo, zoo.manifest.references))
     inputs = bench_inputs(zoo, config, store_from_args(args))
     for testbed in testbeds:
         started = time.perf_counter()
