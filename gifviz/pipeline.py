@@ -1,4 +1,10 @@
-"""Per-model steps of a zoo run (load, check, compute one field), the progress protocol, and provenance."""
+"""Per-model steps of a zoo run (load, check, compute one field), the progress protocol, and provenance.
+
+:func:`field_of` is the one place where a loaded model meets the field engine: the local executor
+(:func:`model_field`), the Ray task (:mod:`gifviz.jobs.tasks`) and the app all call it, so they cannot drift apart
+(the reference labels for ``target="label"``, the input space's value range for the noise baseline, the model id
+in errors).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
 from gifviz.errors import Cancelled, GifvizError
 from gifviz.field import Field, compute_field
+from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
 from gifviz.refs import ReferenceSet
 from gifviz.space import PreprocessedModel
@@ -30,6 +37,33 @@ class ZooProgress(Protocol):
     def finish(self, model_id: str) -> None: ...
 
 
+def field_of(
+    model: LoadedModel,
+    references: ReferenceSet,
+    config: FieldConfig,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Field:
+    """The field ``(N, S, D)`` of a loaded ``model`` on ``references`` ``(N, C, H, W)``: through the model's own
+    preprocess, with the references' names and labels (``target="label"``) and the model's input space (its value
+    range bounds the noise baseline).
+
+    ``progress(points_done, points_total)`` is called after each chunk of path points; ``should_stop`` is polled
+    after each chunk and stops the computation with :class:`~gifviz.errors.Cancelled`.
+    """
+    return compute_field(
+        model.module,
+        references,
+        config,
+        model.preprocess,
+        value_range=model.space.value_range,
+        model_id=model.id,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
 def model_field(
     zoo: Zoo,
     model_id: str,
@@ -38,18 +72,8 @@ def model_field(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Field:
-    """The field ``(N, S, D)`` of one zoo model on ``references``."""
-    model = zoo.load(model_id)
-    return compute_field(
-        model.module,
-        references,
-        config,
-        model.preprocess,
-        value_range=zoo.space.value_range,
-        model_id=model_id,
-        progress=progress,
-        should_stop=should_stop,
-    )
+    """The field ``(N, S, D)`` of one zoo model on ``references`` (:func:`field_of` of the loaded model)."""
+    return field_of(zoo.load(model_id), references, config, progress=progress, should_stop=should_stop)
 
 
 def check_model(

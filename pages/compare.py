@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from gifviz.analysis.stats import bootstrap_mean
 from gifviz.app import resources
-from gifviz.distance import METRICS, field_distance
+from gifviz.app.compare import compare_pair, default_partner, model_caption
+from gifviz.distance import METRICS
 from gifviz.figures.compare import compare_maps, distance_curves
 from gifviz.figures.fields import field_map
 
@@ -14,24 +14,19 @@ inputs = resources.page_inputs(current, with_references=True)
 zoo, ids, references = inputs.zoo, inputs.ids, inputs.references
 left, right = st.columns(2)
 first = left.selectbox("Model A", ids, index=0, key="compare_a")
-default_b = next((i for i in ids if zoo.spec(i).parent == first), ids[min(1, len(ids) - 1)])
-second = right.selectbox("Model B", ids, index=ids.index(default_b), key="compare_b")
+second = right.selectbox("Model B", ids, index=ids.index(default_partner(zoo, ids, first)), key="compare_b")
 metric = st.radio("Distance", METRICS, horizontal=True, index=METRICS.index(current.metric))
-fields = resources.fields(current, [first, second])
-result = field_distance(fields[first], fields[second], metric)
-interval = bootstrap_mean(result.per_input)
+pair = compare_pair(current, first, second, metric)
 columns = st.columns(3)
-columns[0].metric("distance", f"{result.value:.4f}")
-columns[1].metric("95% interval (bootstrap over references)", f"{interval.low:.4f} – {interval.high:.4f}")
+columns[0].metric("distance", f"{pair.distance.value:.4f}")
+columns[1].metric("95% interval (bootstrap over references)", f"{pair.interval.low:.4f} – {pair.interval.high:.4f}")
 columns[2].metric("reference images", len(references))
-for model_id, column in ((first, left), (second, right)):
-    spec = zoo.spec(model_id)
-    column.caption(f"{model_id}: {spec.arch}, task {spec.task}, relation {spec.relation or '-'}, "
-                   f"parent {spec.parent or '-'}")  # fmt: skip
-image_index = st.select_slider("Reference image", options=list(range(len(references))),
-                               format_func=lambda i: references.names[i])  # fmt: skip
-step = st.slider("Path step", 1, fields[first].shape[1], fields[first].shape[1]) - 1
-st.plotly_chart(compare_maps(field_map(fields[first], image_index, step), field_map(fields[second], image_index, step),
-                             first, second), width="stretch")  # fmt: skip
-st.plotly_chart(distance_curves(result, fields[first].alphas.numpy(), list(references.names), interval),
-                width="stretch")  # fmt: skip
+left.caption(model_caption(zoo, first))
+right.caption(model_caption(zoo, second))
+image_index = st.select_slider(
+    "Reference image", options=list(range(len(references))), format_func=lambda i: references.names[i]
+)
+step = st.slider("Path step", 1, pair.steps, pair.steps) - 1
+maps = (field_map(pair.first, image_index, step), field_map(pair.second, image_index, step))
+st.plotly_chart(compare_maps(*maps, first, second), width="stretch")
+st.plotly_chart(distance_curves(pair.distance, pair.alphas, list(references.names), pair.interval), width="stretch")

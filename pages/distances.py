@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from gifviz.analysis.clustering import LINKAGES, cluster
-from gifviz.app import resources
+from gifviz.analysis.clustering import LINKAGES
+from gifviz.app import resources, space
 from gifviz.app.exports import shown_matrix
 from gifviz.app.tables import model_tags
 from gifviz.distance import METRICS
@@ -19,20 +19,27 @@ try:
     metric = columns[0].selectbox("Distance variant", METRICS, index=METRICS.index(current.metric))
     linkage = columns[1].selectbox("Order rows by clustering with", LINKAGES, index=0)
     if metric != current.metric:
-        current = current.__class__(**{**current.__dict__, "metric": metric})
+        current = current.replace(metric=metric)
         resources.save_settings(current)
     matrix = resources.matrix(current, ids)
 except GifvizError as error:
     st.error(str(error))
     st.stop()
-order = cluster(matrix, linkage).ordered_labels
+order = space.clustering(matrix, linkage).ordered_labels
 shown = shown_matrix(matrix, order, linkage)
 st.plotly_chart(distance_heatmap(shown, tags=model_tags(zoo, ids)), width="stretch", key="distance_heatmap")
-st.caption(f"{len(ids)} models · N = {current.n_refs} references · S = {current.steps} steps · "
-           f"baseline {current.baseline} · target {current.target}")  # fmt: skip
+st.caption(
+    f"{len(ids)} models · N = {current.n_refs} references · S = {current.steps} steps · "
+    f"baseline {current.baseline} · target {current.target}"
+)
 downloads = st.columns(2)
-downloads[0].download_button("Download CSV", shown.to_csv_text(), file_name="gifviz-distances.csv",
-                             mime="text/csv", key="download_csv")  # fmt: skip
-downloads[1].download_button("Download provenance (JSON)", shown.provenance_json(),
-                             file_name="gifviz-distances.csv.json", mime="application/json",
-                             key="download_json")  # fmt: skip
+downloads[0].download_button(
+    "Download CSV", shown.to_csv_text(), file_name="gifviz-distances.csv", mime="text/csv", key="download_csv"
+)
+downloads[1].download_button(
+    "Download provenance (JSON)",
+    shown.provenance_json(),
+    file_name="gifviz-distances.csv.json",
+    mime="application/json",
+    key="download_json",
+)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from gifviz.app import resources
-from gifviz.app.tables import zoo_table
+from gifviz.app.tables import FILTER_COLUMNS, filter_options, filtered, ids_of, with_selection, zoo_table
 from gifviz.app.uploads import add_uploaded_model
 from gifviz.errors import GifvizError
 from gifviz.hub.architectures import known_architectures
@@ -24,20 +24,16 @@ missing = set(resources.missing(current, zoo.ids))
 table = zoo_table(zoo, {model_id: model_id not in missing for model_id in zoo.ids})
 
 with st.expander("Filter", expanded=True):
-    columns = st.columns(4)
-    filters = {}
-    for column, name in zip(columns, ("family", "relation", "arch", "task"), strict=True):
-        options = sorted(str(v) for v in table[name].dropna().unique())
-        filters[name] = column.multiselect(name, options, key=f"filter_{name}")
-shown = table
-for name, chosen in filters.items():
-    if chosen:
-        shown = shown[shown[name].astype(str).isin(chosen)]
+    filters = {
+        name: column.multiselect(name, filter_options(table, name), key=f"filter_{name}")
+        for column, name in zip(st.columns(len(FILTER_COLUMNS)), FILTER_COLUMNS, strict=True)
+    }
+shown = filtered(table, filters)
 
 st.subheader("Working set")
 st.write(f"{len(selected)} models selected; the other pages compare these. Tick rows to change the selection.")
 event = st.dataframe(
-    shown.assign(selected=shown["id"].isin(selected)),
+    with_selection(shown, selected),
     hide_index=True,
     width="stretch",
     on_select="rerun",
@@ -48,13 +44,13 @@ event = st.dataframe(
 rows = event.selection.rows if event is not None else []
 buttons = st.columns(3)
 if buttons[0].button("Use ticked rows as the working set", disabled=not rows):
-    resources.save_settings(current.__class__(**{**current.__dict__, "models": tuple(shown.iloc[rows]["id"])}))
+    resources.save_settings(current.replace(models=ids_of(shown, rows)))
     st.rerun()
 if buttons[1].button("Use all shown models"):
-    resources.save_settings(current.__class__(**{**current.__dict__, "models": tuple(shown["id"])}))
+    resources.save_settings(current.replace(models=ids_of(shown)))
     st.rerun()
 if buttons[2].button("Reset to the default set"):
-    resources.save_settings(current.__class__(**{**current.__dict__, "models": ()}))
+    resources.save_settings(current.replace(models=()))
     st.rerun()
 
 st.subheader("Fields")
@@ -77,20 +73,22 @@ with left:
     if st.button("Open manifest", disabled=not manifest):
         try:
             resources.open_zoo(manifest)
-            resources.save_settings(current.__class__(**{**current.__dict__, "manifest": manifest, "models": ()}))
+            resources.save_settings(current.replace(manifest=manifest, models=()))
             st.rerun()
         except GifvizError as error:
             st.error(str(error))
 with right:
-    upload = st.file_uploader("Upload a model (TorchScript .pt, .pt2, or .safetensors)",
-                              type=["pt", "pth", "pt2", "safetensors"])  # fmt: skip
+    upload = st.file_uploader(
+        "Upload a model (TorchScript .pt, .pt2, or .safetensors)", type=["pt", "pth", "pt2", "safetensors"]
+    )
     arch = st.selectbox("Architecture (for .safetensors)", ["", *known_architectures()])
     classes = st.number_input("Classes (for .safetensors)", min_value=1, value=10)
     if upload is not None and st.button("Add to this zoo"):
         try:
-            manifest_path = add_uploaded_model(zoo, upload.name, upload.getvalue(), arch or None, int(classes),
-                                               resources.open_store(current.cache_dir))  # fmt: skip
-            resources.save_settings(current.__class__(**{**current.__dict__, "manifest": str(manifest_path)}))
+            manifest_path = add_uploaded_model(
+                zoo, upload.name, upload.getvalue(), arch or None, int(classes), resources.open_store(current.cache_dir)
+            )
+            resources.save_settings(current.replace(manifest=str(manifest_path)))
             st.success(f"added {upload.name}")
             st.rerun()
         except GifvizError as error:

@@ -2,17 +2,11 @@
 
 import streamlit as st
 
-from gifviz.analysis.embedding import METHODS, embed
-from gifviz.app import resources
-from gifviz.app.tables import model_property
+from gifviz.analysis.embedding import METHODS
+from gifviz.app import resources, space
+from gifviz.app.tables import colour_choices, model_property
 from gifviz.errors import GifvizError
 from gifviz.figures.space import embedding_scatter
-
-
-@st.cache_data(show_spinner="Embedding ...", max_entries=16)
-def cached_embedding(matrix, dimensions: int, method: str, seed: int):
-    return embed(matrix, dimensions=dimensions, method=method, seed=seed)
-
 
 current = resources.settings()
 st.title("Map of model space")
@@ -21,11 +15,10 @@ zoo, ids, matrix = inputs.zoo, inputs.ids, inputs.matrix
 columns = st.columns(4)
 dimensions = columns[0].radio("Dimensions", [2, 3], horizontal=True)
 method = columns[1].selectbox("Method", METHODS, help="auto: UMAP from 12 models on, MDS below")
-tag_keys = sorted({f"tag:{key}" for spec in zoo.specs for key in spec.tags})
-colour = columns[2].selectbox("Colour by", ["relation", "task", "arch", "family", "parent", *tag_keys])
+colour = columns[2].selectbox("Colour by", colour_choices(zoo))
 seed = columns[3].number_input("Seed", value=0, min_value=0)
 try:
-    embedding = cached_embedding(matrix, dimensions, method, int(seed))
+    embedding = space.embedding(matrix, dimensions, method, int(seed))
 except GifvizError as error:
     st.error(str(error))
     st.stop()

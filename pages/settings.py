@@ -3,7 +3,8 @@
 import streamlit as st
 
 from gifviz.app import resources
-from gifviz.config import BASELINES, DEVICES, TARGETS
+from gifviz.app.settings import APP_TARGETS
+from gifviz.config import BASELINES, DEVICES
 from gifviz.store import default_home
 
 current = resources.settings()
@@ -18,18 +19,22 @@ with st.form("settings"):
     device = columns[2].selectbox("Device", DEVICES, index=DEVICES.index(current.device))
     columns = st.columns(2)
     baseline = columns[0].selectbox("Baseline", BASELINES, index=BASELINES.index(current.baseline))
-    output_targets = [t for t in TARGETS if t not in ("channel_max", "topk_features", "label", "topk_map")]
-    target = columns[1].selectbox("Target", output_targets, index=output_targets.index(current.target)
-                                  if current.target in output_targets else 0)  # fmt: skip
+    target_index = APP_TARGETS.index(current.target) if current.target in APP_TARGETS else 0
+    target = columns[1].selectbox("Target", APP_TARGETS, index=target_index)
     cache_dir = st.text_input("Field store folder (empty: $GIFVIZ_HOME or ~/.cache/gifviz)", current.cache_dir or "")
     if st.form_submit_button("Apply", type="primary"):
         resources.save_settings(
-            current.__class__(
-                manifest=manifest, refs=refs or None, n_refs=int(n_refs), steps=int(steps), baseline=baseline,
-                target=target, device=device, metric=current.metric, models=current.models,
+            current.replace(
+                manifest=manifest,
+                refs=refs or None,
+                n_refs=int(n_refs),
+                steps=int(steps),
+                baseline=baseline,
+                target=target,
+                device=device,
                 cache_dir=cache_dir or None,
             )
-        )  # fmt: skip
+        )
         st.rerun()
 
 store = resources.open_store(current.cache_dir)

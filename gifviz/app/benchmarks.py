@@ -4,12 +4,19 @@ session."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo
 from gifviz.app.settings import AppSettings
+from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.methods import MethodCost, method_costs
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
+from gifviz.bench.tasks import task_distance_matrix
+from gifviz.figures.space import dendrogram_figure
 from gifviz.refs import ReferenceSet
 
 
@@ -22,8 +29,16 @@ def bench_config(current: AppSettings, methods: tuple[str, ...], n_refs: int, re
 
 def result_key(current: AppSettings, testbed: str, methods: tuple[str, ...], n_refs: int, resamples: int) -> str:
     """What decides a testbed result: the zoo, the field configuration and the run's options."""
-    return "|".join([current.manifest, current.field_config().to_json(for_key=True), testbed, ",".join(methods),
-                     str(n_refs), str(resamples)])  # fmt: skip
+    return "|".join(
+        [
+            current.manifest,
+            current.field_config().to_json(for_key=True),
+            testbed,
+            ",".join(methods),
+            str(n_refs),
+            str(resamples),
+        ]
+    )
 
 
 def stored_result(key: str) -> BenchResult | None:
@@ -55,3 +70,25 @@ def run_testbed(
     progress.bar.empty()
     st.session_state.setdefault("bench_results", {})[result_key(current, testbed, methods, n_refs, resamples)] = result
     return result
+
+
+def task_tree(details: pd.DataFrame, method: str) -> go.Figure | None:
+    """The similarity tree of the tasks by ``method``'s distances between task models, from a task testbed's
+    ``details``; ``None`` when the method could not compare every pair (models with different classes)."""
+    matrix = task_distance_matrix(details, method)
+    if not np.isfinite(matrix.values).all():
+        return None
+    tree = dendrogram_figure(cluster(matrix, "average"))
+    tree.update_layout(title=f"{method}: similarity tree of the tasks", height=420)
+    return tree
+
+
+def roc_categories(result: BenchResult) -> tuple[list[str], int]:
+    """The attack categories an IPP result holds (a user's zoo may lack some), and which to show first."""
+    categories = [category for category in CATEGORIES if category in set(result.details["category"])]
+    return categories, categories.index("extract-prob") if "extract-prob" in categories else 0
+
+
+def detail_methods(result: BenchResult) -> list[str]:
+    """The methods of a result's details, in run order."""
+    return list(dict.fromkeys(result.details["method"]))

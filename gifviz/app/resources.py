@@ -126,8 +126,15 @@ def fields(current: AppSettings, ids: Sequence[str], show_progress: bool = True)
     references = open_references(current.manifest, current.refs, current.n_refs)
     progress = StreamlitProgress(len(ids)) if show_progress else None
     summary = RunSummary()
-    result = store_fields(zoo, references, current.field_config(), list(ids), open_store(current.cache_dir),
-                          progress=progress, summary=summary)  # fmt: skip
+    result = store_fields(
+        zoo,
+        references,
+        current.field_config(),
+        list(ids),
+        open_store(current.cache_dir),
+        progress=progress,
+        summary=summary,
+    )
     if progress is not None:
         progress.bar.empty()
     return result
@@ -147,8 +154,12 @@ def field_keys(current: AppSettings, ids: Sequence[str]) -> tuple[str, ...] | No
 def _matrix_of(current: AppSettings, ids: Sequence[str], computed: dict[str, Field]) -> DistanceMatrix:
     zoo = open_zoo(current.manifest)
     references = open_references(current.manifest, current.refs, current.n_refs)
-    return distance_matrix([computed[i] for i in ids], list(ids), current.metric,
-                           provenance=provenance(zoo, references, current.field_config(), list(ids)))  # fmt: skip
+    return distance_matrix(
+        [computed[i] for i in ids],
+        list(ids),
+        current.metric,
+        provenance=provenance(zoo, references, current.field_config(), list(ids)),
+    )
 
 
 def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:

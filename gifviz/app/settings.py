@@ -6,11 +6,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from gifviz.config import FieldConfig
+from gifviz.config import OUTPUT_TARGETS, FieldConfig
 from gifviz.hub.builtin import builtin_root
 
 DEFAULT_FAMILY = "lineage"
+# Targets the app offers. Layer targets need a layer name, ``label`` needs labelled references and ``topk_map`` dense
+# outputs: none of which a folder of reference images and a classifier zoo give.
+APP_TARGETS = tuple(target for target in OUTPUT_TARGETS if target not in ("label", "topk_map"))
 
 
 def builtin_manifest() -> str:
@@ -40,6 +44,10 @@ class AppSettings:
     metric: str = "cosine"
     models: tuple[str, ...] = ()
     cache_dir: str | None = None
+
+    def replace(self, **changes: Any) -> AppSettings:
+        """A copy with ``changes`` applied (the settings are frozen)."""
+        return dataclasses.replace(self, **changes)
 
     def field_config(self) -> FieldConfig:
         return FieldConfig(steps=self.steps, baseline=self.baseline, target=self.target, device=self.device)

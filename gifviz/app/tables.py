@@ -36,6 +36,39 @@ def zoo_table(zoo: Zoo, cached: Mapping[str, bool] | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+# Columns of the zoo table the Hub page filters on.
+FILTER_COLUMNS = ("family", "relation", "arch", "task")
+
+
+def filter_options(table: pd.DataFrame, column: str) -> list[str]:
+    """The distinct values of ``column`` (as text, sorted), for a filter's choices."""
+    return sorted(str(value) for value in table[column].dropna().unique())
+
+
+def filtered(table: pd.DataFrame, chosen: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """The rows whose value in each column of ``chosen`` is one of the chosen values (an empty choice keeps all)."""
+    for column, values in chosen.items():
+        if values:
+            table = table[table[column].astype(str).isin(list(values))]
+    return table
+
+
+def with_selection(table: pd.DataFrame, selected: Sequence[str]) -> pd.DataFrame:
+    """``table`` with a ``selected`` column: whether each model is in the working set."""
+    return table.assign(selected=table["id"].isin(list(selected)))
+
+
+def ids_of(table: pd.DataFrame, rows: Sequence[int] | None = None) -> tuple[str, ...]:
+    """Model ids of ``table``'s rows at positions ``rows`` (default: every row)."""
+    return tuple(table["id"] if rows is None else table.iloc[list(rows)]["id"])
+
+
+def colour_choices(zoo: Zoo) -> list[str]:
+    """What the Map can colour models by: manifest properties, then every free tag as ``tag:<key>``."""
+    tags = sorted({f"tag:{key}" for spec in zoo.specs for key in spec.tags})
+    return ["relation", "task", "arch", "family", "parent", *tags]
+
+
 def model_property(zoo: Zoo, ids: Sequence[str], name: str) -> dict[str, object]:
     """One property per model for colouring and hover: relation, task, arch, family, parent, or ``tag:<key>``."""
     values = {}

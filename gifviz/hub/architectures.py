@@ -1,4 +1,8 @@
-"""Architectures a state dict can be poured into: gifviz's own registry, then torchvision's model registry."""
+"""Architectures a state dict can be poured into: gifviz's own registry, then torchvision's model registry.
+
+The registry starts with the built-in zoo's architectures (:data:`gifviz.zoo.architectures.ARCHITECTURES`, a leaf
+module of plain torch code); :func:`register_architecture` adds more.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import torchvision
 from torch import nn
 
 from gifviz.errors import ModelLoadError
+from gifviz.zoo.architectures import ARCHITECTURES
 
 Builder = Callable[..., nn.Module]
-_REGISTRY: dict[str, Builder] = {}
+_REGISTRY: dict[str, Builder] = dict(ARCHITECTURES)
 
 
 def register_architecture(name: str) -> Callable[[Builder], Builder]:
@@ -24,19 +29,13 @@ def register_architecture(name: str) -> Callable[[Builder], Builder]:
     return decorate
 
 
-def _ensure_builtin_architectures() -> None:
-    # The built-in zoo's architectures register themselves on import.
-    import gifviz.zoo.architectures  # noqa: F401
-
-
 def known_architectures() -> list[str]:
-    _ensure_builtin_architectures()
+    """Names ``arch`` may take: gifviz's registry, then torchvision's models."""
     return sorted(_REGISTRY) + sorted(torchvision.models.list_models())
 
 
 def build_architecture(name: str, num_classes: int | None, model_id: str, **kwargs: object) -> nn.Module:
     """An untrained ``name`` network with ``num_classes`` outputs (gifviz registry first, then torchvision)."""
-    _ensure_builtin_architectures()
     options = dict(kwargs)
     if num_classes is not None:
         options["num_classes"] = num_classes

@@ -6,7 +6,10 @@ import dataclasses
 import os
 from pathlib import Path
 
-from gifviz.errors import ModelLoadError
+from gifviz.errors import ManifestError, ModelLoadError
+from gifviz.hub.manifest import load_manifest
+from gifviz.hub.spec import ModelSpec
+from gifviz.space import InputSpace
 
 MANIFEST_NAME = "zoo.toml"
 
@@ -30,10 +33,9 @@ def builtin_manifest_path(zoo: str) -> Path:
     return path
 
 
-def resolve_builtin(spec):
-    """The built-in zoo's own spec for ``builtin:<zoo>/<id>``, under the caller's id and with the caller's tags."""
-    from gifviz.hub.manifest import load_manifest  # manifest imports the spec types; import here to stay acyclic
-
+def resolve_builtin(spec: ModelSpec) -> tuple[ModelSpec, InputSpace]:
+    """The built-in zoo's own spec for ``builtin:<zoo>/<id>``, under the caller's id and with the caller's tags,
+    and that zoo's input space."""
     body = spec.source.split(":", 1)[1]
     zoo, _, model_id = body.partition("/")
     if not model_id:
@@ -41,7 +43,7 @@ def resolve_builtin(spec):
     manifest = load_manifest(builtin_manifest_path(zoo))
     try:
         inner = manifest.spec(model_id)
-    except Exception:
+    except ManifestError:
         raise ModelLoadError(f"model {spec.id!r}: built-in zoo {zoo!r} has no model {model_id!r}") from None
     return dataclasses.replace(
         inner,

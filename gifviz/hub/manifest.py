@@ -36,6 +36,8 @@ MODEL_KEYS = {
 # Keys of a model entry kept in ModelSpec.extra.
 EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds")
 SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")
+# Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
+DATA_PATH_KEYS = ("transferability",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +104,18 @@ def parse_space(table: Any, where: str) -> InputSpace:
         raise ManifestError(f"{where} [input]: {error}") from None
 
 
+def _absolute_source(source: str, root: Path) -> str:
+    """``source`` with its path resolved against ``root``: ``file:<path>`` and ``hub:<dir>:<entry>`` (the directory
+    relative to the manifest); other schemes, and malformed sources (reported by :func:`_source`), unchanged."""
+    scheme, _, rest = source.partition(":")
+    if scheme == "file" and rest:
+        return "file:" + str((root / rest).resolve())
+    if scheme == "hub" and rest.count(":") == 1:
+        directory, entry = rest.split(":")
+        return f"hub:{(root / directory).resolve()}:{entry}"
+    return source
+
+
 def _source(entry: dict[str, Any], root: Path, context: str) -> str:
     if ("file" in entry) == ("source" in entry):
         raise ManifestError(f"{context}: give exactly one of 'file' or 'source'")
@@ -113,15 +127,41 @@ def _source(entry: dict[str, Any], root: Path, context: str) -> str:
         raise ManifestError(
             f"{context}: source {source!r} is not one of {', '.join(s + ':...' for s in SOURCE_SCHEMES)}"
         )
-    if scheme == "file":
-        return "file:" + str((root / source.split(":", 1)[1]).resolve())
-    if scheme == "hub":
-        # hub:<dir>:<entry>, the directory relative to the manifest.
-        parts = source.split(":")
-        if len(parts) != 3:
-            raise ManifestError(f"{context}: hub sources are 'hub:<directory>:<entry>'; got {source!r}")
-        return f"hub:{(root / parts[1]).resolve()}:{parts[2]}"
-    return source
+    if scheme == "hub" and len(source.split(":")) != 3:
+        raise ManifestError(f"{context}: hub sources are 'hub:<directory>:<entry>'; got {source!r}")
+    return _absolute_source(source, root)
+
+
+def absolute_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
+    """A copy of raw manifest ``data`` (parsed TOML) with every relative path resolved against ``root``, the
+    manifest's folder: each model's ``file``, its ``file:`` or ``hub:`` source, ``references``, and the ``[data]``
+    keys that name files (:data:`DATA_PATH_KEYS`).
+
+    A manifest written in another folder (the one an upload writes) then still names the same files. Values of the
+    wrong type are left as they are, for :func:`parse_manifest` to report.
+    """
+    data = dict(data)
+    models = data.get("models")
+    if isinstance(models, list):
+        data["models"] = [_absolute_entry(entry, root) if isinstance(entry, dict) else entry for entry in models]
+    if isinstance(data.get("references"), str) and data["references"]:
+        data["references"] = str((root / data["references"]).resolve())
+    if isinstance(data.get("data"), dict):
+        table = dict(data["data"])
+        for key in DATA_PATH_KEYS:
+            if isinstance(table.get(key), str) and table[key]:
+                table[key] = str((root / table[key]).resolve())
+        data["data"] = table
+    return data
+
+
+def _absolute_entry(entry: dict[str, Any], root: Path) -> dict[str, Any]:
+    entry = dict(entry)
+    if isinstance(entry.get("file"), str):
+        entry["file"] = str((root / entry["file"]).resolve())
+    if isinstance(entry.get("source"), str):
+        entry["source"] = _absolute_source(entry["source"], root)
+    return entry
 
 
 def parse_model(entry: Any, root: Path, where: str, index: int) -> ModelSpec:
@@ -161,6 +201,7 @@ def parse_manifest(data: dict[str, Any], path: Path | None = None) -> Manifest:
     where = _where(path)
     root = path.parent if path else Path.cwd()
     _check_keys(data, TOP_KEYS, where)
+    data = absolute_paths(data, root)
     space = parse_space(data.get("input"), where)
     entries = data.get("models", [])
     if not isinstance(entries, list) or not entries:

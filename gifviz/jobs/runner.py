@@ -162,12 +162,7 @@ def _run_ray(
 
     if zoo.manifest.path is None:
         raise GifvizError("the Ray executor needs a zoo loaded from a manifest file (workers read it)")
-    tasks = [
-        FieldTask(
-            str(zoo.manifest.path), model_id, references.images, references.names, config.to_json(), keys[model_id]
-        )
-        for model_id in missing
-    ]
+    tasks = [FieldTask.of(str(zoo.manifest.path), model_id, references, config, keys[model_id]) for model_id in missing]
     total = len(references) * config.steps
     done = 0
 

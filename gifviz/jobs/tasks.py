@@ -9,15 +9,21 @@ import torch
 
 from gifviz import errors
 from gifviz.config import FieldConfig
-from gifviz.field import compute_field, resolve_device
+from gifviz.field import resolve_device
 from gifviz.hub.zoo import Zoo
+from gifviz.pipeline import field_of
 from gifviz.refs import ReferenceSet
 from gifviz.store.blobs import encode_field
 
 
 @dataclasses.dataclass(frozen=True)
 class FieldTask:
-    """Everything a worker needs: where the manifest is, which model, the references and the config (as JSON)."""
+    """Everything a worker needs: where the manifest is, which model, the references and the config (as JSON).
+
+    Attributes:
+        images: ``(N, C, H, W)`` reference images; ``names`` one per image; ``labels`` their ``(N,)`` classes when
+            the reference set has them (``target="label"`` reads them).
+    """
 
     manifest: str
     model_id: str
@@ -25,6 +31,16 @@ class FieldTask:
     names: tuple[str, ...]
     config_json: str
     key: str
+    labels: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, manifest: str, model_id: str, references: ReferenceSet, config: FieldConfig, key: str) -> FieldTask:
+        """The task for ``model_id`` on the whole of ``references`` (images, names and labels) under ``config``."""
+        return cls(manifest, model_id, references.images, references.names, config.to_json(), key, references.labels)
+
+    @property
+    def references(self) -> ReferenceSet:
+        return ReferenceSet(self.images, self.names, self.labels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,17 +77,9 @@ def run_field_task(task: FieldTask, device: str | None = None) -> FieldResult:
         config = config.replace(device=device)
     started = time.perf_counter()
     try:
-        zoo = Zoo.open(task.manifest)
-        model = zoo.load(task.model_id)
+        model = Zoo.open(task.manifest).load(task.model_id)
         started = time.perf_counter()
-        field = compute_field(
-            model.module,
-            ReferenceSet(task.images, task.names),
-            config,
-            model.preprocess,
-            value_range=zoo.space.value_range,
-            model_id=task.model_id,
-        )
+        field = field_of(model, task.references, config)
     except errors.GifvizError as error:
         return FieldResult(task.key, task.model_id, b"", str(config.device), time.perf_counter() - started,
                            failure=(type(error).__name__, str(error)))  # fmt: skip

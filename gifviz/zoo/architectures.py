@@ -3,15 +3,18 @@
 A shared shape (a backbone giving penultimate features, a linear head) lets a transfer model swap its head, lets a
 linear probe read frozen features, and gives representation targets and CKA one default layer: ``backbone``.
 Heterogeneity is the point of ModelGiF, so the zoo mixes convolutions, an MLP, residual blocks and attention.
+
+This module needs nothing from gifviz: :data:`ARCHITECTURES` names each builder, and the hub's registry
+(:mod:`gifviz.hub.architectures`) starts from that table, so a manifest can say ``arch = "cnn_small"``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torchvision
 from torch import nn
-
-from gifviz.hub.architectures import register_architecture
 
 
 class Classifier(nn.Module):
@@ -41,17 +44,14 @@ def conv_net(widths: tuple[int, ...], num_classes: int, in_channels: int = 3) ->
     return Classifier(nn.Sequential(*layers), cin, num_classes)
 
 
-@register_architecture("cnn_small")
 def cnn_small(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     return conv_net((16, 32, 64), num_classes, in_channels)
 
 
-@register_architecture("cnn_wide")
 def cnn_wide(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     return conv_net((32, 64, 96), num_classes, in_channels)
 
 
-@register_architecture("cnn_deep")
 def cnn_deep(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     """Two convolutions per stage."""
     layers: list[nn.Module] = []
@@ -63,7 +63,6 @@ def cnn_deep(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     return Classifier(nn.Sequential(*layers), cin, num_classes)
 
 
-@register_architecture("mlp")
 def mlp(num_classes: int = 10, in_channels: int = 3, size: int = 32) -> Classifier:
     backbone = nn.Sequential(
         nn.Flatten(), nn.Linear(in_channels * size * size, 128), nn.ReLU(inplace=True), nn.Linear(128, 128),
@@ -90,7 +89,6 @@ class BasicBlock(nn.Module):
         return self.act(self.body(x) + self.skip(x))
 
 
-@register_architecture("resnet_tiny")
 def resnet_tiny(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     backbone = nn.Sequential(
         *_conv_block(in_channels, 16),
@@ -124,7 +122,6 @@ class TinyViTBackbone(nn.Module):
         return self.norm(self.encoder(tokens)[:, 0])
 
 
-@register_architecture("vit_tiny")
 def vit_tiny(num_classes: int = 10, in_channels: int = 3, size: int = 32) -> Classifier:
     return Classifier(TinyViTBackbone(in_channels, size, 4, 64, 3, 4), 64, num_classes)
 
@@ -133,7 +130,6 @@ class TorchvisionClassifier(Classifier):
     """A torchvision network whose final linear layer becomes ``head``, so it has the zoo's shape too."""
 
 
-@register_architecture("tv_shufflenet")
 def tv_shufflenet(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     """torchvision's ShuffleNetV2 x0.5, head split off."""
     if in_channels != 3:
@@ -142,3 +138,15 @@ def tv_shufflenet(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     features = network.fc.in_features
     network.fc = nn.Identity()
     return TorchvisionClassifier(network, features, num_classes)
+
+
+# name -> builder(num_classes=..., in_channels=..., ...) -> Classifier; the names manifests use in ``arch``.
+ARCHITECTURES: dict[str, Callable[..., Classifier]] = {
+    "cnn_small": cnn_small,
+    "cnn_wide": cnn_wide,
+    "cnn_deep": cnn_deep,
+    "mlp": mlp,
+    "resnet_tiny": resnet_tiny,
+    "vit_tiny": vit_tiny,
+    "tv_shufflenet": tv_shufflenet,
+}
