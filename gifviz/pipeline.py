@@ -115,7 +115,7 @@ def check_models(
     Without ``skip_bad`` the first failure is raised instead. A model whose field ``store`` already holds gets no
     gradient check: the store never keeps a non-finite field, so a cached rerun costs no backward pass.
     """
-    refs_digest = references.digest() if store is not None else ""
+    refs_digest = references.field_digest(config) if store is not None else ""
     failed: dict[str, str] = {}
     for model_id in ids:
         try:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from gifviz.config import FieldConfig
 from gifviz.errors import ReferenceSetError
 from gifviz.space import InputSpace
 
@@ -55,6 +56,18 @@ class ReferenceSet:
         images = self.images.detach().to(torch.float32).contiguous().cpu().numpy()
         h.update(repr(images.shape).encode())
         h.update(images.tobytes())
+        return h.hexdigest()
+
+    def field_digest(self, config: FieldConfig) -> str:
+        """What a field computed under ``config`` depends on: the images, plus the labels when the target reads them.
+
+        The store keys fields by this, so two sets of the same images with different labels never share a
+        ``target="label"`` field, while every other target keeps the image-only digest (and its cached fields).
+        """
+        if config.target != "label" or self.labels is None:
+            return self.digest()
+        h = hashlib.sha256(self.digest().encode())
+        h.update(b"labels:" + self.labels.detach().to(torch.int64).contiguous().cpu().numpy().tobytes())
         return h.hexdigest()
 
 

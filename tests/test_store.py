@@ -264,3 +264,25 @@ def test_ray_executor_gives_the_local_fields_exactly(zoo_for_jobs, tmp_path):
     for model_id in local:
         assert torch.equal(remote[model_id].values, local[model_id].values), model_id
     assert len(remote_store.records()) == len(local)
+
+
+def test_label_fields_of_the_same_images_with_other_labels_are_not_shared(tmp_path):
+    from gifviz.hub import Zoo
+    from gifviz.jobs import store_fields
+    from gifviz.refs import ReferenceSet
+
+    zoo = Zoo.open(write_zoo(tmp_path / "zoo", {"m": make_cnn(0)}))
+    images = torch.rand(4, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    names = tuple(f"r{i}" for i in range(4))
+    first = ReferenceSet(images, names, torch.tensor([0, 1, 2, 3]))
+    second = ReferenceSet(images, names, torch.tensor([4, 5, 6, 7]))
+    store = FieldStore(tmp_path / "home")
+    label = FieldConfig(steps=3, target="label")
+    a = store_fields(zoo, first, label, store=store)["m"]
+    b = store_fields(zoo, second, label, store=store)["m"]
+    assert a.targets.tolist() == [0, 1, 2, 3] and b.targets.tolist() == [4, 5, 6, 7]  # not served from the first
+    assert len(store.records()) == 2
+    predicted = FieldConfig(steps=3)  # labels do not change this field: one stored field serves both sets
+    store_fields(zoo, first, predicted, store=store)
+    store_fields(zoo, second, predicted, store=store)
+    assert len(store.records()) == 3

@@ -146,8 +146,8 @@ def field_keys(current: AppSettings, ids: Sequence[str]) -> tuple[str, ...] | No
     if store is None:
         return None
     zoo = open_zoo(current.manifest)
-    refs_digest = open_references(current.manifest, current.refs, current.n_refs).digest()
     config = current.field_config()
+    refs_digest = open_references(current.manifest, current.refs, current.n_refs).field_digest(config)
     return tuple(store.key_for(zoo.load(i).digest, refs_digest, config) for i in ids)
 
 

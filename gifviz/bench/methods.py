@@ -216,7 +216,7 @@ def cached_fields(store: FieldStore | None, ids: Sequence[str], references: Refe
     """
     if store is None:
         return 0
-    digest, config_json = references.digest(), config.to_json(for_key=True)
+    digest, config_json = references.field_digest(config), config.to_json(for_key=True)
     stored = {r.model_id for r in store.records() if r.refs_digest == digest and r.config_json == config_json}
     return len(stored & set(ids))
 

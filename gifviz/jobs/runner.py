@@ -86,7 +86,7 @@ def store_fields(
         raise GifvizError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     ids = list(ids or zoo.ids)
     summary = summary if summary is not None else RunSummary()
-    refs_digest = references.digest()
+    refs_digest = references.field_digest(config)
     models = {}
     for model_id in ids:
         with _skipping(model_id, skip_bad, summary):
