@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-import torchvision
 from torch import nn
 
 from gifviz.errors import ModelLoadError
@@ -31,11 +30,15 @@ def register_architecture(name: str) -> Callable[[Builder], Builder]:
 
 def known_architectures() -> list[str]:
     """Names ``arch`` may take: gifviz's registry, then torchvision's models."""
+    import torchvision  # on first use: importing it costs seconds, and most zoos hold no torchvision model
+
     return sorted(_REGISTRY) + sorted(torchvision.models.list_models())
 
 
 def build_architecture(name: str, num_classes: int | None, model_id: str, **kwargs: object) -> nn.Module:
     """An untrained ``name`` network with ``num_classes`` outputs (gifviz registry first, then torchvision)."""
+    import torchvision  # on first use: importing it costs seconds, and most zoos hold no torchvision model
+
     options = dict(kwargs)
     if num_classes is not None:
         options["num_classes"] = num_classes

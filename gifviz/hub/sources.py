@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torchvision
 from torch import nn
 
 from gifviz.errors import ModelLoadError
@@ -26,6 +25,8 @@ def parse_torchvision(source: str) -> tuple[str, str | None]:
 
 def torchvision_weights(name: str, weights: str | None, model_id: str):
     """The weights enum member for ``name`` (``DEFAULT``, ``IMAGENET1K_V1`` or ``Enum.MEMBER``), or None."""
+    import torchvision  # on first use: importing it costs seconds, and most zoos hold no torchvision model
+
     if name not in torchvision.models.list_models():
         raise ModelLoadError(
             f"model {model_id!r}: torchvision has no model {name!r}; see torchvision.models.list_models()"
@@ -61,6 +62,8 @@ def torchvision_preprocess(weights) -> Preprocess:
 
 def load_torchvision(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...] | None]:
     """Build the torchvision model, with its pretrained weights from the normal cache when asked for."""
+    import torchvision  # on first use: importing it costs seconds, and most zoos hold no torchvision model
+
     name, weights_name = parse_torchvision(spec.source)
     weights = torchvision_weights(name, weights_name, spec.id)
     if weights is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torchvision
 from torch import nn
 
 
@@ -132,6 +131,8 @@ class TorchvisionClassifier(Classifier):
 
 def tv_shufflenet(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     """torchvision's ShuffleNetV2 x0.5, head split off."""
+    import torchvision  # on first use: importing it costs seconds, and most zoos hold no torchvision model
+
     if in_channels != 3:
         raise TypeError("tv_shufflenet takes 3-channel inputs")
     network = torchvision.models.shufflenet_v2_x0_5(weights=None, num_classes=num_classes)
