@@ -66,14 +66,21 @@ BUSY_SELECTORS = (
     '[data-testid="stProgress"]',
     '[data-stale="true"]',
 )
-_RENDERED = """([busy, charts, texts]) => {
-    if (busy.some(selector => document.querySelector(selector))) return false;
-    const drawn = [...document.querySelectorAll('.js-plotly-plot')].filter(plot => plot.querySelector('.main-svg'));
-    if (drawn.length < charts) return false;
-    const metrics = [...document.querySelectorAll('[data-testid="stMetricValue"]')];
-    if (metrics.some(metric => !metric.textContent.trim())) return false;
-    const body = document.body.innerText;
-    return texts.every(text => body.includes(text));
+# Streamlit shows its running indicator only a moment after a script starts, so one quiet look can come too early:
+# the page must stay finished for QUIET_POLLS looks in a row, 250 ms apart.
+QUIET_POLLS = 4
+_RENDERED = """([busy, charts, texts, quietPolls]) => {
+    const done = (() => {
+        if (busy.some(selector => document.querySelector(selector))) return false;
+        const drawn = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg'));
+        if (drawn.length < charts) return false;
+        const metrics = [...document.querySelectorAll('[data-testid="stMetricValue"]')];
+        if (metrics.some(metric => !metric.textContent.trim())) return false;
+        const body = document.body.innerText;
+        return texts.every(text => body.includes(text));
+    })();
+    window.__gifvizQuiet = done ? (window.__gifvizQuiet || 0) + 1 : 0;
+    return window.__gifvizQuiet >= quietPolls;
 }"""
 
 
@@ -84,5 +91,7 @@ def wait_until_rendered(
     element; at least ``charts`` plotly charts drawn; every metric filled; every text of ``texts`` shown. Then wait
     for two quiet animation frames so a screenshot sees what a user sees."""
     page.get_by_role("heading", name=title).first.wait_for(timeout=timeout)
-    page.wait_for_function(_RENDERED, arg=[list(BUSY_SELECTORS), charts, list(texts)], timeout=timeout, polling=250)
+    page.evaluate("() => { window.__gifvizQuiet = 0; }")
+    arguments = [list(BUSY_SELECTORS), charts, list(texts), QUIET_POLLS]
+    page.wait_for_function(_RENDERED, arg=arguments, timeout=timeout, polling=250)
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")

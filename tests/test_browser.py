@@ -96,7 +96,7 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         wait_until_rendered(page, "Model hub", texts=("working-set fields are in the store",))
         shoot(page, walk, "hub.png")
 
-        go(page, base, walk, "distances", "Distances", charts=1)
+        go(page, base, walk, "distances", "Distances", charts=1, texts=("Download CSV",))
         ticks = page.locator(".js-plotly-plot .xtick text").evaluate_all("nodes => nodes.map(n => n.textContent)")
         assert "src-cnn" in ticks and "ft-cnn-1" in ticks
         shoot(page, walk, "distances.png")
@@ -133,7 +133,7 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         wait_until_rendered(page, "Benchmarks", charts=2, texts=("ROC: extract-prob",), timeout=600_000)
         shoot(page, walk, "benchmarks.png", full_page=True)
 
-        go(page, base, walk, "settings", "Settings", texts=("Field store",))
+        go(page, base, walk, "settings", "Settings", texts=("Check every stored field",))
         shoot(page, walk, "settings.png")
         page.close()
     assert sorted(p.name for p in walk.shots.glob("*.png")) == [
