@@ -32,8 +32,12 @@ class ConfigError(GifvizError):
     """A field or distance option has a value gifviz does not accept."""
 
 
-class Cancelled(GifvizError):  # noqa: N818 (reads as what happened: "raise Cancelled")
-    """A long computation was stopped by the user."""
+class Cancelled(Exception):  # noqa: N818 (reads as what happened: "raise Cancelled")
+    """A long computation was stopped by the user (through ``should_stop``).
+
+    Not a :class:`GifvizError`: a stop is the user's choice, not a fault in their input, so nothing that reports or
+    skips bad input (the CLI's error line, ``--skip-bad``, a testbed's failed method) may swallow it.
+    """
 
 
 class NonFiniteFieldError(ModelOutputError):

@@ -15,7 +15,7 @@ import torch
 
 from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
-from gifviz.errors import Cancelled, GifvizError
+from gifviz.errors import GifvizError
 from gifviz.field import Field, compute_field
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
@@ -122,7 +122,7 @@ def check_models(
             stored = store is not None and store.contains(store.key_for(zoo.load(model_id).digest, refs_digest, config))
             check_model(zoo, model_id, references, config, gradient_references=0 if stored else 2)
         except GifvizError as error:
-            if not skip_bad or isinstance(error, Cancelled):
+            if not skip_bad:
                 raise
             failed[model_id] = str(error)
     return failed

@@ -156,3 +156,17 @@ def test_distances_with_sketch_approximate_the_exact_matrix(tiny_zoo, tmp_path):
     assert exact.labels == sketched.labels
     np.testing.assert_allclose(sketched.values, exact.values, atol=0.05)
     assert json.loads(sketch_csv.with_name("sketch.csv.json").read_text())["sketch"]["dim"] == 16384
+
+
+def test_a_stopped_run_is_reported_as_a_stop_not_an_error(monkeypatch, capsys):
+    from gifviz.cli import compute, main
+    from gifviz.errors import Cancelled, GifvizError
+
+    assert not issubclass(Cancelled, GifvizError)  # --skip-bad and error reports must never swallow a stop
+
+    def stopped(args):
+        raise Cancelled("field computation stopped after 3 of 8 path points")
+
+    monkeypatch.setattr(compute, "run_field", stopped)
+    assert main(["field", "zoo.toml", "m", "--out", "f.npz"]) == 130
+    assert capsys.readouterr().err.strip() == "gifviz: stopped by the user; finished results are kept"

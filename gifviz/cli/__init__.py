@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from gifviz._version import __version__
 from gifviz.cli import bench, cache, compute, hub, zoo
 from gifviz.cli.parsing import GifvizParser
-from gifviz.errors import GifvizError
+from gifviz.errors import Cancelled, GifvizError
 
 # 128 + SIGPIPE: what the shell reports for any Unix tool whose reader went away (`yes | head -1`), so a script
 # with `set -o pipefail` can tell a cut-short listing from a complete one.
@@ -67,7 +67,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except GifvizError as error:
         print(f"gifviz: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):  # a stop, not an error: finished fields are already in the store
         print("gifviz: stopped by the user; finished results are kept", file=sys.stderr)
         return 130
     finally:  # output still buffered is written now, inside the BrokenPipeError handler of main()
