@@ -21,11 +21,10 @@ from safetensors.torch import load_file, save_file
 from scipy.stats import spearmanr
 
 from gifviz import FieldConfig
-from gifviz.distance import distance_matrix
+from gifviz.distance import SKETCH_DIM, FieldSketch, distance_matrix, sketch_distance_matrix, sketch_field
 from gifviz.hub import Zoo
 from gifviz.jobs import store_fields
 from gifviz.refs import load_reference_folder
-from gifviz.sketch import SKETCH_DIM, FieldSketch, sketch_distance_matrix, sketch_field
 from gifviz.store import FieldStore
 
 BUILTIN = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
@@ -61,7 +60,7 @@ def synthetic(real: list[torch.Tensor], index: int) -> torch.Tensor:
 
 
 def streamed_child(folder: str, count: int, budget: int, field_bytes: int, queue) -> None:
-    from gifviz.streamed import streamed_distance_matrix
+    from gifviz.distance import streamed_distance_matrix
 
     load_file(f"{folder}/m0000.safetensors")  # the libraries loaded: the process's own footprint
     before = peak_rss_mb()

@@ -13,17 +13,17 @@ from gifviz._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
-    "DistanceMatrix": "gifviz.matrix",
+    "DistanceMatrix": "gifviz.distance.matrix",
     "Field": "gifviz.field",
     "FieldConfig": "gifviz.config",
-    "FieldDistance": "gifviz.distance",
+    "FieldDistance": "gifviz.distance.exact",
     "GifvizError": "gifviz.errors",
     "InputSpace": "gifviz.space",
     "Preprocess": "gifviz.space",
     "ReferenceSet": "gifviz.refs",
     "compute_field": "gifviz.field",
-    "distance_matrix": "gifviz.distance",
-    "field_distance": "gifviz.distance",
+    "distance_matrix": "gifviz.distance.exact",
+    "field_distance": "gifviz.distance.exact",
     "load_reference_folder": "gifviz.refs",
 }
 
@@ -45,10 +45,9 @@ __all__ = [  # spelled out (not built from _EXPORTS) so that linters and readers
 
 if TYPE_CHECKING:  # type checkers and IDEs see the real objects
     from gifviz.config import FieldConfig
-    from gifviz.distance import FieldDistance, distance_matrix, field_distance
+    from gifviz.distance import DistanceMatrix, FieldDistance, distance_matrix, field_distance
     from gifviz.errors import GifvizError
     from gifviz.field import Field, compute_field
-    from gifviz.matrix import DistanceMatrix
     from gifviz.refs import ReferenceSet, load_reference_folder
     from gifviz.space import InputSpace, Preprocess
 

@@ -8,8 +8,8 @@ import pytest
 from gifviz.analysis.clustering import cluster
 from gifviz.analysis.embedding import embed
 from gifviz.analysis.stats import bootstrap_mean
+from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
-from gifviz.matrix import DistanceMatrix
 
 
 def two_groups(per_group: int = 7, seed: int = 0) -> DistanceMatrix:

@@ -20,9 +20,9 @@ from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_unt
 
 from gifviz import FieldConfig
 from gifviz.app.settings import AppSettings
+from gifviz.distance import DistanceMatrix
 from gifviz.hub import Zoo
 from gifviz.jobs import zoo_distances
-from gifviz.matrix import DistanceMatrix
 from gifviz.refs import load_reference_folder
 from gifviz.store import FieldStore
 

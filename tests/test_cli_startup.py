@@ -119,11 +119,10 @@ def test_cli_choices_match_the_library():
     from gifviz.bench.methods import QUICK_METHODS
     from gifviz.bench.suite import METHODS, TESTBEDS
     from gifviz.cli import choices
-    from gifviz.distance import METRICS
+    from gifviz.distance import METRICS, SKETCH_DIM
     from gifviz.hub.builtin import builtin_root
     from gifviz.hub.manifest import SOURCE_SCHEMES
     from gifviz.jobs.runner import EXECUTORS
-    from gifviz.sketch import SKETCH_DIM
     from gifviz.zoo.recipes import FAMILIES, SCALES
 
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS

@@ -102,7 +102,7 @@ def test_vanishing_points_agree_with_each_other_only():
 
 
 def test_streamed_matrix_equals_the_in_memory_one_under_any_budget():
-    from gifviz.streamed import streamed_distance_matrix
+    from gifviz.distance import streamed_distance_matrix
 
     generator = torch.Generator().manual_seed(4)
     fields = {f"m{i}": torch.randn(3, 4, 20, generator=generator) for i in range(7)}
@@ -128,7 +128,7 @@ def test_streamed_matrix_equals_the_in_memory_one_under_any_budget():
 
 
 def test_sketch_distances_track_the_exact_ones():
-    from gifviz.sketch import sketch_distance_matrix, sketch_field
+    from gifviz.distance import sketch_distance_matrix, sketch_field
 
     generator = torch.Generator().manual_seed(0)
     base = torch.randn(8, 5, 300, generator=generator)

@@ -10,11 +10,11 @@ from gifviz import FieldConfig, compute_field, field_distance
 from gifviz.analysis.clustering import cluster
 from gifviz.analysis.embedding import embed
 from gifviz.analysis.stats import bootstrap_mean
+from gifviz.distance import DistanceMatrix
 from gifviz.figures.compare import compare_maps, distance_curves
 from gifviz.figures.fields import field_map, field_overlay, field_steps
 from gifviz.figures.matrix import distance_heatmap
 from gifviz.figures.space import dendrogram_figure, embedding_scatter
-from gifviz.matrix import DistanceMatrix
 
 
 def matrix() -> DistanceMatrix:

@@ -8,8 +8,8 @@ import numpy as np
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 
+from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
-from gifviz.matrix import DistanceMatrix
 
 # Methods valid for arbitrary (non-Euclidean) dissimilarities; ward/centroid/median assume Euclidean geometry.
 LINKAGES = ("average", "complete", "single", "weighted")

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
-from gifviz.matrix import DistanceMatrix
 
 METHODS = ("auto", "umap", "mds")
 # UMAP's neighbour graph needs a handful of points; below this MDS is the honest choice.

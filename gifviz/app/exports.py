@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gifviz.matrix import DistanceMatrix
+from gifviz.distance import DistanceMatrix
 
 
 def shown_matrix(matrix: DistanceMatrix, order: Sequence[str], linkage: str) -> DistanceMatrix:

@@ -13,17 +13,16 @@ from collections.abc import Sequence
 import streamlit as st
 
 from gifviz.app.settings import DEFAULT_FAMILY, AppSettings
-from gifviz.distance import distance_matrix
+from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.field import Field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs import RunSummary, store_fields, zoo_sketch_distances
-from gifviz.matrix import DistanceMatrix
 from gifviz.pipeline import provenance
 from gifviz.refs import ReferenceSet, load_reference_folder
 from gifviz.store import FieldStore, StoreUnavailable
 
-# Above this many models the app's matrix comes from field sketches (gifviz.sketch): the exact path holds every
+# Above this many models the app's matrix comes from field sketches (gifviz.distance.sketch): the exact path holds every
 # field in memory (about 6 MB each at the default settings), the sketch path one at a time.
 SKETCH_ABOVE = 200
 

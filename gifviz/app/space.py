@@ -12,8 +12,8 @@ import streamlit as st
 from gifviz.analysis.clustering import Clustering, cluster
 from gifviz.analysis.embedding import Embedding, embed
 from gifviz.app.exports import clusters_csv
+from gifviz.distance import DistanceMatrix
 from gifviz.hub.zoo import Zoo
-from gifviz.matrix import DistanceMatrix
 
 # Where the Clusters page first cuts the tree: this quantile of the merge heights.
 DEFAULT_CUT_QUANTILE = 0.75

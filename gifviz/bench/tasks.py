@@ -17,9 +17,9 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from gifviz.bench.methods import MethodRun
+from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
-from gifviz.matrix import DistanceMatrix
 
 
 @dataclasses.dataclass(frozen=True)

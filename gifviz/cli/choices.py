@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 METRICS = ("cosine", "euclidean", "cosine_max_step")  # gifviz.distance.METRICS
-SKETCH_DIM = 8192  # gifviz.sketch.SKETCH_DIM
+SKETCH_DIM = 8192  # gifviz.distance.SKETCH_DIM
 EXECUTORS = ("local", "ray")  # gifviz.jobs.runner.EXECUTORS
 TESTBEDS = ("ipp", "tasks", "unlearning")  # gifviz.bench.suite.TESTBEDS
 # gifviz.bench.suite.METHODS: ModelGiF, then the peers of gifviz.peers.PEERS in their order

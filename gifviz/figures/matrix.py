@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from gifviz.matrix import DistanceMatrix
+from gifviz.distance import DistanceMatrix
 
 
 def _tag_text(tags: Mapping[str, object] | None) -> str:

@@ -6,12 +6,11 @@ import dataclasses
 from collections.abc import Sequence
 
 from gifviz.config import FieldConfig
+from gifviz.distance import SKETCH_DIM, SKETCH_SEED, DistanceMatrix, FieldSketch, sketch_distance_matrix, sketch_field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs.runner import RunSummary, kept_ids, skipped_provenance, store_fields
-from gifviz.matrix import DistanceMatrix
 from gifviz.pipeline import ZooProgress, provenance
 from gifviz.refs import ReferenceSet
-from gifviz.sketch import SKETCH_DIM, SKETCH_SEED, FieldSketch, sketch_distance_matrix, sketch_field
 from gifviz.store import FieldStore
 
 

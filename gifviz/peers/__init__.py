@@ -1,6 +1,6 @@
 """Peer methods: other ways to measure how close models are, behind one interface.
 
-``peer_distances(name, models, inputs)`` returns a :class:`~gifviz.matrix.DistanceMatrix`, like the field distance,
+``peer_distances(name, models, inputs)`` returns a :class:`~gifviz.distance.DistanceMatrix`, like the field distance,
 so the testbeds and the app put every method side by side on the same models and references.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.spec import LoadedModel
-from gifviz.matrix import DistanceMatrix
 from gifviz.peers import cka, modeldiff, outputs, sac, zest
 from gifviz.peers.base import PeerInputs, PeerMethod, Signature, pairwise_matrix, references_as_samples, sample_count
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from gifviz.distance import unit_rows, vanishing
+from gifviz.distance.gram import cosine_gram, gram_distances, unit_rows, vanishing
+from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.field import Field
-from gifviz.matrix import DistanceMatrix
 
 Loader = Callable[[str], "Field | torch.Tensor"]
 
@@ -41,7 +41,7 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
 
     Two blocks of ``b = budget / (2 * field_bytes)`` models are in memory at a time; each block pair is one GEMM.
     Every field is loaded about ``M / b`` times, so a larger budget means less reading. Same values as
-    :func:`gifviz.distance.distance_matrix` (tested).
+    :func:`gifviz.distance.exact.distance_matrix` (tested).
     """
     block = budget_bytes // (2 * max(field_bytes, 1))
     if block < 1:
@@ -58,13 +58,11 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
         for b in starts[starts.index(a) :]:
             rows_b = zero_b = None
             rows_b, zero_b, _ = (rows_a, zero_a, shape) if b == a else _block(load, labels[b : b + block])
-            part = (rows_a @ rows_b.T).double() + (zero_a @ zero_b.T).double()
+            part = cosine_gram(rows_a, zero_a, rows_b, zero_b)
             gram[a : a + len(rows_a), b : b + len(rows_b)] = part.numpy()
             gram[b : b + len(rows_b), a : a + len(rows_a)] = part.numpy().T
     n, s, d = shape
-    distances = 1.0 - gram / (n * s)
-    distances = (distances + distances.T) / 2.0
-    np.fill_diagonal(distances, 0.0)
+    distances = gram_distances(gram, n * s)
     info = {"streamed": {"budget_bytes": int(budget_bytes), "models_per_block": int(block)},
             "field_shape": [int(n), int(s), int(d)]}  # fmt: skip
     return DistanceMatrix(tuple(labels), distances, metric="cosine", provenance=info)

@@ -7,6 +7,7 @@ over chunks of reference inputs so that memory stays bounded by ``M x chunk`` wh
 Where a field vanishes at a point (a dead ReLU region, a saturated output) the cosine is undefined. gifviz counts two
 vanishing fields as agreeing (cos = 1) and a vanishing field against a non-vanishing one as unrelated (cos = 0). This
 keeps ``d(m, m) = 0`` true by construction; the matrix path adds the Gram matrix of the vanishing-point indicators.
+The Gram-to-distance arithmetic is :mod:`gifviz.distance.gram`'s, shared with the streamed and sketched matrices.
 """
 
 from __future__ import annotations
@@ -17,12 +18,19 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from gifviz.distance.gram import (
+    cosine_distance,
+    cosine_gram,
+    gram_distances,
+    symmetric_zero_diagonal,
+    unit_rows,
+    vanishing,
+)
+from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.field import Field
-from gifviz.matrix import DistanceMatrix
 
 METRICS = ("cosine", "euclidean", "cosine_max_step")
-_EPS = 1e-30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,17 +56,6 @@ class FieldDistance:
     def per_input(self) -> np.ndarray:
         """``(N,)`` mean over steps of the pointwise term: which reference inputs separate the models."""
         return self.per_point.mean(axis=1)
-
-
-def unit_rows(values: torch.Tensor) -> torch.Tensor:
-    """``(..., D)`` -> rows scaled to unit L2 norm; all-zero rows stay zero."""
-    norms = values.norm(dim=-1, keepdim=True)
-    return values / norms.clamp_min(_EPS)
-
-
-def vanishing(values: torch.Tensor) -> torch.Tensor:
-    """``(..., D)`` -> ``(...)`` 1.0 where the row is all zero, else 0.0 (same dtype)."""
-    return (values.abs().amax(dim=-1) == 0).to(values.dtype)
 
 
 def pointwise_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -140,15 +137,15 @@ def distance_matrix(
         gram = torch.zeros((m, m), dtype=torch.float64)
         for _, _, block, zero in _gram_chunks(values, True, chunk_inputs):
             flat, zero_flat = block.flatten(1), zero.flatten(1)
-            gram += (flat @ flat.T).double() + (zero_flat @ zero_flat.T).double()
-        distances = 1.0 - gram / (n * s)
+            gram += cosine_gram(flat, zero_flat, flat, zero_flat)
+        matrix = gram_distances(gram, n * s)
     elif metric == "euclidean":
         gram = torch.zeros((m, m), dtype=torch.float64)
         for _, _, block, _ in _gram_chunks(values, False, chunk_inputs):
             flat = block.flatten(1)
             gram += (flat @ flat.T).double()
         squared = gram.diag()[:, None] + gram.diag()[None, :] - 2 * gram
-        distances = (squared.clamp_min(0) / (n * s)).sqrt()
+        matrix = symmetric_zero_diagonal((squared.clamp_min(0) / (n * s)).sqrt().numpy())
     else:  # cosine_max_step: one Gram per path step
         per_step = torch.zeros((s, m, m), dtype=torch.float64)
         for _, _, block, zero in _gram_chunks(values, True, chunk_inputs):
@@ -156,10 +153,7 @@ def distance_matrix(
             zero_first = zero.permute(2, 0, 1)  # (S, M, n_chunk)
             per_step += (steps_first @ steps_first.transpose(1, 2)).double()
             per_step += (zero_first @ zero_first.transpose(1, 2)).double()
-        distances = (1.0 - per_step / n).amax(dim=0)
-    matrix = distances.numpy()
-    matrix = (matrix + matrix.T) / 2.0
-    np.fill_diagonal(matrix, 0.0)
+        matrix = symmetric_zero_diagonal(cosine_distance(per_step, n).amax(dim=0).numpy())
     info = dict(provenance or {})
     described = [f for f in fields if isinstance(f, Field)]
     if described:

@@ -20,10 +20,10 @@ import functools
 import numpy as np
 import torch
 
-from gifviz.distance import unit_rows, vanishing
+from gifviz.distance.gram import cosine_distance, symmetric_zero_diagonal, unit_rows, vanishing
+from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.field import Field
-from gifviz.matrix import DistanceMatrix
 
 SKETCH_DIM = 8192
 SKETCH_SEED = 0
@@ -74,11 +74,12 @@ def sketch_distance_matrix(sketches: list[FieldSketch], labels: list[str], chunk
     distances = np.empty((m, m), dtype=np.float64)
     for start in range(0, m, chunk):
         stop = min(start + chunk, m)
-        # Points where both fields vanish agree (cos = 1), weighted like every other of the N*S points.
+        # Points where both fields vanish agree (cos = 1), weighted like every other of the N*S points. Sketches are
+        # scaled by 1/sqrt(N S) (sketch_field), so this Gram is already a mean: one "point" per entry.
         gram = values[start:stop] @ values.T + (zeros[start:stop] @ zeros.T) / (n * s)
-        distances[start:stop] = (1.0 - gram).clamp(0.0, 2.0).double().numpy()
-    distances = (distances + distances.T) / 2.0
-    np.fill_diagonal(distances, 0.0)
+        # Sketching errors can push an estimate past [0, 2], the range of a cosine distance.
+        distances[start:stop] = cosine_distance(gram, 1).clamp(0.0, 2.0).double().numpy()
+    distances = symmetric_zero_diagonal(distances)
     info = {"sketch": {"method": "countsketch", "dim": int(first.values.shape[0]), "seed": first.seed},
             "field_shape": list(first.shape)}  # fmt: skip
     return DistanceMatrix(tuple(labels), distances, metric="cosine (sketch)", provenance=info)
