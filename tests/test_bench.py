@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gifviz.analysis.stats import bootstrap_rows, percentile_interval
 from gifviz.bench import ipp, tasks, unlearning
-from gifviz.bench.methods import MethodRun, bootstrap_rows, interval
+from gifviz.bench.methods import MethodRun
 from gifviz.bench.suite import BenchConfig, bench_inputs, run_ipp, run_unlearning
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -82,9 +83,9 @@ def test_unlearning_order_and_verdicts(zoo):
 def test_bootstrap_interval_brackets_the_estimate():
     rows = bootstrap_rows(50, 300, seed=1)
     values = np.random.default_rng(0).normal(size=50)
-    low, high = interval([values[r].mean() for r in rows])
+    low, high = percentile_interval([values[r].mean() for r in rows])
     assert low < values.mean() < high and high - low < 1.0
-    assert interval([float("nan")]) == pytest.approx((float("nan"), float("nan")), nan_ok=True)
+    assert percentile_interval([float("nan")]) == pytest.approx((float("nan"), float("nan")), nan_ok=True)
 
 
 def test_modelgif_separates_fine_tuned_and_pruned_models_and_orders_unlearning(zoo):

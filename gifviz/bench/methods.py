@@ -122,21 +122,6 @@ def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
     return MethodRun(name, title, access, 0, 0, 0.0, lambda a, b, rows: float("nan"), note=reason)
 
 
-def bootstrap_rows(samples: int, resamples: int, seed: int) -> list[np.ndarray]:
-    """``resamples`` index vectors ``(samples,)`` drawn with replacement (the bootstrap over references)."""
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, samples, size=samples) for _ in range(resamples)]
-
-
-def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of bootstrap values, ignoring NaN (NaN, NaN when none is finite)."""
-    finite = np.asarray([v for v in values if np.isfinite(v)])
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))
-
-
 # -- what a run will cost, before it runs -----------------------------------------------------------------------------
 
 # Measured for issue 13 by running each method alone through ``run_ipp`` on the built-in zoo's IPP testbed (72 models,

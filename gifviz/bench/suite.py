@@ -13,13 +13,12 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from gifviz.analysis.stats import bootstrap_rows, percentile_interval
 from gifviz.bench import ipp, tasks, unlearning
 from gifviz.bench.methods import (
     MethodRun,
     SignatureCache,
-    bootstrap_rows,
     failed_run,
-    interval,
     modelgif_run,
     peer_run,
 )
@@ -175,7 +174,7 @@ def _summarize(
         resamples = config.resamples if n else 0  # a method that could not run has nothing to resample
         boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, resamples, config.seed)]
         for metric, value in point.items():
-            low, high = interval([b[metric] for b in boots]) if boots else (float("nan"), float("nan"))
+            low, high = percentile_interval([b[metric] for b in boots]) if boots else (float("nan"), float("nan"))
             table.append({"testbed": testbed, "method": name, "title": run.title, "access": run.access,
                           "metric": metric, "value": value, "low": low, "high": high, "samples": n,
                           "evaluations per model": run.evaluations * n // max(run.samples, 1),
