@@ -14,14 +14,14 @@ from gifviz._version import __version__
 # public name -> module that defines it
 _EXPORTS = {
     "DistanceMatrix": "gifviz.distance.matrix",
-    "Field": "gifviz.field",
+    "Field": "gifviz.field.result",
     "FieldConfig": "gifviz.config",
     "FieldDistance": "gifviz.distance.exact",
     "GifvizError": "gifviz.errors",
     "InputSpace": "gifviz.space",
     "Preprocess": "gifviz.space",
     "ReferenceSet": "gifviz.refs",
-    "compute_field": "gifviz.field",
+    "compute_field": "gifviz.field.engine",
     "distance_matrix": "gifviz.distance.exact",
     "field_distance": "gifviz.distance.exact",
     "load_reference_folder": "gifviz.refs",

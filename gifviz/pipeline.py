@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Protocol
 
 import torch
 
-from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
-from gifviz.field import Field, compute_field
+from gifviz.field.baselines import make_baselines
+from gifviz.field.engine import compute_field
+from gifviz.field.result import Field
+from gifviz.field.targets import resolve_target
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
 from gifviz.refs import ReferenceSet
 from gifviz.space import PreprocessedModel
-from gifviz.targets import resolve_target
 
 if TYPE_CHECKING:  # the store is only passed through here
     from gifviz.store import FieldStore

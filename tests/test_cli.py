@@ -14,7 +14,7 @@ from reference_impl import distances as reference_distances
 
 from gifviz import DistanceMatrix
 from gifviz.cli import main
-from gifviz.fieldio import load_field_npz
+from gifviz.field.files import load_field_npz
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

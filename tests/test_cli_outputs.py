@@ -19,7 +19,7 @@ from gifviz import DistanceMatrix, FieldConfig, InputSpace, compute_field
 from gifviz.bench.report import write_csvs
 from gifviz.bench.suite import BenchResult
 from gifviz.cli import EXIT_BROKEN_PIPE, main
-from gifviz.fieldio import save_field_npz
+from gifviz.field.files import save_field_npz
 from gifviz.hub.zoo import Zoo
 from gifviz.outputs import OutputError, write_file, write_files
 from gifviz.refs import load_reference_folder

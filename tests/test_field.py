@@ -9,9 +9,9 @@ from conftest import make_cnn
 from torch import nn
 
 from gifviz import FieldConfig, Preprocess, compute_field, field_distance
-from gifviz.baselines import make_baselines, shuffle_partner
 from gifviz.errors import Cancelled, ConfigError, ModelOutputError
-from gifviz.field import integration_rule
+from gifviz.field.baselines import make_baselines, shuffle_partner
+from gifviz.field.integration import integration_rule
 
 
 @pytest.fixture

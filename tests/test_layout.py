@@ -191,6 +191,14 @@ def test_the_library_has_no_import_circle() -> None:
     assert not cycles, "import circle(s): " + "; ".join(" -> ".join(cycle) for cycle in cycles)
 
 
+def test_lower_layers_do_not_reach_the_field_engine() -> None:
+    """The hub and the peers need torch helpers, not the engine: those live in a leaf every layer may import."""
+    graph = import_graph()
+    assert graph["gifviz.torch_helpers"] <= {"gifviz.errors", "gifviz.config"}
+    for low in ("gifviz.hub.loading", "gifviz.peers.base"):
+        assert not any(edge == "gifviz.field" or edge.startswith("gifviz.field.") for edge in graph[low]), low
+
+
 def test_no_library_module_imports_the_package_itself() -> None:
     """``gifviz/__init__.py`` imports lazily from most of the library: a module that imports ``gifviz`` (for
     ``__version__``, say) closes a circle through it. ``gifviz._version`` is the place for the version."""

@@ -16,7 +16,7 @@ from gifviz.analysis.stats import Interval, bootstrap_mean
 from gifviz.app import resources
 from gifviz.app.settings import AppSettings
 from gifviz.distance import FieldDistance, field_distance
-from gifviz.field import Field
+from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
 
 

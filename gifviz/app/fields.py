@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from gifviz.app.resources import open_zoo
 from gifviz.app.settings import AppSettings
 from gifviz.errors import ReferenceSetError
-from gifviz.field import Field
+from gifviz.field.result import Field
 from gifviz.pipeline import field_of
 from gifviz.refs import ReferenceSet, load_image, reference_set_from_array
 from gifviz.space import InputSpace

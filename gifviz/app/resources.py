@@ -15,7 +15,7 @@ import streamlit as st
 from gifviz.app.settings import DEFAULT_FAMILY, AppSettings
 from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError
-from gifviz.field import Field
+from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs import RunSummary, store_fields, zoo_sketch_distances
 from gifviz.pipeline import provenance

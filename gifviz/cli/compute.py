@@ -144,7 +144,7 @@ def run_compute(args: argparse.Namespace) -> int:
 def run_field(args: argparse.Namespace) -> int:
     from gifviz.cli.guards import check_output_files, run_inputs
     from gifviz.cli.progress import TerminalProgress
-    from gifviz.fieldio import save_field_npz
+    from gifviz.field.files import save_field_npz
     from gifviz.hub.zoo import Zoo
     from gifviz.jobs import store_fields
     from gifviz.pipeline import check_model

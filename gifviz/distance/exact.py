@@ -28,7 +28,7 @@ from gifviz.distance.gram import (
 )
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
-from gifviz.field import Field
+from gifviz.field.result import Field
 
 METRICS = ("cosine", "euclidean", "cosine_max_step")
 

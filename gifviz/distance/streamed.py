@@ -10,7 +10,7 @@ import torch
 from gifviz.distance.gram import cosine_gram, gram_distances, unit_rows, vanishing
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
-from gifviz.field import Field
+from gifviz.field.result import Field
 
 Loader = Callable[[str], "Field | torch.Tensor"]
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
-from gifviz.field import Field
+from gifviz.field.result import Field
 
 
 def field_map(field: Field, image_index: int, step: int, channel: int | None = None) -> np.ndarray:

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from gifviz.errors import ModelLoadError
-from gifviz.field import set_training
 from gifviz.hub.architectures import build_architecture
 from gifviz.hub.builtin import resolve_builtin
 from gifviz.hub.digest import count_parameters, model_digest
@@ -22,6 +21,7 @@ from gifviz.hub.files import (
 from gifviz.hub.sources import load_local_hub, load_torchvision, parse_torchvision
 from gifviz.hub.spec import LoadedModel, ModelSpec
 from gifviz.space import InputSpace, Preprocess, PreprocessedModel
+from gifviz.torch_helpers import set_training
 
 
 def _load_file(spec: ModelSpec) -> nn.Module:

@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 from gifviz.config import FieldConfig
 from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError, ManifestError, ModelLoadError, ModelOutputError
-from gifviz.field import Field, resolve_device
+from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs.tasks import FieldResult, FieldTask
 from gifviz.pipeline import ZooProgress, model_field, provenance
 from gifviz.refs import ReferenceSet
 from gifviz.store.blobs import decode_field
 from gifviz.store.store import FieldStore
+from gifviz.torch_helpers import resolve_device
 
 EXECUTORS = ("local", "ray")
 

@@ -9,11 +9,11 @@ import torch
 
 from gifviz import errors
 from gifviz.config import FieldConfig
-from gifviz.field import resolve_device
 from gifviz.hub.zoo import Zoo
 from gifviz.pipeline import field_of
 from gifviz.refs import ReferenceSet
 from gifviz.store.blobs import encode_field
+from gifviz.torch_helpers import resolve_device
 
 
 @dataclasses.dataclass(frozen=True)

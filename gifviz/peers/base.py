@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from gifviz.errors import ConfigError, GifvizError
-from gifviz.field import layer_output
 from gifviz.hub.spec import LoadedModel
 from gifviz.refs import ReferenceSet
 from gifviz.space import PreprocessedModel
+from gifviz.torch_helpers import layer_output
 
 EVAL_BATCH = 256
 

@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load, save
 
 from gifviz.config import FieldConfig
-from gifviz.field import Field
+from gifviz.field.result import Field
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = ("1", "2")

@@ -29,7 +29,7 @@ import torch
 
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError, GifvizError, NonFiniteFieldError
-from gifviz.field import Field
+from gifviz.field.result import Field
 from gifviz.store.blobs import BlobError, BlobProvenance, checksum, decode_field, encode_field, read_checked
 from gifviz.store.blobs import write_atomically as _write_atomically
 from gifviz.store.index import FieldRecord, IndexCorrupt

@@ -9,200 +9,31 @@ Only one chunk of path points ever exists in memory.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gifviz.baselines import make_baselines
 from gifviz.config import FieldConfig
 from gifviz.errors import Cancelled, ConfigError, ModelOutputError, NonFiniteFieldError
+from gifviz.field.baselines import make_baselines
+from gifviz.field.integration import integration_rule
+from gifviz.field.result import Field
+from gifviz.field.targets import TargetState, resolve_target, target_scalar
 from gifviz.refs import ReferenceSet
 from gifviz.space import Preprocess, PreprocessedModel
-from gifviz.targets import TargetState, resolve_target, target_scalar
+from gifviz.torch_helpers import (
+    InplaceGuard,
+    autograd_ready,
+    forward_in_chunks,
+    is_inplace_error,
+    layer_output,
+    on_device,
+    resolve_device,
+)
 
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """A model gradient field sampled on one reference set.
-
-    Attributes:
-        values: ``(N, S, D)`` float32 on the CPU; row ``[i, k]`` is the (reduced, flattened) map at path point k.
-        map_shape: ``(c, h, w)`` of one map before flattening, ``c * h * w = D``.
-        alphas: ``(S,)`` path nodes ``a_k`` in ``[0, 1]``.
-        targets: ``(N,)`` int64 class differentiated per input for class rules, else ``None``.
-        endpoint_scores: ``(N,)`` target value ``y(x_i)``.
-        baseline_scores: ``(N,)`` target value ``y(b_i)``.
-        config: the :class:`FieldConfig` that produced it.
-        reference_names: names of the ``N`` references, in order.
-        model_id: the model's id when known.
-    """
-
-    values: torch.Tensor
-    map_shape: tuple[int, int, int]
-    alphas: torch.Tensor
-    targets: torch.Tensor | None
-    endpoint_scores: torch.Tensor
-    baseline_scores: torch.Tensor
-    config: FieldConfig
-    reference_names: tuple[str, ...] = ()
-    model_id: str = ""
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        n, s, d = self.values.shape
-        return (n, s, d)
-
-    def maps(self) -> torch.Tensor:
-        """Values as images ``(N, S, c, h, w)``."""
-        n, s, _ = self.values.shape
-        return self.values.view(n, s, *self.map_shape)
-
-    def completeness_gap(self) -> torch.Tensor:
-        """``sum F[i, S] - (y(x_i) - y(b_i))`` per input ``(N,)``; ~0 for cumulative, unreduced fields."""
-        if not self.config.cumulative or self.config.channel_reduction != "none" or self.config.pool is not None:
-            raise ConfigError("completeness holds for cumulative fields without channel reduction or pooling")
-        return self.values[:, -1].double().sum(dim=1) - (self.endpoint_scores - self.baseline_scores).double()
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device auto or cpu")
-    return torch.device(device)
-
-
-def integration_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Captum's nodes ``a_k`` and weights ``w_k`` for ``rule``, each ``(S,)`` float64, nodes ascending."""
-    nodes, weights = _cached_rule(rule, steps)
-    return nodes.clone(), weights.clone()
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_rule(rule: str, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    # Gauss-Legendre nodes come from an eigenvalue problem: about 1 ms, a tenth of a small model's whole field.
-    # captum is imported on first use: importing it costs seconds (it pulls in its whole attribution API), and a
-    # run served from the field store never needs it.
-    from captum.attr._utils.approximation_methods import approximation_parameters
-
-    step_sizes, alphas = approximation_parameters(rule)
-    nodes = torch.tensor(alphas(steps), dtype=torch.float64)
-    weights = torch.tensor(step_sizes(steps), dtype=torch.float64)
-    order = torch.argsort(nodes)
-    return nodes[order], weights[order]
-
-
-def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:
-    """Set every submodule's ``training`` flag directly; returns the previous flags.
-
-    ``model.eval()`` would do the same through ``train()``, which ``torch.export`` programs refuse (their mode is fixed
-    when they are exported), so the flags are set one by one.
-    """
-    previous = {module: module.training for module in model.modules()}
-    for module in previous:
-        module.training = mode
-    return previous
-
-
-class InplaceGuard:
-    """Switches off the ``inplace`` flag of a model's activations when autograd says it must, and restores them.
-
-    In-place activations are kept by default: they are faster (no extra allocation per layer) and autograd checks
-    every tensor it saved for the backward pass, so an in-place write that would corrupt the input gradient raises an
-    error instead of giving a wrong field. On that error the engine calls :meth:`switch_off` and recomputes the chunk.
-    TorchScript modules cannot be changed and are left as they are.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.switched: list[nn.Module] = []
-
-    def switch_off(self) -> bool:
-        """Turn in-place activations off; False when none was still on (the error is then not theirs)."""
-        switched_now = [
-            module
-            for module in self.model.modules()
-            if not isinstance(module, torch.jit.ScriptModule) and getattr(module, "inplace", False) is True
-        ]
-        for module in switched_now:
-            module.inplace = False
-        self.switched.extend(switched_now)
-        return bool(switched_now)
-
-    def restore(self) -> None:
-        for module in self.switched:
-            module.inplace = True
-        self.switched.clear()
-
-
-@contextlib.contextmanager
-def autograd_ready(model: nn.Module) -> Iterator[InplaceGuard]:
-    """Eval mode while the field is taken, and an :class:`InplaceGuard`; the model's own state is restored after."""
-    guard = InplaceGuard(model)
-    previous = set_training(model, False)
-    try:
-        yield guard
-    finally:
-        guard.restore()
-        for module, mode in previous.items():
-            module.training = mode
-
-
-def _is_inplace_error(error: RuntimeError) -> bool:
-    text = str(error)
-    return "inplace operation" in text or "in-place operation" in text
-
-
-@contextlib.contextmanager
-def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
-    """Yield ``read(output)``: the model output itself, or the output of module ``layer`` seen by a forward hook."""
-    if layer is None:
-        yield lambda output: output
-        return
-    if isinstance(model, torch.jit.ScriptModule):  # compiled modules take no Python hooks (nor get_submodule)
-        raise ConfigError(f"cannot hook layer {layer!r}: the model is a TorchScript file; use an output target, or "
-                          "load it as safetensors/state dict with its architecture")  # fmt: skip
-    try:
-        module = model.get_submodule(layer)
-    except AttributeError:
-        names = [name for name, _ in model.named_modules() if name][:12]
-        raise ConfigError(f"layer {layer!r} is not a module of this model; some of its modules: {names}") from None
-    captured: list[torch.Tensor] = []
-
-    def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
-        captured.append(output[0] if isinstance(output, tuple) else output)
-
-    try:
-        handle = module.register_forward_hook(hook)
-    except RuntimeError as error:  # TorchScript modules reject Python hooks
-        raise ConfigError(f"cannot hook layer {layer!r} of this model ({error}); use an output target") from None
-
-    def read(_output: torch.Tensor) -> torch.Tensor:
-        value = captured.pop()
-        captured.clear()
-        return value
-
-    try:
-        yield read
-    finally:
-        handle.remove()
-
-
-def _on_device(model: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
-    """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own."""
-    parameter = next(iter(model.parameters()), None)
-    if parameter is not None and parameter.dtype != dtype:
-        model = copy.deepcopy(model).to(dtype=dtype)
-    return model.to(device=device)
 
 
 def _reduce(maps: torch.Tensor, config: FieldConfig) -> torch.Tensor:
@@ -212,14 +43,6 @@ def _reduce(maps: torch.Tensor, config: FieldConfig) -> torch.Tensor:
     if config.pool is not None and tuple(maps.shape[-2:]) != config.pool:
         maps = F.adaptive_avg_pool2d(maps, config.pool)
     return maps
-
-
-def _forward_scores(
-    function: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, batch_size: int
-) -> torch.Tensor:
-    """Outputs ``(N, ...)`` of ``function`` on ``points`` ``(N, C, H, W)``, in chunks, without gradients."""
-    with torch.no_grad():
-        return torch.cat([function(chunk) for chunk in points.split(batch_size)])
 
 
 def compute_field(
@@ -269,7 +92,7 @@ def compute_field(
     nodes, weights = integration_rule(config.rule, steps)
     nodes, weights = nodes.to(device=device, dtype=dtype), weights.to(device=device, dtype=dtype)
 
-    model = _on_device(model, device, dtype)
+    model = on_device(model, device, dtype)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     wrapped = PreprocessedModel(model, preprocess)
@@ -287,7 +110,7 @@ def compute_field(
         # Endpoints and baselines in one forward pass (fewer calls: per-call overhead matters for small models); a
         # baseline shared by every input (zeros) is evaluated once.
         shared = bool((b == b[:1]).all())
-        both = _forward_scores(function, torch.cat([x, b[:1] if shared else b]), config.batch_size)
+        both = forward_in_chunks(function, torch.cat([x, b[:1] if shared else b]), config.batch_size)
         endpoint_outputs, baseline_outputs = both[: len(x)], both[len(x) :]
         if shared:
             baseline_outputs = baseline_outputs.expand(len(x), *baseline_outputs.shape[1:])
@@ -393,7 +216,7 @@ def _path_contributions(
                 torch.cuda.empty_cache()
             continue
         except RuntimeError as error:
-            if _is_inplace_error(error) and guard.switch_off():
+            if is_inplace_error(error) and guard.switch_off():
                 continue  # recompute the same chunk with in-place activations off
             raise
         if config.cumulative:

@@ -24,7 +24,9 @@ def shuffle_partner(n: int, seed: int) -> torch.Tensor:
     return partner
 
 
-def make_baselines(inputs: torch.Tensor, config: FieldConfig, value_range: tuple[float, float] = (0.0, 1.0)):
+def make_baselines(
+    inputs: torch.Tensor, config: FieldConfig, value_range: tuple[float, float] = (0.0, 1.0)
+) -> torch.Tensor:
     """Baselines ``(N, C, H, W)`` for inputs ``(N, C, H, W)`` under ``config.baseline``."""
     kind = config.baseline
     if kind == "zeros":

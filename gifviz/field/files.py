@@ -11,7 +11,7 @@ import torch
 
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
-from gifviz.field import Field
+from gifviz.field.result import Field
 from gifviz.outputs import write_file
 
 

@@ -1,0 +1,139 @@
+"""General torch helpers that every layer may use: the device to run on, a model's training flags, in-place
+activations under autograd, reading an inner layer's output, and chunked evaluation without gradients.
+
+A leaf module: it imports torch and :mod:`gifviz.errors` only, so the hub (loading sets eval mode), the peers (they
+read layers) and the field engine share these helpers without reaching into one another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+from gifviz.errors import ConfigError
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device auto or cpu")
+    return torch.device(device)
+
+
+def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
+    """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own."""
+    parameter = next(iter(model.parameters()), None)
+    if parameter is not None and parameter.dtype != dtype:
+        model = copy.deepcopy(model).to(dtype=dtype)
+    return model.to(device=device)
+
+
+def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:
+    """Set every submodule's ``training`` flag directly; returns the previous flags.
+
+    ``model.eval()`` would do the same through ``train()``, which ``torch.export`` programs refuse (their mode is fixed
+    when they are exported), so the flags are set one by one.
+    """
+    previous = {module: module.training for module in model.modules()}
+    for module in previous:
+        module.training = mode
+    return previous
+
+
+class InplaceGuard:
+    """Switches off the ``inplace`` flag of a model's activations when autograd says it must, and restores them.
+
+    In-place activations are kept by default: they are faster (no extra allocation per layer) and autograd checks
+    every tensor it saved for the backward pass, so an in-place write that would corrupt the input gradient raises an
+    error instead of giving a wrong field. On that error the engine calls :meth:`switch_off` and recomputes the chunk.
+    TorchScript modules cannot be changed and are left as they are.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.switched: list[nn.Module] = []
+
+    def switch_off(self) -> bool:
+        """Turn in-place activations off; False when none was still on (the error is then not theirs)."""
+        switched_now = [
+            module
+            for module in self.model.modules()
+            if not isinstance(module, torch.jit.ScriptModule) and getattr(module, "inplace", False) is True
+        ]
+        for module in switched_now:
+            module.inplace = False
+        self.switched.extend(switched_now)
+        return bool(switched_now)
+
+    def restore(self) -> None:
+        for module in self.switched:
+            module.inplace = True
+        self.switched.clear()
+
+
+def is_inplace_error(error: RuntimeError) -> bool:
+    """Whether autograd raised ``error`` because an in-place write overwrote a tensor saved for the backward pass."""
+    text = str(error)
+    return "inplace operation" in text or "in-place operation" in text
+
+
+@contextlib.contextmanager
+def autograd_ready(model: nn.Module) -> Iterator[InplaceGuard]:
+    """Eval mode while the field is taken, and an :class:`InplaceGuard`; the model's own state is restored after."""
+    guard = InplaceGuard(model)
+    previous = set_training(model, False)
+    try:
+        yield guard
+    finally:
+        guard.restore()
+        for module, mode in previous.items():
+            module.training = mode
+
+
+@contextlib.contextmanager
+def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+    """Yield ``read(output)``: the model output itself, or the output of module ``layer`` seen by a forward hook."""
+    if layer is None:
+        yield lambda output: output
+        return
+    if isinstance(model, torch.jit.ScriptModule):  # compiled modules take no Python hooks (nor get_submodule)
+        raise ConfigError(f"cannot hook layer {layer!r}: the model is a TorchScript file; use an output target, or "
+                          "load it as safetensors/state dict with its architecture")  # fmt: skip
+    try:
+        module = model.get_submodule(layer)
+    except AttributeError:
+        names = [name for name, _ in model.named_modules() if name][:12]
+        raise ConfigError(f"layer {layer!r} is not a module of this model; some of its modules: {names}") from None
+    captured: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        captured.append(output[0] if isinstance(output, tuple) else output)
+
+    try:
+        handle = module.register_forward_hook(hook)
+    except RuntimeError as error:  # TorchScript modules reject Python hooks
+        raise ConfigError(f"cannot hook layer {layer!r} of this model ({error}); use an output target") from None
+
+    def read(_output: torch.Tensor) -> torch.Tensor:
+        value = captured.pop()
+        captured.clear()
+        return value
+
+    try:
+        yield read
+    finally:
+        handle.remove()
+
+
+def forward_in_chunks(
+    function: Callable[[torch.Tensor], torch.Tensor], points: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """Outputs ``(N, ...)`` of ``function`` on ``points`` ``(N, C, H, W)``, in chunks, without gradients."""
+    with torch.no_grad():
+        return torch.cat([function(chunk) for chunk in points.split(batch_size)])
