@@ -6,9 +6,9 @@ does not pay for torch, torchvision and captum; ``from gifviz import compute_fie
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from gifviz._lazy import lazy_exports
 from gifviz._version import __version__
 
 # public name -> module that defines it
@@ -52,14 +52,4 @@ if TYPE_CHECKING:  # type checkers and IDEs see the real objects
     from gifviz.space import InputSpace, Preprocess
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gifviz' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports("gifviz", _EXPORTS, globals())

@@ -16,8 +16,9 @@ The names below are imported on first use (PEP 562), like :mod:`gifviz`'s own: a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gifviz._lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -55,14 +56,4 @@ if TYPE_CHECKING:  # type checkers and IDEs see the real objects
     from gifviz.distance.streamed import streamed_distance_matrix
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gifviz.distance' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports("gifviz.distance", _EXPORTS, globals())

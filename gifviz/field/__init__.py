@@ -17,8 +17,9 @@ The names below are imported on first use (PEP 562), like :mod:`gifviz`'s own: a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gifviz._lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -60,14 +61,4 @@ if TYPE_CHECKING:  # type checkers and IDEs see the real objects
     from gifviz.field.targets import TargetState, check_outputs, resolve_target, target_scalar
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gifviz.field' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports("gifviz.field", _EXPORTS, globals())
