@@ -113,15 +113,17 @@ def check_models(
 ) -> dict[str, str]:
     """:func:`check_model` for each of ``ids``; returns model id -> one-line reason for those that fail.
 
-    Without ``skip_bad`` the first failure is raised instead. A model whose field ``store`` already holds gets no
-    gradient check: the store never keeps a non-finite field, so a cached rerun costs no backward pass.
+    Without ``skip_bad`` the first failure is raised instead. A model whose field ``store`` already holds is not
+    checked again: that field was computed from the same model, references and configuration (so its target
+    resolved), and the store never keeps a non-finite one, so a cached rerun costs no forward or backward pass.
     """
     refs_digest = references.field_digest(config) if store is not None else ""
     failed: dict[str, str] = {}
     for model_id in ids:
         try:
-            stored = store is not None and store.contains(store.key_for(zoo.load(model_id).digest, refs_digest, config))
-            check_model(zoo, model_id, references, config, gradient_references=0 if stored else 2)
+            if store is not None and store.contains(store.key_for(zoo.load(model_id).digest, refs_digest, config)):
+                continue
+            check_model(zoo, model_id, references, config)
         except GifvizError as error:
             if not skip_bad:
                 raise

@@ -116,7 +116,7 @@ def store_fields(
 
             try:
                 with _skipping(model_id, skip_bad, summary):
-                    field, computed_here = _field_of(model_id, compute, store, keys, models, refs_digest, config)
+                    field, computed_here = _obtain(model_id, compute, store, keys, models, refs_digest, config)
                     fields[model_id] = field
                     (summary.computed if computed_here else summary.stored_elsewhere).append(model_id)
             finally:
@@ -125,7 +125,7 @@ def store_fields(
     return {model_id: fields[model_id] for model_id in ids if model_id in fields}
 
 
-def _field_of(model_id, compute, store, keys, models, refs_digest, config) -> tuple[Field, bool]:
+def _obtain(model_id, compute, store, keys, models, refs_digest, config) -> tuple[Field, bool]:
     """The field of a model the store lacked when the run looked, and whether this process computed it (False: another
     process stored it meanwhile)."""
     if store is None:

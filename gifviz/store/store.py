@@ -298,11 +298,7 @@ class FieldStore:
                 self.index.close()
                 self.index, report = rebuild(self.home)
                 return report
-            dropped = 0
-            for record in self.records():
-                if not self.blob_path(record.key).exists():
-                    self.index.delete(record.key)
-                    dropped += 1
+            dropped = self._drop_rows_without_blob()
             _, problems = self.verify()
             report = reindex(self.home, self.index)
             report.removed_bad[:0] = problems
@@ -320,10 +316,15 @@ class FieldStore:
             if path.is_file() and (path.name.endswith(".partial") or path.stem not in known):
                 path.unlink(missing_ok=True)
                 files += 1
-        rows = 0
+        rows = self._drop_rows_without_blob()
+        self.evict()
+        return files, rows
+
+    def _drop_rows_without_blob(self) -> int:
+        """Delete the index rows whose blob is gone; returns how many."""
+        dropped = 0
         for record in self.records():
             if not self.blob_path(record.key).exists():
                 self.index.delete(record.key)
-                rows += 1
-        self.evict()
-        return files, rows
+                dropped += 1
+        return dropped
