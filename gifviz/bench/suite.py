@@ -23,6 +23,7 @@ from gifviz.bench.methods import (
     peer_run,
 )
 from gifviz.config import FieldConfig
+from gifviz.constants import TESTBEDS
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.peers import PEERS, PeerInputs
@@ -30,7 +31,6 @@ from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet, image_files, load_reference_folder
 from gifviz.store import FieldStore
 
-TESTBEDS = ("ipp", "tasks", "unlearning")
 METHODS = ("modelgif", *PEERS)
 
 

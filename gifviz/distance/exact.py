@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from gifviz.constants import METRICS
 from gifviz.distance.gram import (
     cosine_distance,
     cosine_gram,
@@ -29,8 +30,6 @@ from gifviz.distance.gram import (
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.field.result import Field
-
-METRICS = ("cosine", "euclidean", "cosine_max_step")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,12 +20,12 @@ import functools
 import numpy as np
 import torch
 
+from gifviz.constants import SKETCH_DIM
 from gifviz.distance.gram import cosine_distance, symmetric_zero_diagonal, unit_rows, vanishing
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.field.result import Field
 
-SKETCH_DIM = 8192
 SKETCH_SEED = 0
 
 

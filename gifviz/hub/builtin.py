@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
+from gifviz.constants import builtin_root
 from gifviz.errors import ManifestError, ModelLoadError
 from gifviz.hub.manifest import load_manifest
 from gifviz.hub.spec import ModelSpec
 from gifviz.space import InputSpace
 
 MANIFEST_NAME = "zoo.toml"
-
-
-def builtin_root() -> Path:
-    """The folder holding one sub-folder per built-in zoo."""
-    configured = os.environ.get("GIFVIZ_BUILTIN_ZOO")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "assets" / "zoo"
 
 
 def builtin_zoos() -> list[str]:

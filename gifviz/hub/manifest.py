@@ -23,6 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gifviz.constants import SOURCE_SCHEMES
 from gifviz.errors import ConfigError, ManifestError
 from gifviz.hub.spec import ModelSpec
 from gifviz.space import InputSpace, Preprocess
@@ -35,7 +36,6 @@ MODEL_KEYS = {
 }  # fmt: skip
 # Keys of a model entry kept in ModelSpec.extra.
 EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds")
-SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
 DATA_PATH_KEYS = ("transferability",)
 

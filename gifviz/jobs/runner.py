@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 
 from gifviz.config import FieldConfig
+from gifviz.constants import EXECUTORS
 from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError, ManifestError, ModelLoadError, ModelOutputError
 from gifviz.field.result import Field
@@ -17,9 +18,6 @@ from gifviz.refs import ReferenceSet
 from gifviz.store.blobs import decode_field
 from gifviz.store.store import FieldStore
 from gifviz.torch_helpers import resolve_device
-
-EXECUTORS = ("local", "ray")
-
 
 # What ``skip_bad`` leaves out: a model that will not load, whose outputs do not fit the target (NaN, shape, missing
 # layer) or whose gradients are not finite. Cancelled and StoreUnavailable are never a model's fault.
