@@ -29,7 +29,8 @@ class AppSettings:
         manifest: zoo manifest path (default: the built-in zoo).
         refs: reference image folder (``None``: the manifest's own).
         n_refs, steps, baseline, target, device: the field settings (see :class:`gifviz.FieldConfig`).
-        metric: distance variant.
+        method: the distance method of the Distances, Map and Clusters pages (``modelgif`` or a peer's name).
+        metric: ModelGiF's distance variant.
         models: the working set of model ids (empty: the default family of the built-in zoo, or all models).
         cache_dir: field store folder (``None``: ``$GIFVIZ_HOME`` or ``~/.cache/gifviz``).
     """
@@ -41,6 +42,7 @@ class AppSettings:
     baseline: str = "zeros"
     target: str = "predicted"
     device: str = "auto"
+    method: str = "modelgif"
     metric: str = "cosine"
     models: tuple[str, ...] = ()
     cache_dir: str | None = None
