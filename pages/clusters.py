@@ -3,15 +3,16 @@
 import streamlit as st
 
 from gifviz.analysis.clustering import LINKAGES
-from gifviz.app import resources, space
+from gifviz.app import matrices, resources, space
 from gifviz.figures.space import dendrogram_figure
 
 current = resources.settings()
 st.title("Clusters")
-inputs = resources.page_inputs(current, with_matrix=True)
+inputs = resources.page_inputs(current)
+matrix = matrices.page_matrix(current, inputs.ids)
 columns = st.columns(2)
 linkage = columns[0].selectbox("Linkage", LINKAGES)
-tree = space.clustering(inputs.matrix, linkage)
+tree = space.clustering(matrix, linkage)
 cut_range = space.cut_range(tree)
 threshold = columns[1].slider("Cut at distance", 0.0, cut_range.maximum, cut_range.default, format="%.3f")
 st.plotly_chart(dendrogram_figure(tree, threshold), width="stretch")

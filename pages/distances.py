@@ -3,7 +3,7 @@
 import streamlit as st
 
 from gifviz.analysis.clustering import LINKAGES
-from gifviz.app import resources, space
+from gifviz.app import matrices, resources, space
 from gifviz.app.exports import shown_matrix
 from gifviz.app.tables import model_tags
 from gifviz.distance import METRICS
@@ -21,7 +21,7 @@ try:
     if metric != current.metric:
         current = current.replace(metric=metric)
         resources.save_settings(current)
-    matrix = resources.matrix(current, ids)
+    matrix = matrices.matrix(current, ids)
 except GifvizError as error:
     st.error(str(error))
     st.stop()

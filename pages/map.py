@@ -3,15 +3,16 @@
 import streamlit as st
 
 from gifviz.analysis.embedding import METHODS
-from gifviz.app import resources, space
+from gifviz.app import matrices, resources, space
 from gifviz.app.tables import colour_choices, model_property
 from gifviz.errors import GifvizError
 from gifviz.figures.space import embedding_scatter
 
 current = resources.settings()
 st.title("Map of model space")
-inputs = resources.page_inputs(current, with_matrix=True)
-zoo, ids, matrix = inputs.zoo, inputs.ids, inputs.matrix
+inputs = resources.page_inputs(current)
+matrix = matrices.page_matrix(current, inputs.ids)
+zoo, ids = inputs.zoo, inputs.ids
 columns = st.columns(4)
 dimensions = columns[0].radio("Dimensions", [2, 3], horizontal=True)
 method = columns[1].selectbox("Method", METHODS, help="auto: UMAP from 12 models on, MDS below")

@@ -1,7 +1,7 @@
-"""Cached resources of the app: the zoo, the store, the references, fields and matrices.
+"""Cached resources of the app: the settings, the zoo, the store, the references and the fields.
 
-Models and zoos are cached with ``st.cache_resource``; fields live in the field store (so reruns and other tabs never
-recompute them); distance matrices are cached by the keys of the fields they come from.
+Models and zoos are cached with ``st.cache_resource``; fields live in the field store, so reruns and other tabs never
+recompute them. Distance matrices are in :mod:`gifviz.app.matrices`.
 """
 
 from __future__ import annotations
@@ -13,18 +13,12 @@ from collections.abc import Sequence
 import streamlit as st
 
 from gifviz.app.settings import DEFAULT_FAMILY, AppSettings
-from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs import RunSummary, store_fields, zoo_sketch_distances
-from gifviz.pipeline import provenance
+from gifviz.jobs import RunSummary, store_fields
 from gifviz.refs import ReferenceSet, load_reference_folder
 from gifviz.store import FieldStore, StoreUnavailable
-
-# Above this many models the app's matrix comes from field sketches (gifviz.distance.sketch): the exact path holds every
-# field in memory (about 6 MB each at the default settings), the sketch path one at a time.
-SKETCH_ABOVE = 200
 
 
 @st.cache_resource(show_spinner="Opening the zoo ...")
@@ -150,43 +144,6 @@ def field_keys(current: AppSettings, ids: Sequence[str]) -> tuple[str, ...] | No
     return tuple(store.key_for(zoo.load(i).digest, refs_digest, config) for i in ids)
 
 
-def _matrix_of(current: AppSettings, ids: Sequence[str], computed: dict[str, Field]) -> DistanceMatrix:
-    zoo = open_zoo(current.manifest)
-    references = open_references(current.manifest, current.refs, current.n_refs)
-    return distance_matrix(
-        [computed[i] for i in ids],
-        list(ids),
-        current.metric,
-        provenance=provenance(zoo, references, current.field_config(), list(ids)),
-    )
-
-
-def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
-    """The distance matrix of ``ids``; cached by the fields' keys, so a rerun reads no field at all.
-
-    Past ``SKETCH_ABOVE`` models (cosine only) it is approximated from field sketches, one field in memory at a time.
-    """
-    if len(ids) > SKETCH_ABOVE and current.metric == "cosine":
-        return _sketched_matrix(current, tuple(ids))
-    keys = field_keys(current, ids)
-    store = open_store(current.cache_dir)
-    if keys is not None and all(store.contains(k) for k in keys):
-        return _cached_matrix(current, tuple(ids), keys)
-    return _matrix_of(current, ids, fields(current, ids))
-
-
-@st.cache_data(show_spinner="Computing distances ...", max_entries=32)
-def _cached_matrix(current: AppSettings, ids: tuple[str, ...], keys: tuple[str, ...]) -> DistanceMatrix:
-    return _matrix_of(current, ids, fields(current, ids, show_progress=False))
-
-
-@st.cache_data(show_spinner="Sketching fields ...", max_entries=4)
-def _sketched_matrix(current: AppSettings, ids: tuple[str, ...]) -> DistanceMatrix:
-    zoo = open_zoo(current.manifest)
-    references = open_references(current.manifest, current.refs, current.n_refs)
-    return zoo_sketch_distances(zoo, references, current.field_config(), list(ids), open_store(current.cache_dir))
-
-
 def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:
     """Models of ``ids`` whose field is not in the store yet."""
     keys = field_keys(current, ids)
@@ -198,21 +155,20 @@ def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class PageInputs:
-    """What most pages start from: the zoo, its working set, and (when asked for) references and the matrix."""
+    """What most pages start from: the zoo, its working set, and (when asked for) the references."""
 
     zoo: Zoo
     ids: list[str]
     references: ReferenceSet | None = None
-    matrix: DistanceMatrix | None = None
 
 
-def page_inputs(current: AppSettings, *, with_references: bool = False, with_matrix: bool = False) -> PageInputs:
+def page_inputs(current: AppSettings, *, with_references: bool = False) -> PageInputs:
     """Open what a page needs; a user error is shown with ``st.error`` and the page stops (the app keeps running)."""
     try:
         zoo = open_zoo(current.manifest)
         ids = working_set(current, zoo)
         refs = open_references(current.manifest, current.refs, current.n_refs) if with_references else None
-        return PageInputs(zoo, ids, refs, matrix(current, ids) if with_matrix else None)
+        return PageInputs(zoo, ids, refs)
     except GifvizError as error:
         st.error(str(error))
         st.stop()
