@@ -23,10 +23,10 @@ from scipy.stats import spearmanr
 
 from gifviz import FieldConfig
 from gifviz.bench import ipp, unlearning
-from gifviz.bench.methods import MethodRun
 from gifviz.distance import distance_matrix
 from gifviz.hub import Zoo
 from gifviz.jobs import store_fields
+from gifviz.methods.run import MethodRun
 from gifviz.refs import load_reference_folder
 from gifviz.store import FieldStore
 

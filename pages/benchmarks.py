@@ -12,7 +12,7 @@ from gifviz.app.benchmarks import (
     stored_result,
     task_tree,
 )
-from gifviz.bench.methods import QUICK_METHODS, cost_caption, expensive
+from gifviz.bench.costs import QUICK_METHODS, cost_caption, expensive
 from gifviz.bench.report import headline, summary, sweep_metric
 from gifviz.bench.suite import METHODS, TESTBEDS
 from gifviz.errors import GifvizError

@@ -8,12 +8,12 @@ import pytest
 
 from gifviz.analysis.stats import bootstrap_rows, percentile_interval
 from gifviz.bench import ipp, tasks, unlearning
-from gifviz.bench.methods import MethodRun
 from gifviz.bench.suite import BenchConfig, bench_inputs, run_ipp, run_unlearning
 from gifviz.cli import main
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
+from gifviz.methods.run import MethodRun
 
 
 @pytest.fixture(scope="module")

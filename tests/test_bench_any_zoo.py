@@ -10,14 +10,14 @@ import pytest
 from conftest import make_cnn, write_pngs, write_zoo
 
 from gifviz.bench import ipp, unlearning
-from gifviz.bench.methods import MethodRun, peer_run
 from gifviz.bench.report import headline, sweep_text
 from gifviz.bench.suite import BenchConfig, bench_inputs, check_testbed, models_for, run_ipp, unsupported_testbeds
 from gifviz.cli import main
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError
 from gifviz.hub import Zoo
-from gifviz.peers import PeerInputs
+from gifviz.methods import METHODS, MethodInputs
+from gifviz.methods.run import MethodRun, method_run
 
 
 def annotated_zoo(root: Path, models: dict[str, dict[str, str]], data: str = "", refs: int = 6) -> Path:
@@ -183,14 +183,14 @@ def test_headline_and_sweep_when_no_method_could_run(lineage_zoo):
 
 
 def test_disagreement_and_softmax_share_one_forward_pass(lineage_zoo, tmp_path):
-    models = [lineage_zoo.load(i) for i in lineage_zoo.ids]
+    ids = list(lineage_zoo.ids)
     refs = bench_inputs(lineage_zoo, BenchConfig(n_refs=6, sweep=())).references
-    inputs = PeerInputs(refs, models[0], lineage_zoo.space.value_range, 0)
+    inputs = MethodInputs(refs, None, lineage_zoo.space.value_range, 0)
     shared: dict = {}
-    first = peer_run("disagreement", models, inputs, shared)
-    second = peer_run("softmax", models, inputs, shared)
+    first = method_run(METHODS["disagreement"], lineage_zoo, ids, inputs, shared=shared)
+    second = method_run(METHODS["softmax"], lineage_zoo, ids, inputs, shared=shared)
     assert len(shared) == 1 and second.seconds == first.seconds
-    alone = peer_run("softmax", models, inputs)
+    alone = method_run(METHODS["softmax"], lineage_zoo, ids, inputs)
     rows = np.arange(4)
     assert second.distance("src", "indep", rows) == pytest.approx(alone.distance("src", "indep", rows))
 
@@ -218,7 +218,7 @@ def test_unlearning_without_unrelated_models_scores_without_warnings(tmp_path):
 
 
 def test_default_methods_are_the_quick_ones_and_expensive_ones_are_estimated_first(lineage_zoo, tmp_path):
-    from gifviz.bench.methods import QUICK_METHODS, cost_caption, expensive, method_costs
+    from gifviz.bench.costs import QUICK_METHODS, cost_caption, expensive, method_costs
     from gifviz.jobs import store_fields
     from gifviz.store import FieldStore
 
@@ -237,12 +237,13 @@ def test_default_methods_are_the_quick_ones_and_expensive_ones_are_estimated_fir
     assert "ZEST (LIME)" in expensive(list(warm.values()), budget=0.001)
 
 
-def test_benchmarks_page_says_what_the_zoo_lacks_before_running(tmp_path):
+def test_benchmarks_page_says_what_the_zoo_lacks_before_running(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     manifest = annotated_zoo(tmp_path / "zoo", SOURCE_AND_CHILD)
     app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
-    app.query_params.update({"manifest": str(manifest), "cache_dir": str(tmp_path / "store")})
+    monkeypatch.setenv("GIFVIZ_HOME", str(tmp_path))  # the store, and an allowed root that holds the manifest
+    app.query_params.update({"manifest": str(manifest)})
     app.run()
     app.switch_page("pages/benchmarks.py").run()
     assert not app.exception, app.exception

@@ -167,3 +167,20 @@ def test_zoo_sketches_report_progress_over_the_whole_zoo(tiny_zoo):
     sketches = zoo_sketches(zoo, references, FieldConfig(steps=2), zoo.ids, None, dim=256, progress=Recorder())
     assert len(sketches) == len(zoo.ids) == 3
     assert started == [(model_id, i, 3) for i, model_id in enumerate(zoo.ids)]
+
+
+def test_comparable_keeps_the_largest_group_with_every_distance():
+    nan = float("nan")
+    values = np.array(
+        [
+            [0.0, 0.1, 0.2, nan],
+            [0.1, 0.0, 0.3, nan],
+            [0.2, 0.3, 0.0, nan],
+            [nan, nan, nan, 0.0],
+        ]
+    )
+    matrix = DistanceMatrix(("a", "b", "c", "parity"), values, metric="softmax")
+    kept, dropped = matrix.comparable()
+    assert kept.labels == ("a", "b", "c") and dropped == ("parity",) and not np.isnan(kept.values).any()
+    finite, none_dropped = matrix.subset(["a", "b", "c"]).comparable()
+    assert finite.labels == ("a", "b", "c") and none_dropped == ()

@@ -10,13 +10,13 @@ from sklearn.linear_model import Ridge
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
-from gifviz.peers import PEERS, PeerInputs, peer_distances
-from gifviz.peers.base import Signature, model_outputs
-from gifviz.peers.cka import cka_distance
-from gifviz.peers.modeldiff import EPSILON, craft_pairs
-from gifviz.peers.outputs import disagreement, softmax_distance
-from gifviz.peers.sac import misclassified
-from gifviz.peers.zest import lime_masks, lime_solver, lime_weights
+from gifviz.methods import PEERS, MethodInputs, Signature, method_matrix
+from gifviz.methods.peers.cka import cka_distance
+from gifviz.methods.peers.evaluation import model_outputs
+from gifviz.methods.peers.modeldiff import EPSILON, craft_pairs
+from gifviz.methods.peers.outputs import disagreement, softmax_distance
+from gifviz.methods.peers.sac import misclassified
+from gifviz.methods.peers.zest import lime_masks, lime_solver, lime_weights
 from gifviz.refs import ReferenceSet, cutmix
 from gifviz.zoo.data import zoo_data
 
@@ -32,8 +32,8 @@ def lineage():
 
 @pytest.mark.parametrize("name", [n for n in PEERS if n != "sac-w"])
 def test_every_peer_puts_a_fine_tuned_copy_closer_than_an_independent_model(lineage, name):
-    _, models, references = lineage
-    matrix = peer_distances(name, models, PeerInputs(references, probe=models[0]))
+    zoo, models, references = lineage
+    matrix = method_matrix(name, zoo, [m.id for m in models], MethodInputs(references, probe=models[0]))
     values = matrix.values
     assert np.allclose(np.diag(values), 0) and np.allclose(values, values.T, equal_nan=True)
     derived, independent = matrix.distance("src-cnn", "ft-cnn-1"), matrix.distance("src-cnn", "indep-cnn_deep-1")
@@ -42,14 +42,15 @@ def test_every_peer_puts_a_fine_tuned_copy_closer_than_an_independent_model(line
     transfer = matrix.distance("src-cnn", "transfer-cnn-1")
     # Methods that compare outputs class by class cannot compare a parity model with a digit model.
     assert np.isnan(transfer) == PEERS[name].shared_outputs
-    assert matrix.provenance["method"] == name and matrix.provenance["probe"] == "src-cnn"
+    assert matrix.provenance["method"] == name
+    assert matrix.provenance.get("probe") == ("src-cnn" if PEERS[name].uses_probe else None)
 
 
 def test_sac_w_uses_the_probes_mistakes_and_says_when_it_has_too_few(lineage):
     _, models, references = lineage
     test = zoo_data()["test"]
     pool = ReferenceSet(test.images, tuple(map(str, range(len(test)))), test.labels["digit"])
-    wrong = misclassified(PeerInputs(pool), models[0])
+    wrong = misclassified(MethodInputs(pool), models[0])
     assert len(wrong) >= 4
     # Every returned image is one of the pool's, and the probe gets each of them wrong.
     flat_pool = pool.images.flatten(1)
@@ -58,12 +59,12 @@ def test_sac_w_uses_the_probes_mistakes_and_says_when_it_has_too_few(lineage):
     assert all(int(predictions[k]) != int(pool.labels[row]) for k, row in enumerate(rows))
     pool_wrong = int((model_outputs(models[0], pool.images).argmax(1) != pool.labels).sum())
     assert len(wrong) == pool_wrong  # and none of its mistakes is left out
-    matrix = peer_distances("sac-w", models, PeerInputs(pool, probe=models[0]))
+    matrix = method_matrix("sac-w", lineage[0], [m.id for m in models], MethodInputs(pool, probe=models[0]))
     assert matrix.distance("src-cnn", "ft-cnn-1") < matrix.distance("src-cnn", "indep-cnn_deep-1")
     with pytest.raises(GifvizError, match="labels"):
-        misclassified(PeerInputs(ReferenceSet(references.images, references.names)), models[0])
+        misclassified(MethodInputs(ReferenceSet(references.images, references.names)), models[0])
     with pytest.raises(GifvizError, match="misclassifies"):
-        misclassified(PeerInputs(references), models[0])  # the source gets (almost) all of 24 right
+        misclassified(MethodInputs(references), models[0])  # the source gets (almost) all of 24 right
 
 
 def test_output_peers_match_a_hand_count():
@@ -96,7 +97,7 @@ def test_zest_fit_equals_scikit_learn_weighted_ridge():
 
 def test_modeldiff_partners_stay_in_the_budget_and_change_the_probes_output(lineage):
     _, models, references = lineage
-    images, partners = craft_pairs(PeerInputs(references), models[0])
+    images, partners = craft_pairs(MethodInputs(references), models[0])
     assert float((partners - images).abs().max()) <= EPSILON + 1e-6
     assert partners.min() >= 0 and partners.max() <= 1
     with torch.no_grad():
@@ -135,5 +136,5 @@ def test_peers_run_on_an_exported_program(tmp_path):
     references = load_reference_folder(write_pngs(tmp_path / "refs", 6, size=32, channels=3), zoo.space)
     models = zoo.load_all()
     for name in ("softmax", "modeldiff", "sac-m"):
-        matrix = peer_distances(name, models, PeerInputs(references, probe=models[0]))
+        matrix = method_matrix(name, zoo, list(zoo.ids), MethodInputs(references, probe=models[0]))
         assert matrix.distance("exported", "again") == pytest.approx(0.0, abs=1e-12)

@@ -1,5 +1,5 @@
 """Testbed runs for the Benchmarks page: the run's configuration, its cost estimate before it starts (from
-:func:`gifviz.bench.methods.method_costs`), and the run itself, computed on request with progress and kept for the
+:func:`gifviz.bench.costs.method_costs`), and the run itself, computed on request with progress and kept for the
 session."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import streamlit as st
 from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo
 from gifviz.app.settings import AppSettings
+from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
-from gifviz.bench.methods import MethodCost, method_costs
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
 from gifviz.bench.tasks import task_distance_matrix
 from gifviz.figures.space import dendrogram_figure
@@ -55,7 +55,7 @@ def run_plan(current: AppSettings, testbed: str, methods: tuple[str, ...], n_ref
     lacks when it cannot run ``testbed``."""
     ids = models_for(open_zoo(current.manifest), testbed)
     references = _references(current.manifest, n_refs)
-    return method_costs(ids, methods, references, current.field_config(), open_store(current.cache_dir))
+    return method_costs(ids, methods, references, current.field_config(), open_store())
 
 
 def run_testbed(
@@ -64,7 +64,7 @@ def run_testbed(
     """Run one testbed (fields from the store when cached) and keep the result for this session."""
     zoo = open_zoo(current.manifest)
     config = bench_config(current, methods, n_refs, resamples)
-    inputs = bench_inputs(zoo, config, open_store(current.cache_dir))
+    inputs = bench_inputs(zoo, config, open_store())
     progress = StreamlitProgress(len(zoo.ids))
     result = RUNNERS[testbed](inputs, config, progress)
     progress.bar.empty()

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import rankdata
 
-from gifviz.bench.methods import MethodRun
 from gifviz.errors import ConfigError
 from gifviz.hub.spec import ModelSpec
 from gifviz.hub.zoo import Zoo
+from gifviz.methods.run import MethodRun
 
 CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "extract-adv", "transfer")
 TRANSFER_NEGATIVES = "transfer-independent"

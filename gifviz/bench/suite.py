@@ -15,23 +15,18 @@ import pandas as pd
 
 from gifviz.analysis.stats import bootstrap_rows, percentile_interval
 from gifviz.bench import ipp, tasks, unlearning
-from gifviz.bench.methods import (
-    MethodRun,
-    SignatureCache,
-    failed_run,
-    modelgif_run,
-    peer_run,
-)
 from gifviz.config import FieldConfig
 from gifviz.constants import TESTBEDS
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
-from gifviz.peers import PEERS, PeerInputs
+from gifviz.methods.interface import MethodInputs
+from gifviz.methods.registry import METHODS as DISTANCE_METHODS
+from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run, per_probe_run
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet, image_files, load_reference_folder
 from gifviz.store import FieldStore
 
-METHODS = ("modelgif", *PEERS)
+METHODS = tuple(DISTANCE_METHODS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,45 +114,44 @@ def _methods_for(config: BenchConfig) -> list[str]:
     return list(config.methods) + [f"modelgif:{name}" for name, _ in config.variants]
 
 
+def _method_of(name: str) -> tuple[str, str]:
+    """``modelgif:<variant>`` -> (``modelgif``, ``<variant>``); a plain name has no variant."""
+    base, _, variant = name.partition(":")
+    return base, variant
+
+
 def _run(
     testbed: str,
     name: str,
     inputs: BenchInputs,
     ids: Sequence[str],
     config: BenchConfig,
-    references: ReferenceSet,
     probe: str,
     progress: BenchProgress | None,
     shared: SignatureCache | None = None,
 ) -> MethodRun:
+    """Method ``name`` on the models ``ids``, every method through the same call.
+
+    The field configuration is ``config.field`` or the named variant's; for task relatedness it differentiates
+    ``config.task_layer`` (the methods that use no field ignore it). A method that cannot run on these models (no
+    hookable layer, no labels) becomes an n/a row with the reason instead of stopping the testbed.
+    """
     zoo = inputs.zoo
+    base, variant = _method_of(name)
+    method = DISTANCE_METHODS[base]
     if progress is not None:
         progress.method(name)
-    if name == "modelgif" or name.startswith("modelgif:"):
-        field_config = config.field if name == "modelgif" else dict(config.variants)[name.split(":", 1)[1]]
-        if testbed == "tasks" and config.task_layer is not None:
-            field_config = field_config.replace(target="channel_max", layer=config.task_layer)
-        title = "ModelGiF" if name == "modelgif" else f"ModelGiF ({name.split(':', 1)[1]})"
-        return modelgif_run(zoo, ids, references, field_config, inputs.store, name=name, title=title,
-                            progress=progress)  # fmt: skip
-    pool = inputs.labelled_pool if name == "sac-w" and inputs.labelled_pool is not None else references
-    peer_inputs = PeerInputs(pool, zoo.load(probe), zoo.space.value_range, config.seed)
+    field_config = dict(config.variants)[variant] if variant else config.field
+    if testbed == "tasks" and config.task_layer is not None:
+        field_config = field_config.replace(target="channel_max", layer=config.task_layer)
+    pool = inputs.labelled_pool if method.needs_labels and inputs.labelled_pool is not None else inputs.references
+    title = f"{method.title} ({variant})" if variant else method.title
     try:
-        return peer_run(name, [zoo.load(i) for i in ids], peer_inputs, shared)
+        method_inputs = MethodInputs(pool, zoo.load(probe) if method.uses_probe else None, zoo.space.value_range,
+                                     config.seed, field=field_config, store=inputs.store)  # fmt: skip
+        return method_run(method, zoo, ids, method_inputs, name=name, title=title, progress=progress, shared=shared)
     except GifvizError as error:
-        method = PEERS[name]
-        return failed_run(name, method.title, method.access, str(error))
-
-
-class _PerSource(MethodRun):
-    """A probe-dependent method in the IPP testbed: one run per source, picked by the pair's first model."""
-
-    def __init__(self, runs: dict[str, MethodRun]) -> None:
-        first = next(iter(runs.values()))
-        super().__init__(first.name, first.title, first.access, min(r.samples for r in runs.values()),
-                         first.evaluations, sum(r.seconds for r in runs.values()),
-                         lambda a, b, rows: runs[a].distance(a, b, rows),
-                         "; ".join(dict.fromkeys(r.note for r in runs.values() if r.note)))  # fmt: skip
+        return failed_run(name, title, method.access, str(error))
 
 
 def _summarize(
@@ -197,12 +191,12 @@ def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | 
     runs: dict[str, MethodRun] = {}
     shared: SignatureCache = {}
     for name in _methods_for(config):
-        if name in PEERS and PEERS[name].uses_probe:
-            runs[name] = _PerSource(
-                {s: _run("ipp", name, inputs, ids, config, inputs.references, s, progress, shared) for s in sources}
+        if DISTANCE_METHODS[_method_of(name)[0]].uses_probe:
+            runs[name] = per_probe_run(
+                {s: _run("ipp", name, inputs, ids, config, s, progress, shared) for s in sources}
             )
         else:
-            runs[name] = _run("ipp", name, inputs, ids, config, inputs.references, sources[0], progress, shared)
+            runs[name] = _run("ipp", name, inputs, ids, config, sources[0], progress, shared)
     table, sweep = _summarize("ipp", runs, lambda run, rows: ipp.category_aucs(run, cases, rows), config)
     details = pd.DataFrame([
         {"method": name, "source": case.source, "category": case.category, "model": model_id,
@@ -217,7 +211,7 @@ def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress 
     task_set = tasks.task_set(inputs.zoo)
     ids = list(task_set.models)
     shared: SignatureCache = {}
-    runs = {name: _run("tasks", name, inputs, ids, config, inputs.references, ids[0], progress, shared)
+    runs = {name: _run("tasks", name, inputs, ids, config, ids[0], progress, shared)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("tasks", runs, lambda run, rows: tasks.task_scores(run, task_set, rows), config)
     details = pd.DataFrame([
@@ -233,7 +227,7 @@ def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: BenchProg
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)
     shared: SignatureCache = {}
-    runs = {name: _run("unlearning", name, inputs, ids, config, inputs.references, bench.reference, progress, shared)
+    runs = {name: _run("unlearning", name, inputs, ids, config, bench.reference, progress, shared)
             for name in _methods_for(config)}  # fmt: skip
     table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
                               config)  # fmt: skip

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from gifviz.bench.methods import MethodRun
 from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
+from gifviz.methods.run import MethodRun
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,9 +14,9 @@ import dataclasses
 
 import numpy as np
 
-from gifviz.bench.methods import MethodRun
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
+from gifviz.methods.run import MethodRun
 
 GROUPS = ("unlearned", "retrained", "unrelated")
 

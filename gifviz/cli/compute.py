@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gifviz.cli.choices import SKETCH_DIM
+from gifviz.cli.choices import METHODS, SKETCH_DIM
 from gifviz.cli.options import (
     add_field_options,
     add_metric_option,
@@ -26,14 +26,25 @@ from gifviz.errors import GifvizError
 def register(commands: argparse._SubParsersAction) -> None:
     distances = commands.add_parser(
         "distances",
-        help="pairwise field distances of a zoo, as CSV (+ provenance JSON)",
+        help="pairwise distances of a zoo's models (ModelGiF or a peer method), as CSV (+ provenance JSON)",
         description="Compute every model's gradient field on the reference images and write the pairwise distance "
-        "matrix as CSV, with a provenance sidecar <out>.json (gifviz version, FieldConfig, references, digests).",
+        "matrix as CSV, with a provenance sidecar <out>.json (gifviz version, FieldConfig, references, digests). "
+        "--method picks another distance method (a peer) on the same models and references.",
     )
     distances.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
     distances.add_argument("--out", required=True, metavar="D.csv", help="CSV to write")
     distances.add_argument("--models", metavar="ID,ID,...", help="only these models (default: all)")
     distances.add_argument("--quiet", action="store_true", help="no progress bars")
+    distances.add_argument(
+        "--method", choices=METHODS, default="modelgif",
+        help="distance method; the options of the field, the store, --metric, --sketch, --executor and --skip-bad "
+        "are ModelGiF's",
+    )  # fmt: skip
+    distances.add_argument(
+        "--probe", metavar="ID",
+        help="the model whose owner asks (methods that craft their inputs from a model: modeldiff, sac-w); default: "
+        "the first model",
+    )  # fmt: skip
     distances.add_argument(
         "--skip-bad", action="store_true",
         help="leave out models that fail to load or give unusable outputs (each reported on stderr); default: stop",
@@ -96,6 +107,8 @@ def run_distances(args: argparse.Namespace) -> int:
     references = references_from_args(zoo, args)
     if args.sketch is not None and args.metric != "cosine":
         raise GifvizError("--sketch approximates the cosine distance; drop --metric or --sketch")
+    if args.method != "modelgif":
+        return _write_method_distances(args, zoo, ids, references)
     store = store_from_args(args)
     # A bad model is found before any long computation (stored fields need no gradient check).
     for model_id, reason in check_models(zoo, ids, references, config, store, skip_bad=args.skip_bad).items():
@@ -117,6 +130,27 @@ def run_distances(args: argparse.Namespace) -> int:
     csv_path, sidecar = matrix.to_csv(args.out)
     print(f"wrote {csv_path} ({len(matrix.labels)} models, N={len(references)}, S={config.steps}) and {sidecar}")
     print(f"fields: {summary.describe(str(store.home) if store is not None else None)}")
+    return 0
+
+
+def _write_method_distances(args: argparse.Namespace, zoo, ids: list[str], references) -> int:
+    """``gifviz distances --method <peer>``: the same models and references through the peer's signatures."""
+    from gifviz.cli.progress import TerminalProgress
+    from gifviz.methods import MethodInputs, distance_method, method_matrix
+
+    field_only = {"--metric": args.metric != "cosine", "--sketch": args.sketch is not None,
+                  "--executor": args.executor != "local", "--skip-bad": args.skip_bad}  # fmt: skip
+    named = [option for option, given in field_only.items() if given]
+    if named:
+        raise GifvizError(f"{' and '.join(named)}: for ModelGiF's fields only; drop them or use --method modelgif")
+    method = distance_method(args.method)
+    if method.needs_labels and references.labels is None:
+        raise GifvizError(f"{method.title} needs references with ground-truth labels; a folder of images has none")
+    probe = zoo.load(args.probe) if args.probe else None
+    inputs = MethodInputs(references, probe, zoo.space.value_range, args.seed)  # --seed also seeds a peer's choices
+    matrix = method_matrix(args.method, zoo, ids, inputs, TerminalProgress(not args.quiet))
+    csv_path, sidecar = matrix.to_csv(args.out)
+    print(f"wrote {csv_path} ({len(matrix.labels)} models, {args.method}, N={len(references)}) and {sidecar}")
     return 0
 
 

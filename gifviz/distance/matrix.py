@@ -55,6 +55,24 @@ class DistanceMatrix:
         rows = [self.index(label) for label in labels]
         return dataclasses.replace(self, labels=tuple(labels), values=self.values[np.ix_(rows, rows)].copy())
 
+    def comparable(self) -> tuple[DistanceMatrix, tuple[str, ...]]:
+        """The largest set of models every pair of which has a distance, and the models left out.
+
+        Methods that compare outputs class by class have no distance between models of other output classes (NaN);
+        clustering and embeddings need every pair. Models are left out greedily, the one missing most distances
+        first (ties: the later one), which keeps the largest group of models that share their outputs.
+        """
+        kept = list(range(len(self.labels)))
+        while kept:
+            missing = np.isnan(self.values[np.ix_(kept, kept)]).sum(axis=1)
+            if not missing.any():
+                break
+            worst = max(range(len(kept)), key=lambda k: (missing[k], k))
+            kept.pop(worst)
+        labels = [self.labels[k] for k in kept]
+        dropped = tuple(label for label in self.labels if label not in labels)
+        return self.subset(labels), dropped
+
     def full_provenance(self) -> dict[str, Any]:
         """Provenance with the gifviz version and the creation date filled in."""
         info = {"gifviz_version": __version__, "metric": self.metric, "models": list(self.labels)}

@@ -17,7 +17,8 @@ import torch
 
 from gifviz.errors import GifvizError
 from gifviz.hub.spec import LoadedModel
-from gifviz.peers.base import PeerInputs, Signature, model_outputs
+from gifviz.methods.interface import MethodInputs, Signature
+from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import cutmix
 
 MIN_WRONG = 4
@@ -38,7 +39,7 @@ def correlation_distance(a: Signature, b: Signature, rows: np.ndarray | None) ->
     return float(difference.mean())
 
 
-def misclassified(inputs: PeerInputs, probe: LoadedModel) -> torch.Tensor:
+def misclassified(inputs: MethodInputs, probe: LoadedModel) -> torch.Tensor:
     """The references the probe gets wrong, ``(n, C, H, W)`` (SAC-w's samples)."""
     labels = inputs.references.labels
     if labels is None:
@@ -52,6 +53,6 @@ def misclassified(inputs: PeerInputs, probe: LoadedModel) -> torch.Tensor:
     return inputs.references.images[wrong]
 
 
-def cutmix_samples(inputs: PeerInputs, probe: LoadedModel) -> torch.Tensor:
+def cutmix_samples(inputs: MethodInputs, probe: LoadedModel | None) -> torch.Tensor:
     """CutMix mixes of the references ``(N, C, H, W)`` (SAC-m's samples)."""
     return cutmix(inputs.references.images, inputs.seed)

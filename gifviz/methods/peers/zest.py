@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.peers.base import PeerInputs, Signature, model_outputs, output_classes
+from gifviz.methods.interface import MethodInputs, Signature
+from gifviz.methods.peers.evaluation import model_outputs, output_classes
 
 GRID = 4  # segments per side
 SAMPLES = 64  # masks per reference
@@ -70,7 +71,7 @@ def lime_solver(masks: np.ndarray, alpha: float = RIDGE_ALPHA) -> np.ndarray:
     return np.linalg.solve(gram, centred.T * weights)
 
 
-def lime_context(inputs: PeerInputs, probe: LoadedModel) -> LimeContext:
+def lime_context(inputs: MethodInputs, probe: LoadedModel | None) -> LimeContext:
     """The masked references every model is evaluated on (the same masks for all models)."""
     images = inputs.references.images
     masks = lime_masks(inputs.seed)

@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.peers.base import PeerInputs, Signature, model_outputs, select, wrapped_model
+from gifviz.methods.interface import MethodInputs, Signature
+from gifviz.methods.peers.evaluation import model_outputs, select, wrapped_model
 
 EPSILON = 0.06  # L-inf budget of the crafted partner, as a fraction of the input range
 CRAFT_STEPS = 4
 
 
-def craft_pairs(inputs: PeerInputs, probe: LoadedModel) -> tuple[torch.Tensor, torch.Tensor]:
+def craft_pairs(inputs: MethodInputs, probe: LoadedModel) -> tuple[torch.Tensor, torch.Tensor]:
     """References ``(N, C, H, W)`` and their partners: a random start in the L-inf ball, then signed-gradient steps
     that turn the probe's output away from its output at the reference (ModelDiff's search for diverse decisions)."""
     images = inputs.references.images

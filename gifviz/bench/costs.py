@@ -1,128 +1,15 @@
-"""ModelGiF and every peer as one kind of object for the testbeds: a distance for any pair of models on any subset
-of its samples, with what it cost.
-
-The testbeds call ``run.distance(a, b, rows)`` many times (bootstrap resamples, the reference-count sweep), so each
-run pays for its model evaluations once and every later distance is cheap.
-"""
+"""What a testbed run will cost, before it runs: model evaluations and rough seconds per method, and the warning
+shown before a run that takes longer than a default run should."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import time
-from collections.abc import Callable, Sequence
-
-import numpy as np
+from collections.abc import Sequence
 
 from gifviz.config import FieldConfig
-from gifviz.distance import field_distance
-from gifviz.errors import ConfigError
-from gifviz.hub.spec import LoadedModel
-from gifviz.hub.zoo import Zoo
-from gifviz.jobs.runner import store_fields
-from gifviz.peers import PEERS, PeerInputs, Signature, peer_method
-from gifviz.pipeline import ZooProgress
+from gifviz.methods.registry import distance_method
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
-
-PairDistance = Callable[[str, str, "np.ndarray | None"], float]
-
-
-@dataclasses.dataclass
-class MethodRun:
-    """One method evaluated on a set of models.
-
-    Attributes:
-        name: method key (``modelgif``, ``sac-m``, ...).
-        title: display name.
-        access: ``white-box`` or ``black-box``.
-        samples: how many samples its distances are averaged over (rows for resampling).
-        evaluations: model evaluations per model (forward passes; for ModelGiF each also has a backward pass).
-        seconds: wall time spent evaluating the models (zero for fields served from the store).
-        pair: ``(a, b, rows) -> distance`` on sample ``rows`` (``None``: all); NaN where the method cannot compare.
-        note: why the method could not run on these models (its distances are then all NaN), else empty.
-    """
-
-    name: str
-    title: str
-    access: str
-    samples: int
-    evaluations: int
-    seconds: float
-    pair: PairDistance
-    note: str = ""
-
-    def distance(self, a: str, b: str, rows: np.ndarray | None = None) -> float:
-        return 0.0 if a == b else self.pair(a, b, rows)
-
-
-def modelgif_run(
-    zoo: Zoo,
-    ids: Sequence[str],
-    references: ReferenceSet,
-    config: FieldConfig,
-    store: FieldStore | None = None,
-    *,
-    name: str = "modelgif",
-    title: str = "ModelGiF",
-    progress: ZooProgress | None = None,
-) -> MethodRun:
-    """ModelGiF fields of ``ids`` (from ``store`` when cached) as a :class:`MethodRun`."""
-    started = time.perf_counter()
-    fields = store_fields(zoo, references, config, list(ids), store, progress=progress)
-    seconds = time.perf_counter() - started
-
-    @functools.cache
-    def per_input(a: str, b: str) -> np.ndarray:
-        return np.asarray(field_distance(fields[a], fields[b]).per_input, dtype=np.float64)
-
-    def pair(a: str, b: str, rows: np.ndarray | None) -> float:
-        values = per_input(*sorted((a, b)))
-        return float(values.mean() if rows is None else values[rows].mean())
-
-    return MethodRun(name, title, "white-box", len(references), len(references) * config.steps, seconds, pair)
-
-
-SignatureCache = dict[tuple, tuple[dict[str, Signature], float, int]]
-
-
-def peer_run(
-    name: str, models: Sequence[LoadedModel], inputs: PeerInputs, shared: SignatureCache | None = None
-) -> MethodRun:
-    """Peer method ``name`` on ``models`` (its samples crafted from ``inputs.probe`` when it uses one).
-
-    ``shared``: signatures already computed in this testbed run, keyed by what decides them (the method's sample
-    and signature functions, the probe, the samples' source, the models). Output disagreement and softmax distance
-    read the same softmax outputs, so the second of them costs no forward pass; its ``seconds`` stay those of
-    computing the signatures, the method's cost when run alone.
-    """
-    method = peer_method(name)
-    probe = inputs.probe or models[0]
-    key = (method.prepare, method.signature, probe.id, id(inputs.references), inputs.seed, tuple(m.id for m in models))
-    if shared is not None and key in shared:
-        signatures, seconds, evaluations = shared[key]
-    else:
-        started = time.perf_counter()
-        context = method.prepare(inputs, probe)
-        signatures = {model.id: method.signature(model, context) for model in models}
-        seconds, evaluations = time.perf_counter() - started, method.evaluations(context)
-        if shared is not None:
-            shared[key] = signatures, seconds, evaluations
-
-    def pair(a: str, b: str, rows: np.ndarray | None) -> float:
-        return method.distance(signatures[a], signatures[b], rows)
-
-    samples = int(next(iter(signatures.values())).values.shape[0])
-    return MethodRun(name, method.title, method.access, samples, evaluations, seconds, pair)
-
-
-def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
-    """A method that could not run on these models (a TorchScript model has no hookable layer, SAC-w has no labels):
-    it stays in the tables as n/a with the reason, instead of stopping the whole testbed or vanishing from it."""
-    return MethodRun(name, title, access, 0, 0, 0.0, lambda a, b, rows: float("nan"), note=reason)
-
-
-# -- what a run will cost, before it runs -----------------------------------------------------------------------------
 
 # Measured for issue 13 by running each method alone through ``run_ipp`` on the built-in zoo's IPP testbed (72 models,
 # 3x32x32 inputs): BenchConfig(methods=(m,), n_refs=32, sweep=(8, 16, 32), resamples=100), the app's default field
@@ -182,9 +69,7 @@ class MethodCost:
 
 
 def method_title(method: str) -> str:
-    if method != "modelgif" and method not in PEERS:
-        raise ConfigError(f"unknown method {method!r}; choose from: modelgif, {', '.join(PEERS)}")
-    return "ModelGiF" if method == "modelgif" else PEERS[method].title
+    return distance_method(method).title
 
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.peers.base import Signature, model_outputs, output_classes, select
+from gifviz.methods.interface import Signature
+from gifviz.methods.peers.evaluation import model_outputs, output_classes, select
 
 
 def probabilities_signature(model: LoadedModel, samples: torch.Tensor) -> Signature:

@@ -1,0 +1,70 @@
+"""What the peer methods share: batched model evaluation (outputs, inner features) and the plain sample choices.
+
+The interface they implement, beside ModelGiF, is :mod:`gifviz.methods.interface`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from gifviz.errors import ConfigError, GifvizError
+from gifviz.hub.spec import LoadedModel
+from gifviz.methods.interface import MethodInputs
+from gifviz.space import PreprocessedModel
+from gifviz.torch_helpers import forward_in_chunks, layer_output
+
+EVAL_BATCH = 256
+
+
+def wrapped_model(model: LoadedModel) -> PreprocessedModel:
+    """``model(preprocess(x))`` as one module. No ``.eval()`` here: the hub gives models in eval mode already (set
+    flag by flag, because exported ``.pt2`` programs refuse ``train()``/``eval()``)."""
+    return PreprocessedModel(model.module, model.preprocess)
+
+
+def model_outputs(model: LoadedModel, images: torch.Tensor) -> torch.Tensor:
+    """Logits ``(N, K)`` of ``model`` on raw inputs ``(N, C, H, W)``, through its own preprocess."""
+    outputs = forward_in_chunks(wrapped_model(model), images, EVAL_BATCH).float()
+    if outputs.ndim != 2:
+        raise GifvizError(f"model {model.id!r} returns outputs of shape {tuple(outputs.shape)}; peers need (N, K)")
+    return outputs
+
+
+def output_classes(model: LoadedModel, outputs: torch.Tensor) -> tuple:
+    """What two models must share to be compared by output: the class count and, when known, the class names."""
+    return (outputs.shape[1], model.classes)
+
+
+def default_layer(model: LoadedModel) -> str:
+    """The penultimate features: the ``backbone`` module of gifviz architectures, else the module before the last."""
+    names = [name for name, _ in model.module.named_children()]
+    if "backbone" in names:
+        return "backbone"
+    if len(names) < 2:
+        raise ConfigError(f"model {model.id!r} has no child modules to read features from; name a layer")
+    return names[-2]
+
+
+def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
+    """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
+    wrapped = wrapped_model(model)
+    with layer_output(model.module, layer or default_layer(model)) as read:
+        features = forward_in_chunks(lambda chunk: read(wrapped(chunk)).flatten(1), images, EVAL_BATCH)
+    return features.double()
+
+
+def select(values: Any, rows: np.ndarray | None) -> Any:
+    """``values[rows]`` (all rows when ``rows`` is None)."""
+    return values if rows is None else values[torch.as_tensor(rows, dtype=torch.long)]
+
+
+def references_as_samples(inputs: MethodInputs, probe: LoadedModel | None) -> torch.Tensor:
+    """The plain context: every model sees the references themselves ``(N, C, H, W)``."""
+    return inputs.references.images
+
+
+def sample_count(context: torch.Tensor) -> int:
+    return int(context.shape[0])

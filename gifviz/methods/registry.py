@@ -1,0 +1,102 @@
+"""Every distance method by name, ModelGiF first, and the matrix of any of them for a zoo's models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from gifviz.constants import DISTANCE_METHODS
+from gifviz.distance.matrix import DistanceMatrix
+from gifviz.errors import ConfigError
+from gifviz.hub.zoo import Zoo
+from gifviz.methods.interface import DistanceMethod, MethodInputs
+from gifviz.methods.modelgif import MODELGIF
+from gifviz.methods.peers import cka, modeldiff, outputs, sac, zest
+from gifviz.methods.peers.evaluation import references_as_samples, sample_count
+from gifviz.methods.run import signatures_of
+from gifviz.pipeline import ZooProgress
+
+PEERS: dict[str, DistanceMethod] = {
+    method.name: method
+    for method in (
+        DistanceMethod(
+            name="disagreement", title="Output disagreement", citation="top-1 prediction mismatch",
+            access="black-box", shared_outputs=True, prepare=references_as_samples,
+            signature=outputs.probabilities_signature, compare=outputs.disagreement, evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="softmax", title="Softmax distance", citation="mean L2 distance of softmax outputs",
+            access="black-box", shared_outputs=True, prepare=references_as_samples,
+            signature=outputs.probabilities_signature, compare=outputs.softmax_distance, evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="modeldiff", title="ModelDiff (DDV)", citation="Li et al., ISSTA 2021", access="black-box",
+            uses_probe=True, prepare=modeldiff.craft_pairs, signature=modeldiff.ddv_signature,
+            compare=modeldiff.ddv_distance, evaluations=modeldiff.pair_count,
+        ),
+        DistanceMethod(
+            name="sac-w", title="SAC-w", citation="Guan et al., NeurIPS 2022", access="black-box", needs_labels=True,
+            uses_probe=True, prepare=sac.misclassified, signature=sac.correlation_signature,
+            compare=sac.correlation_distance, evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="sac-m", title="SAC-m", citation="Guan et al., NeurIPS 2022", access="black-box",
+            prepare=sac.cutmix_samples, signature=sac.correlation_signature, compare=sac.correlation_distance,
+            evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="cka", title="Linear CKA", citation="Kornblith et al., ICML 2019", access="white-box",
+            prepare=references_as_samples, signature=cka.features_signature, compare=cka.cka_distance,
+            evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="zest", title="ZEST (LIME)", citation="Jia et al., ICLR 2022", access="black-box", shared_outputs=True,
+            prepare=zest.lime_context, signature=zest.lime_signature, compare=zest.lime_distance,
+            evaluations=zest.lime_evaluations,
+        ),
+    )
+}  # fmt: skip
+# ModelGiF and its peers, in :data:`gifviz.constants.DISTANCE_METHODS`' order (the names the parser and the app's
+# settings validate against without importing torch; a test keeps the two in step).
+METHODS: dict[str, DistanceMethod] = {name: {"modelgif": MODELGIF, **PEERS}[name] for name in DISTANCE_METHODS}
+
+
+def distance_method(name: str) -> DistanceMethod:
+    """The method called ``name``; one line naming the choices when there is none."""
+    if name not in METHODS:
+        raise ConfigError(f"unknown distance method {name!r}; choose one of: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def method_matrix(
+    name: str,
+    zoo: Zoo,
+    ids: Sequence[str],
+    inputs: MethodInputs,
+    progress: ZooProgress | None = None,
+) -> DistanceMatrix:
+    """The ``(M, M)`` distances of method ``name`` between the models ``ids`` of ``zoo`` on ``inputs.references``,
+    with its provenance (method, citation, references, probe, seed, model digests; ModelGiF's field configuration)."""
+    method = distance_method(name)
+    if method.needs_labels and inputs.references.labels is None:
+        raise ConfigError(f"{method.title} needs references with ground-truth labels; these references have none")
+    ids = list(ids)
+    started = time.perf_counter()
+    signatures, _ = signatures_of(method, zoo, ids, inputs, progress)
+    values = method.matrix([signatures[model_id] for model_id in ids])
+    provenance = {
+        "zoo": zoo.name,
+        "manifest": str(zoo.manifest.path) if zoo.manifest.path else None,
+        "method": name,
+        "citation": method.citation,
+        "reference_names": list(inputs.references.names),
+        "reference_digest": inputs.references.digest(),
+        "seed": inputs.seed,
+        "seconds": round(time.perf_counter() - started, 3),
+        "model_digests": {model_id: zoo.load(model_id).digest for model_id in ids},
+    }
+    if method is MODELGIF:
+        provenance["field_config"] = inputs.field.to_dict()
+    if method.uses_probe:
+        provenance["probe"] = inputs.probe.id if inputs.probe is not None else ids[0]
+    return DistanceMatrix(tuple(ids), values, metric=name, provenance=provenance)

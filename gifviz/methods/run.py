@@ -1,0 +1,155 @@
+"""Any distance method evaluated on a zoo's models: a distance for any pair on any subset of its samples, with what
+it cost.
+
+The testbeds call ``run.distance(a, b, rows)`` many times (bootstrap resamples, the reference-count sweep), so each
+run pays for its model evaluations once and every later distance is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from gifviz.hub.zoo import Zoo
+from gifviz.methods.interface import DistanceMethod, MethodInputs, Signature
+from gifviz.pipeline import ZooProgress
+
+PairDistance = Callable[[str, str, "np.ndarray | None"], float]
+# Signatures already computed in one testbed run, keyed by what decides them (see :func:`method_run`).
+SignatureCache = dict[tuple, tuple[dict[str, Signature], float, int]]
+
+
+@dataclasses.dataclass
+class MethodRun:
+    """One method evaluated on a set of models.
+
+    Attributes:
+        name: method key (``modelgif``, ``sac-m``, ``modelgif:<variant>``, ...).
+        title: display name.
+        access: ``white-box`` or ``black-box``.
+        samples: how many samples its distances are averaged over (rows for resampling).
+        evaluations: model evaluations per model (forward passes; for ModelGiF each also has a backward pass).
+        seconds: wall time spent evaluating the models (zero for fields served from the store).
+        pair: ``(a, b, rows) -> distance`` on sample ``rows`` (``None``: all); NaN where the method cannot compare.
+        note: why the method could not run on these models (its distances are then all NaN), else empty.
+    """
+
+    name: str
+    title: str
+    access: str
+    samples: int
+    evaluations: int
+    seconds: float
+    pair: PairDistance
+    note: str = ""
+
+    def distance(self, a: str, b: str, rows: np.ndarray | None = None) -> float:
+        return 0.0 if a == b else self.pair(a, b, rows)
+
+
+def signatures_of(
+    method: DistanceMethod,
+    zoo: Zoo,
+    ids: Sequence[str],
+    inputs: MethodInputs,
+    progress: ZooProgress | None = None,
+) -> tuple[dict[str, Signature], int]:
+    """The signature of each of ``ids`` and the model evaluations each took.
+
+    Samples are prepared once, with ``inputs.probe`` (default: the first model) for a method that crafts them from a
+    model; ModelGiF's signatures come through its store-backed path.
+    """
+    if method.zoo_signatures is not None and not method.uses_probe:
+        context = method.prepare(inputs, inputs.probe)
+        return method.zoo_signatures(zoo, ids, context, progress), method.evaluations(context)
+    models = [zoo.load(model_id) for model_id in ids]
+    context = method.prepare(inputs, inputs.probe or models[0])
+    evaluations = method.evaluations(context)
+    signatures = {}
+    for position, model in enumerate(models):
+        if progress is not None:  # one step per model: a peer's forward passes are batched, not chunked
+            progress.start(model.id, position, len(models), evaluations)
+        signatures[model.id] = method.signature(model, context)
+        if progress is not None:
+            progress.advance(evaluations, evaluations)
+            progress.finish(model.id)
+    return signatures, evaluations
+
+
+def method_run(
+    method: DistanceMethod,
+    zoo: Zoo,
+    ids: Sequence[str],
+    inputs: MethodInputs,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    progress: ZooProgress | None = None,
+    shared: SignatureCache | None = None,
+) -> MethodRun:
+    """``method`` on the models ``ids`` of ``zoo`` as a :class:`MethodRun` (``name``/``title``: the method's own
+    unless a variant is being run).
+
+    ``shared``: signatures already computed in this testbed run, keyed by what decides them (the method's sample and
+    signature functions, the probe, the samples' source, the field configuration, the models). Output disagreement
+    and softmax distance read the same softmax outputs, so the second of them costs no forward pass; its ``seconds``
+    stay those of computing the signatures, the method's cost when run alone.
+    """
+    probe_id = inputs.probe.id if inputs.probe is not None else ""
+    key = (method.prepare, method.signature, probe_id, id(inputs.references), inputs.seed, inputs.field,
+           tuple(ids))  # fmt: skip
+    if shared is not None and key in shared:
+        signatures, seconds, evaluations = shared[key]
+    else:
+        started = time.perf_counter()
+        signatures, evaluations = signatures_of(method, zoo, ids, inputs, progress)
+        seconds = time.perf_counter() - started
+        if shared is not None:
+            shared[key] = signatures, seconds, evaluations
+    samples = int(next(iter(signatures.values())).values.shape[0]) if signatures else 0
+    return MethodRun(name or method.name, title or method.title, method.access, samples, evaluations, seconds,
+                     _pair_distance(method, signatures))  # fmt: skip
+
+
+def _pair_distance(method: DistanceMethod, signatures: dict[str, Signature]) -> PairDistance:
+    if method.per_sample is None:
+        return lambda a, b, rows: method.distance(signatures[a], signatures[b], rows)
+
+    # A costly comparison (ModelGiF's: N*S*D products) is done once per pair; resamples and the sweep average rows.
+    @functools.cache
+    def per_sample(a: str, b: str) -> np.ndarray:
+        return method.per_sample(signatures[a], signatures[b])
+
+    def pair(a: str, b: str, rows: np.ndarray | None) -> float:
+        if method.shared_outputs and signatures[a].classes != signatures[b].classes:
+            return float("nan")
+        values = per_sample(*sorted((a, b)))
+        return float(values.mean() if rows is None else values[rows].mean())
+
+    return pair
+
+
+def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
+    """A method that could not run on these models (a TorchScript model has no hookable layer, SAC-w has no labels):
+    it stays in the tables as n/a with the reason, instead of stopping the whole testbed or vanishing from it."""
+    return MethodRun(name, title, access, 0, 0, 0.0, lambda a, b, rows: float("nan"), note=reason)
+
+
+def per_probe_run(runs: dict[str, MethodRun]) -> MethodRun:
+    """A probe-dependent method run once per probe (IPP: once per source), as one run: a pair's distance is that of
+    the run whose probe is the pair's first model."""
+    first = next(iter(runs.values()))
+    return MethodRun(
+        first.name,
+        first.title,
+        first.access,
+        min(run.samples for run in runs.values()),
+        first.evaluations,
+        sum(run.seconds for run in runs.values()),
+        lambda a, b, rows: runs[a].distance(a, b, rows),
+        "; ".join(dict.fromkeys(run.note for run in runs.values() if run.note)),
+    )
