@@ -9,6 +9,7 @@ Only one chunk of path points ever exists in memory.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -75,6 +76,60 @@ def compute_field(
         :class:`Field` with values ``(N, S, D)``, D = ``c * h * w`` after reduction.
     """
     config = config or FieldConfig()
+    path = _path_problem(inputs, config, baselines, labels, value_range)
+    model = on_device(model, path.x.device, path.x.dtype)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    wrapped = PreprocessedModel(model, preprocess)
+    with autograd_ready(wrapped) as guard, layer_output(model, config.layer) as read:
+        control = _RunControl(progress, should_stop, guard)
+        function = _scoring_function(wrapped, read, config, path.x.device)
+        ends = _endpoint_pass(function, path, config, model_id)
+        contributions = _path_contributions(function, path, ends.state, config, control)
+    if not torch.isfinite(contributions.sum()):  # one reduction instead of a boolean copy of every value
+        raise _non_finite_error(contributions, model_id, path.names)
+    return _field_of(contributions, path, ends, config, model_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class _PathProblem:
+    """What the path integral runs over: inputs ``x`` and baselines ``b`` ``(N, C, H, W)`` on the compute device, the
+    rule's nodes ``a_k`` and weights ``w_k`` ``(S,)``, and the references' names and labels."""
+
+    x: torch.Tensor
+    b: torch.Tensor
+    nodes: torch.Tensor
+    weights: torch.Tensor
+    names: tuple[str, ...]
+    labels: torch.Tensor | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _RunControl:
+    """How a long computation reports and stops, and the in-place guard that may switch activations off once."""
+
+    progress: ProgressFn | None
+    should_stop: Callable[[], bool] | None
+    guard: InplaceGuard
+
+
+@dataclasses.dataclass(frozen=True)
+class _Endpoints:
+    """The target resolved on the inputs, and its scores ``(N,)`` at the inputs and at the baselines."""
+
+    state: TargetState
+    endpoint_scores: torch.Tensor
+    baseline_scores: torch.Tensor
+
+
+def _path_problem(
+    inputs: torch.Tensor | ReferenceSet,
+    config: FieldConfig,
+    baselines: torch.Tensor | None,
+    labels: torch.Tensor | None,
+    value_range: tuple[float, float],
+) -> _PathProblem:
+    """Check the inputs and place them, their baselines and the integration rule on the compute device."""
     names: tuple[str, ...] = ()
     if isinstance(inputs, ReferenceSet):
         names = inputs.names
@@ -88,51 +143,61 @@ def compute_field(
     b = make_baselines(x, config, value_range) if baselines is None else baselines.to(device=device, dtype=dtype)
     if b.shape != x.shape:
         raise ConfigError(f"baselines {tuple(b.shape)} must match inputs {tuple(x.shape)}")
-    steps = config.steps
-    nodes, weights = integration_rule(config.rule, steps)
+    nodes, weights = integration_rule(config.rule, config.steps)
     nodes, weights = nodes.to(device=device, dtype=dtype), weights.to(device=device, dtype=dtype)
+    return _PathProblem(x, b, nodes, weights, names, labels)
 
-    model = on_device(model, device, dtype)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    wrapped = PreprocessedModel(model, preprocess)
-    with autograd_ready(wrapped) as guard, layer_output(model, config.layer) as read:
 
-        def function(points: torch.Tensor) -> torch.Tensor:
-            if config.channels_last:
-                points = points.contiguous(memory_format=torch.channels_last)
-            if config.autocast == "none":
-                return read(wrapped(points))
-            with torch.autocast(device.type, dtype=getattr(torch, config.autocast)):
-                # Scores leave autocast in float32, so the summed target and its gradient keep full precision.
-                return read(wrapped(points)).float()
+def _scoring_function(
+    wrapped: nn.Module, read: Callable[[torch.Tensor], torch.Tensor], config: FieldConfig, device: torch.device
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Points ``(B, C, H, W)`` -> the outputs the target reads (the model's, or a hooked layer's), in the config's
+    memory format and autocast precision."""
 
-        # Endpoints and baselines in one forward pass (fewer calls: per-call overhead matters for small models); a
-        # baseline shared by every input (zeros) is evaluated once.
-        shared = bool((b == b[:1]).all())
-        both = forward_in_chunks(function, torch.cat([x, b[:1] if shared else b]), config.batch_size)
-        endpoint_outputs, baseline_outputs = both[: len(x)], both[len(x) :]
-        if shared:
-            baseline_outputs = baseline_outputs.expand(len(x), *baseline_outputs.shape[1:])
-        state = resolve_target(endpoint_outputs, config, labels, model_id)
-        endpoint_scores = target_scalar(endpoint_outputs, config, state)
-        baseline_scores = target_scalar(baseline_outputs, config, state)
-        contributions = _path_contributions(function, x, b, nodes, weights, state, config, progress, should_stop,
-                                            guard)  # fmt: skip
+    def function(points: torch.Tensor) -> torch.Tensor:
+        if config.channels_last:
+            points = points.contiguous(memory_format=torch.channels_last)
+        if config.autocast == "none":
+            return read(wrapped(points))
+        with torch.autocast(device.type, dtype=getattr(torch, config.autocast)):
+            # Scores leave autocast in float32, so the summed target and its gradient keep full precision.
+            return read(wrapped(points)).float()
 
-    if not torch.isfinite(contributions.sum()):  # one reduction instead of a boolean copy of every value
-        raise _non_finite_error(contributions, model_id, names)
+    return function
+
+
+def _endpoint_pass(
+    function: Callable[[torch.Tensor], torch.Tensor], path: _PathProblem, config: FieldConfig, model_id: str
+) -> _Endpoints:
+    """Resolve the target on the inputs and score both ends of every path."""
+    x, b = path.x, path.b
+    # Endpoints and baselines in one forward pass (fewer calls: per-call overhead matters for small models); a
+    # baseline shared by every input (zeros) is evaluated once.
+    shared = bool((b == b[:1]).all())
+    both = forward_in_chunks(function, torch.cat([x, b[:1] if shared else b]), config.batch_size)
+    endpoint_outputs, baseline_outputs = both[: len(x)], both[len(x) :]
+    if shared:
+        baseline_outputs = baseline_outputs.expand(len(x), *baseline_outputs.shape[1:])
+    state = resolve_target(endpoint_outputs, config, path.labels, model_id)
+    endpoint_scores = target_scalar(endpoint_outputs, config, state)
+    return _Endpoints(state, endpoint_scores, target_scalar(baseline_outputs, config, state))
+
+
+def _field_of(
+    contributions: torch.Tensor, path: _PathProblem, ends: _Endpoints, config: FieldConfig, model_id: str
+) -> Field:
+    """The :class:`Field` of finite per-point contributions ``(N, S, c, h, w)``."""
     values = _running_sum_over_steps(contributions) if config.cumulative else contributions
     map_shape = tuple(values.shape[2:])
     return Field(
         values=values.flatten(2).to(device="cpu", dtype=torch.float32).contiguous(),
         map_shape=(int(map_shape[0]), int(map_shape[1]), int(map_shape[2])),
-        alphas=nodes.to(device="cpu", dtype=torch.float64),
-        targets=state.classes.cpu() if state.classes is not None else None,
-        endpoint_scores=endpoint_scores.detach().cpu().double(),
-        baseline_scores=baseline_scores.detach().cpu().double(),
+        alphas=path.nodes.to(device="cpu", dtype=torch.float64),
+        targets=ends.state.classes.cpu() if ends.state.classes is not None else None,
+        endpoint_scores=ends.endpoint_scores.detach().cpu().double(),
+        baseline_scores=ends.baseline_scores.detach().cpu().double(),
         config=config,
-        reference_names=names,
+        reference_names=path.names,
         model_id=model_id,
     )
 
@@ -179,17 +244,13 @@ def _chunk_gradient(
 
 def _path_contributions(
     function: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    b: torch.Tensor,
-    nodes: torch.Tensor,
-    weights: torch.Tensor,
+    path: _PathProblem,
     state: TargetState,
     config: FieldConfig,
-    progress: ProgressFn | None,
-    should_stop: Callable[[], bool] | None,
-    guard: InplaceGuard,
+    control: _RunControl,
 ) -> torch.Tensor:
     """Per-point contributions ``(N, S, c, h, w)``: ``w_k g_ik (x_i - b_i)`` (cumulative) or ``g_ik`` (raw)."""
+    x, b, nodes, weights = path.x, path.b, path.nodes, path.weights
     n, steps = x.shape[0], nodes.shape[0]
     total = n * steps
     delta = x - b
@@ -216,7 +277,7 @@ def _path_contributions(
                 torch.cuda.empty_cache()
             continue
         except RuntimeError as error:
-            if is_inplace_error(error) and guard.switch_off():
+            if is_inplace_error(error) and control.guard.switch_off():
                 continue  # recompute the same chunk with in-place activations off
             raise
         if config.cumulative:
@@ -226,9 +287,9 @@ def _path_contributions(
             result = torch.empty((n, steps, *reduced.shape[1:]), dtype=reduced.dtype, device=reduced.device)
         result.view(total, *reduced.shape[1:])[start:stop] = reduced  # chunks are runs of consecutive points
         start = stop
-        if progress is not None:
-            progress(stop, total)
-        if should_stop is not None and should_stop():
+        if control.progress is not None:
+            control.progress(stop, total)
+        if control.should_stop is not None and control.should_stop():
             raise Cancelled(f"field computation stopped after {stop} of {total} path points")
     assert result is not None
     return result

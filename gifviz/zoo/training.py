@@ -9,10 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import prune
 
+from gifviz.torch_helpers import forward_in_chunks
 from gifviz.zoo.data import Split
 
 # Small batches: more optimizer steps per epoch, which is what small data and a CPU budget need.
 BATCH = 64
+EVAL_BATCH = 512  # inputs per forward pass when evaluating (no gradients: memory allows more than training)
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -80,11 +82,9 @@ def fit(
     return model.eval()
 
 
-@torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Logits ``(N, K)`` in eval mode."""
-    model.eval()
-    return torch.cat([model(chunk) for chunk in images.split(512)])
+    return forward_in_chunks(model.eval(), images, EVAL_BATCH)
 
 
 def accuracy(model: nn.Module, split: Split, task: str) -> float:
@@ -214,11 +214,9 @@ def unlearn_approximately(
     return model.eval(), steps
 
 
-@torch.no_grad()
 def features(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Penultimate features ``(N, F)`` from ``model.backbone``."""
-    model.eval()
-    return torch.cat([model.backbone(chunk) for chunk in images.split(512)])
+    return forward_in_chunks(model.eval().backbone, images, EVAL_BATCH)
 
 
 def probe_accuracy(train_features, train_labels, test_features, test_labels) -> float:
