@@ -15,7 +15,8 @@ EXECUTORS = ("local", "ray")  # where missing fields are computed (gifviz.jobs.r
 TESTBEDS = ("ipp", "tasks", "unlearning")  # gifviz.bench.suite
 # Every distance method (gifviz.methods): ModelGiF and its peers, in the order the app and the tables list them.
 DISTANCE_METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
-SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin")  # model sources of a manifest (gifviz.hub.manifest)
+# Model sources of a manifest (gifviz.hub.manifest); the loaders of gifviz.hub.loading.SOURCE_LOADERS, and builtin.
+SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin", "hf", "timm")
 
 
 def builtin_root() -> Path:

@@ -8,13 +8,15 @@ that is applied *inside* the differentiated function, so its field still lives o
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gifviz.errors import ConfigError
+
+INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,16 +48,23 @@ class Preprocess:
     """Resize then normalize, as a differentiable function of the raw input.
 
     Attributes:
-        size: ``(H, W)`` the model expects; ``None`` keeps the input space's size. Resizing is bilinear
-            (``align_corners=False``, antialiased when shrinking, as torchvision's tensor resize).
+        size: ``(H, W)`` the model expects; ``None`` keeps the input space's size. Resizing uses
+            ``interpolation`` (``align_corners=False``, antialiased when shrinking, as torchvision's tensor resize).
         mean, std: per-channel normalization ``(x - mean) / std``; ``None`` skips it.
+        interpolation: ``bilinear`` (default), ``bicubic`` (what many timm and torchvision ViT weights were trained
+            with) or ``nearest``.
     """
 
     size: tuple[int, int] | None = None
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
 
     def __post_init__(self) -> None:
+        if self.interpolation not in INTERPOLATIONS:
+            raise ConfigError(
+                f"preprocess interpolation {self.interpolation!r} is not one of {', '.join(INTERPOLATIONS)}"
+            )
         if (self.mean is None) != (self.std is None):
             raise ConfigError("preprocess needs both mean and std, or neither")
         if self.std is not None and any(s <= 0 for s in self.std):
@@ -73,30 +82,39 @@ class Preprocess:
         return self.size is None and self.mean is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Plain values; ``interpolation`` only when it is not the default, so the digests and store keys of models
+        resized bilinearly stay what they were before the option existed."""
+        values: dict[str, Any] = {
             "size": list(self.size) if self.size else None,
             "mean": list(self.mean) if self.mean else None,
             "std": list(self.std) if self.std else None,
         }
+        if self.interpolation != "bilinear":
+            values["interpolation"] = self.interpolation
+        return values
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Preprocess:
         if not data:
             return cls()
-        unknown = sorted(set(data) - {"size", "mean", "std"})
+        unknown = sorted(set(data) - {"size", "mean", "std", "interpolation"})
         if unknown:
-            raise ConfigError(f"unknown preprocess keys {unknown}; known: size, mean, std")
+            raise ConfigError(f"unknown preprocess keys {unknown}; known: size, mean, std, interpolation")
         return cls(
             size=tuple(data["size"]) if data.get("size") else None,
             mean=tuple(data["mean"]) if data.get("mean") else None,
             std=tuple(data["std"]) if data.get("std") else None,
+            interpolation=data.get("interpolation") or "bilinear",
         )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` raw input -> ``(B, C, h, w)`` model input."""
         if self.size is not None and tuple(x.shape[-2:]) != self.size:
             shrinking = self.size[0] < x.shape[-2] or self.size[1] < x.shape[-1]
-            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=shrinking)
+            if self.interpolation == "nearest":
+                x = F.interpolate(x, size=self.size, mode="nearest")
+            else:
+                x = F.interpolate(x, size=self.size, mode=self.interpolation, align_corners=False, antialias=shrinking)
         if self.mean is not None:
             if len(self.mean) != x.shape[1]:
                 raise ConfigError(

@@ -116,11 +116,13 @@ def test_an_unknown_attribute_of_the_package_is_an_attribute_error():
 
 def test_cli_choices_match_the_library():
     """The torch-free copies the parser uses (gifviz.cli.choices) equal their library definitions."""
-    from gifviz.bench.methods import QUICK_METHODS
+    from gifviz.bench.costs import QUICK_METHODS
     from gifviz.bench.suite import METHODS, TESTBEDS
     from gifviz.cli import choices
     from gifviz.distance import METRICS, SKETCH_DIM
     from gifviz.hub.builtin import builtin_root
+    from gifviz.hub.catalogue import ORIGINS
+    from gifviz.hub.loading import SOURCE_LOADERS
     from gifviz.hub.manifest import SOURCE_SCHEMES
     from gifviz.jobs.runner import EXECUTORS
     from gifviz.zoo.recipes import FAMILIES, SCALES
@@ -128,6 +130,9 @@ def test_cli_choices_match_the_library():
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS
     assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS and choices.QUICK_METHODS == QUICK_METHODS
     assert choices.SOURCE_SCHEMES == SOURCE_SCHEMES
+    # every scheme the manifest accepts has a loader (builtin: resolved to a file entry first), and no loader is missing
+    assert set(SOURCE_SCHEMES) == {*SOURCE_LOADERS, "builtin"}
+    assert choices.CATALOGUE_SOURCES == ORIGINS
     families, scales = choices.ZOO_FAMILIES, choices.ZOO_SCALES
     assert families == tuple(FAMILIES) and scales == tuple(SCALES)
     assert choices.builtin_root() == builtin_root()

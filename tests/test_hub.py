@@ -301,3 +301,23 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path, cnn):
     save_torchscript(cnn, tmp_path / "sub" / "m.pt")
     manifest = write_manifest(tmp_path, entry("m", file="sub/m.pt"))
     assert load_manifest(manifest).spec("m").path == (tmp_path / "sub" / "m.pt").resolve()
+
+
+def test_preprocess_resizes_with_the_interpolation_its_weights_were_trained_with():
+    from gifviz.errors import ConfigError
+    from gifviz.hub.timm_models import timm_preprocess
+    from gifviz.space import Preprocess
+
+    x = torch.rand(1, 3, 16, 16)
+    bilinear, bicubic = Preprocess(size=(40, 40)), Preprocess(size=(40, 40), interpolation="bicubic")
+    assert not torch.allclose(bilinear(x), bicubic(x))
+    expected = torch.nn.functional.interpolate(x, size=(40, 40), mode="bicubic", align_corners=False)
+    assert torch.allclose(bicubic(x), expected)
+    # The default writes no key, so digests and store keys of existing models do not change.
+    assert "interpolation" not in bilinear.to_dict()
+    assert Preprocess.from_dict(bicubic.to_dict()) == bicubic
+    with pytest.raises(ConfigError, match="interpolation 'area'"):
+        Preprocess(interpolation="area")
+    config = {"input_size": (3, 32, 32), "interpolation": "bicubic", "mean": (0.5,) * 3, "std": (0.5,) * 3}
+    preprocess, note = timm_preprocess(config)
+    assert preprocess.interpolation == "bicubic" and "bicubic" in note and "here" not in note

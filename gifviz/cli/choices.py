@@ -12,6 +12,7 @@ from __future__ import annotations
 from gifviz.constants import EXECUTORS, METRICS, SKETCH_DIM, SOURCE_SCHEMES, TESTBEDS, builtin_root
 
 __all__ = [
+    "CATALOGUE_SOURCES",
     "EXECUTORS",
     "METHODS",
     "METRICS",
@@ -26,7 +27,8 @@ __all__ = [
 
 # gifviz.bench.suite.METHODS: ModelGiF, then the peers of gifviz.peers.PEERS in their order
 METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
-# gifviz.bench.methods.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
+# gifviz.bench.costs.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
 ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.zoo.recipes.FAMILIES
 ZOO_SCALES = ("full", "smoke")  # keys of gifviz.zoo.recipes.SCALES
+CATALOGUE_SOURCES = ("torchvision", "timm", "hf", "folder")  # gifviz.hub.catalogue.ORIGINS

@@ -36,6 +36,37 @@ def _model_files(zoo: Zoo) -> dict[Path, str]:
             files[manifest] = "a built-in zoo's manifest"
             if inner.path is not None:
                 files[inner.path] = f"the file of model {spec.id!r}"
+        elif spec.kind in ("hf", "timm"):
+            files.update(_cached_hub_files(spec))
+    return files
+
+
+def _cached_hub_files(spec) -> dict[Path, str]:
+    """The files of an ``hf:`` or pretrained ``timm:`` model already in the Hugging Face cache (what is not cached
+    cannot be overwritten; a name timm does not know is reported when the model loads)."""
+    from gifviz.hub.hf import cached_file, parse_hf
+
+    if spec.kind == "hf":
+        repo_id, revision = parse_hf(spec.source)
+        wanted = [(repo_id, revision, name) for name in ("config.json", "model.safetensors")]
+    elif spec.extra.get("pretrained") is False:
+        return {}
+    else:
+        from timm.models import get_pretrained_cfg
+
+        from gifviz.hub.timm_models import parse_timm, weights_location
+
+        arch, tag = parse_timm(spec.source)
+        config = get_pretrained_cfg(f"{arch}.{tag}" if tag else arch)
+        try:
+            wanted = [weights_location(config.to_dict(), arch, spec.id)] if config is not None else []
+        except GifvizError:
+            wanted = []
+    files = {}
+    for repo_id, revision, name in wanted:
+        path = cached_file(repo_id, name, revision)
+        if path is not None:
+            files[path] = f"the {name} of model {spec.id!r} in the Hugging Face cache"
     return files
 
 

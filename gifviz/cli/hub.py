@@ -1,12 +1,14 @@
-"""``gifviz hub ls | show | archs``: what is in a zoo, and how each model is described."""
+"""``gifviz hub ls | show | archs | search``: what is in a zoo, how each model is described, and which models a
+zoo could hold (the catalogue of torchvision, timm, the local Hugging Face cache and a folder)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
-from gifviz.cli.choices import SOURCE_SCHEMES
+from gifviz.cli.choices import CATALOGUE_SOURCES, SOURCE_SCHEMES
 from gifviz.cli.table import format_table
 from gifviz.errors import ConfigError
 
@@ -50,6 +52,44 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="List the architecture names a manifest entry's 'arch' can take for weights-only files.",
     )
     archs.set_defaults(handler=run_archs)
+
+    search = actions.add_parser(
+        "search",
+        help="find models a zoo can hold: torchvision, timm, the Hugging Face cache, a folder",
+        description="Search the catalogue: every row's source (usable as a manifest entry's 'source') and title must "
+        "contain every word of QUERY. Each row says whether its weights load offline, and why.",
+    )
+    search.add_argument("query", metavar="QUERY", nargs="*", default=[],
+                        help="words to look for, e.g. 'resnet18' or 'vit small' (default: every model)")  # fmt: skip
+    search.add_argument("--source", type=_catalogue_sources, default=",".join(CATALOGUE_SOURCES), metavar="LIST",
+                        help=f"comma-separated catalogue parts among {','.join(CATALOGUE_SOURCES)}; 'folder' needs "
+                        "--folder")  # fmt: skip
+    search.add_argument("--folder", metavar="DIR", help="also list model files under DIR (default: no folder)")
+    search.add_argument("--limit", type=_positive, default=30, help="rows to print")
+    search.add_argument("--offset", type=_not_negative, default=0, help="rows to skip (the next page)")
+    search.add_argument("--offline", action="store_true", help="only rows whose weights load without a network")
+    search.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    search.set_defaults(handler=run_search)
+
+
+def _catalogue_sources(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in CATALOGUE_SOURCES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose among {','.join(CATALOGUE_SOURCES)} (comma-separated); got {text!r}")
+    return chosen
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return int(text)
+
+
+def _not_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0; got {text!r}")
+    return int(text)
 
 
 def _tags(pairs: list[str]) -> dict[str, str]:
@@ -110,4 +150,26 @@ def run_archs(args: argparse.Namespace) -> int:
     from gifviz.hub.architectures import known_architectures
 
     print("\n".join(known_architectures()))
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from gifviz.hub.catalogue import search_catalogue
+
+    if args.source == ("folder",) and args.folder is None:
+        raise ConfigError("--source folder needs --folder DIR, the folder whose model files to list")
+    page = search_catalogue(
+        " ".join(args.query), sources=args.source, folder=args.folder, offset=args.offset, limit=args.limit,
+        offline_only=args.offline,
+    )  # fmt: skip
+    if args.json:
+        for row in page.rows:
+            print(json.dumps(dataclasses.asdict(row), sort_keys=True))
+        return 0
+    rows = [[row.source, row.title, row.origin, "yes" if row.offline else "no", row.why] for row in page.rows]
+    print(format_table(["source", "title", "from", "offline", "why"], rows))
+    counts = ", ".join(f"{origin} {count}" for origin, count in page.by_origin.items())
+    shown = f"{page.offset + 1}-{page.offset + len(page.rows)}" if page.rows else "none"
+    more = f"; --offset {page.offset + len(page.rows)} for more" if page.has_more else ""
+    print(f"{page.total} match(es) ({counts or 'none'}), showing {shown}{more}")
     return 0

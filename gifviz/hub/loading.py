@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -18,21 +20,23 @@ from gifviz.hub.files import (
     read_safetensors,
     read_state_dict,
 )
+from gifviz.hub.hf import load_hf
 from gifviz.hub.sources import load_local_hub, load_torchvision, parse_torchvision
-from gifviz.hub.spec import LoadedModel, ModelSpec
+from gifviz.hub.spec import LoadedModel, ModelSpec, SourceModel
+from gifviz.hub.timm_models import load_timm
 from gifviz.space import InputSpace, Preprocess, PreprocessedModel
 from gifviz.torch_helpers import set_training
 
 
-def _load_file(spec: ModelSpec) -> nn.Module:
+def _load_file(spec: ModelSpec) -> SourceModel:
     path = spec.path
     assert path is not None
     check_file(path, spec.id)
     kind = file_format(path)
     if kind == "torchscript":
-        return load_torchscript(path, spec.id)
+        return SourceModel(load_torchscript(path, spec.id), spec.preprocess, spec.classes)
     if kind == "export":
-        return load_export(path, spec.id)
+        return SourceModel(load_export(path, spec.id), spec.preprocess, spec.classes)
     state = read_safetensors(path, spec.id) if kind == "safetensors" else read_state_dict(path, spec.id)
     if not spec.arch:
         raise ModelLoadError(
@@ -41,17 +45,38 @@ def _load_file(spec: ModelSpec) -> nn.Module:
         )
     module = build_architecture(spec.arch, spec.num_classes, spec.id)
     fit_state_dict(module, state, path, spec.id, spec.arch)
-    return module
+    return SourceModel(module, spec.preprocess, spec.classes, spec.arch)
 
 
-def _load_module(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...] | None]:
-    if spec.kind == "file":
-        return _load_file(spec), spec.preprocess, spec.classes
-    if spec.kind == "torchvision":
-        return load_torchvision(spec)
-    if spec.kind == "hub":
-        return load_local_hub(spec), spec.preprocess, spec.classes
-    raise ModelLoadError(f"model {spec.id!r}: source {spec.source!r} is not supported")
+def _load_torchvision(spec: ModelSpec) -> SourceModel:
+    module, preprocess, classes = load_torchvision(spec)
+    return SourceModel(module, preprocess, classes, parse_torchvision(spec.source)[0])
+
+
+def _load_local_hub(spec: ModelSpec) -> SourceModel:
+    return SourceModel(load_local_hub(spec), spec.preprocess, spec.classes)
+
+
+SourceLoader = Callable[[ModelSpec], SourceModel]
+# Source scheme -> loader. ``builtin:`` is not here: it names a file entry of another manifest, which
+# :func:`load_model` resolves before loading it as a file. gifviz.constants.SOURCE_SCHEMES lists the same schemes
+# (the command line's parser may not import this module); tests/test_cli_startup.py keeps the two in step.
+SOURCE_LOADERS: dict[str, SourceLoader] = {
+    "file": _load_file,
+    "torchvision": _load_torchvision,
+    "hub": _load_local_hub,
+    "hf": load_hf,
+    "timm": load_timm,
+}
+
+
+def _load_source(spec: ModelSpec) -> SourceModel:
+    loader = SOURCE_LOADERS.get(spec.kind)
+    if loader is None:
+        raise ModelLoadError(
+            f"model {spec.id!r}: source {spec.source!r} is not supported; known schemes: {', '.join(SOURCE_LOADERS)}"
+        )
+    return loader(spec)
 
 
 def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess, space: InputSpace) -> torch.Tensor:
@@ -106,9 +131,7 @@ def class_names(spec: ModelSpec, classes: tuple[str, ...] | None, output: torch.
     return classes
 
 
-def _architecture_name(spec: ModelSpec, module: nn.Module) -> str:
-    if spec.kind == "torchvision":
-        return parse_torchvision(spec.source)[0]
+def _architecture_name(module: nn.Module) -> str:
     return getattr(module, "original_name", None) or type(module).__name__
 
 
@@ -121,7 +144,8 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
                 f"model {spec.id!r}: the built-in zoo's input space is {builtin_space.shape}, this zoo's is "
                 f"{space.shape}; give the entry a preprocess that resizes to {builtin_space.shape[1:]}"
             )
-    module, preprocess, classes = _load_module(spec)
+    loaded = _load_source(spec)
+    module, preprocess = loaded.module, loaded.preprocess
     set_training(module, False)
     output = check_fits_space(module, spec, preprocess, space)
     return LoadedModel(
@@ -131,6 +155,7 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
         space=space,
         digest=model_digest(module, preprocess),
         num_params=count_parameters(module),
-        arch=spec.arch or _architecture_name(spec, module),
-        classes=class_names(spec, classes, output),
+        arch=spec.arch or loaded.arch or _architecture_name(module),
+        classes=class_names(spec, loaded.classes, output),
+        description=loaded.description,
     )

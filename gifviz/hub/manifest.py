@@ -25,17 +25,21 @@ from typing import Any
 
 from gifviz.constants import SOURCE_SCHEMES
 from gifviz.errors import ConfigError, ManifestError
+from gifviz.hub.hf import check_hf_source
 from gifviz.hub.spec import ModelSpec
+from gifviz.hub.timm_models import check_timm_source
 from gifviz.space import InputSpace, Preprocess
 
 TOP_KEYS = {"name", "description", "version", "input", "references", "models", "data"}
 INPUT_KEYS = {"channels", "size", "range"}
 MODEL_KEYS = {
     "id", "file", "source", "arch", "num_classes", "preprocess", "task", "classes", "tags", "parent", "relation",
-    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds",
+    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds", "pretrained",
 }  # fmt: skip
 # Keys of a model entry kept in ModelSpec.extra.
-EXTRA_KEYS = ("family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds")
+EXTRA_KEYS = (
+    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds", "pretrained",
+)  # fmt: skip
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
 DATA_PATH_KEYS = ("transferability",)
 
@@ -129,7 +133,20 @@ def _source(entry: dict[str, Any], root: Path, context: str) -> str:
         )
     if scheme == "hub" and len(source.split(":")) != 3:
         raise ManifestError(f"{context}: hub sources are 'hub:<directory>:<entry>'; got {source!r}")
+    problem = check_hf_source(source) if scheme == "hf" else check_timm_source(source) if scheme == "timm" else None
+    if problem:
+        raise ManifestError(f"{context}: {problem}")
     return _absolute_source(source, root)
+
+
+def _check_pretrained(entry: dict[str, Any], source: str, context: str) -> None:
+    """``pretrained = false`` asks a timm: source for random weights; anywhere else it would be silently ignored."""
+    if "pretrained" not in entry:
+        return
+    if not isinstance(entry["pretrained"], bool):
+        raise ManifestError(f"{context}: 'pretrained' must be true or false; got {entry['pretrained']!r}")
+    if not source.startswith("timm:"):
+        raise ManifestError(f"{context}: 'pretrained' applies to timm: sources only; remove it from this entry")
 
 
 def absolute_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -181,9 +198,11 @@ def parse_model(entry: Any, root: Path, where: str, index: int) -> ModelSpec:
     except (ConfigError, TypeError, ValueError) as error:
         raise ManifestError(f"{context} preprocess: {error}") from None
     classes = entry.get("classes")
+    source = _source(entry, root, context)
+    _check_pretrained(entry, source, context)
     return ModelSpec(
         id=entry["id"],
-        source=_source(entry, root, context),
+        source=source,
         arch=entry.get("arch"),
         num_classes=int(entry["num_classes"]) if "num_classes" in entry else None,
         preprocess=preprocess,

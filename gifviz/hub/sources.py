@@ -13,7 +13,7 @@ from torch import nn
 
 from gifviz.errors import ModelLoadError
 from gifviz.hub.spec import ModelSpec
-from gifviz.space import Preprocess
+from gifviz.space import INTERPOLATIONS, Preprocess
 
 
 def parse_torchvision(source: str) -> tuple[str, str | None]:
@@ -57,7 +57,9 @@ def torchvision_preprocess(weights) -> Preprocess:
     transforms = weights.transforms()
     crop = transforms.crop_size
     size = (crop[0], crop[-1])
-    return Preprocess(size=size, mean=tuple(transforms.mean), std=tuple(transforms.std))
+    mode = getattr(transforms.interpolation, "value", "bilinear")  # torchvision's InterpolationMode enum
+    return Preprocess(size=size, mean=tuple(transforms.mean), std=tuple(transforms.std),
+                      interpolation=mode if mode in INTERPOLATIONS else "bilinear")  # fmt: skip
 
 
 def load_torchvision(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...] | None]:

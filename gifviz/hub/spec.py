@@ -18,7 +18,8 @@ class ModelSpec:
     Attributes:
         id: unique within the zoo.
         source: where it comes from: ``file:<absolute path>``, ``torchvision:<name>[@<weights>]``,
-            ``hub:<dir>:<entry>`` or ``builtin:<zoo>/<id>``.
+            ``hub:<dir>:<entry>``, ``builtin:<zoo>/<id>``, ``hf:<org>/<repo>[@<revision>]`` or
+            ``timm:<name>[.<tag>]``.
         arch: architecture name (needed for state dicts and safetensors; informative otherwise).
         num_classes: output classes, when the architecture needs it to be built.
         preprocess: the model's own resize/normalize from the shared input space.
@@ -43,7 +44,7 @@ class ModelSpec:
 
     @property
     def kind(self) -> str:
-        """The source scheme: ``file``, ``torchvision``, ``hub`` or ``builtin``."""
+        """The source scheme: ``file``, ``torchvision``, ``hub``, ``builtin``, ``hf`` or ``timm``."""
         return self.source.split(":", 1)[0]
 
     @property
@@ -66,6 +67,25 @@ class ModelSpec:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class SourceModel:
+    """What a source's loader gives back, before the space check and the digest.
+
+    Attributes:
+        module: the network (any mode; loading puts it in eval mode).
+        preprocess: the model's own resize/normalize (the manifest's, else the source's configuration).
+        classes: class names, when the source knows them.
+        arch: the architecture's name as the source calls it (``resnet18``), when it knows one.
+        description: one line on where the weights came from (``random init`` included), when the manifest gives none.
+    """
+
+    module: nn.Module
+    preprocess: Preprocess
+    classes: tuple[str, ...] | None = None
+    arch: str | None = None
+    description: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class LoadedModel:
     """A model ready for the field engine.
 
@@ -78,6 +98,7 @@ class LoadedModel:
         num_params: number of parameters.
         arch: architecture name (from the spec, or the module's class name).
         classes: class names, when known.
+        description: the source's one line on the weights, shown when the manifest entry has no description.
     """
 
     spec: ModelSpec
@@ -88,6 +109,7 @@ class LoadedModel:
     num_params: int
     arch: str
     classes: tuple[str, ...] | None = None
+    description: str | None = None
 
     @property
     def id(self) -> str:
@@ -108,5 +130,6 @@ class LoadedModel:
             "parent": self.spec.parent,
             "relation": self.spec.relation,
             "tags": dict(self.spec.tags),
+            **({"description": self.description} if self.description else {}),
             **{key: value for key, value in self.spec.extra.items() if key != "digest"},
         }

@@ -1,0 +1,305 @@
+"""A zoo built by picking models, not by typing a manifest: create it, add catalogue rows, remove, rename, tag, set
+lineage, and save it as a TOML manifest that :meth:`gifviz.hub.zoo.Zoo.open` reads like any other.
+
+Every edit is checked before it changes anything: a duplicate id, an unknown parent or a malformed source is one
+line (:class:`WorkingZooError`) and the working zoo stays as it was. Saving writes the manifest atomically
+(:func:`gifviz.outputs.write_file`) into the folder the caller gives (the app passes one per visitor under
+``GIFVIZ_HOME``); the manifest is validated by :func:`gifviz.hub.manifest.parse_manifest` before it is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from gifviz.errors import GifvizError, ManifestError
+from gifviz.hub.catalogue import CatalogueRow
+from gifviz.hub.manifest import Manifest, parse_manifest, parse_space
+from gifviz.outputs import write_file
+from gifviz.space import InputSpace
+
+TagValue = str | int | float | bool
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class WorkingZooError(GifvizError):
+    """An edit of a working zoo that cannot be made (duplicate id, unknown model or parent, existing name)."""
+
+
+def parse_space_text(text: str) -> InputSpace:
+    """``"3x224x224"`` (channels x height x width) -> :class:`InputSpace` with values in [0, 1]."""
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        channels, height, width = (int(part) for part in parts)
+        return InputSpace(channels, height, width)
+    except (ValueError, GifvizError):
+        raise WorkingZooError(
+            f"input space {text!r} is not CxHxW with positive whole numbers; write e.g. 3x224x224 (ImageNet models) "
+            "or 1x28x28"
+        ) from None
+
+
+def manifest_file_name(name: str) -> str:
+    """The manifest's file name for a zoo called ``name``: ``my zoo`` -> ``my-zoo.toml``."""
+    slug = _UNSAFE.sub("-", name.strip()).strip("-.")
+    if not slug:
+        raise WorkingZooError(f"zoo name {name!r} has no letters or digits; give it a name such as 'imagenet-models'")
+    return f"{slug}.toml"
+
+
+def _id_from_source(source: str) -> str:
+    """A readable id for a source: ``torchvision:resnet18@V1`` -> ``resnet18``, ``hf:org/repo`` -> ``repo``,
+    ``timm:vit_small.augreg_in1k`` -> ``vit_small.augreg_in1k``, ``file:/x/model.pt`` -> ``model``."""
+    scheme, _, body = source.partition(":")
+    if scheme == "file":
+        body = Path(body).stem
+    elif scheme == "hub":
+        body = body.rsplit(":", 1)[-1]
+    else:
+        body = body.split("@", 1)[0].rsplit("/", 1)[-1]
+    return _UNSAFE.sub("-", body).strip("-") or "model"
+
+
+class WorkingZoo:
+    """An editable zoo manifest kept in memory until :meth:`save`.
+
+    Attributes:
+        path: where the manifest is saved (``<folder>/<name>.toml``).
+        name: the zoo's name.
+        space: the shared input space every model is compared on.
+        references: the folder of reference images, when chosen.
+        description: free text.
+        models: the ``[[models]]`` entries, in order (plain dicts, as in the TOML).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        space: InputSpace,
+        references: str | None = None,
+        description: str = "",
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.space = space
+        self.references = references
+        self.description = description
+        self.models: list[dict[str, Any]] = models or []
+
+    # --- creating and opening ----------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        folder: str | Path,
+        name: str,
+        space: InputSpace | str,
+        references: str | Path | None = None,
+        description: str = "",
+    ) -> WorkingZoo:
+        """A new, empty working zoo saved as ``<folder>/<name>.toml``; a manifest of that name is never replaced."""
+        path = Path(folder) / manifest_file_name(name)
+        if path.exists():
+            raise WorkingZooError(
+                f"a zoo manifest {path.name} already exists in {path.parent}; open it, or choose another name"
+            )
+        space = parse_space_text(space) if isinstance(space, str) else space
+        zoo = cls(path, name.strip(), space, str(Path(references).resolve()) if references else None, description)
+        zoo.save()
+        return zoo
+
+    @classmethod
+    def open(cls, path: str | Path) -> WorkingZoo:
+        """A saved working zoo (or any manifest of ``[[models]]`` with sources or files) for editing."""
+        path = Path(path).resolve()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise WorkingZooError(f"zoo manifest {path} does not exist; create the zoo first") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise WorkingZooError(f"{path} is not a readable TOML manifest ({error}); fix or remove it") from None
+        space = parse_space(data.get("input"), str(path))
+        models = data.get("models", [])
+        if models:
+            parse_manifest(data, path)  # the same checks as any zoo: what opens here, Zoo.open reads too
+        references = data.get("references")
+        return cls(
+            path,
+            str(data.get("name", path.stem)),
+            space,
+            str((path.parent / references).resolve()) if references else None,
+            str(data.get("description", "")),
+            [dict(entry) for entry in models],
+        )
+
+    # --- edits: each is checked on a copy, then applied --------------------------------------------------------
+
+    def _apply(self, models: list[dict[str, Any]]) -> None:
+        self._check(models)
+        self.models = models
+
+    def _entry(self, models: list[dict[str, Any]], model_id: str) -> dict[str, Any]:
+        for entry in models:
+            if entry["id"] == model_id:
+                return entry
+        known = ", ".join(entry["id"] for entry in models) or "none yet"
+        raise WorkingZooError(f"zoo {self.name!r} has no model {model_id!r}; its models: {known}")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(entry["id"] for entry in self.models)
+
+    def unique_id(self, wanted: str) -> str:
+        """``wanted``, or ``wanted-2``, ``wanted-3``, ... whichever is not taken yet."""
+        taken = set(self.ids)
+        candidate, number = wanted, 2
+        while candidate in taken:
+            candidate, number = f"{wanted}-{number}", number + 1
+        return candidate
+
+    def add(self, pick: CatalogueRow | str, model_id: str | None = None, **options: Any) -> str:
+        """Add a catalogue row (or a source string, with further entry keys in ``options``); returns its id.
+
+        Without ``model_id`` one is made from the source and made unique; a given ``model_id`` that is taken is an
+        error. A random-init timm row gets the tag ``weights = "random init"`` so every view says so.
+        """
+        if isinstance(pick, CatalogueRow):
+            options = {**pick.options, **options}
+            source = pick.source
+        else:
+            source = pick
+        if model_id is not None and model_id in self.ids:
+            raise WorkingZooError(f"model id {model_id!r} is already in zoo {self.name!r}; choose another id")
+        if model_id is not None and not model_id.strip():
+            raise WorkingZooError("a model id cannot be empty; give it a name or leave it out to have one made")
+        model_id = model_id or self.unique_id(_id_from_source(source))
+        entry: dict[str, Any] = {"id": model_id, "source": source, **options}
+        if options.get("pretrained") is False:
+            entry["tags"] = {**entry.get("tags", {}), "weights": "random init"}
+        self._apply([*copy.deepcopy(self.models), entry])
+        return model_id
+
+    def remove(self, model_id: str) -> None:
+        """Remove a model; models that named it as parent lose that link (and its relation)."""
+        models = copy.deepcopy(self.models)
+        models.remove(self._entry(models, model_id))
+        for entry in models:
+            if entry.get("parent") == model_id:
+                entry.pop("parent")
+                entry.pop("relation", None)
+        self._apply(models)
+
+    def rename(self, model_id: str, new_id: str) -> None:
+        """Give a model a new id; its children follow."""
+        if not new_id.strip():
+            raise WorkingZooError(f"model {model_id!r} cannot be renamed to an empty id")
+        models = copy.deepcopy(self.models)
+        entry = self._entry(models, model_id)
+        if new_id != model_id and new_id in self.ids:
+            raise WorkingZooError(f"model id {new_id!r} is already in zoo {self.name!r}; choose another id")
+        entry["id"] = new_id
+        for other in models:
+            if other.get("parent") == model_id:
+                other["parent"] = new_id
+        self._apply(models)
+
+    def tag(self, model_id: str, key: str, value: TagValue | None) -> None:
+        """Set tag ``key`` of a model (``None`` removes it)."""
+        if not key.strip():
+            raise WorkingZooError(f"model {model_id!r}: a tag needs a name")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise WorkingZooError(f"model {model_id!r}: tag {key!r} must be text, a number or true/false")
+        models = copy.deepcopy(self.models)
+        entry = self._entry(models, model_id)
+        tags = dict(entry.get("tags", {}))
+        if value is None:
+            tags.pop(key, None)
+        else:
+            tags[key] = value
+        if tags:
+            entry["tags"] = tags
+        else:
+            entry.pop("tags", None)
+        self._apply(models)
+
+    def set_parent(self, model_id: str, parent: str | None, relation: str | None = None) -> None:
+        """Say ``model_id`` derives from ``parent`` by ``relation`` (``finetune``, ``prune``, ...); ``None`` clears."""
+        models = copy.deepcopy(self.models)
+        entry = self._entry(models, model_id)
+        if parent is None:
+            entry.pop("parent", None)
+            entry.pop("relation", None)
+            self._apply(models)
+            return
+        if parent not in self.ids:
+            known = ", ".join(i for i in self.ids if i != model_id) or "none"
+            raise WorkingZooError(f"model {model_id!r}: parent {parent!r} is not in zoo {self.name!r}; its models: "
+                                  f"{known}")  # fmt: skip
+        entry["parent"] = parent
+        if relation:
+            entry["relation"] = relation
+        else:
+            entry.pop("relation", None)
+        self._apply(models)
+
+    def set_references(self, references: str | Path | None) -> None:
+        """The folder of reference images the zoo's fields are computed on (``None``: the caller's choice)."""
+        self.references = str(Path(references).resolve()) if references else None
+
+    # --- checking and saving -----------------------------------------------------------------------------------
+
+    def _check(self, models: list[dict[str, Any]]) -> None:
+        """Checks what parse_manifest does not: parents name models of the zoo, and lineage has no cycle."""
+        ids = [entry["id"] for entry in models]
+        if len(set(ids)) != len(ids):
+            duplicate = next(i for i in ids if ids.count(i) > 1)
+            raise WorkingZooError(f"model id {duplicate!r} appears twice in zoo {self.name!r}; ids must be unique")
+        parents = {entry["id"]: entry.get("parent") for entry in models}
+        for model_id, parent in parents.items():
+            if parent is not None and parent not in parents:
+                raise WorkingZooError(f"model {model_id!r}: parent {parent!r} is not in zoo {self.name!r}")
+            seen = {model_id}
+            while parent is not None:
+                if parent in seen:
+                    raise WorkingZooError(f"model {model_id!r}: its parents loop back to it; lineage must be a tree")
+                seen.add(parent)
+                parent = parents.get(parent)
+        if models:
+            try:
+                parse_manifest(self._data(models), self.path)
+            except ManifestError as error:
+                raise WorkingZooError(str(error)) from None
+
+    def _data(self, models: list[dict[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.description:
+            data["description"] = self.description
+        data["input"] = self.space.to_dict()
+        if self.references:
+            data["references"] = self.references
+        data["models"] = copy.deepcopy(models)
+        return data
+
+    def to_data(self) -> dict[str, Any]:
+        """The manifest as TOML-ready data."""
+        return self._data(self.models)
+
+    def to_toml(self) -> str:
+        """The manifest text (what :meth:`save` writes, and what the app offers for download)."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_data())
+
+    def manifest(self) -> Manifest:
+        """The parsed manifest (raises :class:`ManifestError` while the zoo has no models)."""
+        return parse_manifest(self.to_data(), self.path)
+
+    def save(self) -> Path:
+        """Check and write the manifest atomically to :attr:`path`; returns it."""
+        self._check(self.models)
+        return write_file(self.path, self.to_toml())
