@@ -7,6 +7,7 @@ navigation = st.navigation(
     {
         "Models": [
             st.Page("pages/hub.py", title="Hub", icon=":material/inventory_2:", default=True),
+            st.Page("pages/add_models.py", title="Add models", icon=":material/add_circle:"),
             st.Page("pages/fields.py", title="Fields", icon=":material/gradient:"),
             st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         ],

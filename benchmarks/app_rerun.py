@@ -8,6 +8,7 @@ Rerun times come from Streamlit's AppTest (the script's own run time, no browser
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -77,7 +78,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         refs = load_reference_folder(zoo.manifest.references, zoo.space, settings.n_refs)
         store_fields(zoo, refs, settings.field_config(), ids, FieldStore(home))
-        query = {"cache_dir": home, "models": ",".join(ids)}
+        os.environ["GIFVIZ_HOME"] = home  # the store is the operator's setting: the address cannot choose it
+        query = {"models": ",".join(ids)}
         print(f"{len(ids)} cached fields (N={settings.n_refs}, S={settings.steps}); AppTest server time")
         print()
         print("| page | first run | rerun (median of 3) |")

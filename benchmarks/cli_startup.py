@@ -62,8 +62,10 @@ def main() -> None:
         (f"gifviz hub ls {args.manifest.name}", [*gifviz, "hub", "ls", str(args.manifest)]),
     ]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"gifviz run as: {' '.join(gifviz)}; median of {args.runs} processes; load average {load:.2f}, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"gifviz run as: {' '.join(gifviz)}; median of {args.runs} processes; load average {load:.2f}, "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"{'command':<32} {'seconds':>8} {'x import torch':>15}")
     print(f"{'python -c ' + repr('import torch'):<32} {torch_seconds:>8.3f} {1.0:>15.2f}")
     for name, command in rows:
@@ -97,10 +99,15 @@ def write_digit_zoo(root: Path, models: int, references: int) -> Path:
         torch.manual_seed(k)
         width = (8, 16, 24)[k % 3]
         model = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(width * 16, 10),
-        ).eval()  # fmt: skip
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(width * 16, 10),
+        ).eval()
         torch.jit.save(torch.jit.script(model), str(root / "models" / f"m{k:02d}.pt"))
         lines += ["[[models]]", f'id = "m{k:02d}"', f'file = "models/m{k:02d}.pt"', 'task = "digit"']
     manifest = root / "zoo.toml"
@@ -117,8 +124,9 @@ def time_cached_distances(gifviz: list[str], models: int) -> None:
         seconds = []
         for run in ("first", "second"):
             started = time.perf_counter()
-            result = subprocess.run([*command, "--out", str(root / f"{run}.csv")], capture_output=True, text=True,
-                                    env=env)  # fmt: skip
+            result = subprocess.run(
+                [*command, "--out", str(root / f"{run}.csv")], capture_output=True, text=True, env=env
+            )
             seconds.append(time.perf_counter() - started)
             if result.returncode != 0:
                 raise SystemExit(f"gifviz distances failed: {result.stderr.strip()[-500:]}")

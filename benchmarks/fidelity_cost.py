@@ -107,8 +107,10 @@ def main() -> None:
         found = decisions(matrix, zoo)
         rows.append((name, evaluations, rho, differences(found, reference_decisions), found))
     print(f"built-in zoo, {len(ids)} models; reference fields took {reference_seconds:.0f} s (0 s when cached)\n")
-    print("| configuration | evaluations per model | fewer than paper | Spearman vs paper | decisions that change | "
-          "largest AUC drift where the paper is below 1.00 |")  # fmt: skip
+    print(
+        "| configuration | evaluations per model | fewer than paper | Spearman vs paper | decisions that change | "
+        "largest AUC drift where the paper is below 1.00 |"
+    )
     print("|---|---|---|---|---|---|")
     for name, evaluations, rho, (changed, drift), _ in sorted(rows, key=lambda r: (r[1], r[0])):
         print(f"| {name} | {evaluations:,} | {6400 / evaluations:.1f}x | {rho:.4f} | {changed or 'none'} | {drift} |")
@@ -117,8 +119,10 @@ def main() -> None:
     eligible = [r for r in rows[1:] if r[2] >= 0.99 and not r[3][0]]
     if eligible:
         best = min(eligible, key=lambda r: r[1])
-        print(f"\ncheapest with Spearman >= 0.99 and the same decisions: {best[0]} "
-              f"({6400 / best[1]:.1f}x fewer evaluations than the paper's configuration)")  # fmt: skip
+        print(
+            f"\ncheapest with Spearman >= 0.99 and the same decisions: {best[0]} "
+            f"({6400 / best[1]:.1f}x fewer evaluations than the paper's configuration)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,15 @@ BUILTIN = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "
 
 def small_cnn() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
-    ).eval()  # fmt: skip
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 8 * 8, 10),
+    ).eval()
 
 
 def interleaved_seconds(first: Callable[[], object], second: Callable[[], object], repeats: int = 7):
@@ -71,8 +76,14 @@ def field_rows(n: int, steps: int, batch: int) -> list[str]:
             # The same job as the engine's default target: the predicted class needs one forward pass first.
             with torch.no_grad():
                 targets = model(inputs).argmax(dim=1)
-            ig.attribute(inputs, torch.zeros_like(inputs), target=targets, n_steps=steps, method="gausslegendre",
-                         internal_batch_size=batch)  # fmt: skip
+            ig.attribute(
+                inputs,
+                torch.zeros_like(inputs),
+                target=targets,
+                n_steps=steps,
+                method="gausslegendre",
+                internal_batch_size=batch,
+            )
 
         ours, theirs = interleaved_seconds(lambda m=model, c=config: compute_field(m, inputs, c), captum_field)
         points = n * steps

@@ -79,14 +79,17 @@ def main() -> None:
     peak = matmul_rate(device, torch.bfloat16, 8192 if device.type == "cuda" else 1024)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     print(f"{name}; ResNet-50 at {args.size} px; N={args.n}, S={args.steps} ({points} points), chunk {args.batch}")
-    print(f"forward + input gradient: {per_point / 1e9:.2f} GFLOP per point; "
-          f"measured bf16 matmul rate: {peak / 1e12:.1f} TFLOP/s\n")  # fmt: skip
+    print(
+        f"forward + input gradient: {per_point / 1e9:.2f} GFLOP per point; "
+        f"measured bf16 matmul rate: {peak / 1e12:.1f} TFLOP/s\n"
+    )
     configs = {
         "float32": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type),
         "bf16 autocast": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type, autocast="bfloat16"),
-        "bf16 + channels_last": FieldConfig(steps=args.steps, batch_size=args.batch, device=device.type,
-                                            autocast="bfloat16", channels_last=True),
-    }  # fmt: skip
+        "bf16 + channels_last": FieldConfig(
+            steps=args.steps, batch_size=args.batch, device=device.type, autocast="bfloat16", channels_last=True
+        ),
+    }
     fields = {}
     print("| engine | points/s | achieved TFLOP/s | share of bf16 matmul rate | distance to float32 field |")
     print("|---|---|---|---|---|")
@@ -96,15 +99,19 @@ def main() -> None:
         )
         rate = points / seconds
         distance = field_distance(fields["float32"].values, fields[label].values).value
-        print(f"| gifviz {label} | {rate:,.0f} | {rate * per_point / 1e12:.1f} | {rate * per_point / peak:.0%} | "
-              f"{distance:.2e} |")  # fmt: skip
+        print(
+            f"| gifviz {label} | {rate:,.0f} | {rate * per_point / 1e12:.1f} | {rate * per_point / peak:.0%} | "
+            f"{distance:.2e} |"
+        )
     x = inputs.to(device)
     target = model(x).argmax(1)
     ig = IntegratedGradients(model)
     seconds = timed(lambda: ig.attribute(x, target=target, n_steps=args.steps, internal_batch_size=args.batch), device)
     rate = points / seconds
-    print(f"| captum IG float32 (last map only) | {rate:,.0f} | {rate * per_point / 1e12:.1f} | "
-          f"{rate * per_point / peak:.0%} | - |")  # fmt: skip
+    print(
+        f"| captum IG float32 (last map only) | {rate:,.0f} | {rate * per_point / 1e12:.1f} | "
+        f"{rate * per_point / peak:.0%} | - |"
+    )
 
 
 if __name__ == "__main__":

@@ -49,9 +49,15 @@ def per_source_scores(details: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (method, source, category), group in details.groupby(["method", "source", "category"]):
         derived, innocent = group[group["derived"]]["distance"], group[~group["derived"]]["distance"]
-        rows.append({"method": method, "source": source, "category": category,
-                     "auc": ipp.auc(group["derived"].astype(int).tolist(), (-group["distance"]).tolist()),
-                     "margin": (innocent.min() - derived.max()) / innocent.min()})  # fmt: skip
+        rows.append(
+            {
+                "method": method,
+                "source": source,
+                "category": category,
+                "auc": ipp.auc(group["derived"].astype(int).tolist(), (-group["distance"]).tolist()),
+                "margin": (innocent.min() - derived.max()) / innocent.min(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -67,9 +73,13 @@ def main() -> None:
     configs = variants(args.steps)
     names = {f"v{i}": title for i, title in enumerate(configs)}
     config = BenchConfig(
-        field=configs[names["v0"]], methods=("modelgif",), n_refs=args.n, sweep=(args.n,), resamples=0,
+        field=configs[names["v0"]],
+        methods=("modelgif",),
+        n_refs=args.n,
+        sweep=(args.n,),
+        resamples=0,
         variants=tuple((key, configs[title]) for key, title in names.items() if key != "v0"),
-    )  # fmt: skip
+    )
     result = run_ipp(bench_inputs(zoo, config, FieldStore()), config)
     scores = per_source_scores(result.details)
     scores["variant"] = scores["method"].map(lambda m: names["v0"] if m == "modelgif" else names[m.split(":", 1)[1]])
@@ -90,10 +100,14 @@ def main() -> None:
     for source in sorted(set(scores["source"]) - {args.tune}):
         for value in tables:
             paper, chosen = tables[value].loc[names["v0"], source], tables[value].loc[pick, source]
-            print(f"held out {source}, {value}: " + ", ".join(
-                f"{c} {paper[c]:.2f} -> {chosen[c]:.2f}" for c in chosen.index))  # fmt: skip
-            print(f"held out {source}, mean extraction {value}: paper {np.mean([paper[c] for c in EXTRACTION]):.3f}, "
-                  f"pick {np.mean([chosen[c] for c in EXTRACTION]):.3f}")  # fmt: skip
+            print(
+                f"held out {source}, {value}: "
+                + ", ".join(f"{c} {paper[c]:.2f} -> {chosen[c]:.2f}" for c in chosen.index)
+            )
+            print(
+                f"held out {source}, mean extraction {value}: paper {np.mean([paper[c] for c in EXTRACTION]):.3f}, "
+                f"pick {np.mean([chosen[c] for c in EXTRACTION]):.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -98,16 +98,40 @@ def write_outputs(out: Path, tree: Path, zoo: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="gifviz-identity-") as home:
         for metric in METRICS:
             target = out / f"distances_{metric}.csv"
-            run(f"distances {metric}", [*gifviz, "distances", str(zoo), "--out", str(target), *models, *sizes,
-                                        "--metric", metric], tree, Path(home))  # fmt: skip
-        run("distances --sketch", [*gifviz, "distances", str(zoo), "--out", str(out / "distances_sketch.csv"),
-                                   *models, *sizes, "--sketch"], tree, Path(home))  # fmt: skip
+            run(
+                f"distances {metric}",
+                [*gifviz, "distances", str(zoo), "--out", str(target), *models, *sizes, "--metric", metric],
+                tree,
+                Path(home),
+            )
+        run(
+            "distances --sketch",
+            [*gifviz, "distances", str(zoo), "--out", str(out / "distances_sketch.csv"), *models, *sizes, "--sketch"],
+            tree,
+            Path(home),
+        )
         # Before the bench fills the store with fields of its own configuration: one field per model here.
-        run("streamed", [sys.executable, "-c", STREAMED, home, str(out / "distances_cosine.csv"),
-                         str(out / "distances_streamed.csv"), str(MODELS_PER_BLOCK)], tree, Path(home))  # fmt: skip
+        run(
+            "streamed",
+            [
+                sys.executable,
+                "-c",
+                STREAMED,
+                home,
+                str(out / "distances_cosine.csv"),
+                str(out / "distances_streamed.csv"),
+                str(MODELS_PER_BLOCK),
+            ],
+            tree,
+            Path(home),
+        )
         for testbed in ("ipp", "unlearning"):
-            run(f"bench {testbed}", [*gifviz, "bench", testbed, str(zoo), *BENCH, "--out", str(out / "bench"),
-                                     "--quiet"], tree, Path(home))  # fmt: skip
+            run(
+                f"bench {testbed}",
+                [*gifviz, "bench", testbed, str(zoo), *BENCH, "--out", str(out / "bench"), "--quiet"],
+                tree,
+                Path(home),
+            )
 
 
 def _csv_text(path: Path) -> str:

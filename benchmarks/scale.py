@@ -46,8 +46,11 @@ def zoo_fields() -> tuple[list[str], list[torch.Tensor], Path]:
     store = FieldStore()
     fields = store_fields(zoo, refs, CONFIG, list(zoo.ids), store)
     ids = list(zoo.ids)
-    return ids, [fields[i].values for i in ids], store.blob_path(store.key_for(zoo.load(ids[0]).digest,
-                                                                                refs.digest(), CONFIG))  # fmt: skip
+    return (
+        ids,
+        [fields[i].values for i in ids],
+        store.blob_path(store.key_for(zoo.load(ids[0]).digest, refs.digest(), CONFIG)),
+    )
 
 
 def synthetic(real: list[torch.Tensor], index: int) -> torch.Tensor:
@@ -66,8 +69,9 @@ def streamed_child(folder: str, count: int, budget: int, field_bytes: int, queue
     before = peak_rss_mb()
     started = time.perf_counter()
     labels = [f"m{i:04d}" for i in range(count)]
-    streamed_distance_matrix(lambda label: load_file(f"{folder}/{label}.safetensors")["field"], labels, budget,
-                             field_bytes)  # fmt: skip
+    streamed_distance_matrix(
+        lambda label: load_file(f"{folder}/{label}.safetensors")["field"], labels, budget, field_bytes
+    )
     queue.put((time.perf_counter() - started, peak_rss_mb(), before))
 
 
@@ -92,8 +96,10 @@ def main() -> None:
         approx = sketch_distance_matrix([sketch_field(f, dim) for f in real], ids).values
         error = np.abs(approx - exact)[upper]
         rho = spearmanr(approx[upper], exact[upper]).statistic
-        print(f"| sketch dim {dim}: error vs exact on the built-in zoo ({len(ids)} models) | max {error.max():.4f}, "
-              f"RMS {np.sqrt((error**2).mean()):.4f}, Spearman {rho:.4f} |")  # fmt: skip
+        print(
+            f"| sketch dim {dim}: error vs exact on the built-in zoo ({len(ids)} models) | max {error.max():.4f}, "
+            f"RMS {np.sqrt((error**2).mean()):.4f}, Spearman {rho:.4f} |"
+        )
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -108,13 +114,16 @@ def main() -> None:
         seconds, peak, before = queue.get()
         child.join()
         total = args.models * field_bytes / 2**30
-        print(f"| streamed exact matrix, {args.models} models ({total:.1f} GiB of fields, budget {args.budget_mb} MiB)"
-              f" | {seconds:.1f} s, peak RSS {peak:.0f} MiB, of which {before:.0f} MiB is the process before any field "
-              f"(writing the fields took {written:.0f} s) |")  # fmt: skip
+        print(
+            f"| streamed exact matrix, {args.models} models ({total:.1f} GiB of fields, budget {args.budget_mb} MiB)"
+            f" | {seconds:.1f} s, peak RSS {peak:.0f} MiB, of which {before:.0f} MiB is the process before any field "
+            f"(writing the fields took {written:.0f} s) |"
+        )
 
     with tempfile.TemporaryDirectory() as folder:
-        sketches = torch.stack([sketch_field(synthetic(real, i % 997), SKETCH_DIM, 0).values
-                                for i in range(min(args.sketch_models, 1000))])  # fmt: skip
+        sketches = torch.stack(
+            [sketch_field(synthetic(real, i % 997), SKETCH_DIM, 0).values for i in range(min(args.sketch_models, 1000))]
+        )
         # Beyond 1,000 distinct synthetic sketches, add small noise: the timing depends on the count, not content.
         reps = -(-args.sketch_models // len(sketches))
         big = sketches.repeat(reps, 1)[: args.sketch_models]
@@ -128,9 +137,11 @@ def main() -> None:
         loaded = [FieldSketch(v, z, shape, 0) for v, z in zip(stored["values"], stored["vanishing"], strict=True)]
         matrix = sketch_distance_matrix(loaded, [f"m{i}" for i in range(args.sketch_models)])
         seconds = time.perf_counter() - started
-        print(f"| {args.sketch_models:,}-model matrix from stored sketches (dim {SKETCH_DIM}, "
-              f"{Path(path).stat().st_size / 2**30:.2f} GiB file) | {seconds:.1f} s "
-              f"({matrix.values.nbytes / 2**30:.2f} GiB result) |")  # fmt: skip
+        print(
+            f"| {args.sketch_models:,}-model matrix from stored sketches (dim {SKETCH_DIM}, "
+            f"{Path(path).stat().st_size / 2**30:.2f} GiB file) | {seconds:.1f} s "
+            f"({matrix.values.nbytes / 2**30:.2f} GiB result) |"
+        )
         del matrix, loaded, stored, big
 
     ray_benchmark(args.ray_models)
@@ -158,8 +169,10 @@ def ray_benchmark(count: int) -> None:
     finally:
         ray.shutdown()
     overhead = (remote - local) / count * 1000
-    print(f"| Ray executor, local cluster (2 CPUs), {count} tiny fields | {count / remote:.1f} tasks/s against "
-          f"{count / local:.1f} models/s locally; {overhead:.0f} ms more per model |")  # fmt: skip
+    print(
+        f"| Ray executor, local cluster (2 CPUs), {count} tiny fields | {count / remote:.1f} tasks/s against "
+        f"{count / local:.1f} models/s locally; {overhead:.0f} ms more per model |"
+    )
 
 
 if __name__ == "__main__":

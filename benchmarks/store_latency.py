@@ -45,8 +45,9 @@ def main() -> None:
         cold_one = timed(lambda: store_fields(zoo, refs, config, [one], store))
         warm_one = statistics.median(timed(lambda: store_fields(zoo, refs, config, [one], store)) for _ in range(5))
         cold_all = timed(lambda: zoo_distances(zoo, refs, config, ids, store=store))
-        warm_all = statistics.median(timed(lambda: zoo_distances(zoo, refs, config, ids, store=FieldStore(home)))
-                                     for _ in range(3))  # fmt: skip
+        warm_all = statistics.median(
+            timed(lambda: zoo_distances(zoo, refs, config, ids, store=FieldStore(home))) for _ in range(3)
+        )
         size = FieldStore(home).total_bytes()
     n, s = args.n, args.steps
     print(f"built-in zoo, N={n}, S={s}, D=3072, float32 blobs ({size / len(ids) / 2**20:.2f} MiB per field)")

@@ -9,20 +9,30 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, get_args
 
 from gifviz.errors import ConfigError
 
-RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
-BASELINES = ("zeros", "blur", "shuffle", "noise")
+# The choices are Literal types, so type checkers catch a misspelt option in code; the tuples derived from them are
+# what the parser offers and what __post_init__ checks (values also arrive from the command line, TOML and URLs).
+Rule = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
+Baseline = Literal["zeros", "blur", "shuffle", "noise"]
 # Targets on the model's output, and representation targets on a hooked inner layer (`layer=`).
-OUTPUT_TARGETS = ("predicted", "predicted_logsoftmax", "label", "sum", "topk_map")
-LAYER_TARGETS = ("channel_max", "topk_features")
+OutputTarget = Literal["predicted", "predicted_logsoftmax", "label", "sum", "topk_map"]
+LayerTarget = Literal["channel_max", "topk_features"]
+ChannelReduction = Literal["none", "mean"]
+Device = Literal["auto", "cpu", "cuda"]
+Dtype = Literal["float32", "float64"]
+Autocast = Literal["none", "bfloat16", "float16"]
+RULES: tuple[str, ...] = get_args(Rule)
+BASELINES: tuple[str, ...] = get_args(Baseline)
+OUTPUT_TARGETS: tuple[str, ...] = get_args(OutputTarget)
+LAYER_TARGETS: tuple[str, ...] = get_args(LayerTarget)
 TARGETS = OUTPUT_TARGETS + LAYER_TARGETS
-CHANNEL_REDUCTIONS = ("none", "mean")
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("float32", "float64")
-AUTOCASTS = ("none", "bfloat16", "float16")
+CHANNEL_REDUCTIONS: tuple[str, ...] = get_args(ChannelReduction)
+DEVICES: tuple[str, ...] = get_args(Device)
+DTYPES: tuple[str, ...] = get_args(Dtype)
+AUTOCASTS: tuple[str, ...] = get_args(Autocast)
 # Fields that change how a field is computed but not what it is; they stay out of the cache key.
 EXECUTION_ONLY = ("batch_size", "device", "channels_last")
 # Options added after fields were first stored enter the key only when set, so stored fields stay valid.
@@ -72,21 +82,21 @@ class FieldConfig:
     # 0.997 on the built-in zoo) and every decision it makes, for 12.5x fewer evaluations
     # (benchmarks/fidelity_cost.py; README "Performance").
     steps: int = 4
-    rule: str = "gausslegendre"
-    baseline: str = "zeros"
+    rule: Rule = "gausslegendre"
+    baseline: Baseline = "zeros"
     blur_sigma: float = 3.0
-    target: str | TargetFn = "predicted"
+    target: OutputTarget | LayerTarget | TargetFn = "predicted"
     label_class: int | None = None
     topk: int = 5
     layer: str | None = None
     cumulative: bool = True
-    channel_reduction: str = "none"
+    channel_reduction: ChannelReduction = "none"
     pool: tuple[int, int] | None = None
     batch_size: int = 256
-    device: str = "auto"
-    dtype: str = "float32"
+    device: Device = "auto"
+    dtype: Dtype = "float32"
     seed: int = 0
-    autocast: str = "none"
+    autocast: Autocast = "none"
     channels_last: bool = False
 
     def __post_init__(self) -> None:

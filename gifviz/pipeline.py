@@ -1,7 +1,7 @@
 """Per-model steps of a zoo run (load, check, compute one field), the progress protocol, and provenance.
 
 :func:`field_of` is the one place where a loaded model meets the field engine: the local executor
-(:func:`model_field`), the Ray task (:mod:`gifviz.jobs.tasks`) and the app all call it, so they cannot drift apart
+(:func:`model_field`), the Ray task (:mod:`gifviz.jobs.ray_tasks`) and the app all call it, so they cannot drift apart
 (the reference labels for ``target="label"``, the input space's value range for the noise baseline, the model id
 in errors).
 """
@@ -98,8 +98,15 @@ def check_model(
         return
     images = references.images.to(getattr(torch, config.dtype))
     baselines = make_baselines(images, config, zoo.space.value_range)[:count]
-    compute_field(model.module, references.head(count), config, model.preprocess, baselines=baselines,
-                  value_range=zoo.space.value_range, model_id=model_id)  # fmt: skip
+    compute_field(
+        model.module,
+        references.head(count),
+        config,
+        model.preprocess,
+        baselines=baselines,
+        value_range=zoo.space.value_range,
+        model_id=model_id,
+    )
 
 
 def check_models(

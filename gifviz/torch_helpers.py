@@ -103,8 +103,10 @@ def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torc
         yield lambda output: output
         return
     if isinstance(model, torch.jit.ScriptModule):  # compiled modules take no Python hooks (nor get_submodule)
-        raise ConfigError(f"cannot hook layer {layer!r}: the model is a TorchScript file; use an output target, or "
-                          "load it as safetensors/state dict with its architecture")  # fmt: skip
+        raise ConfigError(
+            f"cannot hook layer {layer!r}: the model is a TorchScript file; use an output target, or "
+            "load it as safetensors/state dict with its architecture"
+        )
     try:
         module = model.get_submodule(layer)
     except AttributeError:

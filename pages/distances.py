@@ -1,4 +1,5 @@
-"""Distances: the pairwise matrix as a heatmap ordered by clustering, with CSV and provenance downloads."""
+"""Distances: the pairwise matrix of the chosen method as a heatmap ordered by clustering, with CSV and provenance
+downloads."""
 
 import streamlit as st
 
@@ -7,31 +8,26 @@ from gifviz.app import matrices, resources, space
 from gifviz.app.exports import shown_matrix
 from gifviz.app.tables import model_tags
 from gifviz.distance import METRICS
-from gifviz.errors import GifvizError
 from gifviz.figures.matrix import distance_heatmap
 
 current = resources.settings()
 st.title("Distances")
-try:
-    zoo = resources.open_zoo(current.manifest)
-    ids = resources.working_set(current, zoo)
-    columns = st.columns(2)
-    metric = columns[0].selectbox("Distance variant", METRICS, index=METRICS.index(current.metric))
-    linkage = columns[1].selectbox("Order rows by clustering with", LINKAGES, index=0)
+inputs = resources.page_inputs(current)
+zoo, ids = inputs.zoo, inputs.ids
+columns = st.columns(3)
+current = matrices.method_choice(current, columns[0])
+if current.method == "modelgif":
+    metric = columns[1].selectbox("Distance variant", METRICS, index=METRICS.index(current.metric))
     if metric != current.metric:
         current = current.replace(metric=metric)
         resources.save_settings(current)
-    matrix = matrices.matrix(current, ids)
-except GifvizError as error:
-    st.error(str(error))
-    st.stop()
+linkage = columns[2].selectbox("Order rows by clustering with", LINKAGES, index=0)
+matrix = matrices.page_matrix(current, ids)
+ids = list(matrix.labels)
 order = space.clustering(matrix, linkage).ordered_labels
 shown = shown_matrix(matrix, order, linkage)
 st.plotly_chart(distance_heatmap(shown, tags=model_tags(zoo, ids)), width="stretch", key="distance_heatmap")
-st.caption(
-    f"{len(ids)} models · N = {current.n_refs} references · S = {current.steps} steps · "
-    f"baseline {current.baseline} · target {current.target}"
-)
+st.caption(matrices.describe(current, ids))
 downloads = st.columns(2)
 downloads[0].download_button(
     "Download CSV", shown.to_csv_text(), file_name="gifviz-distances.csv", mime="text/csv", key="download_csv"

@@ -20,7 +20,11 @@ if message := st.session_state.pop("hub_message", None):
     st.success(message)
 
 selected = resources.working_set(current, zoo)
-missing = set(resources.missing(current, zoo.ids))
+try:
+    missing = set(resources.missing(current, zoo.ids))
+except GifvizError as error:  # e.g. fewer reference images than N: the table still shows the zoo
+    st.error(str(error))
+    missing = set(zoo.ids)
 table = zoo_table(zoo, {model_id: model_id not in missing for model_id in zoo.ids})
 
 with st.expander("Filter", expanded=True):
@@ -59,7 +63,7 @@ st.write(f"{len(selected) - len(todo)} of {len(selected)} working-set fields are
 if st.button(f"Compute the {len(todo)} missing field(s)", type="primary", disabled=not todo):
     st.caption("Click anywhere to stop: finished fields are kept.")
     try:
-        resources.fields(current, todo)
+        resources.fields(current, todo, confirmed=True)  # this button is the visitor's confirmation
     except GifvizError as error:
         st.error(str(error))
     else:
@@ -78,18 +82,19 @@ with left:
         except GifvizError as error:
             st.error(str(error))
 with right:
-    upload = st.file_uploader(
-        "Upload a model (TorchScript .pt, .pt2, or .safetensors)", type=["pt", "pth", "pt2", "safetensors"]
-    )
+    policy = resources.serving_policy()
+    kinds = ["pt", "pth", "safetensors", *(["pt2"] if policy.allow_code else [])]
+    label = f"Upload a model (TorchScript .pt or .safetensors, at most {policy.max_upload_mb:g} MiB)"
+    upload = st.file_uploader(label, type=kinds)
     arch = st.selectbox("Architecture (for .safetensors)", ["", *known_architectures()])
     classes = st.number_input("Classes (for .safetensors)", min_value=1, value=10)
     if upload is not None and st.button("Add to this zoo"):
-        try:
-            manifest_path = add_uploaded_model(
-                zoo, upload.name, upload.getvalue(), arch or None, int(classes), resources.open_store(current.cache_dir)
-            )
+        try:  # into this visitor's own folder and working zoo: other visitors' uploads are never touched
+            folder = resources.visitor_folder()
+            data = upload.getvalue()
+            manifest_path = add_uploaded_model(zoo, upload.name, data, arch or None, int(classes), folder, policy)
             resources.save_settings(current.replace(manifest=str(manifest_path)))
-            st.success(f"added {upload.name}")
+            st.session_state["hub_message"] = f"added {upload.name} to your working zoo"
             st.rerun()
         except GifvizError as error:
             st.error(str(error))

@@ -11,11 +11,12 @@ from gifviz.figures.space import embedding_scatter
 current = resources.settings()
 st.title("Map of model space")
 inputs = resources.page_inputs(current)
+current = matrices.method_choice(current)
 matrix = matrices.page_matrix(current, inputs.ids)
-zoo, ids = inputs.zoo, inputs.ids
+zoo, ids = inputs.zoo, list(matrix.labels)
 columns = st.columns(4)
 dimensions = columns[0].radio("Dimensions", [2, 3], horizontal=True)
-method = columns[1].selectbox("Method", METHODS, help="auto: UMAP from 12 models on, MDS below")
+method = columns[1].selectbox("Embedding", METHODS, help="auto: UMAP from 12 models on, MDS below")
 colour = columns[2].selectbox("Colour by", colour_choices(zoo))
 seed = columns[3].number_input("Seed", value=0, min_value=0)
 try:
@@ -24,4 +25,4 @@ except GifvizError as error:
     st.error(str(error))
     st.stop()
 st.plotly_chart(embedding_scatter(embedding, model_property(zoo, ids, colour), colour), width="stretch")
-st.caption(f"{embedding.method.upper()} of {len(ids)} models from precomputed distances; settings {embedding.settings}")
+st.caption(f"{embedding.method.upper()} of {matrices.describe(current, ids)}; settings {embedding.settings}")

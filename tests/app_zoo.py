@@ -30,8 +30,14 @@ def build_app_zoo(root: Path) -> Path:
     lines = ['name = "app-test"', 'references = "refs"', "[input]", "channels = 3", "size = [32, 32]"]
     for model_id, (model, relation, parent) in models.items():
         save_torchscript(model, root / "models" / f"{model_id}.pt")
-        lines += ["[[models]]", f'id = "{model_id}"', f'file = "models/{model_id}.pt"', 'task = "digit"',
-                  f'relation = "{relation}"', 'family = "lineage"']  # fmt: skip
+        lines += [
+            "[[models]]",
+            f'id = "{model_id}"',
+            f'file = "models/{model_id}.pt"',
+            'task = "digit"',
+            f'relation = "{relation}"',
+            'family = "lineage"',
+        ]
         if parent:
             lines.append(f'parent = "{parent}"')
     (root / "zoo.toml").write_text("\n".join(lines) + "\n")

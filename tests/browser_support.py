@@ -95,3 +95,18 @@ def wait_until_rendered(
     arguments = [list(BUSY_SELECTORS), charts, list(texts), QUIET_POLLS]
     page.wait_for_function(_RENDERED, arg=arguments, timeout=timeout, polling=250)
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+# Streamlit's st.error/st.warning/st.info/st.success boxes, and the box an uncaught exception is drawn in.
+ALERT_SELECTOR = '[data-testid="stAlert"]'
+EXCEPTION_SELECTOR = '[data-testid="stException"]'
+
+
+def alert_texts(page) -> list[str]:
+    """The text of every message box on the page (errors, warnings, infos, successes), in page order."""
+    return page.locator(ALERT_SELECTOR).all_inner_texts()
+
+
+def tree_listing(root: Path) -> list[str]:
+    """Every path under ``root`` (relative, sorted), to show that nothing was created there."""
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*")) if root.exists() else []

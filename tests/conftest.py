@@ -78,10 +78,12 @@ def write_zoo(root: Path, models: dict[str, nn.Module], channels: int = 1, size:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--screenshots", metavar="DIR", default=None,
+        "--screenshots",
+        metavar="DIR",
+        default=None,
         help="browser walk: use the app's default settings and save the screenshots to DIR (the README's are "
         "refreshed with --screenshots assets/screenshots); without it the walk is small and saves to a temp folder",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -46,9 +46,10 @@ def download_data(app: AppTest, key: str, downloads: dict[str, bytes]) -> str:
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, monkeypatch):
     manifest = build_app_zoo(tmp_path / "zoo")
-    query = {"manifest": str(manifest), "cache_dir": str(tmp_path / "store"), "n_refs": "6", "steps": "4"}
+    monkeypatch.setenv("GIFVIZ_HOME", str(tmp_path))  # the store, and an allowed root that holds the manifest
+    query = {"manifest": str(manifest), "n_refs": "6", "steps": "4"}
     return manifest, query
 
 
@@ -79,7 +80,7 @@ def plotly_array(value) -> np.ndarray:
 def library_matrix(manifest, query, ids, metric="cosine"):
     zoo = Zoo.open(manifest)
     refs = load_reference_folder(zoo.manifest.references, zoo.space, int(query["n_refs"]))
-    fields = store_fields(zoo, refs, FieldConfig(steps=int(query["steps"])), ids, FieldStore(query["cache_dir"]))
+    fields = store_fields(zoo, refs, FieldConfig(steps=int(query["steps"])), ids, FieldStore(None))
     return distance_matrix([fields[i] for i in ids], ids, metric)
 
 
@@ -208,8 +209,9 @@ def test_benchmarks_page_says_when_the_zoo_has_no_task_family(setup):
     assert not app.exception and "transferability" in app.error[0].value
 
 
-def test_benchmarks_page_task_relatedness_on_the_builtin_zoo(tmp_path):
-    app = open_page({"cache_dir": str(tmp_path / "store"), "steps": "4"}, "pages/benchmarks.py")
+def test_benchmarks_page_task_relatedness_on_the_builtin_zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIFVIZ_HOME", str(tmp_path / "store"))
+    app = open_page({"steps": "4"}, "pages/benchmarks.py")
     app.selectbox[0].set_value("tasks").run()
     app.multiselect[0].set_value(["modelgif", "softmax"]).run()
     app.number_input[0].set_value(8).run()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gifviz.analysis.stats import bootstrap_rows, percentile_interval
-from gifviz.bench import ipp, tasks, unlearning
+from gifviz.bench import ipp, task_relatedness, unlearning
 from gifviz.bench.suite import BenchConfig, bench_inputs, run_ipp, run_unlearning
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -56,14 +56,14 @@ def test_ipp_auc_is_one_when_derived_models_are_closest_and_nan_when_a_pair_cann
 
 def test_task_relatedness_metrics_on_known_rankings():
     truth = np.array([[1.0, 0.9, 0.1, 0.5], [0.8, 1.0, 0.2, 0.4], [0.1, 0.3, 1.0, 0.6], [0.5, 0.4, 0.7, 1.0]])
-    perfect = tasks.relatedness(1.0 - truth, truth)
+    perfect = task_relatedness.relatedness(1.0 - truth, truth)
     assert perfect == {"spearman": pytest.approx(1.0), "P@2": 1.0, "R@2": 1.0}
-    reversed_ = tasks.relatedness(truth, truth)
+    reversed_ = task_relatedness.relatedness(truth, truth)
     assert reversed_["spearman"] == pytest.approx(-1.0) and reversed_["P@2"] < 1.0
 
 
 def test_task_set_reads_the_shipped_transferability_matrix(zoo):
-    task_set = tasks.task_set(zoo)
+    task_set = task_relatedness.task_set(zoo)
     assert task_set.tasks == ("digit", "parity", "ge5", "colour", "background", "quadrant")
     assert task_set.transferability.shape == (6, 6) and task_set.transferability[0, 0] == pytest.approx(0.9605)
 
@@ -89,8 +89,9 @@ def test_bootstrap_interval_brackets_the_estimate():
 
 
 def test_modelgif_separates_fine_tuned_and_pruned_models_and_orders_unlearning(zoo):
-    config = BenchConfig(field=FieldConfig(steps=8), methods=("modelgif", "cka"), n_refs=16, sweep=(8, 16),
-                         resamples=20)  # fmt: skip
+    config = BenchConfig(
+        field=FieldConfig(steps=8), methods=("modelgif", "cka"), n_refs=16, sweep=(8, 16), resamples=20
+    )
     inputs = bench_inputs(zoo, config)
     result = run_ipp(inputs, config)
     aucs = result.table[result.table.method == "modelgif"].set_index("metric")["value"]
@@ -102,8 +103,26 @@ def test_modelgif_separates_fine_tuned_and_pruned_models_and_orders_unlearning(z
 
 
 def test_cli_prints_tables_and_writes_csvs(zoo, tmp_path, capsys):
-    code = main(["bench", "unlearning", str(zoo.manifest.path), "--methods", "modelgif,sac-m,softmax", "--n", "8",
-                 "--sweep", "4,8", "--resamples", "10", "--steps", "4", "--quiet", "--out", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "bench",
+            "unlearning",
+            str(zoo.manifest.path),
+            "--methods",
+            "modelgif,sac-m,softmax",
+            "--n",
+            "8",
+            "--sweep",
+            "4,8",
+            "--resamples",
+            "10",
+            "--steps",
+            "4",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "ModelGiF" in out and "SAC-m" in out and "n/a" in out  # softmax cannot score unrelated tasks
     table = pd.read_csv(tmp_path / "unlearning.csv")
@@ -118,15 +137,23 @@ def test_cli_rejects_an_unknown_method(zoo, capsys):
 
 def test_task_details_give_a_labelled_matrix_for_the_similarity_tree():
     from gifviz.analysis.clustering import cluster
-    from gifviz.bench.tasks import task_distance_matrix
+    from gifviz.bench.task_relatedness import task_distance_matrix
 
     tasks_ = ["digit", "parity", "colour"]
     values = {("digit", "parity"): 0.2, ("digit", "colour"): 0.9, ("parity", "colour"): 0.8}
-    details = pd.DataFrame([
-        {"method": "m", "source task": a, "target task": b, "transferability": 0.5,
-         "distance": 0.0 if a == b else values.get((a, b), values.get((b, a)))}
-        for a in tasks_ for b in tasks_
-    ])  # fmt: skip
+    details = pd.DataFrame(
+        [
+            {
+                "method": "m",
+                "source task": a,
+                "target task": b,
+                "transferability": 0.5,
+                "distance": 0.0 if a == b else values.get((a, b), values.get((b, a))),
+            }
+            for a in tasks_
+            for b in tasks_
+        ]
+    )
     matrix = task_distance_matrix(details, "m")
     assert matrix.labels == tuple(tasks_) and matrix.distance("parity", "colour") == 0.8
     first_merge = cluster(matrix, "average").linkage[0]

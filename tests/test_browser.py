@@ -46,8 +46,15 @@ class Walk:
 
 
 # A user's first look, kept small: a source, one child of each kind, two independents; 16 references.
-SMALL_SET = ("src-cnn", "ft-cnn-1", "prune-cnn-1", "xprob-cnn-1", "transfer-cnn-1", "indep-cnn_deep-1",
-             "indep-resnet_tiny-2")  # fmt: skip
+SMALL_SET = (
+    "src-cnn",
+    "ft-cnn-1",
+    "prune-cnn-1",
+    "xprob-cnn-1",
+    "transfer-cnn-1",
+    "indep-cnn_deep-1",
+    "indep-resnet_tiny-2",
+)
 
 
 @pytest.fixture
@@ -108,8 +115,9 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         if not walk.readme:  # the app's numbers are the library's numbers
             zoo = Zoo.open(BUILTIN)
             refs = load_reference_folder(zoo.manifest.references, zoo.space, settings.n_refs)
-            library = zoo_distances(zoo, refs, FieldConfig(steps=settings.steps), list(SMALL_SET),
-                                    store=FieldStore(home))  # fmt: skip
+            library = zoo_distances(
+                zoo, refs, FieldConfig(steps=settings.steps), list(SMALL_SET), store=FieldStore(home)
+            )
             assert set(shown.labels) == set(SMALL_SET)
             np.testing.assert_allclose(shown.values, library.subset(shown.labels).values, atol=1e-12)
 
@@ -137,6 +145,12 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         shoot(page, walk, "settings.png")
         page.close()
     assert sorted(p.name for p in walk.shots.glob("*.png")) == [
-        "benchmarks.png", "clusters.png", "compare.png", "distances.png", "fields.png", "hub.png", "map.png",
+        "benchmarks.png",
+        "clusters.png",
+        "compare.png",
+        "distances.png",
+        "fields.png",
+        "hub.png",
+        "map.png",
         "settings.png",
-    ]  # fmt: skip
+    ]

@@ -49,8 +49,10 @@ def test_search_finds_timm_names_and_says_which_weights_are_cached(cached):
     random = rows["timm:test_resnet"]
     assert random.offline and random.options == {"pretrained": False} and "random init" in random.title
     vit = {row.source: row for row in search_catalogue("test_vit.r160", sources=["timm"]).rows}
-    assert vit["timm:test_vit.r160_in1k"].offline is False and "hf download timm/test_vit.r160_in1k" in vit[
-        "timm:test_vit.r160_in1k"].why  # fmt: skip
+    assert (
+        vit["timm:test_vit.r160_in1k"].offline is False
+        and "hf download timm/test_vit.r160_in1k" in vit["timm:test_vit.r160_in1k"].why
+    )
 
 
 def test_search_finds_the_repos_of_the_hf_cache(cached):
@@ -90,9 +92,12 @@ def test_offline_only_keeps_rows_that_load_here(cached):
 
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
-    [({"sources": ["pypi"]}, "unknown catalogue source"), ({"sources": ["folder"], "folder": "/no/such"}, "folder"),
-     ({"limit": 0}, "limit >= 1")],
-)  # fmt: skip
+    [
+        ({"sources": ["pypi"]}, "unknown catalogue source"),
+        ({"sources": ["folder"], "folder": "/no/such"}, "folder"),
+        ({"limit": 0}, "limit >= 1"),
+    ],
+)
 def test_bad_searches_are_one_line(kwargs, expected):
     with pytest.raises(CatalogueError, match=expected):
         search_catalogue("x", **kwargs)
@@ -102,8 +107,11 @@ def test_cli_hub_search_prints_rows_end_to_end(cached):
     env = dict(os.environ)
     result = subprocess.run(
         [sys.executable, "-m", "gifviz", "hub", "search", "tiny", "--source", "hf", "--json"],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows == [{**rows[0], "source": "hf:org/tiny", "offline": True, "origin": "hf-cache"}]

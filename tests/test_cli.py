@@ -29,9 +29,24 @@ def test_distances_reproduce_an_independent_implementation(tmp_path):
     refs = write_pngs(tmp_path / "refs", 7)
     out = tmp_path / "d.csv"
     code = main(
-        ["distances", str(manifest), "--refs", str(refs), "--n-refs", "5", "--steps", "8", "--baseline", "zeros",
-         "--target", "predicted", "--out", str(out), "--quiet"]
-    )  # fmt: skip
+        [
+            "distances",
+            str(manifest),
+            "--refs",
+            str(refs),
+            "--n-refs",
+            "5",
+            "--steps",
+            "8",
+            "--baseline",
+            "zeros",
+            "--target",
+            "predicted",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     matrix = DistanceMatrix.from_csv(out)
     names, expected = reference_distances(

@@ -72,8 +72,9 @@ def test_field_refuses_to_write_over_a_model_file(tiny_zoo, nothing_loads, capsy
     assert model_file.read_bytes() == before
 
 
-def test_an_input_reached_through_a_symlink_or_a_relative_path_is_still_refused(tiny_zoo, nothing_loads, capsys,
-                                                                               monkeypatch):  # fmt: skip
+def test_an_input_reached_through_a_symlink_or_a_relative_path_is_still_refused(
+    tiny_zoo, nothing_loads, capsys, monkeypatch
+):
     manifest, refs = tiny_zoo
     link = manifest.parent / "result.csv"
     link.symlink_to(manifest.parent / "models" / "other.pt")
@@ -258,8 +259,23 @@ def test_bench_csvs_are_written_all_or_none(tmp_path, monkeypatch):
 def test_a_full_disk_ends_the_command_in_one_line(tiny_zoo, tmp_path, monkeypatch, capsys):
     manifest, refs = tiny_zoo
     fail_fsync_on_call(monkeypatch, 1)
-    assert main(["distances", str(manifest), "--refs", str(refs), "--steps", "2", "--quiet", "--no-cache",
-                 "--out", str(tmp_path / "d.csv")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "distances",
+                str(manifest),
+                "--refs",
+                str(refs),
+                "--steps",
+                "2",
+                "--quiet",
+                "--no-cache",
+                "--out",
+                str(tmp_path / "d.csv"),
+            ]
+        )
+        == 2
+    )
     assert "No space left on device" in capsys.readouterr().err.strip().splitlines()[-1]
     assert not (tmp_path / "d.csv").exists()
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".d.csv")] == []

@@ -18,9 +18,22 @@ from gifviz.cli.parsing import DefaultsHelpFormatter
 
 # Libraries that cost from 0.1 s (numpy) to several seconds (torch) to import; none is needed to print help.
 HEAVY = (
-    "torch", "torchvision", "captum", "streamlit", "umap", "ray", "pandas", "sklearn", "scipy", "numpy", "PIL",
-    "plotly", "safetensors", "skimage", "tqdm",
-)  # fmt: skip
+    "torch",
+    "torchvision",
+    "captum",
+    "streamlit",
+    "umap",
+    "ray",
+    "pandas",
+    "sklearn",
+    "scipy",
+    "numpy",
+    "PIL",
+    "plotly",
+    "safetensors",
+    "skimage",
+    "tqdm",
+)
 
 
 def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -118,6 +131,7 @@ def test_cli_choices_match_the_library():
     """The torch-free copies the parser uses (gifviz.cli.choices) equal their library definitions."""
     from gifviz.bench.costs import QUICK_METHODS
     from gifviz.bench.suite import METHODS, TESTBEDS
+    from gifviz.builtin_zoo.recipes import FAMILIES, SCALES
     from gifviz.cli import choices
     from gifviz.distance import METRICS, SKETCH_DIM
     from gifviz.hub.builtin import builtin_root
@@ -125,7 +139,6 @@ def test_cli_choices_match_the_library():
     from gifviz.hub.loading import SOURCE_LOADERS
     from gifviz.hub.manifest import SOURCE_SCHEMES
     from gifviz.jobs.runner import EXECUTORS
-    from gifviz.zoo.recipes import FAMILIES, SCALES
 
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS
     assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS and choices.QUICK_METHODS == QUICK_METHODS

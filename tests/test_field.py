@@ -24,9 +24,13 @@ def test_completeness(inputs, rule):
     model = make_cnn(0)
     field = compute_field(model, inputs, FieldConfig(steps=64, rule=rule, dtype="float64"))
     _, delta = IntegratedGradients(make_cnn(0).double()).attribute(
-        inputs.double(), torch.zeros_like(inputs).double(), target=field.targets, n_steps=64,
-        method=rule, return_convergence_delta=True,
-    )  # fmt: skip
+        inputs.double(),
+        torch.zeros_like(inputs).double(),
+        target=field.targets,
+        n_steps=64,
+        method=rule,
+        return_convergence_delta=True,
+    )
     gap = field.completeness_gap()
     # Equal to captum's own convergence delta, so no looser than the method itself.
     torch.testing.assert_close(gap, delta.double(), atol=1e-6, rtol=1e-4)

@@ -11,7 +11,7 @@ import torch
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
 from gifviz.jobs import RunSummary, ray_executor, store_fields
-from gifviz.jobs.tasks import FieldResult, run_field_task
+from gifviz.jobs.ray_tasks import FieldResult, run_field_task
 from gifviz.pipeline import field_of, model_field
 from gifviz.refs import ReferenceSet, load_reference_folder
 
@@ -70,11 +70,12 @@ def test_field_of_is_what_the_executors_compute(labelled):
     assert torch.equal(model_field(zoo, "other", references, config).values, field.values)
 
 
-def test_the_apps_field_on_an_uploaded_image_is_field_of(tiny_zoo):
+def test_the_apps_field_on_an_uploaded_image_is_field_of(tiny_zoo, tmp_path, monkeypatch):
     from gifviz.app.fields import field_on_upload
     from gifviz.app.settings import AppSettings
 
     manifest, folder = tiny_zoo
+    monkeypatch.setenv("GIFVIZ_ALLOWED_ROOTS", str(tmp_path))  # the app opens manifests only inside allowed roots
     current = AppSettings(manifest=str(manifest), steps=3, baseline="noise")
     shown = field_on_upload(current, "other", "mine.png", (folder / "img_002.png").read_bytes())
     zoo = Zoo.open(manifest)

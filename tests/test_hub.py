@@ -16,7 +16,7 @@ from conftest import make_cnn, save_torchscript, write_pngs
 from safetensors.torch import save_file
 
 from gifviz import FieldConfig
-from gifviz.errors import ModelLoadError, ModelOutputError
+from gifviz.errors import ManifestError, ModelLoadError, ModelOutputError
 from gifviz.hub import Zoo, load_manifest
 from gifviz.hub.architectures import build_architecture
 from gifviz.hub.digest import model_digest
@@ -80,7 +80,7 @@ def test_mixed_manifest_loads_in_one_call_and_digests_agree(tmp_path, cnn, torch
     manifest = write_manifest(
         tmp_path,
         entry("script", file="cnn.pt", task="digit"),
-        entry("exported", file="cnn.pt2", task="digit"),
+        entry("exported", file="cnn.pt2", task="digit", trusted=True),
         entry("safe", file="cnn.safetensors", arch="cnn_small", num_classes=10, task="digit"),
         entry("state", file="cnn_state.pth", arch="cnn_small", num_classes=10),
         entry("mobile", source="torchvision:mobilenet_v3_small@IMAGENET1K_V1", task="imagenet"),
@@ -127,8 +127,18 @@ def test_builtin_source(tmp_path, monkeypatch, cnn):
     zoo_dir = tmp_path / "builtin" / "mini"
     zoo_dir.mkdir(parents=True)
     save_file(cnn.state_dict(), str(zoo_dir / "a.safetensors"))
-    write_manifest(zoo_dir, entry("a", file="a.safetensors", arch="cnn_small", num_classes=10, task="digit",
-                                  parent="root", relation="finetune"))  # fmt: skip
+    write_manifest(
+        zoo_dir,
+        entry(
+            "a",
+            file="a.safetensors",
+            arch="cnn_small",
+            num_classes=10,
+            task="digit",
+            parent="root",
+            relation="finetune",
+        ),
+    )
     monkeypatch.setenv("GIFVIZ_BUILTIN_ZOO", str(tmp_path / "builtin"))
     manifest = write_manifest(tmp_path, entry("mine", source="builtin:mini/a"))
     model = Zoo.open(manifest).load("mine")
@@ -189,7 +199,7 @@ def test_truncated_files(tmp_path, cnn, suffix):
     else:
         export_program(cnn, path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    manifest = write_manifest(tmp_path, entry("cut", file=path.name, arch="cnn_small", num_classes=10))
+    manifest = write_manifest(tmp_path, entry("cut", file=path.name, arch="cnn_small", num_classes=10, trusted=True))
     with pytest.raises(ModelLoadError, match=r"'cut'.*cut" + suffix.replace(".", r"\.")):
         Zoo.open(manifest).load("cut")
 
@@ -232,7 +242,7 @@ def test_input_channels_differ_from_the_space(tmp_path):
 def test_static_batch_export_gets_a_hint(tmp_path, cnn):
     program = torch.export.export(cnn, (torch.rand(2, 3, 32, 32),))
     torch.export.save(program, str(tmp_path / "static.pt2"))
-    manifest = write_manifest(tmp_path, entry("static", file="static.pt2"))
+    manifest = write_manifest(tmp_path, entry("static", file="static.pt2", trusted=True))
     with pytest.raises(ModelLoadError, match="dynamic_shapes"):
         Zoo.open(manifest).load("static")
 
@@ -258,9 +268,24 @@ def test_nan_model_is_reported_and_the_rest_of_the_zoo_still_works(tmp_path, cnn
     assert [m.id for m in loaded] == ["nan", "good"] and list(errors) == ["cut"]
     out = tmp_path / "d.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "gifviz", "distances", str(manifest), "--refs", str(tmp_path / "refs"), "--steps", "2",
-         "--out", str(out), "--skip-bad", "--quiet"], capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gifviz",
+            "distances",
+            str(manifest),
+            "--refs",
+            str(tmp_path / "refs"),
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+            "--skip-bad",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "skipped: model 'nan'" in result.stderr and "skipped: model 'cut'" in result.stderr
     assert out.read_text().splitlines()[0] == "model,good"
@@ -274,13 +299,14 @@ def test_hub_ls_prints_every_column(tmp_path, cnn, torch_home):
     manifest = write_manifest(
         tmp_path,
         entry("script", file="cnn.pt", task="digit", relation="source"),
-        entry("exported", file="cnn.pt2", task="digit", parent="script", relation="copy"),
+        entry("exported", file="cnn.pt2", task="digit", parent="script", relation="copy", trusted=True),
         entry("safe", file="cnn.safetensors", arch="cnn_small", num_classes=10, task="digit"),
         entry("mobile", source="torchvision:mobilenet_v3_small@IMAGENET1K_V1", task="imagenet"),
     )
     env = {**os.environ, "TORCH_HOME": str(torch_home)}
-    result = subprocess.run([sys.executable, "-m", "gifviz", "hub", "ls", str(manifest)], capture_output=True,
-                            text=True, env=env)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "gifviz", "hub", "ls", str(manifest)], capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["id", "source", "arch", "params", "task", "tags"]
@@ -288,11 +314,16 @@ def test_hub_ls_prints_every_column(tmp_path, cnn, torch_home):
     assert "torchvision:mobilenet_v3_small@IMAGENET1K_V1" in rows["mobile"] and "2,542,856" in rows["mobile"]
     assert "cnn_small" in rows["safe"] and "24,346" in rows["safe"] and "digit" in rows["safe"]
     assert "relation=copy" in rows["exported"]
-    show = subprocess.run([sys.executable, "-m", "gifviz", "hub", "show", str(manifest), "safe"],
-                          capture_output=True, text=True, env=env)  # fmt: skip
+    show = subprocess.run(
+        [sys.executable, "-m", "gifviz", "hub", "show", str(manifest), "safe"], capture_output=True, text=True, env=env
+    )
     assert '"digest"' in show.stdout and '"params": 24346' in show.stdout
-    only_digit = subprocess.run([sys.executable, "-m", "gifviz", "hub", "ls", str(manifest), "--task", "digit"],
-                                capture_output=True, text=True, env=env)  # fmt: skip
+    only_digit = subprocess.run(
+        [sys.executable, "-m", "gifviz", "hub", "ls", str(manifest), "--task", "digit"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert "mobile" not in only_digit.stdout and "safe" in only_digit.stdout
 
 
@@ -321,3 +352,15 @@ def test_preprocess_resizes_with_the_interpolation_its_weights_were_trained_with
     config = {"input_size": (3, 32, 32), "interpolation": "bicubic", "mean": (0.5,) * 3, "std": (0.5,) * 3}
     preprocess, note = timm_preprocess(config)
     assert preprocess.interpolation == "bicubic" and "bicubic" in note and "here" not in note
+
+
+def test_an_exported_program_loads_only_when_its_entry_vouches_for_it(tmp_path, cnn):
+    """torch.export.load unpickles with full pickle: a .pt2 from someone else could run code when loaded."""
+    export_program(cnn, tmp_path / "cnn.pt2")
+    manifest = write_manifest(tmp_path, entry("exported", file="cnn.pt2"))
+    with pytest.raises(ModelLoadError, match="add trusted = true"):
+        Zoo.open(manifest).load("exported")
+    with pytest.raises(ManifestError, match="'trusted' must be true or false"):
+        Zoo.open(write_manifest(tmp_path, entry("exported", file="cnn.pt2", trusted="yes")))
+    trusted = write_manifest(tmp_path, entry("exported", file="cnn.pt2", trusted=True))
+    assert Zoo.open(trusted).load("exported").module is not None

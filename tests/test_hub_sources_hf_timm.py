@@ -71,9 +71,11 @@ def timm_repo(tmp_path: Path, hf_cache: Path) -> tuple[torch.nn.Module, Path]:
     """A 3-class timm model cached as hf:org/tiny, with a 48-px data config and label names."""
     model = tiny_timm()
     files = timm_repo_files(
-        tmp_path, model, model_config={"label_names": ["cat", "dog", "fox"]},
+        tmp_path,
+        model,
+        model_config={"label_names": ["cat", "dog", "fox"]},
         data_config={"input_size": (3, 48, 48), "mean": (0.1, 0.2, 0.3), "std": (0.4, 0.5, 0.6)},
-    )  # fmt: skip
+    )
     put_hf_repo(hf_cache, "org/tiny", files)
     return model, hf_cache
 
@@ -176,8 +178,9 @@ def test_weights_that_do_not_fit_the_architecture_are_one_line(tmp_path, hf_cach
 
 
 def test_a_repo_without_config_or_arch_says_what_to_add(tmp_path, hf_cache):
-    put_hf_repo(hf_cache, "org/weights", {"model.safetensors": timm_repo_files(tmp_path, tiny_timm())[
-        "model.safetensors"]})  # fmt: skip
+    put_hf_repo(
+        hf_cache, "org/weights", {"model.safetensors": timm_repo_files(tmp_path, tiny_timm())["model.safetensors"]}
+    )
     message = one_line_error(tmp_path, 'id = "w"\nsource = "hf:org/weights"\n')
     assert "no config.json" in message and 'arch = "<name>"' in message
 

@@ -33,8 +33,19 @@ def test_modelgif_is_registered_beside_the_peers_in_the_parsers_order():
 def test_methods_are_built_from_keywords_only():
     method = PEERS["softmax"]
     with pytest.raises(TypeError):
-        DistanceMethod("x", "X", "", "black-box", False, True, False, method.prepare, method.signature,
-                       method.compare, method.evaluations)  # fmt: skip
+        DistanceMethod(
+            "x",
+            "X",
+            "",
+            "black-box",
+            False,
+            True,
+            False,
+            method.prepare,
+            method.signature,
+            method.compare,
+            method.evaluations,
+        )
 
 
 def test_modelgifs_matrix_through_the_interface_is_the_field_distance_matrix(zoo_and_refs):
@@ -77,8 +88,10 @@ def test_cli_distances_with_a_peer_method_writes_its_matrix(tiny_zoo, tmp_path, 
 
     manifest, folder = tiny_zoo
     out = tmp_path / "modeldiff.csv"
-    assert main(["distances", str(manifest), "--refs", str(folder), "--method", "modeldiff", "--out", str(out),
-                 "--quiet"]) == 0  # fmt: skip
+    assert (
+        main(["distances", str(manifest), "--refs", str(folder), "--method", "modeldiff", "--out", str(out), "--quiet"])
+        == 0
+    )
     zoo = Zoo.open(manifest)
     expected = method_matrix("modeldiff", zoo, zoo.ids, MethodInputs(load_reference_folder(folder, zoo.space)))
     written = DistanceMatrix.from_csv(out)

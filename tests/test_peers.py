@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.linear_model import Ridge
 
+from gifviz.builtin_zoo.data import zoo_data
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
@@ -18,7 +19,6 @@ from gifviz.methods.peers.outputs import disagreement, softmax_distance
 from gifviz.methods.peers.sac import misclassified
 from gifviz.methods.peers.zest import lime_masks, lime_solver, lime_weights
 from gifviz.refs import ReferenceSet, cutmix
-from gifviz.zoo.data import zoo_data
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +125,14 @@ def test_peers_run_on_an_exported_program(tmp_path):
 
     torch.manual_seed(0)
     cnn = build_architecture("cnn_small", 10, "cnn").eval()
-    program = torch.export.export(cnn, (torch.rand(2, 3, 32, 32),),
-                                  dynamic_shapes={"x": {0: torch.export.Dim("batch", max=8192)}})  # fmt: skip
+    program = torch.export.export(
+        cnn, (torch.rand(2, 3, 32, 32),), dynamic_shapes={"x": {0: torch.export.Dim("batch", max=8192)}}
+    )
     torch.export.save(program, str(tmp_path / "cnn.pt2"))
     (tmp_path / "zoo.toml").write_text(
         'name = "pt2"\n[input]\nchannels = 3\nsize = [32, 32]\n'
-        '[[models]]\nid = "exported"\nfile = "cnn.pt2"\n[[models]]\nid = "again"\nfile = "cnn.pt2"\n'
+        '[[models]]\nid = "exported"\nfile = "cnn.pt2"\ntrusted = true\n'
+        '[[models]]\nid = "again"\nfile = "cnn.pt2"\ntrusted = true\n'
     )
     zoo = Zoo.open(tmp_path / "zoo.toml")
     references = load_reference_folder(write_pngs(tmp_path / "refs", 6, size=32, channels=3), zoo.space)

@@ -84,8 +84,9 @@ def test_skip_bad_leaves_the_model_out_and_stores_only_finite_fields(sqrt_zoo, t
 def test_matrices_with_skip_bad_exclude_the_model_from_their_labels(sqrt_zoo, sketch):
     summary = RunSummary()
     if sketch:
-        matrix = zoo_sketch_distances(sqrt_zoo, references(), CONFIG, sqrt_zoo.ids, dim=64, summary=summary,
-                                      skip_bad=True)  # fmt: skip
+        matrix = zoo_sketch_distances(
+            sqrt_zoo, references(), CONFIG, sqrt_zoo.ids, dim=64, summary=summary, skip_bad=True
+        )
     else:
         matrix = zoo_distances(sqrt_zoo, references(), CONFIG, summary=summary, skip_bad=True)
     assert matrix.labels == ("a", "b") and matrix.values.shape == (2, 2)
@@ -112,7 +113,7 @@ def test_store_refuses_a_non_finite_field(tmp_path):
 
 
 def test_a_worker_failure_comes_back_as_the_same_error(sqrt_zoo):
-    from gifviz.jobs.tasks import FieldTask, run_field_task
+    from gifviz.jobs.ray_tasks import FieldTask, run_field_task
 
     refs = references()
     task = FieldTask(str(sqrt_zoo.manifest.path), "sqrt", refs.images, refs.names, CONFIG.to_json(), "k" * 64)

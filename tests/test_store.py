@@ -18,6 +18,7 @@ from conftest import make_cnn, write_pngs, write_zoo
 from gifviz import FieldConfig, compute_field
 from gifviz.store import FieldStore, StoreUnavailable, field_key
 from gifviz.store.blobs import decode_field, encode_field
+from gifviz.store.store import PARTIAL_GRACE_SECONDS
 
 HELPERS = Path(__file__).parent / "helpers"
 
@@ -28,8 +29,14 @@ def small_field(steps: int = 3, seed: int = 0):
 
 
 def cli(*args: object, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gifviz", *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600, **kwargs)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "gifviz", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+        **kwargs,
+    )
 
 
 def test_blob_round_trip_is_exact():
@@ -132,8 +139,13 @@ def test_gc_removes_orphans_and_partials(tmp_path):
     orphan.write_bytes(b"orphan")
     partial = store.blob_path("c" * 64).parent / ".x.safetensors.123.partial"
     partial.write_bytes(b"half")
-    assert store.gc() == (2, 0)
-    assert not orphan.exists() and not partial.exists() and store.get("c" * 64) is not None
+    stale = time.time() - PARTIAL_GRACE_SECONDS - 60
+    os.utime(partial, (stale, stale))
+    fresh = partial.with_name(".y.safetensors.456.partial")  # another run's write in progress: left alone
+    fresh.write_bytes(b"being written")
+    report = store.gc()
+    assert (report.removed_files, report.removed_rows) == (2, 0)
+    assert not orphan.exists() and not partial.exists() and fresh.exists() and store.get("c" * 64) is not None
 
 
 def test_unusable_cache_folder_is_a_clear_error(tmp_path):
@@ -178,8 +190,20 @@ def test_sigkill_mid_compute_loses_nothing_finished_and_the_rerun_resumes(zoo_fo
     manifest, refs = zoo_for_jobs
     home = tmp_path / "home"
     env = {**os.environ, "GIFVIZ_HOME": str(home)}
-    args = [sys.executable, "-m", "gifviz", "compute", str(manifest), "--refs", str(refs), "--steps", "300",
-            "--batch-size", "16", "--quiet"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "gifviz",
+        "compute",
+        str(manifest),
+        "--refs",
+        str(refs),
+        "--steps",
+        "300",
+        "--batch-size",
+        "16",
+        "--quiet",
+    ]
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     finished = 0
@@ -221,10 +245,27 @@ def test_read_only_cache_folder_warns_and_still_answers(zoo_for_jobs, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     out = tmp_path / "d.csv"
-    command = [sys.executable, "-m", "gifviz", "distances", str(manifest), "--refs", str(refs), "--steps", "2",
-               "--out", str(out), "--quiet"]  # fmt: skip
-    result = subprocess.run(read_only_command(home, command), capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "GIFVIZ_HOME": str(home)})  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "gifviz",
+        "distances",
+        str(manifest),
+        "--refs",
+        str(refs),
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    result = subprocess.run(
+        read_only_command(home, command),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GIFVIZ_HOME": str(home)},
+    )
     assert result.returncode == 0, result.stderr
     assert "gifviz: warning: cache folder" in result.stderr and "not kept" in result.stderr
     assert "Read-only file system" in result.stderr or os.geteuid() != 0

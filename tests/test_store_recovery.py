@@ -34,18 +34,29 @@ def fill(store: FieldStore, count: int = 3) -> dict[str, torch.Tensor]:
     values = {}
     for seed in range(count):
         key = field_key(f"model{seed}", "refs", CONFIG)
-        field = store.get_or_compute(key, lambda seed=seed: small_field(seed), model_digest=f"model{seed}",
-                                     refs_digest="refs")  # fmt: skip
+        field = store.get_or_compute(
+            key, lambda seed=seed: small_field(seed), model_digest=f"model{seed}", refs_digest="refs"
+        )
         values[key] = field.values.clone()
     return values
 
 
 def format_1_blob(field) -> bytes:
     """A blob as gifviz wrote them before blobs described themselves: no digests, no checksum inside."""
-    tensors = {"values": field.values, "alphas": field.alphas, "endpoint_scores": field.endpoint_scores,
-               "baseline_scores": field.baseline_scores, "targets": field.targets}  # fmt: skip
-    metadata = {"format_version": "1", "model_id": field.model_id, "map_shape": json.dumps(list(field.map_shape)),
-                "reference_names": "[]", "field_config": field.config.to_json()}  # fmt: skip
+    tensors = {
+        "values": field.values,
+        "alphas": field.alphas,
+        "endpoint_scores": field.endpoint_scores,
+        "baseline_scores": field.baseline_scores,
+        "targets": field.targets,
+    }
+    metadata = {
+        "format_version": "1",
+        "model_id": field.model_id,
+        "map_shape": json.dumps(list(field.map_shape)),
+        "reference_names": "[]",
+        "field_config": field.config.to_json(),
+    }
     return save(tensors, metadata=metadata)
 
 
@@ -67,9 +78,23 @@ def test_corrupt_index_is_moved_aside_and_rebuilt_with_every_field(tmp_path):
         assert field is not None and torch.equal(field.values, values)
     for record in reopened.records():  # the rows come back as they were, use times aside
         before = rows_before[record.key]
-        assert (record.model_id, record.model_digest, record.refs_digest, record.config_json, record.checksum,
-                record.bytes, record.device) == (before.model_id, before.model_digest, before.refs_digest,
-                before.config_json, before.checksum, before.bytes, before.device)  # fmt: skip
+        assert (
+            record.model_id,
+            record.model_digest,
+            record.refs_digest,
+            record.config_json,
+            record.checksum,
+            record.bytes,
+            record.device,
+        ) == (
+            before.model_id,
+            before.model_digest,
+            before.refs_digest,
+            before.config_json,
+            before.checksum,
+            before.bytes,
+            before.device,
+        )
     assert FieldStore(home, notify=messages.append).records() and len(messages) == 1  # healthy now: no second rebuild
 
 
@@ -120,7 +145,8 @@ def test_deleted_index_is_refilled_from_the_blobs(tmp_path):
     messages = []
     reopened = FieldStore(home, notify=messages.append)
     assert len(messages) == 1 and "missing" in messages[0]
-    assert reopened.gc() == (0, 0)  # gc finds no orphan left to delete
+    report = reopened.gc()  # nothing left to re-index or delete
+    assert (report.removed_files, report.removed_rows, report.reindexed) == (0, 0, 0)
     assert all(torch.equal(reopened.get(key).values, values) for key, values in stored.items())
 
 
@@ -221,3 +247,16 @@ def test_two_runs_racing_on_one_store_each_count_what_they_did(tmp_path):
     assert all(s["computed"] for s in summaries), "the runs did not overlap; the race was not exercised"
     assert any(s["stored_elsewhere"] for s in summaries)
     assert len(FieldStore(home).records()) == 8
+
+
+def test_gc_reindexes_a_good_blob_whose_row_is_missing_instead_of_deleting_it(tmp_path):
+    """A run writes a field's blob before its index row, and a lost index leaves every blob without one: gc keeps
+    such fields (indexing them again) and deletes only what can never be indexed."""
+    store = FieldStore(tmp_path / "store")
+    stored = fill(store, 2)
+    orphan = next(iter(stored))
+    store.index.delete(orphan)
+    assert not store.contains(orphan) and store.blob_path(orphan).exists()
+    report = store.gc()
+    assert (report.reindexed, report.removed_files) == (1, 0) and "re-indexed 1 field(s)" in report.describe()
+    assert torch.equal(store.get(orphan).values, stored[orphan])

@@ -10,10 +10,9 @@ import pytest
 import torch
 from conftest import make_cnn, save_torchscript, write_pngs
 
-from gifviz.app.uploads import add_uploaded_model
+from gifviz.app.uploads import add_uploaded_model, visitor_folder
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
-from gifviz.store import FieldStore
 
 HUBCONF = """\
 dependencies = ["torch"]
@@ -55,8 +54,7 @@ def _torchscript_bytes(seed: int) -> bytes:
 
 def test_uploaded_manifest_keeps_relative_hub_sources_references_and_data_paths(zoo_with_relative_paths, tmp_path):
     zoo = Zoo.open(zoo_with_relative_paths)
-    store = FieldStore(tmp_path / "store")
-    written = add_uploaded_model(zoo, "mine.pt", _torchscript_bytes(5), None, 10, store)
+    written = add_uploaded_model(zoo, "mine.pt", _torchscript_bytes(5), None, 10, visitor_folder("a1b2c3d4", tmp_path))
 
     assert written.parent != zoo_with_relative_paths.parent  # the case that breaks relative paths
     uploaded = Zoo.open(written)
@@ -76,24 +74,27 @@ def test_uploaded_manifest_keeps_relative_hub_sources_references_and_data_paths(
         assert uploaded.spec(model_id).source == zoo.spec(model_id).source
 
 
-def test_upload_never_writes_into_the_zoo_folder_nor_replaces_its_manifest(zoo_with_relative_paths, tmp_path):
+def test_upload_never_writes_into_the_zoo_folder_nor_replaces_a_file(zoo_with_relative_paths, tmp_path):
     before = zoo_with_relative_paths.read_text()
     files_before = sorted(zoo_with_relative_paths.parent.rglob("*"))
-    store = FieldStore(tmp_path / "store")
-    first = add_uploaded_model(Zoo.open(zoo_with_relative_paths), "mine.pt", _torchscript_bytes(5), None, 10, store)
-    # The same file uploaded again into the original zoo gets its own model file; the first one stays.
-    again = add_uploaded_model(Zoo.open(zoo_with_relative_paths), "mine.pt", _torchscript_bytes(6), None, 10, store)
+    folder = visitor_folder("a1b2c3d4", tmp_path)
+    first = add_uploaded_model(Zoo.open(zoo_with_relative_paths), "mine.pt", _torchscript_bytes(5), None, 10, folder)
+    # The same file uploaded again into the original zoo gets its own model file and its own manifest; the first
+    # upload's manifest still holds the first model (a link to it keeps showing it).
+    again = add_uploaded_model(Zoo.open(zoo_with_relative_paths), "mine.pt", _torchscript_bytes(6), None, 10, folder)
     assert zoo_with_relative_paths.read_text() == before
     assert sorted(zoo_with_relative_paths.parent.rglob("*")) == files_before
+    assert first != again and first.parent == again.parent == folder
+    assert [entry["id"] for entry in tomllib.loads(first.read_text())["models"]][-1] == "upload-mine"
     models = tomllib.loads(again.read_text())["models"]
     assert [entry["id"] for entry in models][-1] == "upload-mine-2"
-    assert first == again and Path(models[-1]["file"]).name == "upload-mine-2.pt"
-    assert (first.parent / "upload-mine.pt").read_bytes() == _torchscript_bytes(5)
+    assert Path(models[-1]["file"]).name == "upload-mine-2.pt"
+    assert (folder / "upload-mine.pt").read_bytes() == _torchscript_bytes(5)
+    assert not list(folder.glob(".upload-*"))  # no temporary file left behind
 
 
 def test_a_bad_upload_raises_one_error_and_leaves_nothing(zoo_with_relative_paths, tmp_path):
-    store = FieldStore(tmp_path / "store")
+    folder = visitor_folder("a1b2c3d4", tmp_path)
     with pytest.raises(GifvizError):
-        add_uploaded_model(Zoo.open(zoo_with_relative_paths), "broken.pt", b"not a model", None, 10, store)
-    folder = tmp_path / "store" / "uploads" / "relative"
-    assert not folder.exists() or not any(folder.iterdir())
+        add_uploaded_model(Zoo.open(zoo_with_relative_paths), "broken.pt", b"not a model", None, 10, folder)
+    assert not any(folder.iterdir())

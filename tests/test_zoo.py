@@ -11,17 +11,17 @@ import pytest
 import torch
 
 from gifviz import FieldConfig, distance_matrix
+from gifviz.builtin_zoo import build as build_module
+from gifviz.builtin_zoo.build import ZooBuildError, build_zoo
+from gifviz.builtin_zoo.data import TASKS, _make_split, zoo_data
+from gifviz.builtin_zoo.recipes import FULL, SMOKE, plan
+from gifviz.builtin_zoo.training import extract, predict, seeded
+from gifviz.builtin_zoo.verify import verify_zoo
 from gifviz.hub import Zoo
 from gifviz.hub.architectures import build_architecture
 from gifviz.hub.builtin import builtin_manifest_path
 from gifviz.jobs import store_fields
 from gifviz.refs import load_reference_folder
-from gifviz.zoo import build as build_module
-from gifviz.zoo.build import ZooBuildError, build_zoo
-from gifviz.zoo.data import TASKS, _make_split, zoo_data
-from gifviz.zoo.recipes import FULL, SMOKE, plan
-from gifviz.zoo.training import extract, predict, seeded
-from gifviz.zoo.verify import verify_zoo
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
 
@@ -44,8 +44,11 @@ def test_data_is_deterministic_and_labels_are_consistent():
 def test_splits_come_from_disjoint_digits():
     data = zoo_data()
     assert {name: len(split) for name, split in data.items()} == {
-        "train": 3952, "test": 810, "attacker": 1795, "reference": 360,
-    }  # fmt: skip
+        "train": 3952,
+        "test": 810,
+        "attacker": 1795,
+        "reference": 360,
+    }
     # No image of one split appears in another (they come from different source digits).
     train = {hash(img.numpy().tobytes()) for img in data["train"].images}
     assert not any(hash(img.numpy().tobytes()) in train for img in data["test"].images)

@@ -45,8 +45,14 @@ def embed(
         import umap  # lazily: importing umap-learn compiles numba code (seconds)
 
         neighbours = max(2, min(n_neighbors, m - 1))
-        reducer = umap.UMAP(n_components=dimensions, metric="precomputed", n_neighbors=neighbours, random_state=seed,
-                            init="random", min_dist=0.1)  # fmt: skip
+        reducer = umap.UMAP(
+            n_components=dimensions,
+            metric="precomputed",
+            n_neighbors=neighbours,
+            random_state=seed,
+            init="random",
+            min_dist=0.1,
+        )
         coordinates = reducer.fit_transform(distances)
         settings = {"n_neighbors": neighbours, "min_dist": 0.1, "seed": seed}
     else:

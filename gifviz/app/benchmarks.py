@@ -10,12 +10,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from gifviz.analysis.clustering import cluster
-from gifviz.app.resources import StreamlitProgress, open_store, open_zoo
+from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
 from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
-from gifviz.bench.tasks import task_distance_matrix
+from gifviz.bench.task_relatedness import task_distance_matrix
 from gifviz.figures.space import dendrogram_figure
 from gifviz.refs import ReferenceSet
 
@@ -61,7 +61,11 @@ def run_plan(current: AppSettings, testbed: str, methods: tuple[str, ...], n_ref
 def run_testbed(
     current: AppSettings, testbed: str, methods: tuple[str, ...], n_refs: int, resamples: int
 ) -> BenchResult:
-    """Run one testbed (fields from the store when cached) and keep the result for this session."""
+    """Run one testbed (fields from the store when cached) and keep the result for this session.
+
+    A run estimated beyond the server's computing limit per request is refused before it starts
+    (:class:`~gifviz.app.serving.ServingRefused`, naming the limit)."""
+    serving_policy().check_seconds(sum(cost.seconds for cost in run_plan(current, testbed, methods, n_refs)))
     zoo = open_zoo(current.manifest)
     config = bench_config(current, methods, n_refs, resamples)
     inputs = bench_inputs(zoo, config, open_store())

@@ -12,8 +12,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from gifviz.app.resources import open_zoo
+from gifviz.app.resources import open_zoo, serving_policy
+from gifviz.app.serving import LIMIT_VARIABLES, ServingRefused, size_text
 from gifviz.app.settings import AppSettings
+from gifviz.app.uploads import safe_stem
 from gifviz.errors import ReferenceSetError
 from gifviz.field.result import Field
 from gifviz.pipeline import field_of
@@ -53,27 +55,40 @@ def single_field(current: AppSettings, model_id: str, image: np.ndarray) -> Fiel
     return field_of(model, reference_set_from_array(image[None], "your image"), current.field_config())
 
 
-def uploaded_image(filename: str, data: bytes, space: InputSpace) -> np.ndarray:
-    """An uploaded image file's bytes -> ``(C, H, W)`` float32 on ``space``, converted as reference images are; a
-    file that is no image raises :class:`~gifviz.errors.ReferenceSetError` naming the upload. The bytes go through a
-    private temporary folder because that converter reads files."""
+def uploaded_image(filename: str, data: bytes, space: InputSpace, max_bytes: int | None = None) -> np.ndarray:
+    """An uploaded image file's bytes -> ``(C, H, W)`` float32 on ``space``, converted as reference images are.
+
+    A file over ``max_bytes`` is refused before it is opened; a file that does not decode whole (not an image, cut
+    short, or a "decompression bomb" past Pillow's pixel limit) raises :class:`~gifviz.errors.ReferenceSetError`
+    naming the upload. The bytes go through a private temporary folder, under a sanitised name, because that
+    converter reads files.
+    """
+    name = Path(filename.replace("\\", "/")).name
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ServingRefused(
+            f"the uploaded image {name} is {size_text(len(data))}, over this server's limit of "
+            f"{size_text(max_bytes)} per upload ({LIMIT_VARIABLES['max_upload_mb']})"
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            image.verify()  # the container's structure ...
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # ... and every pixel: verify() alone passes a file cut short
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise ReferenceSetError(
-            f"the uploaded file {filename} is not an image that can be read ({type(error).__name__}); "
+            f"the uploaded file {name} is not an image that can be read ({type(error).__name__}); "
             "upload a PNG, JPEG, BMP or WebP file"
         ) from None
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(filename).name
+        path = Path(folder) / f"{safe_stem(name)}{Path(name).suffix.lower()[:8]}"
         path.write_bytes(data)
         return load_image(path, space).numpy()
 
 
 def field_on_upload(current: AppSettings, model_id: str, filename: str, data: bytes) -> ShownField:
     """The field of ``model_id`` on an uploaded image (cached by the image's content)."""
-    image = uploaded_image(filename, data, open_zoo(current.manifest).space)
+    space = open_zoo(current.manifest).space
+    image = uploaded_image(filename, data, space, serving_policy().max_upload_bytes)
     return ShownField(single_field(current, model_id, image), image[None], 0, filename)
 
 

@@ -2,55 +2,164 @@
 
 Models and zoos are cached with ``st.cache_resource``; fields live in the field store, so reruns and other tabs never
 recompute them. Distance matrices are in :mod:`gifviz.app.matrices`.
+
+Everything a visitor's address or upload names passes the operator's :class:`~gifviz.app.serving.ServingPolicy`
+here, on the way in: paths are confined to the allowed roots, code-running sources refused, computing capped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import streamlit as st
 
-from gifviz.app.settings import DEFAULT_FAMILY, AppSettings
-from gifviz.errors import ConfigError, GifvizError
+from gifviz.app import uploads
+from gifviz.app.serving import ServingPolicy, shorten
+from gifviz.app.settings import DEFAULT_FAMILY, AppSettings, builtin_manifest, read_query
+from gifviz.bench.costs import FIELD_SECONDS_PER_POINT
+from gifviz.errors import Cancelled, ConfigError, GifvizError, ManifestError
 from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
 from gifviz.jobs import RunSummary, store_fields
 from gifviz.refs import ReferenceSet, load_reference_folder
-from gifviz.store import FieldStore, StoreUnavailable
+from gifviz.store import FieldStore, StoreUnavailable, default_home
+
+# Zoos kept open at once: each holds its loaded models, and every visitor who uploads gets a zoo of their own.
+ZOOS_KEPT = 32
+# What the strict fallback policy still reads from the environment: where the built-in zoo and the store are.
+STRICT_KEEPS = ("GIFVIZ_HOME", "GIFVIZ_BUILTIN_ZOO")
 
 
-@st.cache_resource(show_spinner="Opening the zoo ...")
+def _policy() -> tuple[ServingPolicy, str | None]:
+    """The operator's policy, and the problem with it (``None`` when it reads). A setting the policy cannot use
+    is not a visitor's fault and must not open the server up: the strict defaults are served instead."""
+    try:
+        return ServingPolicy.from_environment(), None
+    except ConfigError as error:
+        strict = ServingPolicy.from_environment({k: v for k, v in os.environ.items() if k in STRICT_KEEPS})
+        return strict, f"{error}. Until the server's operator fixes it, this server applies its default limits."
+
+
+def serving_policy() -> ServingPolicy:
+    """The operator's :class:`ServingPolicy` (read on every call: it is a few environment variables)."""
+    return _policy()[0]
+
+
 def open_zoo(manifest: str) -> Zoo:
-    return Zoo.open(manifest)
+    """The zoo of ``manifest``, which must lie inside the allowed roots and hold no code-running source (unless the
+    operator allows them); otherwise one :class:`~gifviz.errors.GifvizError` naming the manifest or the model.
+
+    Cached by the file's path and modification stamp, so a manifest rewritten in place (a working zoo being edited)
+    is read again.
+    """
+    policy = serving_policy()
+    path, stamp = _stamped(policy, manifest)
+    zoo = _open_zoo(str(path), stamp)
+    policy.refuse_code(zoo.specs, f"manifest {shorten(manifest)}")
+    return zoo
+
+
+def _stamped(policy: ServingPolicy, manifest: str) -> tuple[Path, tuple[int, int]]:
+    """The confined manifest path and its (modification time, size), the key of everything cached from it."""
+    path = policy.confine(manifest, "manifest")
+    try:
+        stat = path.stat()
+    except OSError:
+        raise ManifestError(f"manifest {shorten(manifest)} does not exist; open an existing .toml file") from None
+    return path, (stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_resource(show_spinner="Opening the zoo ...", max_entries=ZOOS_KEPT)
+def _open_zoo(path: str, stamp: tuple[int, int]) -> Zoo:
+    return Zoo.open(path)
+
+
+def open_store() -> FieldStore | None:
+    """The field store at ``$GIFVIZ_HOME`` (the operator's choice; nothing in the address moves it); ``None`` (and a
+    warning on the page) when its folder cannot be used."""
+    return _store_at(str(default_home()))
 
 
 @st.cache_resource
-def open_store(cache_dir: str | None) -> FieldStore | None:
-    """The field store; ``None`` (and a warning on the page) when its folder cannot be used."""
+def _store_at(home: str) -> FieldStore | None:
+    # Keyed by the folder: a server (or a test) that changes GIFVIZ_HOME gets the store it names.
     try:
-        return FieldStore(cache_dir, notify=st.warning)
+        return FieldStore(home, notify=st.warning)
     except (StoreUnavailable, ConfigError) as error:  # ConfigError: a cache limit that is not a positive size
         st.warning(str(error))
         return None
 
 
-@st.cache_resource(show_spinner="Reading reference images ...")
 def open_references(manifest: str, refs: str | None, n_refs: int) -> ReferenceSet:
+    """``n_refs`` reference images from ``refs`` (confined to the allowed roots) or the manifest's own folder."""
+    policy = serving_policy()
+    policy.check_cap("n_refs", n_refs)
+    folder = str(policy.confine(refs, "refs")) if refs else None
     zoo = open_zoo(manifest)
-    folder = refs or zoo.manifest.references
+    path, stamp = _stamped(policy, manifest)
+    return _read_references(str(path), stamp, folder, n_refs, zoo)
+
+
+@st.cache_resource(show_spinner="Reading reference images ...")
+def _read_references(path: str, stamp: tuple[int, int], folder: str | None, n_refs: int, _zoo: Zoo) -> ReferenceSet:
+    # Keyed by the manifest's path and stamp; ``_zoo`` (not hashed) is the zoo they name.
+    folder = folder or _zoo.manifest.references
     if folder is None:
         raise GifvizError("this zoo names no reference images: choose a folder on the Settings page")
-    return load_reference_folder(folder, zoo.space, n_refs)
+    return load_reference_folder(folder, _zoo.space, n_refs)
+
+
+def checked_settings(query: Mapping[str, str], policy: ServingPolicy) -> tuple[AppSettings, list[str]]:
+    """The settings an address asks for, each unusable value replaced by its default, and one message per value.
+
+    Beyond :func:`~gifviz.app.settings.read_query`'s checks, the manifest must open (inside the allowed roots, no
+    refused source) and the working set's ids must be in its zoo.
+    """
+    reading = read_query(query, policy)
+    current, messages = reading.settings, list(reading.messages)
+    try:
+        zoo = open_zoo(current.manifest)
+    except GifvizError as error:
+        messages.append(f"{error}; showing the built-in zoo")
+        current = current.replace(manifest=builtin_manifest(), models=())
+        try:
+            zoo = open_zoo(current.manifest)
+        except GifvizError:
+            return current, messages  # the pages say what is wrong with the built-in zoo itself
+    unknown = [model_id for model_id in current.models if model_id not in zoo.ids]
+    if unknown:
+        kept = tuple(model_id for model_id in current.models if model_id in zoo.ids)
+        named = ", ".join(shorten(model_id, 40) for model_id in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        instead = "left out" if kept else "using the default working set"
+        messages.append(f"models: {named}{more} not in zoo {zoo.name!r}; {instead}")
+        current = current.replace(models=kept)
+    return current, messages
 
 
 def settings() -> AppSettings:
     """The current settings. The URL holds them (a reload or a shared link restores them); page navigation clears
-    the URL, so the session keeps a copy and writes it back."""
+    the URL, so the session keeps a copy and writes it back.
+
+    The URL is untrusted: each value it holds that cannot be used is shown as one warning and replaced by its
+    default, and the URL is rewritten to what the page uses, so the view works and a shared link is a clean one.
+    """
+    policy, problem = _policy()
+    if problem:
+        st.error(problem)
     query = st.query_params.to_dict()
     if query:
-        current = AppSettings.from_query(query)
+        current, messages = checked_settings(query, policy)
+        for message in messages:
+            st.warning(message)
+        if messages:
+            st.query_params.clear()
+            st.query_params.update(current.to_query())
     else:
         current = st.session_state.get("gifviz_settings", AppSettings())
         if current.to_query():
@@ -64,6 +173,17 @@ def save_settings(new: AppSettings) -> None:
     st.session_state["gifviz_settings"] = new
     st.query_params.clear()
     st.query_params.update(new.to_query())
+
+
+def visitor_folder() -> Path:
+    """This visitor's own folder, ``$GIFVIZ_HOME/uploads/<visitor>/``: their uploads and working zoo live there.
+
+    The visitor is this browser session, named by a random id kept in its session state (so no other visitor can
+    guess or share the folder); a reload starts a new session and a new folder, while the address keeps naming
+    the working zoo written before.
+    """
+    visitor = st.session_state.setdefault("gifviz_visitor", secrets.token_hex(8))
+    return uploads.visitor_folder(visitor, default_home())
 
 
 def working_set(current: AppSettings, zoo: Zoo) -> list[str]:
@@ -110,32 +230,68 @@ class StreamlitProgress:
         self.bar.progress(0.0, text=f"running {name} ...")
 
 
-def fields(current: AppSettings, ids: Sequence[str], show_progress: bool = True) -> dict[str, Field]:
+def fields(
+    current: AppSettings, ids: Sequence[str], show_progress: bool = True, confirmed: bool = False
+) -> dict[str, Field]:
     """Fields of ``ids`` under the current settings: from the store, computing (with progress) only what is missing.
 
-    A click anywhere while this runs stops it (Streamlit reruns the page); finished fields stay in the store.
+    Computing is bounded by the operator's policy: estimated beyond ``max_seconds`` it is refused, beyond
+    ``confirm_seconds`` the page asks the visitor first (unless ``confirmed``: the visitor pressed a button that
+    asked for exactly this), and a run still going at ``max_seconds`` stops (each of
+    these shows one message and stops the page). A click anywhere while this runs stops it (Streamlit reruns the
+    page); finished fields stay in the store.
     """
     zoo = open_zoo(current.manifest)
     references = open_references(current.manifest, current.refs, current.n_refs)
-    progress = StreamlitProgress(len(ids)) if show_progress else None
-    summary = RunSummary()
-    result = store_fields(
-        zoo,
-        references,
-        current.field_config(),
-        list(ids),
-        open_store(current.cache_dir),
-        progress=progress,
-        summary=summary,
-    )
+    policy = serving_policy()
+    todo = missing(current, ids)
+    if todo:
+        estimate = len(todo) * len(references) * current.steps * FIELD_SECONDS_PER_POINT
+        confirm_compute(policy, len(todo), estimate, confirmed)
+    progress = StreamlitProgress(len(ids)) if show_progress and todo else None
+    deadline = time.monotonic() + policy.max_seconds
+    try:
+        result = store_fields(
+            zoo,
+            references,
+            current.field_config(),
+            list(ids),
+            open_store(),
+            progress=progress,
+            should_stop=lambda: time.monotonic() > deadline,
+            summary=RunSummary(),
+        )
+    except Cancelled:
+        st.error(
+            f"stopped after {policy.max_seconds:,.0f} s, this server's limit of computing per request "
+            "(GIFVIZ_MAX_SECONDS); the fields finished so far are kept: open the page again to go on"
+        )
+        st.stop()
     if progress is not None:
         progress.bar.empty()
     return result
 
 
+def confirm_compute(policy: ServingPolicy, count: int, estimate: float, confirmed: bool = False) -> None:
+    """Refuse computing ``count`` fields for about ``estimate`` seconds beyond the operator's limit; ask first
+    beyond the confirmation threshold (the page stops until the visitor presses the button), unless ``confirmed``."""
+    try:
+        policy.check_seconds(estimate)
+    except GifvizError as error:
+        st.error(str(error))
+        st.stop()
+    if policy.needs_confirmation(estimate) and not confirmed:
+        st.warning(
+            f"This view computes {count} field(s) first, about {estimate:,.0f} s on this server (it stops a request "
+            f"after {policy.max_seconds:,.0f} s). Fewer models, references or steps make it quicker."
+        )
+        if not st.button(f"Compute {count} field(s)", type="primary", key="confirm_compute"):
+            st.stop()
+
+
 def field_keys(current: AppSettings, ids: Sequence[str]) -> tuple[str, ...] | None:
     """Store keys of the fields of ``ids`` under the current settings (``None`` without a store)."""
-    store = open_store(current.cache_dir)
+    store = open_store()
     if store is None:
         return None
     zoo = open_zoo(current.manifest)
@@ -149,7 +305,7 @@ def missing(current: AppSettings, ids: Sequence[str]) -> list[str]:
     keys = field_keys(current, ids)
     if keys is None:
         return list(ids)
-    store = open_store(current.cache_dir)
+    store = open_store()
     return [model_id for model_id, key in zip(ids, keys, strict=True) if not store.contains(key)]
 
 

@@ -134,8 +134,12 @@ def expensive(costs: list[MethodCost], budget: float = BUDGET_SECONDS) -> str:
     total = sum(c.seconds for c in costs)
     if total <= budget:
         return ""
-    slow = sorted((c for c in costs if c.method not in QUICK_METHODS or c.seconds > budget / 2),
-                  key=lambda c: -c.seconds)  # fmt: skip
+    slow = sorted(
+        (c for c in costs if c.method not in QUICK_METHODS or c.seconds > budget / 2), key=lambda c: -c.seconds
+    )
     named = ", ".join(f"{c.title} ({_duration(c.seconds)}, {c.evaluations} evaluations per model)" for c in slow)
-    return (f"This run takes {_duration(total)}, more than the {budget:.0f} s a default run is meant to take"
-            + (f": {named}" if named else "") + ". Press Run testbed to go ahead.")  # fmt: skip
+    return (
+        f"This run takes {_duration(total)}, more than the {budget:.0f} s a default run is meant to take"
+        + (f": {named}" if named else "")
+        + ". Press Run testbed to go ahead."
+    )

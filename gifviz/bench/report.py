@@ -30,9 +30,11 @@ def summary(result: BenchResult, intervals: bool = True) -> pd.DataFrame:
     order = list(dict.fromkeys(table["method"]))
     metrics = list(dict.fromkeys(table["metric"]))
     cells = table.assign(
-        text=[cell(v, lo, hi) if intervals else cell(v, np.nan, np.nan) for v, lo, hi in
-              zip(table["value"], table["low"], table["high"], strict=True)]
-    ).pivot(index="method", columns="metric", values="text")  # fmt: skip
+        text=[
+            cell(v, lo, hi) if intervals else cell(v, np.nan, np.nan)
+            for v, lo, hi in zip(table["value"], table["low"], table["high"], strict=True)
+        ]
+    ).pivot(index="method", columns="metric", values="text")
     cost_columns = ["samples", "evaluations per model", "seconds"]
     if "note" in table and table["note"].astype(bool).any():
         cost_columns.append("note")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gifviz.analysis.stats import bootstrap_rows, percentile_interval
-from gifviz.bench import ipp, tasks, unlearning
+from gifviz.bench import ipp, task_relatedness, unlearning
 from gifviz.config import FieldConfig
 from gifviz.constants import TESTBEDS
 from gifviz.errors import ConfigError, GifvizError
@@ -147,8 +147,14 @@ def _run(
     pool = inputs.labelled_pool if method.needs_labels and inputs.labelled_pool is not None else inputs.references
     title = f"{method.title} ({variant})" if variant else method.title
     try:
-        method_inputs = MethodInputs(pool, zoo.load(probe) if method.uses_probe else None, zoo.space.value_range,
-                                     config.seed, field=field_config, store=inputs.store)  # fmt: skip
+        method_inputs = MethodInputs(
+            pool,
+            zoo.load(probe) if method.uses_probe else None,
+            zoo.space.value_range,
+            config.seed,
+            field=field_config,
+            store=inputs.store,
+        )
         return method_run(method, zoo, ids, method_inputs, name=name, title=title, progress=progress, shared=shared)
     except GifvizError as error:
         return failed_run(name, title, method.access, str(error))
@@ -169,10 +175,22 @@ def _summarize(
         boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, resamples, config.seed)]
         for metric, value in point.items():
             low, high = percentile_interval([b[metric] for b in boots]) if boots else (float("nan"), float("nan"))
-            table.append({"testbed": testbed, "method": name, "title": run.title, "access": run.access,
-                          "metric": metric, "value": value, "low": low, "high": high, "samples": n,
-                          "evaluations per model": run.evaluations * n // max(run.samples, 1),
-                          "seconds": round(run.seconds, 2), "note": run.note})  # fmt: skip
+            table.append(
+                {
+                    "testbed": testbed,
+                    "method": name,
+                    "title": run.title,
+                    "access": run.access,
+                    "metric": metric,
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "samples": n,
+                    "evaluations per model": run.evaluations * n // max(run.samples, 1),
+                    "seconds": round(run.seconds, 2),
+                    "note": run.note,
+                }
+            )
         for count in sorted({min(c, run.samples) for c in config.sweep} - {0}):
             for metric, value in score(run, np.arange(count)).items():
                 sweep.append({"testbed": testbed, "method": name, "metric": metric, "samples": count, "value": value})
@@ -198,27 +216,47 @@ def run_ipp(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | 
         else:
             runs[name] = _run("ipp", name, inputs, ids, config, sources[0], progress, shared)
     table, sweep = _summarize("ipp", runs, lambda run, rows: ipp.category_aucs(run, cases, rows), config)
-    details = pd.DataFrame([
-        {"method": name, "source": case.source, "category": case.category, "model": model_id,
-         "derived": model_id in case.positives, "distance": run.distance(case.source, model_id)}
-        for name, run in runs.items() for case in cases for model_id in case.positives + case.negatives
-    ])  # fmt: skip
+    details = pd.DataFrame(
+        [
+            {
+                "method": name,
+                "source": case.source,
+                "category": case.category,
+                "model": model_id,
+                "derived": model_id in case.positives,
+                "distance": run.distance(case.source, model_id),
+            }
+            for name, run in runs.items()
+            for case in cases
+            for model_id in case.positives + case.negatives
+        ]
+    )
     return BenchResult("ipp", table, sweep, details, *_sizes(config, inputs))
 
 
 def run_tasks(inputs: BenchInputs, config: BenchConfig, progress: BenchProgress | None = None) -> BenchResult:
-    """Spearman, P@2 and R@2 against the transferability matrix for every method (see :mod:`gifviz.bench.tasks`)."""
-    task_set = tasks.task_set(inputs.zoo)
+    """Spearman, P@2 and R@2 against the transferability matrix for every method (see
+    :mod:`gifviz.bench.task_relatedness`)."""
+    task_set = task_relatedness.task_set(inputs.zoo)
     ids = list(task_set.models)
     shared: SignatureCache = {}
-    runs = {name: _run("tasks", name, inputs, ids, config, ids[0], progress, shared)
-            for name in _methods_for(config)}  # fmt: skip
-    table, sweep = _summarize("tasks", runs, lambda run, rows: tasks.task_scores(run, task_set, rows), config)
-    details = pd.DataFrame([
-        {"method": name, "source task": task_set.tasks[i], "target task": task_set.tasks[j],
-         "distance": value, "transferability": task_set.transferability[i, j]}
-        for name, run in runs.items() for (i, j), value in np.ndenumerate(tasks.affinity(run, task_set))
-    ])  # fmt: skip
+    runs = {name: _run("tasks", name, inputs, ids, config, ids[0], progress, shared) for name in _methods_for(config)}
+    table, sweep = _summarize(
+        "tasks", runs, lambda run, rows: task_relatedness.task_scores(run, task_set, rows), config
+    )
+    details = pd.DataFrame(
+        [
+            {
+                "method": name,
+                "source task": task_set.tasks[i],
+                "target task": task_set.tasks[j],
+                "distance": value,
+                "transferability": task_set.transferability[i, j],
+            }
+            for name, run in runs.items()
+            for (i, j), value in np.ndenumerate(task_relatedness.affinity(run, task_set))
+        ]
+    )
     return BenchResult("tasks", table, sweep, details, *_sizes(config, inputs))
 
 
@@ -227,10 +265,13 @@ def run_unlearning(inputs: BenchInputs, config: BenchConfig, progress: BenchProg
     bench = unlearning.unlearning_set(inputs.zoo)
     ids = list(bench.models)
     shared: SignatureCache = {}
-    runs = {name: _run("unlearning", name, inputs, ids, config, bench.reference, progress, shared)
-            for name in _methods_for(config)}  # fmt: skip
-    table, sweep = _summarize("unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows),
-                              config)  # fmt: skip
+    runs = {
+        name: _run("unlearning", name, inputs, ids, config, bench.reference, progress, shared)
+        for name in _methods_for(config)
+    }
+    table, sweep = _summarize(
+        "unlearning", runs, lambda run, rows: unlearning.unlearning_scores(run, bench, rows), config
+    )
     details = pd.DataFrame([row for run in runs.values() for row in unlearning.verdicts(run, bench)])
     return BenchResult("unlearning", table, sweep, details, *_sizes(config, inputs))
 
@@ -247,7 +288,7 @@ def models_for(zoo: Zoo, testbed: str) -> tuple[str, ...]:
     if testbed == "ipp":
         return tuple(sorted({m for c in ipp.ipp_cases(zoo) for m in (c.source, *c.positives, *c.negatives)}))
     if testbed == "tasks":
-        return tasks.task_set(zoo).models
+        return task_relatedness.task_set(zoo).models
     if testbed == "unlearning":
         return unlearning.unlearning_set(zoo).models
     raise ConfigError(f"unknown testbed {testbed!r}; choose from: {', '.join(TESTBEDS)}")
@@ -278,14 +319,15 @@ def bench_inputs(zoo: Zoo, config: BenchConfig, store: FieldStore | None = None)
     zoos use their manifest's reference folder, without labels.
     """
     wanted = max((config.n_refs, *config.sweep))
-    if zoo.manifest.data.get("generator") == "gifviz.zoo.data":
-        from gifviz.zoo.data import zoo_data
+    from gifviz.builtin_zoo.data import DATA_GENERATOR, zoo_data  # on first use: it builds the digit data
 
+    if zoo.manifest.data.get("generator") == DATA_GENERATOR:
         splits = zoo_data()
         reference, test = splits["reference"], splits["test"]
         count = min(wanted, len(reference))
-        references = ReferenceSet(reference.images[:count], tuple(f"reference[{i}]" for i in range(count)),
-                                  reference.labels["digit"][:count])  # fmt: skip
+        references = ReferenceSet(
+            reference.images[:count], tuple(f"reference[{i}]" for i in range(count)), reference.labels["digit"][:count]
+        )
         pool = ReferenceSet(test.images, tuple(f"test[{i}]" for i in range(len(test))), test.labels["digit"])
         return BenchInputs(zoo, references, pool, store)
     if zoo.manifest.references is None:

@@ -90,8 +90,12 @@ def verdicts(run: MethodRun, bench: UnlearningSet) -> list[dict[str, object]]:
     rows = []
     for group in GROUPS:
         for model_id, value in zip(bench.groups[group], distances[group], strict=True):
-            verdict = "n/a" if not np.isfinite(value) else (
-                "like retraining" if value >= threshold else "close to the original")  # fmt: skip
-            rows.append({"method": run.name, "model": model_id, "group": group, "distance": float(value),
-                         "verdict": verdict})  # fmt: skip
+            verdict = (
+                "n/a"
+                if not np.isfinite(value)
+                else ("like retraining" if value >= threshold else "close to the original")
+            )
+            rows.append(
+                {"method": run.name, "model": model_id, "group": group, "distance": float(value), "verdict": verdict}
+            )
     return rows

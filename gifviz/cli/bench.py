@@ -35,24 +35,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("testbed", choices=[*TESTBEDS, "all"], help="the testbed to run, or all of them")
     bench.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest with family/relation/parent annotations")
     bench.add_argument(
-        "--methods", default=",".join(QUICK_METHODS), metavar="M,M,...",
+        "--methods",
+        default=",".join(QUICK_METHODS),
+        metavar="M,M,...",
         help=f"comma-separated, from: {', '.join(METHODS)}, or 'all'; the default is the quick ones (ZEST alone takes "
         "minutes per model evaluation set)",
-    )  # fmt: skip
+    )
     bench.add_argument("--n", type=int, default=128, metavar="N", help="references in the main table")
-    bench.add_argument("--sweep", type=_ints, default=_SWEEP, metavar="N,N,...",
-                       help="reference counts of the sweep")  # fmt: skip
+    bench.add_argument("--sweep", type=_ints, default=_SWEEP, metavar="N,N,...", help="reference counts of the sweep")
     bench.add_argument("--resamples", type=int, default=200, help="bootstrap resamples (0: no intervals)")
-    bench.add_argument("--compare-baselines", default="", metavar="B,B,...",
-                       help="also run ModelGiF with these baselines, in rows 'modelgif:<baseline>' "
-                       "(default: none)")  # fmt: skip
+    bench.add_argument(
+        "--compare-baselines",
+        default="",
+        metavar="B,B,...",
+        help="also run ModelGiF with these baselines, in rows 'modelgif:<baseline>' (default: none)",
+    )
     bench.add_argument(
         "--task-layer",
         default="backbone",
         help="layer whose channel maxima ModelGiF differentiates in the task testbed ('' for the output)",
     )
-    bench.add_argument("--out", metavar="DIR",
-                       help="write <testbed>.csv, _sweep.csv and _details.csv here (default: print only)")  # fmt: skip
+    bench.add_argument(
+        "--out", metavar="DIR", help="write <testbed>.csv, _sweep.csv and _details.csv here (default: print only)"
+    )
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
     add_field_options(bench)
     add_store_options(bench)
@@ -73,8 +78,15 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ConfigError("--n must be at least 2 and --resamples at least 0")
     field = config_from_args(args)
     variants = tuple((b, field.replace(baseline=b)) for b in args.compare_baselines.split(",") if b.strip())
-    config = BenchConfig(field=field, methods=methods, n_refs=args.n, sweep=args.sweep, resamples=args.resamples,
-                         variants=variants, task_layer=args.task_layer or None)  # fmt: skip
+    config = BenchConfig(
+        field=field,
+        methods=methods,
+        n_refs=args.n,
+        sweep=args.sweep,
+        resamples=args.resamples,
+        variants=variants,
+        task_layer=args.task_layer or None,
+    )
     zoo = Zoo.open(args.zoo)
     if args.out:  # the CSVs of write_csvs, checked before anything runs
         chosen = TESTBEDS if args.testbed == "all" else (args.testbed,)

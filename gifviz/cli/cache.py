@@ -17,7 +17,8 @@ _ACTIONS = {  # action: its one-line help
     "ls": "one line per stored field, most recently used first",
     "du": "fields and bytes in the store",
     "verify": "check every blob against its checksum (bad ones are removed)",
-    "gc": "remove orphan blobs, partial files and rows without a blob; apply the size limit",
+    "gc": "re-index good blobs without a row; remove unusable blobs, stale partial files and rows without a blob; "
+    "apply the size limit",
 }
 
 
@@ -37,10 +38,11 @@ def register(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--json", action="store_true", help="JSON lines instead of a table")
         if name == "verify":
             action.add_argument(
-                "--repair", action="store_true",
+                "--repair",
+                action="store_true",
                 help="also rebuild a corrupt index from the blobs, index blobs that have no row and drop rows "
                 "whose blob is gone (no valid field is lost)",
-            )  # fmt: skip
+            )
 
 
 def _store(args: argparse.Namespace) -> FieldStore:
@@ -59,10 +61,18 @@ def run_ls(args: argparse.Namespace) -> int:
             print(json.dumps(record.__dict__, sort_keys=True))
         return 0
     rows = [
-        [r.key[:12], r.model_id, r.shape, r.dtype, f"{r.bytes / 2**20:.2f} MiB", f"{r.compute_seconds:.1f} s",
-         dt.datetime.fromtimestamp(r.last_used).strftime("%Y-%m-%d %H:%M"), json.loads(r.config_json)["steps"]]
+        [
+            r.key[:12],
+            r.model_id,
+            r.shape,
+            r.dtype,
+            f"{r.bytes / 2**20:.2f} MiB",
+            f"{r.compute_seconds:.1f} s",
+            dt.datetime.fromtimestamp(r.last_used).strftime("%Y-%m-%d %H:%M"),
+            json.loads(r.config_json)["steps"],
+        ]
         for r in records
-    ]  # fmt: skip
+    ]
     print(format_table(["key", "model", "N x S x D", "dtype", "size", "compute", "last used", "steps"], rows))
     return 0
 
@@ -88,6 +98,5 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_gc(args: argparse.Namespace) -> int:
-    files, rows = _store(args).gc()
-    print(f"removed {files} orphan or partial file(s) and {rows} index row(s) without a blob")
+    print(_store(args).gc().describe())
     return 0

@@ -29,6 +29,6 @@ __all__ = [
 METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
 # gifviz.bench.costs.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
-ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.zoo.recipes.FAMILIES
-ZOO_SCALES = ("full", "smoke")  # keys of gifviz.zoo.recipes.SCALES
+ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.builtin_zoo.recipes.FAMILIES
+ZOO_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.recipes.SCALES
 CATALOGUE_SOURCES = ("torchvision", "timm", "hf", "folder")  # gifviz.hub.catalogue.ORIGINS

@@ -36,24 +36,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     distances.add_argument("--models", metavar="ID,ID,...", help="only these models (default: all)")
     distances.add_argument("--quiet", action="store_true", help="no progress bars")
     distances.add_argument(
-        "--method", choices=METHODS, default="modelgif",
+        "--method",
+        choices=METHODS,
+        default="modelgif",
         help="distance method; the options of the field, the store, --metric, --sketch, --executor and --skip-bad "
         "are ModelGiF's",
-    )  # fmt: skip
+    )
     distances.add_argument(
-        "--probe", metavar="ID",
+        "--probe",
+        metavar="ID",
         help="the model whose owner asks (methods that craft their inputs from a model: modeldiff, sac-w); default: "
         "the first model",
-    )  # fmt: skip
+    )
     distances.add_argument(
-        "--skip-bad", action="store_true",
+        "--skip-bad",
+        action="store_true",
         help="leave out models that fail to load or give unusable outputs (each reported on stderr); default: stop",
-    )  # fmt: skip
+    )
     distances.add_argument(
-        "--sketch", type=int, nargs="?", const=SKETCH_DIM, metavar="DIM",
+        "--sketch",
+        type=int,
+        nargs="?",
+        const=SKETCH_DIM,
+        metavar="DIM",
         help=f"approximate cosine distances from CountSketches of the fields of DIM entries ({SKETCH_DIM} when DIM "
         "is left out); memory holds one field at a time, for zoos of many thousands of models (default: exact)",
-    )  # fmt: skip
+    )
     add_reference_options(distances)
     add_field_options(distances)
     add_metric_option(distances)
@@ -118,13 +126,31 @@ def run_distances(args: argparse.Namespace) -> int:
         raise GifvizError("no model of the zoo could be used; see the messages above")
     summary = RunSummary()
     if args.sketch is not None:  # --sketch 0 must reach the clear "too small" error, not fall back to exact
-        matrix = zoo_sketch_distances(zoo, references, config, ids, store, dim=args.sketch, skip_bad=args.skip_bad,
-                                      progress=TerminalProgress(not args.quiet), summary=summary)  # fmt: skip
+        matrix = zoo_sketch_distances(
+            zoo,
+            references,
+            config,
+            ids,
+            store,
+            dim=args.sketch,
+            skip_bad=args.skip_bad,
+            progress=TerminalProgress(not args.quiet),
+            summary=summary,
+        )
     else:
         matrix = zoo_distances(
-            zoo, references, config, ids, args.metric, store, executor=args.executor, address=args.address,
-            progress=TerminalProgress(not args.quiet), summary=summary, skip_bad=args.skip_bad,
-        )  # fmt: skip
+            zoo,
+            references,
+            config,
+            ids,
+            args.metric,
+            store,
+            executor=args.executor,
+            address=args.address,
+            progress=TerminalProgress(not args.quiet),
+            summary=summary,
+            skip_bad=args.skip_bad,
+        )
     for reason in summary.skipped.values():  # models whose gradients went bad mid-run
         print(f"gifviz: skipped: {reason}", file=sys.stderr)
     csv_path, sidecar = matrix.to_csv(args.out)
@@ -138,8 +164,12 @@ def _write_method_distances(args: argparse.Namespace, zoo, ids: list[str], refer
     from gifviz.cli.progress import TerminalProgress
     from gifviz.methods import MethodInputs, distance_method, method_matrix
 
-    field_only = {"--metric": args.metric != "cosine", "--sketch": args.sketch is not None,
-                  "--executor": args.executor != "local", "--skip-bad": args.skip_bad}  # fmt: skip
+    field_only = {
+        "--metric": args.metric != "cosine",
+        "--sketch": args.sketch is not None,
+        "--executor": args.executor != "local",
+        "--skip-bad": args.skip_bad,
+    }
     named = [option for option, given in field_only.items() if given]
     if named:
         raise GifvizError(f"{' and '.join(named)}: for ModelGiF's fields only; drop them or use --method modelgif")
@@ -169,8 +199,17 @@ def run_compute(args: argparse.Namespace) -> int:
         raise GifvizError("gifviz compute fills the field store: it cannot run with --no-cache or without a cache")
     check_models(zoo, ids, references, config, store)
     summary = RunSummary()
-    store_fields(zoo, references, config, ids, store, executor=args.executor, address=args.address,
-                 progress=TerminalProgress(not args.quiet), summary=summary)  # fmt: skip
+    store_fields(
+        zoo,
+        references,
+        config,
+        ids,
+        store,
+        executor=args.executor,
+        address=args.address,
+        progress=TerminalProgress(not args.quiet),
+        summary=summary,
+    )
     print(summary.describe(str(store.home)))
     return 0
 
@@ -190,8 +229,9 @@ def run_field(args: argparse.Namespace) -> int:
     references = references_from_args(zoo, args)
     check_model(zoo, args.model_id, references, config)
     model = zoo.load(args.model_id)
-    fields = store_fields(zoo, references, config, [args.model_id], store_from_args(args),
-                          progress=TerminalProgress(not args.quiet))  # fmt: skip
+    fields = store_fields(
+        zoo, references, config, [args.model_id], store_from_args(args), progress=TerminalProgress(not args.quiet)
+    )
     field = fields[args.model_id]
     path = save_field_npz(field, args.out, {"model_digest": model.digest, "reference_digest": references.digest()})
     n, s, d = field.shape

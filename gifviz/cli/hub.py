@@ -32,8 +32,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--arch", help="only this architecture (default: every architecture)")
     listing.add_argument("--source", choices=SOURCE_SCHEMES, help="only this source kind (default: every kind)")
     listing.add_argument("--relation", help="only this lineage relation (default: every relation)")
-    listing.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                         help="only models with this tag; repeat for several (default: no tag filter)")  # fmt: skip
+    listing.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only models with this tag; repeat for several (default: no tag filter)",
+    )
     listing.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     listing.set_defaults(handler=run_ls)
 
@@ -59,11 +64,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Search the catalogue: every row's source (usable as a manifest entry's 'source') and title must "
         "contain every word of QUERY. Each row says whether its weights load offline, and why.",
     )
-    search.add_argument("query", metavar="QUERY", nargs="*", default=[],
-                        help="words to look for, e.g. 'resnet18' or 'vit small' (default: every model)")  # fmt: skip
-    search.add_argument("--source", type=_catalogue_sources, default=",".join(CATALOGUE_SOURCES), metavar="LIST",
-                        help=f"comma-separated catalogue parts among {','.join(CATALOGUE_SOURCES)}; 'folder' needs "
-                        "--folder")  # fmt: skip
+    search.add_argument(
+        "query",
+        metavar="QUERY",
+        nargs="*",
+        default=[],
+        help="words to look for, e.g. 'resnet18' or 'vit small' (default: every model)",
+    )
+    search.add_argument(
+        "--source",
+        type=_catalogue_sources,
+        default=",".join(CATALOGUE_SOURCES),
+        metavar="LIST",
+        help=f"comma-separated catalogue parts among {','.join(CATALOGUE_SOURCES)}; 'folder' needs --folder",
+    )
     search.add_argument("--folder", metavar="DIR", help="also list model files under DIR (default: no folder)")
     search.add_argument("--limit", type=_positive, default=30, help="rows to print")
     search.add_argument("--offset", type=_not_negative, default=0, help="rows to skip (the next page)")
@@ -159,9 +173,13 @@ def run_search(args: argparse.Namespace) -> int:
     if args.source == ("folder",) and args.folder is None:
         raise ConfigError("--source folder needs --folder DIR, the folder whose model files to list")
     page = search_catalogue(
-        " ".join(args.query), sources=args.source, folder=args.folder, offset=args.offset, limit=args.limit,
+        " ".join(args.query),
+        sources=args.source,
+        folder=args.folder,
+        offset=args.offset,
+        limit=args.limit,
         offline_only=args.offline,
-    )  # fmt: skip
+    )
     if args.json:
         for row in page.rows:
             print(json.dumps(dataclasses.asdict(row), sort_keys=True))

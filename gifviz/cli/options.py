@@ -34,9 +34,11 @@ def _pool(text: str) -> tuple[int, int]:
 def add_reference_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reference inputs")
     group.add_argument(
-        "--refs", metavar="DIR", help="folder of PNG/JPEG reference images, taken in sorted file-name order "
+        "--refs",
+        metavar="DIR",
+        help="folder of PNG/JPEG reference images, taken in sorted file-name order "
         "(default: the manifest's 'references')",
-    )  # fmt: skip
+    )
     group.add_argument("--n-refs", type=int, metavar="N", help="use the first N images (default: all)")
 
 
@@ -50,20 +52,28 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--target", choices=TARGETS, default=_DEFAULT.target, help="scalar differentiated")
     group.add_argument("--label-class", type=int, help="class for --target label (no default: that target needs it)")
     group.add_argument("--topk", type=int, default=_DEFAULT.topk, help="k for topk_map / topk_features")
-    group.add_argument("--layer", help="module name for layer targets (channel_max, topk_features); "
-                       "no default: those targets need it")  # fmt: skip
+    group.add_argument(
+        "--layer", help="module name for layer targets (channel_max, topk_features); no default: those targets need it"
+    )
     group.add_argument("--raw", action="store_true", help="raw gradients per point instead of cumulative IG")
     group.add_argument(
-        "--channel-reduction", choices=CHANNEL_REDUCTIONS, default=_DEFAULT.channel_reduction,
+        "--channel-reduction",
+        choices=CHANNEL_REDUCTIONS,
+        default=_DEFAULT.channel_reduction,
         help="average the field over input channels",
-    )  # fmt: skip
-    group.add_argument("--pool", type=_pool, metavar="HxW",
-                       help="average-pool each map to this grid (default: full resolution)")  # fmt: skip
+    )
+    group.add_argument(
+        "--pool", type=_pool, metavar="HxW", help="average-pool each map to this grid (default: full resolution)"
+    )
     group.add_argument("--batch-size", type=int, default=_DEFAULT.batch_size, help="path points per chunk")
     group.add_argument("--device", choices=DEVICES, default=_DEFAULT.device, help="auto: CUDA when present")
     group.add_argument("--dtype", choices=DTYPES, default=_DEFAULT.dtype, help="computation dtype")
-    group.add_argument("--autocast", choices=AUTOCASTS, default=_DEFAULT.autocast,
-                       help="mixed precision for the model (GPU speed; changes distances slightly)")  # fmt: skip
+    group.add_argument(
+        "--autocast",
+        choices=AUTOCASTS,
+        default=_DEFAULT.autocast,
+        help="mixed precision for the model (GPU speed; changes distances slightly)",
+    )
     group.add_argument("--channels-last", action="store_true", help="NHWC layout for convolutions (GPU speed)")
     group.add_argument("--seed", type=int, default=_DEFAULT.seed, help="seed of the noise/shuffle baselines")
 

@@ -22,8 +22,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the build, exit 2), and write safetensors weights, reference PNGs and zoo.toml.",
     )
     build.add_argument("--out", default=str(builtin_root() / "builtin"), help="output folder")
-    build.add_argument("--family", action="append", choices=ZOO_FAMILIES,
-                       help="only this family; repeat for several (default: every family)")  # fmt: skip
+    build.add_argument(
+        "--family",
+        action="append",
+        choices=ZOO_FAMILIES,
+        help="only this family; repeat for several (default: every family)",
+    )
     build.add_argument("--scale", choices=ZOO_SCALES, default="full", help="full: the shipped zoo; smoke: quick check")
     build.set_defaults(handler=run_build)
 
@@ -33,8 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Load every model of a built zoo, check its digest and re-measure its accuracy on the "
         "regenerated test split.",
     )
-    verify.add_argument("manifest", nargs="?", default=str(builtin_root() / "builtin" / "zoo.toml"),
-                        help="the built zoo's zoo.toml")  # fmt: skip
+    verify.add_argument(
+        "manifest", nargs="?", default=str(builtin_root() / "builtin" / "zoo.toml"), help="the built zoo's zoo.toml"
+    )
     verify.add_argument("--tolerance", type=float, default=0.002, help="largest accuracy difference accepted")
     verify.set_defaults(handler=run_verify)
 
@@ -42,9 +47,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from gifviz.builtin_zoo.build import build_zoo
+    from gifviz.builtin_zoo.recipes import SCALES
     from gifviz.outputs import check_output_folder
-    from gifviz.zoo.build import build_zoo
-    from gifviz.zoo.recipes import SCALES
 
     check_output_folder(args.out)  # before hours of training, not after
     bar = tqdm(total=None, unit="model", file=sys.stderr, dynamic_ncols=True)
@@ -64,7 +69,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from gifviz.zoo.verify import verify_zoo
+    from gifviz.builtin_zoo.verify import verify_zoo
 
     report = verify_zoo(args.manifest, args.tolerance)
     for line in report.lines:

@@ -80,6 +80,8 @@ def sketch_distance_matrix(sketches: list[FieldSketch], labels: list[str], chunk
         # Sketching errors can push an estimate past [0, 2], the range of a cosine distance.
         distances[start:stop] = cosine_distance(gram, 1).clamp(0.0, 2.0).double().numpy()
     distances = symmetric_zero_diagonal(distances)
-    info = {"sketch": {"method": "countsketch", "dim": int(first.values.shape[0]), "seed": first.seed},
-            "field_shape": list(first.shape)}  # fmt: skip
+    info = {
+        "sketch": {"method": "countsketch", "dim": int(first.values.shape[0]), "seed": first.seed},
+        "field_shape": list(first.shape),
+    }
     return DistanceMatrix(tuple(labels), distances, metric="cosine (sketch)", provenance=info)

@@ -35,8 +35,9 @@ def _block(load: Loader, labels: Sequence[str]) -> tuple[torch.Tensor, torch.Ten
     return units, zeros, shape
 
 
-def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: int,
-                             field_bytes: int) -> DistanceMatrix:  # fmt: skip
+def streamed_distance_matrix(
+    load: Loader, labels: Sequence[str], budget_bytes: int, field_bytes: int
+) -> DistanceMatrix:
     """Cosine distances ``(M, M)`` of the fields ``load(label)``, holding at most ``budget_bytes`` of fields.
 
     Two blocks of ``b = budget / (2 * field_bytes)`` models are in memory at a time; each block pair is one GEMM.
@@ -45,8 +46,10 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
     """
     block = budget_bytes // (2 * max(field_bytes, 1))
     if block < 1:
-        raise ConfigError(f"a memory budget of {budget_bytes:,} bytes cannot hold two fields of {field_bytes:,} "
-                          "bytes; raise the budget")  # fmt: skip
+        raise ConfigError(
+            f"a memory budget of {budget_bytes:,} bytes cannot hold two fields of {field_bytes:,} "
+            "bytes; raise the budget"
+        )
     m = len(labels)
     gram = np.zeros((m, m), dtype=np.float64)
     shape = None
@@ -63,6 +66,8 @@ def streamed_distance_matrix(load: Loader, labels: Sequence[str], budget_bytes: 
             gram[b : b + len(rows_b), a : a + len(rows_a)] = part.numpy().T
     n, s, d = shape
     distances = gram_distances(gram, n * s)
-    info = {"streamed": {"budget_bytes": int(budget_bytes), "models_per_block": int(block)},
-            "field_shape": [int(n), int(s), int(d)]}  # fmt: skip
+    info = {
+        "streamed": {"budget_bytes": int(budget_bytes), "models_per_block": int(block)},
+        "field_shape": [int(n), int(s), int(d)],
+    }
     return DistanceMatrix(tuple(labels), distances, metric="cosine", provenance=info)

@@ -269,8 +269,10 @@ def _path_contributions(
             gradient = _chunk_gradient(function, points, config, state.rows(image), point_weights)
         except torch.OutOfMemoryError:
             if batch_size == 1:
-                raise ModelOutputError("out of device memory with one path point per chunk; use a smaller model, "
-                                       "fewer pixels or --device cpu") from None  # fmt: skip
+                raise ModelOutputError(
+                    "out of device memory with one path point per chunk; use a smaller model, "
+                    "fewer pixels or --device cpu"
+                ) from None
             # Halve the chunk and retry the same points; the result does not depend on the chunk size.
             batch_size = max(1, batch_size // 2)
             if x.device.type == "cuda":

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import roc_curve
 
-from gifviz.bench.tasks import task_distance_matrix
+from gifviz.bench.task_relatedness import task_distance_matrix
 
 
 def roc_figure(details: pd.DataFrame, category: str) -> go.Figure:
@@ -24,10 +24,14 @@ def roc_figure(details: pd.DataFrame, category: str) -> go.Figure:
             continue
         fpr, tpr, _ = roc_curve(group["derived"].astype(int), -group["distance"])
         figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=str(method), line={"shape": "hv"}))
-    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                                line={"dash": "dot", "color": "grey"}))  # fmt: skip
-    figure.update_layout(title=f"ROC: {category}", xaxis_title="false-positive rate", yaxis_title="true-positive rate",
-                         height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10})  # fmt: skip
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dot", "color": "grey"}))
+    figure.update_layout(
+        title=f"ROC: {category}",
+        xaxis_title="false-positive rate",
+        yaxis_title="true-positive rate",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
     figure.update_xaxes(range=[-0.02, 1.02])
     figure.update_yaxes(range=[-0.02, 1.02])
     return figure
@@ -36,10 +40,18 @@ def roc_figure(details: pd.DataFrame, category: str) -> go.Figure:
 def sweep_figure(sweep: pd.DataFrame, metric: str) -> go.Figure:
     """One metric against the number of references (log scale), one line per method."""
     rows = sweep[sweep["metric"] == metric]
-    figure = px.line(rows, x="samples", y="value", color="method", markers=True, log_x=True,
-                     title=f"{metric} against the number of references")  # fmt: skip
-    figure.update_layout(xaxis_title="references N", yaxis_title=metric, height=380,
-                         margin={"l": 10, "r": 10, "t": 50, "b": 10})  # fmt: skip
+    figure = px.line(
+        rows,
+        x="samples",
+        y="value",
+        color="method",
+        markers=True,
+        log_x=True,
+        title=f"{metric} against the number of references",
+    )
+    figure.update_layout(
+        xaxis_title="references N", yaxis_title=metric, height=380, margin={"l": 10, "r": 10, "t": 50, "b": 10}
+    )
     return figure
 
 
@@ -50,10 +62,30 @@ def affinity_figure(details: pd.DataFrame, method: str) -> go.Figure:
     rows = details[details["method"] == method]
     truth = rows.pivot(index="source task", columns="target task", values="transferability").loc[tasks, tasks]
     figure = make_subplots(rows=1, cols=2, subplot_titles=(f"{method}: distance", "transferability (ground truth)"))
-    figure.add_trace(go.Heatmap(z=distances.values, x=tasks, y=tasks, colorscale="Viridis_r", showscale=False,
-                                hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"), 1, 1)  # fmt: skip
-    figure.add_trace(go.Heatmap(z=truth.to_numpy(), x=tasks, y=tasks, colorscale="Viridis", showscale=False,
-                                hovertemplate="%{y} -> %{x}: %{z:.3f}<extra></extra>"), 1, 2)  # fmt: skip
+    figure.add_trace(
+        go.Heatmap(
+            z=distances.values,
+            x=tasks,
+            y=tasks,
+            colorscale="Viridis_r",
+            showscale=False,
+            hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>",
+        ),
+        1,
+        1,
+    )
+    figure.add_trace(
+        go.Heatmap(
+            z=truth.to_numpy(),
+            x=tasks,
+            y=tasks,
+            colorscale="Viridis",
+            showscale=False,
+            hovertemplate="%{y} -> %{x}: %{z:.3f}<extra></extra>",
+        ),
+        1,
+        2,
+    )
     figure.update_yaxes(autorange="reversed")
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
@@ -62,8 +94,14 @@ def affinity_figure(details: pd.DataFrame, method: str) -> go.Figure:
 def unlearning_figure(details: pd.DataFrame) -> go.Figure:
     """Distance from the reference for each model, grouped by method and coloured by group."""
     rows = details[np.isfinite(details["distance"])]
-    figure = px.strip(rows, x="method", y="distance", color="group", hover_name="model",
-                      category_orders={"group": ["unlearned", "retrained", "unrelated"]},
-                      title="Distance from the original model")  # fmt: skip
+    figure = px.strip(
+        rows,
+        x="method",
+        y="distance",
+        color="group",
+        hover_name="model",
+        category_orders={"group": ["unlearned", "retrained", "unrelated"]},
+        title="Distance from the original model",
+    )
     figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure

@@ -36,9 +36,16 @@ def _image_rgb(image: np.ndarray) -> np.ndarray:
 def _signed_heatmap(values: np.ndarray, name: str, opacity: float = 1.0, show_scale: bool = True) -> go.Heatmap:
     limit = float(np.abs(values).max()) or 1.0
     return go.Heatmap(
-        z=values, zmin=-limit, zmax=limit, zmid=0.0, colorscale="RdBu_r", opacity=opacity, name=name,
-        showscale=show_scale, hovertemplate="x %{x}, y %{y}<br>field %{z:.3g}<extra>" + name + "</extra>",
-    )  # fmt: skip
+        z=values,
+        zmin=-limit,
+        zmax=limit,
+        zmid=0.0,
+        colorscale="RdBu_r",
+        opacity=opacity,
+        name=name,
+        showscale=show_scale,
+        hovertemplate="x %{x}, y %{y}<br>field %{z:.3g}<extra>" + name + "</extra>",
+    )
 
 
 def field_overlay(image: np.ndarray, values: np.ndarray, title: str, opacity: float = 0.65) -> go.Figure:
@@ -62,8 +69,9 @@ def field_steps(field: Field, image_index: int, steps: list[int], channel: int |
     maps = [field_map(field, image_index, step, channel) for step in steps]
     limit = max(float(np.abs(m).max()) for m in maps) or 1.0
     alphas = field.alphas.numpy()
-    figure = make_subplots(rows=1, cols=len(steps), subplot_titles=[f"a={alphas[s]:.2f}" for s in steps],
-                           horizontal_spacing=0.02)  # fmt: skip
+    figure = make_subplots(
+        rows=1, cols=len(steps), subplot_titles=[f"a={alphas[s]:.2f}" for s in steps], horizontal_spacing=0.02
+    )
     for position, values in enumerate(maps, start=1):
         trace = _signed_heatmap(values, f"step {steps[position - 1] + 1}", show_scale=position == len(steps))
         trace.update(zmin=-limit, zmax=limit)
@@ -92,16 +100,30 @@ def field_animation(field: Field, image_index: int, channel: int | None = None) 
         height=420,
         yaxis={"autorange": "reversed", "scaleanchor": "x", "showticklabels": False},
         xaxis={"showticklabels": False},
-        updatemenus=[{
-            "type": "buttons", "showactive": False, "x": 0.0, "y": -0.05,
-            "buttons": [{"label": "play", "method": "animate",
-                         "args": [None, {"frame": {"duration": 250}, "fromcurrent": True}]}],
-        }],
-        sliders=[{
-            "steps": [{"label": f"{alphas[s]:.2f}", "method": "animate", "args": [[str(s)], {"mode": "immediate"}]}
-                      for s in range(steps)],
-            "currentvalue": {"prefix": "a = "},
-        }],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "showactive": False,
+                "x": 0.0,
+                "y": -0.05,
+                "buttons": [
+                    {
+                        "label": "play",
+                        "method": "animate",
+                        "args": [None, {"frame": {"duration": 250}, "fromcurrent": True}],
+                    }
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "steps": [
+                    {"label": f"{alphas[s]:.2f}", "method": "animate", "args": [[str(s)], {"mode": "immediate"}]}
+                    for s in range(steps)
+                ],
+                "currentvalue": {"prefix": "a = "},
+            }
+        ],
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    )  # fmt: skip
+    )
     return figure

@@ -46,7 +46,11 @@ def dendrogram_figure(clustering: Clustering, threshold: float | None = None) ->
     )
     if threshold is not None:
         figure.add_hline(y=threshold, line_dash="dash", line_color="red", annotation_text=f"cut {threshold:.3f}")
-    figure.update_layout(title=f"Hierarchical clustering ({clustering.method} linkage)", height=520,
-                         yaxis_title="distance", xaxis={"tickangle": -60, "tickfont": {"size": 10}},
-                         margin={"l": 10, "r": 10, "t": 50, "b": 10})  # fmt: skip
+    figure.update_layout(
+        title=f"Hierarchical clustering ({clustering.method} linkage)",
+        height=520,
+        yaxis_title="distance",
+        xaxis={"tickangle": -60, "tickfont": {"size": 10}},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
     return figure

@@ -1,7 +1,7 @@
 """Architectures a state dict can be poured into: gifviz's own registry, then torchvision's model registry.
 
-The registry starts with the built-in zoo's architectures (:data:`gifviz.zoo.architectures.ARCHITECTURES`, a leaf
-module of plain torch code); :func:`register_architecture` adds more.
+The registry starts with the built-in zoo's architectures (:data:`gifviz.builtin_zoo.architectures.ARCHITECTURES`, a
+leaf module of plain torch code); :func:`register_architecture` adds more.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from gifviz.builtin_zoo.architectures import ARCHITECTURES
 from gifviz.errors import ModelLoadError
-from gifviz.zoo.architectures import ARCHITECTURES
 
 Builder = Callable[..., nn.Module]
 _REGISTRY: dict[str, Builder] = dict(ARCHITECTURES)

@@ -1,7 +1,9 @@
-"""Loading model files without ever running a stranger's code.
+"""Loading model files without running a stranger's code.
 
-TorchScript and ``torch.export`` programs carry their own code in a restricted format; state dicts are read with
-``torch.load(weights_only=True)`` (no arbitrary unpickling) or safetensors, then poured into a known architecture.
+State dicts are read with ``torch.load(weights_only=True)`` (no arbitrary unpickling) or safetensors, then poured into
+a known architecture; TorchScript files carry their code in TorchScript's restricted format. ``torch.export`` programs
+(``.pt2``) are different: ``torch.export.load`` unpickles parts of the archive with full pickle (torch documents it:
+never load one from an untrusted source), so a ``.pt2`` loads only when its manifest entry says ``trusted = true``.
 """
 
 from __future__ import annotations
@@ -64,8 +66,15 @@ def check_file(path: Path, model_id: str) -> None:
         raise ModelLoadError(f"model {model_id!r}: file {path} is empty; copy the model file again")
 
 
-def load_export(path: Path, model_id: str) -> nn.Module:
-    """A ``torch.export`` program (``.pt2``) as a module. Its graph is data, not Python code."""
+def load_export(path: Path, model_id: str, trusted: bool = False) -> nn.Module:
+    """A ``torch.export`` program (``.pt2``) as a module, when its entry vouches for it (``trusted``): loading one
+    unpickles with full pickle, which can run any code the file's author put there."""
+    if not trusted:
+        raise ModelLoadError(
+            f"model {model_id!r}: {path.name} is a torch.export program, and loading one runs pickle, which can "
+            "execute code; add trusted = true to its manifest entry if you made it yourself, or share the model as "
+            "safetensors with its arch"
+        )
     try:
         program = torch.export.load(str(path))
         return program.module()

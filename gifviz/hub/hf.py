@@ -1,4 +1,5 @@
-"""``hf:<org>/<repo>[@<revision>]``: a model repo from the Hugging Face Hub, read through huggingface_hub's cache.
+"""``hf:<org>/<repo>[@<revision>]``: reading a model repo's files through huggingface_hub's cache (loading the model
+is :mod:`gifviz.hub.hf_source`'s job, which timm-format repos share with ``timm:`` sources).
 
 Offline first: a file already in the cache (``HF_HUB_CACHE``, else ``HF_HOME/hub``) is used without any network
 call. A file that is not cached is downloaded only when ``HF_HUB_OFFLINE`` is unset; otherwise (or when the download
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from gifviz.errors import ModelLoadError
-from gifviz.hub.spec import ModelSpec, SourceModel
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -124,30 +124,3 @@ def read_config(path: Path, repo_id: str, model_id: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ModelLoadError(f"model {model_id!r}: {CONFIG_FILE} of hf:{repo_id} is not a JSON object")
     return config
-
-
-def load_hf(spec: ModelSpec) -> SourceModel:
-    """Load an ``hf:`` source: a timm-format repo, or ``model.safetensors`` poured into the entry's ``arch``."""
-    from gifviz.hub.architectures import build_architecture
-    from gifviz.hub.files import fit_state_dict, read_safetensors
-
-    repo_id, revision = parse_hf(spec.source)
-    at = f"@{revision}" if revision else ""
-    if spec.arch:
-        # A plain repo: the manifest names the network, the repo gives only the weights.
-        weights = resolve_file(repo_id, WEIGHTS_FILE, revision, spec.id)
-        module = build_architecture(spec.arch, spec.num_classes, spec.id)
-        fit_state_dict(module, read_safetensors(weights, spec.id), weights, spec.id, spec.arch)
-        description = f"{spec.arch} with weights from hf:{repo_id}{at}"
-        return SourceModel(module, spec.preprocess, spec.classes, spec.arch, description)
-    config_path = cached_file(repo_id, CONFIG_FILE, revision)
-    if config_path is None and cached_file(repo_id, WEIGHTS_FILE, revision) is not None:
-        raise ModelLoadError(
-            f"model {spec.id!r}: hf:{repo_id}{at} has {WEIGHTS_FILE} but no {CONFIG_FILE} saying its architecture; "
-            'add arch = "<name>" (see `gifviz hub archs`) and num_classes to its manifest entry'
-        )
-    config_path = config_path or resolve_file(repo_id, CONFIG_FILE, revision, spec.id)
-    config = read_config(config_path, repo_id, spec.id)
-    from gifviz.hub import timm_models  # here: importing timm costs seconds, and plain repos do without it
-
-    return timm_models.load_timm_repo(spec, repo_id, revision, config)

@@ -20,7 +20,7 @@ from gifviz.hub.files import (
     read_safetensors,
     read_state_dict,
 )
-from gifviz.hub.hf import load_hf
+from gifviz.hub.hf_source import load_hf
 from gifviz.hub.sources import load_local_hub, load_torchvision, parse_torchvision
 from gifviz.hub.spec import LoadedModel, ModelSpec, SourceModel
 from gifviz.hub.timm_models import load_timm
@@ -36,7 +36,7 @@ def _load_file(spec: ModelSpec) -> SourceModel:
     if kind == "torchscript":
         return SourceModel(load_torchscript(path, spec.id), spec.preprocess, spec.classes)
     if kind == "export":
-        return SourceModel(load_export(path, spec.id), spec.preprocess, spec.classes)
+        return SourceModel(load_export(path, spec.id, spec.extra.get("trusted") is True), spec.preprocess, spec.classes)
     state = read_safetensors(path, spec.id) if kind == "safetensors" else read_state_dict(path, spec.id)
     if not spec.arch:
         raise ModelLoadError(

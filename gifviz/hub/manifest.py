@@ -33,13 +33,41 @@ from gifviz.space import InputSpace, Preprocess
 TOP_KEYS = {"name", "description", "version", "input", "references", "models", "data"}
 INPUT_KEYS = {"channels", "size", "range"}
 MODEL_KEYS = {
-    "id", "file", "source", "arch", "num_classes", "preprocess", "task", "classes", "tags", "parent", "relation",
-    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds", "pretrained",
-}  # fmt: skip
+    "id",
+    "file",
+    "source",
+    "arch",
+    "num_classes",
+    "preprocess",
+    "task",
+    "classes",
+    "tags",
+    "parent",
+    "relation",
+    "family",
+    "recipe",
+    "seed",
+    "accuracy",
+    "metrics",
+    "digest",
+    "description",
+    "build_seconds",
+    "pretrained",
+    "trusted",
+}
 # Keys of a model entry kept in ModelSpec.extra.
 EXTRA_KEYS = (
-    "family", "recipe", "seed", "accuracy", "metrics", "digest", "description", "build_seconds", "pretrained",
-)  # fmt: skip
+    "family",
+    "recipe",
+    "seed",
+    "accuracy",
+    "metrics",
+    "digest",
+    "description",
+    "build_seconds",
+    "pretrained",
+    "trusted",
+)
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
 DATA_PATH_KEYS = ("transferability",)
 
@@ -149,6 +177,12 @@ def _check_pretrained(entry: dict[str, Any], source: str, context: str) -> None:
         raise ManifestError(f"{context}: 'pretrained' applies to timm: sources only; remove it from this entry")
 
 
+def _check_trusted(entry: dict[str, Any], context: str) -> None:
+    """``trusted = true`` vouches for a file whose loader unpickles (a ``.pt2`` program); it must be a boolean."""
+    if "trusted" in entry and not isinstance(entry["trusted"], bool):
+        raise ManifestError(f"{context}: 'trusted' must be true or false; got {entry['trusted']!r}")
+
+
 def absolute_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
     """A copy of raw manifest ``data`` (parsed TOML) with every relative path resolved against ``root``, the
     manifest's folder: each model's ``file``, its ``file:`` or ``hub:`` source, ``references``, and the ``[data]``
@@ -200,6 +234,7 @@ def parse_model(entry: Any, root: Path, where: str, index: int) -> ModelSpec:
     classes = entry.get("classes")
     source = _source(entry, root, context)
     _check_pretrained(entry, source, context)
+    _check_trusted(entry, context)
     return ModelSpec(
         id=entry["id"],
         source=source,

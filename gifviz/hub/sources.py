@@ -58,8 +58,12 @@ def torchvision_preprocess(weights) -> Preprocess:
     crop = transforms.crop_size
     size = (crop[0], crop[-1])
     mode = getattr(transforms.interpolation, "value", "bilinear")  # torchvision's InterpolationMode enum
-    return Preprocess(size=size, mean=tuple(transforms.mean), std=tuple(transforms.std),
-                      interpolation=mode if mode in INTERPOLATIONS else "bilinear")  # fmt: skip
+    return Preprocess(
+        size=size,
+        mean=tuple(transforms.mean),
+        std=tuple(transforms.std),
+        interpolation=mode if mode in INTERPOLATIONS else "bilinear",
+    )
 
 
 def load_torchvision(spec: ModelSpec) -> tuple[nn.Module, Preprocess, tuple[str, ...] | None]:

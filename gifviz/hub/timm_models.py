@@ -93,8 +93,9 @@ def timm_preprocess(pretrained_cfg: dict[str, Any]) -> tuple[Preprocess, str]:
         interpolation = "bilinear"
     else:
         note = f"{height}x{width} px, {interpolation}"
-    preprocess = Preprocess(size=(height, width), mean=tuple(data["mean"]), std=tuple(data["std"]),
-                            interpolation=interpolation)  # fmt: skip
+    preprocess = Preprocess(
+        size=(height, width), mean=tuple(data["mean"]), std=tuple(data["std"]), interpolation=interpolation
+    )
     return preprocess, note
 
 

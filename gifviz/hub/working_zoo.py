@@ -238,8 +238,9 @@ class WorkingZoo:
             return
         if parent not in self.ids:
             known = ", ".join(i for i in self.ids if i != model_id) or "none"
-            raise WorkingZooError(f"model {model_id!r}: parent {parent!r} is not in zoo {self.name!r}; its models: "
-                                  f"{known}")  # fmt: skip
+            raise WorkingZooError(
+                f"model {model_id!r}: parent {parent!r} is not in zoo {self.name!r}; its models: {known}"
+            )
         entry["parent"] = parent
         if relation:
             entry["relation"] = relation

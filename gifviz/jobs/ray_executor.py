@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from gifviz.errors import GifvizError
-from gifviz.jobs.tasks import FieldResult, FieldTask, run_field_task
+from gifviz.jobs.ray_tasks import FieldResult, FieldTask, run_field_task
 
 
 def _ray():
@@ -32,8 +32,12 @@ def run_on_ray(
     ray = _ray()
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-                 log_to_driver=False)  # fmt: skip
+        ray.init(
+            address=address,
+            num_cpus=num_cpus if address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
         remote = ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(_remote_task)

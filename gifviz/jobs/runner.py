@@ -12,7 +12,7 @@ from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import ConfigError, GifvizError, ManifestError, ModelLoadError, ModelOutputError
 from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs.tasks import FieldResult, FieldTask
+from gifviz.jobs.ray_tasks import FieldResult, FieldTask
 from gifviz.pipeline import ZooProgress, model_field, provenance
 from gifviz.refs import ReferenceSet
 from gifviz.store.blobs import decode_field
@@ -101,16 +101,30 @@ def store_fields(
             missing.append(model_id)
     total = len(references) * config.steps
     if executor == "ray" and missing:
-        _run_ray(zoo, references, refs_digest, config, missing, keys, models, store, address, progress, fields,
-                 summary, skip_bad)  # fmt: skip
+        _run_ray(
+            zoo,
+            references,
+            refs_digest,
+            config,
+            missing,
+            keys,
+            models,
+            store,
+            address,
+            progress,
+            fields,
+            summary,
+            skip_bad,
+        )
     else:
         for position, model_id in enumerate(missing):
             if progress:
                 progress.start(model_id, position, len(missing), total)
 
             def compute(model_id: str = model_id) -> Field:
-                return model_field(zoo, model_id, references, config, progress.advance if progress else None,
-                                   should_stop)  # fmt: skip
+                return model_field(
+                    zoo, model_id, references, config, progress.advance if progress else None, should_stop
+                )
 
             try:
                 with _skipping(model_id, skip_bad, summary):
@@ -128,8 +142,13 @@ def _obtain(model_id, compute, store, keys, models, refs_digest, config) -> tupl
     process stored it meanwhile)."""
     if store is None:
         return compute(), True
-    obtained = store.obtain(keys[model_id], compute, model_digest=models[model_id].digest, refs_digest=refs_digest,
-                            device=str(resolve_device(config.device)))  # fmt: skip
+    obtained = store.obtain(
+        keys[model_id],
+        compute,
+        model_digest=models[model_id].digest,
+        refs_digest=refs_digest,
+        device=str(resolve_device(config.device)),
+    )
     return obtained.field, obtained.origin == "computed"
 
 
@@ -169,8 +188,14 @@ def _run_ray(
         with _skipping(result.model_id, skip_bad, summary):
             field = decode_field(result.raise_failure().blob)
             if store is not None:
-                store.put(result.key, field, model_digest=models[result.model_id].digest, refs_digest=refs_digest,
-                          device=result.device, seconds=result.seconds)  # fmt: skip
+                store.put(
+                    result.key,
+                    field,
+                    model_digest=models[result.model_id].digest,
+                    refs_digest=refs_digest,
+                    device=result.device,
+                    seconds=result.seconds,
+                )
             fields[result.model_id] = field
             summary.computed.append(result.model_id)
         if progress:
@@ -203,8 +228,18 @@ def zoo_distances(
     """
     ids = list(ids or zoo.ids)
     summary = summary if summary is not None else RunSummary()
-    fields = store_fields(zoo, references, config, ids, store, executor=executor, address=address, progress=progress,
-                          summary=summary, skip_bad=skip_bad)  # fmt: skip
+    fields = store_fields(
+        zoo,
+        references,
+        config,
+        ids,
+        store,
+        executor=executor,
+        address=address,
+        progress=progress,
+        summary=summary,
+        skip_bad=skip_bad,
+    )
     kept = kept_ids(ids, fields, summary)
     info = provenance(zoo, references, config, kept) | skipped_provenance(summary)
     return distance_matrix([fields[i] for i in kept], kept, metric, provenance=info)

@@ -52,8 +52,9 @@ def zoo_sketches(
     sketches = {}
     for position, model_id in enumerate(ids):
         of_zoo = _ModelOfZoo(progress, position, len(ids)) if progress is not None else None
-        fields = store_fields(zoo, references, config, [model_id], store, progress=of_zoo, summary=summary,
-                              skip_bad=skip_bad)  # fmt: skip
+        fields = store_fields(
+            zoo, references, config, [model_id], store, progress=of_zoo, summary=summary, skip_bad=skip_bad
+        )
         if model_id in fields:
             sketches[model_id] = sketch_field(fields[model_id], dim, seed)
     return sketches
@@ -74,8 +75,9 @@ def zoo_sketch_distances(
     """Approximate cosine distances ``(M, M)`` of the zoo's models from CountSketches of their fields; with
     ``skip_bad`` the models whose field fails are left out of the matrix and listed in its provenance."""
     summary = summary if summary is not None else RunSummary()
-    sketches = zoo_sketches(zoo, references, config, ids, store, dim=dim, progress=progress, summary=summary,
-                            skip_bad=skip_bad)  # fmt: skip
+    sketches = zoo_sketches(
+        zoo, references, config, ids, store, dim=dim, progress=progress, summary=summary, skip_bad=skip_bad
+    )
     kept = kept_ids(ids, sketches, summary)
     matrix = sketch_distance_matrix([sketches[i] for i in kept], kept)
     info = provenance(zoo, references, config, kept) | skipped_provenance(summary) | matrix.provenance

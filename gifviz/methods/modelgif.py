@@ -43,9 +43,13 @@ def field_signature(model: LoadedModel, context: FieldContext) -> Signature:
     if store is None:
         return Signature(field_of(model, references, config).values)
     refs_digest = references.field_digest(config)
-    obtained = store.obtain(store.key_for(model.digest, refs_digest, config),
-                            lambda: field_of(model, references, config),
-                            model_digest=model.digest, refs_digest=refs_digest, device=config.device)  # fmt: skip
+    obtained = store.obtain(
+        store.key_for(model.digest, refs_digest, config),
+        lambda: field_of(model, references, config),
+        model_digest=model.digest,
+        refs_digest=refs_digest,
+        device=config.device,
+    )
     return Signature(obtained.field.values)
 
 

@@ -100,8 +100,7 @@ def method_run(
     stay those of computing the signatures, the method's cost when run alone.
     """
     probe_id = inputs.probe.id if inputs.probe is not None else ""
-    key = (method.prepare, method.signature, probe_id, id(inputs.references), inputs.seed, inputs.field,
-           tuple(ids))  # fmt: skip
+    key = (method.prepare, method.signature, probe_id, id(inputs.references), inputs.seed, inputs.field, tuple(ids))
     if shared is not None and key in shared:
         signatures, seconds, evaluations = shared[key]
     else:
@@ -111,8 +110,15 @@ def method_run(
         if shared is not None:
             shared[key] = signatures, seconds, evaluations
     samples = int(next(iter(signatures.values())).values.shape[0]) if signatures else 0
-    return MethodRun(name or method.name, title or method.title, method.access, samples, evaluations, seconds,
-                     _pair_distance(method, signatures))  # fmt: skip
+    return MethodRun(
+        name or method.name,
+        title or method.title,
+        method.access,
+        samples,
+        evaluations,
+        seconds,
+        _pair_distance(method, signatures),
+    )
 
 
 def _pair_distance(method: DistanceMethod, signatures: dict[str, Signature]) -> PairDistance:

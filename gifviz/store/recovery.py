@@ -39,8 +39,10 @@ class RebuildReport:
         """One line, e.g. ``3 field(s) re-indexed from their blobs, 1 older blob(s) kept unindexed``."""
         parts = [f"{self.indexed} field(s) re-indexed from their blobs"]
         if self.old_format:
-            parts.append(f"{len(self.old_format)} blob(s) of format 1 kept but not indexed (they carry no model "
-                         "digest; `gifviz cache gc` removes them)")  # fmt: skip
+            parts.append(
+                f"{len(self.old_format)} blob(s) of format 1 kept but not indexed (they carry no model "
+                "digest; `gifviz cache gc` removes them)"
+            )
         if self.removed_bad:
             parts.append(f"{len(self.removed_bad)} unreadable or altered blob(s) removed")
         if self.rows_dropped:
@@ -85,8 +87,10 @@ def _rebuild_locked(home: Path, reason: str, notify: Callable[[str], None]) -> F
         except IndexCorrupt:
             pass
         index, report = rebuild(home)
-    notify(f"the field index {path} was corrupt ({reason}); moved it to {report.moved_aside.name} and rebuilt it: "
-           f"{report.describe()}")  # fmt: skip
+    notify(
+        f"the field index {path} was corrupt ({reason}); moved it to {report.moved_aside.name} and rebuilt it: "
+        f"{report.describe()}"
+    )
     return index
 
 

@@ -65,8 +65,10 @@ def default_max_bytes() -> int | None:
     except ValueError:
         raise ConfigError(f"GIFVIZ_CACHE_MAX_GB={value!r} is not a number; {fix}") from None
     if not math.isfinite(gigabytes) or int(gigabytes * 2**30) < 1:
-        raise ConfigError(f"GIFVIZ_CACHE_MAX_GB={value!r} is not a usable size limit (it would empty the store or "
-                          f"mean nothing); {fix}")  # fmt: skip
+        raise ConfigError(
+            f"GIFVIZ_CACHE_MAX_GB={value!r} is not a usable size limit (it would empty the store or "
+            f"mean nothing); {fix}"
+        )
     return int(gigabytes * 2**30)
 
 
@@ -95,6 +97,26 @@ class Obtained:
 
     field: Field
     origin: Origin
+
+
+# A partial file younger than this may belong to a write in progress (another process filling the store): gc leaves it.
+PARTIAL_GRACE_SECONDS = 600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GcReport:
+    """What :meth:`FieldStore.gc` did: files removed (orphans that cannot be indexed, stale partial files), index rows
+    removed (no blob), and orphan blobs indexed again instead of removed."""
+
+    removed_files: int
+    removed_rows: int
+    reindexed: int
+
+    def describe(self) -> str:
+        return (
+            f"re-indexed {self.reindexed} field(s) whose index row was missing; removed {self.removed_files} "
+            f"unusable or partial file(s) and {self.removed_rows} index row(s) without a blob"
+        )
 
 
 class FieldStore:
@@ -188,8 +210,9 @@ class FieldStore:
         if self.float16 and bool(field.values.abs().max() > torch.finfo(torch.float16).max):
             # As float16 it would turn to inf; the field itself is fine, only this store cannot hold it.
             self.stats.write_failures += 1
-            self.notify(f"the field of {field.model_id!r} exceeds float16's range and is not cached; "
-                        "drop --float16 to cache it")  # fmt: skip
+            self.notify(
+                f"the field of {field.model_id!r} exceeds float16's range and is not cached; drop --float16 to cache it"
+            )
             return False
         now = time.time()
         provenance = BlobProvenance(model_digest, refs_digest, device, round(seconds, 4), now)
@@ -242,8 +265,14 @@ class FieldStore:
             started = time.perf_counter()
             field = compute()
             self.stats.computed += 1
-            self.put(key, field, model_digest=model_digest, refs_digest=refs_digest, device=device,
-                     seconds=time.perf_counter() - started)  # fmt: skip
+            self.put(
+                key,
+                field,
+                model_digest=model_digest,
+                refs_digest=refs_digest,
+                device=device,
+                seconds=time.perf_counter() - started,
+            )
             return Obtained(field, "computed")
 
     # -- maintenance -----------------------------------------------------------------------------------------------
@@ -306,19 +335,33 @@ class FieldStore:
         self.evict()
         return report
 
-    def gc(self) -> tuple[int, int]:
-        """Remove blobs without an index row, rows without a blob, and leftover partial files.
+    def gc(self) -> GcReport:
+        """Tidy the store without losing a field another run is writing or an index lost.
 
-        Returns (files removed, rows removed)."""
-        known = {record.key for record in self.records()}
-        files = 0
-        for path in (self.home / "fields").rglob("*"):
-            if path.is_file() and (path.name.endswith(".partial") or path.stem not in known):
+        Good self-describing blobs without an index row are indexed again first (a run writes the blob before its
+        row, and a lost index leaves every blob without one): only blobs that can never be indexed (unreadable,
+        altered, or of the old format without a model digest) are removed, with partial files older than
+        :data:`PARTIAL_GRACE_SECONDS` (younger ones may belong to a write in progress) and rows without a blob; then
+        the size limit is applied.
+        """
+        with recovery_lock(self.home):
+            report = reindex(self.home, self.index)
+            known = {record.key for record in self.records()}
+            now = time.time()
+            files = len(report.removed_bad)
+            for path in (self.home / "fields").rglob("*"):
+                if not path.is_file():
+                    continue
+                if path.name.endswith(".partial"):
+                    if now - path.stat().st_mtime < PARTIAL_GRACE_SECONDS:
+                        continue
+                elif path.stem in known:
+                    continue
                 path.unlink(missing_ok=True)
                 files += 1
-        rows = self._drop_rows_without_blob()
+            rows = self._drop_rows_without_blob()
         self.evict()
-        return files, rows
+        return GcReport(removed_files=files, removed_rows=rows, reindexed=report.indexed)
 
     def _drop_rows_without_blob(self) -> int:
         """Delete the index rows whose blob is gone; returns how many."""

@@ -50,8 +50,10 @@ def task_set(zoo: Zoo) -> TaskSet:
         missing.append(f'task models {", ".join(unnamed)} name no task: give each task = "<task name>"')
     doubled = {t: ids for t, ids in by_task.items() if len(ids) > 1}
     if doubled:
-        missing.extend(f"task {t!r} has {len(ids)} task models ({', '.join(ids)}): keep relation = \"task\" on one"
-                       for t, ids in doubled.items())  # fmt: skip
+        missing.extend(
+            f'task {t!r} has {len(ids)} task models ({", ".join(ids)}): keep relation = "task" on one'
+            for t, ids in doubled.items()
+        )
     name = zoo.manifest.data.get("transferability")
     table = None
     if not name:

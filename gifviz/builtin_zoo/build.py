@@ -17,13 +17,9 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
-from gifviz.errors import GifvizError
-from gifviz.hub.architectures import build_architecture
-from gifviz.hub.digest import model_digest
-from gifviz.space import Preprocess, PreprocessedModel
-from gifviz.zoo.data import DATA_SEED, SPLITS, TASKS, Split, class_names, split_digest, zoo_data
-from gifviz.zoo.recipes import EXTRACTION_ANSWERS, FORGET_CLASS, TRANSFER_TASK, Recipe, Scale, plan
-from gifviz.zoo.training import (
+from gifviz.builtin_zoo.data import DATA_GENERATOR, DATA_SEED, SPLITS, TASKS, Split, class_names, split_digest, zoo_data
+from gifviz.builtin_zoo.recipes import EXTRACTION_ANSWERS, FORGET_CLASS, TRANSFER_TASK, Recipe, Scale, plan
+from gifviz.builtin_zoo.training import (
     extract,
     features,
     fit,
@@ -34,6 +30,10 @@ from gifviz.zoo.training import (
     seeded,
     unlearn_approximately,
 )
+from gifviz.errors import GifvizError
+from gifviz.hub.architectures import build_architecture
+from gifviz.hub.digest import model_digest
+from gifviz.space import Preprocess, PreprocessedModel
 
 REFERENCE_IMAGES = 128
 # Architectures that need a larger input than the zoo's 32 px: torchvision's ImageNet-shaped networks downsample 32x.
@@ -82,8 +82,14 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
     metrics: dict[str, float] = {}
     if recipe.kind == "scratch":
         module = _new(recipe)
-        fit(_runnable(module, recipe.arch), train.images, train.labels[recipe.task], epochs=p["epochs"], lr=p["lr"],
-            seed=recipe.seed)  # fmt: skip
+        fit(
+            _runnable(module, recipe.arch),
+            train.images,
+            train.labels[recipe.task],
+            epochs=p["epochs"],
+            lr=p["lr"],
+            seed=recipe.seed,
+        )
     elif recipe.kind == "finetune":
         module = copy.deepcopy(parent)
         subset = _fraction(train, p["fraction"], recipe.seed)
@@ -91,16 +97,24 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
     elif recipe.kind == "prune":
         module = prune_globally(copy.deepcopy(parent), p["amount"])
         subset = _fraction(train, p["fraction"], recipe.seed)
-        fit_keeping_sparsity(module, subset.images, subset.labels["digit"], epochs=p["epochs"], lr=p["lr"],
-                             seed=recipe.seed)  # fmt: skip
+        fit_keeping_sparsity(
+            module, subset.images, subset.labels["digit"], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed
+        )
         weights = [m.weight for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
         metrics["sparsity"] = float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
     elif recipe.kind in EXTRACTION_ANSWERS:
         # The thief queries with its own images and the victim's training images, without their labels.
         pool = torch.cat([attacker.images, train.images])
-        module, metrics["queries"] = extract(_new(recipe), parent, pool, answer=EXTRACTION_ANSWERS[recipe.kind],
-                                             epochs=p["epochs"], lr=p["lr"], seed=recipe.seed,
-                                             rounds=p.get("rounds", 1))  # fmt: skip
+        module, metrics["queries"] = extract(
+            _new(recipe),
+            parent,
+            pool,
+            answer=EXTRACTION_ANSWERS[recipe.kind],
+            epochs=p["epochs"],
+            lr=p["lr"],
+            seed=recipe.seed,
+            rounds=p.get("rounds", 1),
+        )
     elif recipe.kind == "transfer":
         module = copy.deepcopy(parent)
         seeded(recipe.seed)
@@ -113,8 +127,9 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
     elif recipe.kind == "unlearn":
         retrained = [b for b in built.values() if b.recipe.relation == "retrained"]
         target = float(np.mean([_forget_accuracy(b.module, train) for b in retrained])) if retrained else 0.05
-        module, steps = unlearn_approximately(copy.deepcopy(parent), train, p["forget"], target, lr=p["lr"],
-                                              seed=recipe.seed)  # fmt: skip
+        module, steps = unlearn_approximately(
+            copy.deepcopy(parent), train, p["forget"], target, lr=p["lr"], seed=recipe.seed
+        )
         metrics["unlearning_steps"] = steps
         metrics["target_forget_accuracy_train"] = round(target, 4)
     else:
@@ -245,7 +260,7 @@ def build_zoo(
         "input": {"channels": 3, "size": [32, 32]},
     }
     data_info: dict[str, Any] = {
-        "generator": "gifviz.zoo.data",
+        "generator": DATA_GENERATOR,
         "seed": DATA_SEED,
         "scale": scale.name,
         "forget_class": FORGET_CLASS,
@@ -269,9 +284,10 @@ def build_zoo(
     path = out / "zoo.toml"
     path.write_text(tomli_w.dumps(manifest))
     failures = [
-        f"{b.recipe.id} {b.accuracy:.3f} < {b.recipe.min_accuracy}" for b in built.values()
+        f"{b.recipe.id} {b.accuracy:.3f} < {b.recipe.min_accuracy}"
+        for b in built.values()
         if b.accuracy < b.recipe.min_accuracy
-    ]  # fmt: skip
+    ]
     if failures:
         raise ZooBuildError(f"{len(failures)} model(s) below their accuracy threshold: {'; '.join(failures)}")
     return path

@@ -81,8 +81,14 @@ def run_field_task(task: FieldTask, device: str | None = None) -> FieldResult:
         started = time.perf_counter()
         field = field_of(model, task.references, config)
     except errors.GifvizError as error:
-        return FieldResult(task.key, task.model_id, b"", str(config.device), time.perf_counter() - started,
-                           failure=(type(error).__name__, str(error)))  # fmt: skip
+        return FieldResult(
+            task.key,
+            task.model_id,
+            b"",
+            str(config.device),
+            time.perf_counter() - started,
+            failure=(type(error).__name__, str(error)),
+        )
     return FieldResult(
         key=task.key,
         model_id=task.model_id,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from gifviz.builtin_zoo.data import split_digest, zoo_data
+from gifviz.builtin_zoo.training import predict
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.space import PreprocessedModel
-from gifviz.zoo.data import split_digest, zoo_data
-from gifviz.zoo.training import predict
 
 
 @dataclasses.dataclass

@@ -64,9 +64,12 @@ def cnn_deep(num_classes: int = 10, in_channels: int = 3) -> Classifier:
 
 def mlp(num_classes: int = 10, in_channels: int = 3, size: int = 32) -> Classifier:
     backbone = nn.Sequential(
-        nn.Flatten(), nn.Linear(in_channels * size * size, 128), nn.ReLU(inplace=True), nn.Linear(128, 128),
+        nn.Flatten(),
+        nn.Linear(in_channels * size * size, 128),
         nn.ReLU(inplace=True),
-    )  # fmt: skip
+        nn.Linear(128, 128),
+        nn.ReLU(inplace=True),
+    )
     return Classifier(backbone, 128, num_classes)
 
 
@@ -74,9 +77,12 @@ class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
-        )  # fmt: skip
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
         self.skip = (
             nn.Identity()
             if stride == 1 and cin == cout
@@ -91,9 +97,12 @@ class BasicBlock(nn.Module):
 def resnet_tiny(num_classes: int = 10, in_channels: int = 3) -> Classifier:
     backbone = nn.Sequential(
         *_conv_block(in_channels, 16),
-        BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-    )  # fmt: skip
+        BasicBlock(16, 16, 1),
+        BasicBlock(16, 32, 2),
+        BasicBlock(32, 64, 2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
     return Classifier(backbone, 64, num_classes)
 
 
@@ -104,8 +113,10 @@ class TinyViTBackbone(nn.Module):
     def __init__(self, in_channels: int, size: int, patch: int, dim: int, depth: int, heads: int) -> None:
         super().__init__()
         self.embed = nn.Sequential(
-            nn.Conv2d(in_channels, dim // 2, 3, 2, 1), nn.GELU(), nn.Conv2d(dim // 2, dim, 3, patch // 2, 1),
-        )  # fmt: skip
+            nn.Conv2d(in_channels, dim // 2, 3, 2, 1),
+            nn.GELU(),
+            nn.Conv2d(dim // 2, dim, 3, patch // 2, 1),
+        )
         tokens = (size // patch) ** 2
         self.position = nn.Parameter(torch.zeros(1, tokens + 1, dim))
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))

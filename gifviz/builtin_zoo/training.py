@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import prune
 
+from gifviz.builtin_zoo.data import Split
 from gifviz.torch_helpers import forward_in_chunks
-from gifviz.zoo.data import Split
 
 # Small batches: more optimizer steps per epoch, which is what small data and a CPU budget need.
 BATCH = 64

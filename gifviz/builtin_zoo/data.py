@@ -31,6 +31,9 @@ QUADRANT_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 # Source digits per split (of 1,797) and images made from each.
 SPLITS = {"train": (0.55, 4), "test": (0.15, 3), "attacker": (0.2, 5), "reference": (0.1, 2)}
 DATA_SEED = 20231001
+# The name a built-in zoo's manifest gives its data ([data] generator): the testbeds then draw labelled references
+# and SAC-w's labelled pool from these splits instead of the manifest's image folder.
+DATA_GENERATOR = "gifviz-builtin-digits"
 
 
 @dataclasses.dataclass(frozen=True)

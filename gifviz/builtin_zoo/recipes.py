@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gifviz.zoo.data import TASKS
+from gifviz.builtin_zoo.data import TASKS
 
 FORGET_CLASS = 3
 TRANSFER_TASK = "parity"
@@ -34,7 +34,7 @@ class Recipe:
         id: model id (also its file name).
         family: ``lineage``, ``tasks`` or ``unlearning``.
         arch: registered architecture.
-        task: what its head predicts (a key of :data:`gifviz.zoo.data.TASKS`).
+        task: what its head predicts (a key of :data:`gifviz.builtin_zoo.data.TASKS`).
         kind: the procedure: ``scratch``, ``finetune``, ``prune``, ``extract_label``, ``extract_prob``,
             ``extract_adv``, ``transfer``, ``retrain_without``, ``unlearn``.
         relation: ground truth: ``source``, ``finetune``, ``prune``, ``extract-label``, ``extract-prob``,
@@ -114,94 +114,225 @@ def lineage(scale: Scale) -> list[Recipe]:
         short = source.removeprefix("src-")
         base = 1000 * (s_index + 1)
         recipes.append(
-            Recipe(source, "lineage", arch, "digit", "scratch", "source", base,
-                   params={"epochs": scale.source_epochs, "lr": 3e-3}, min_accuracy=DIGIT_OK[arch])
-        )  # fmt: skip
+            Recipe(
+                source,
+                "lineage",
+                arch,
+                "digit",
+                "scratch",
+                "source",
+                base,
+                params={"epochs": scale.source_epochs, "lr": 3e-3},
+                min_accuracy=DIGIT_OK[arch],
+            )
+        )
         for k in range(n):
             seed = base + 10 * (k + 1)
             recipes.append(
-                Recipe(f"ft-{short}-{k + 1}", "lineage", arch, "digit", "finetune", "finetune", seed, source,
-                       {"epochs": scale.derive_epochs, "lr": _cycle([3e-4, 6e-4, 1e-3], k), "fraction": 0.5},
-                       DIGIT_OK[arch] - 0.05)
-            )  # fmt: skip
+                Recipe(
+                    f"ft-{short}-{k + 1}",
+                    "lineage",
+                    arch,
+                    "digit",
+                    "finetune",
+                    "finetune",
+                    seed,
+                    source,
+                    {"epochs": scale.derive_epochs, "lr": _cycle([3e-4, 6e-4, 1e-3], k), "fraction": 0.5},
+                    DIGIT_OK[arch] - 0.05,
+                )
+            )
             recipes.append(
-                Recipe(f"prune-{short}-{k + 1}", "lineage", arch, "digit", "prune", "prune", seed + 1, source,
-                       {"amount": [0.3, 0.45, 0.6, 0.7, 0.8][k % 5], "epochs": 1, "lr": 5e-4, "fraction": 0.5},
-                       DIGIT_OK[arch] - 0.1)
-            )  # fmt: skip
+                Recipe(
+                    f"prune-{short}-{k + 1}",
+                    "lineage",
+                    arch,
+                    "digit",
+                    "prune",
+                    "prune",
+                    seed + 1,
+                    source,
+                    {"amount": [0.3, 0.45, 0.6, 0.7, 0.8][k % 5], "epochs": 1, "lr": 5e-4, "fraction": 0.5},
+                    DIGIT_OK[arch] - 0.1,
+                )
+            )
             # Against a near-perfect victim, labels of natural images carry almost nothing beyond the ground truth,
             # so a label-only thief probes the victim's boundary with its student's FGSM points in a second round.
             recipes.append(
-                Recipe(f"xlabel-{short}-{k + 1}", "lineage", "cnn_deep", "digit", "extract_label", "extract-label",
-                       seed + 2, source, {"rounds": 2, "epochs": max(1, scale.student_epochs // 2), "lr": 4e-3},
-                       STUDENT_OK["cnn_deep"])
-            )  # fmt: skip
+                Recipe(
+                    f"xlabel-{short}-{k + 1}",
+                    "lineage",
+                    "cnn_deep",
+                    "digit",
+                    "extract_label",
+                    "extract-label",
+                    seed + 2,
+                    source,
+                    {"rounds": 2, "epochs": max(1, scale.student_epochs // 2), "lr": 4e-3},
+                    STUDENT_OK["cnn_deep"],
+                )
+            )
             recipes.append(
-                Recipe(f"xprob-{short}-{k + 1}", "lineage", "cnn_deep", "digit", "extract_prob", "extract-prob",
-                       seed + 3, source, {"epochs": scale.student_epochs, "lr": 4e-3}, STUDENT_OK["cnn_deep"])
-            )  # fmt: skip
+                Recipe(
+                    f"xprob-{short}-{k + 1}",
+                    "lineage",
+                    "cnn_deep",
+                    "digit",
+                    "extract_prob",
+                    "extract-prob",
+                    seed + 3,
+                    source,
+                    {"epochs": scale.student_epochs, "lr": 4e-3},
+                    STUDENT_OK["cnn_deep"],
+                )
+            )
             adversary = _cycle(["cnn_deep", arch], k)  # also the thief who guessed the architecture
             recipes.append(
-                Recipe(f"xadv-{short}-{k + 1}", "lineage", adversary, "digit", "extract_adv", "extract-adv", seed + 4,
-                       source, {"rounds": 2, "epochs": max(1, scale.student_epochs // 2), "lr": 4e-3},
-                       STUDENT_OK[adversary])
-            )  # fmt: skip
+                Recipe(
+                    f"xadv-{short}-{k + 1}",
+                    "lineage",
+                    adversary,
+                    "digit",
+                    "extract_adv",
+                    "extract-adv",
+                    seed + 4,
+                    source,
+                    {"rounds": 2, "epochs": max(1, scale.student_epochs // 2), "lr": 4e-3},
+                    STUDENT_OK[adversary],
+                )
+            )
             recipes.append(
-                Recipe(f"transfer-{short}-{k + 1}", "lineage", arch, TRANSFER_TASK, "transfer", "transfer", seed + 5,
-                       source, {"epochs": scale.derive_epochs, "lr": _cycle([1e-3, 2e-3], k)}, 0.8)
-            )  # fmt: skip
+                Recipe(
+                    f"transfer-{short}-{k + 1}",
+                    "lineage",
+                    arch,
+                    TRANSFER_TASK,
+                    "transfer",
+                    "transfer",
+                    seed + 5,
+                    source,
+                    {"epochs": scale.derive_epochs, "lr": _cycle([1e-3, 2e-3], k)},
+                    0.8,
+                )
+            )
     # Negatives include the sources' own architectures with other seeds: the hardest case for a lineage detector.
     independents = ["cnn_deep", "resnet_tiny", "cnn_wide", "cnn_deep", "resnet_tiny"]
     for k, arch in enumerate(independents[: max(2, n)]):
         recipes.append(
-            Recipe(f"indep-{arch}-{k + 1}", "lineage", arch, "digit", "scratch", "independent", 3000 + k,
-                   params={"epochs": scale.scratch_epochs, "lr": 3e-3}, min_accuracy=DIGIT_OK[arch])
-        )  # fmt: skip
+            Recipe(
+                f"indep-{arch}-{k + 1}",
+                "lineage",
+                arch,
+                "digit",
+                "scratch",
+                "independent",
+                3000 + k,
+                params={"epochs": scale.scratch_epochs, "lr": 3e-3},
+                min_accuracy=DIGIT_OK[arch],
+            )
+        )
     for k, arch in enumerate(["cnn_deep", "resnet_tiny", "cnn_wide", "cnn_small", "cnn_deep"][: max(1, n)]):
         recipes.append(
-            Recipe(f"indep-{TRANSFER_TASK}-{arch}-{k + 1}", "lineage", arch, TRANSFER_TASK, "scratch",
-                   "transfer-independent", 3100 + k, params={"epochs": max(1, scale.scratch_epochs - 2), "lr": 3e-3},
-                   min_accuracy=0.75)
-        )  # fmt: skip
+            Recipe(
+                f"indep-{TRANSFER_TASK}-{arch}-{k + 1}",
+                "lineage",
+                arch,
+                TRANSFER_TASK,
+                "scratch",
+                "transfer-independent",
+                3100 + k,
+                params={"epochs": max(1, scale.scratch_epochs - 2), "lr": 3e-3},
+                min_accuracy=0.75,
+            )
+        )
     return recipes
 
 
 def tasks(scale: Scale) -> list[Recipe]:
     minimum = {"digit": 0.8, "parity": 0.8, "ge5": 0.8, "colour": 0.9, "background": 0.7, "quadrant": 0.9}
     return [
-        Recipe(f"task-{task}", "tasks", "cnn_deep", task, "scratch", "task", 4000 + i,
-               params={"epochs": max(1, scale.scratch_epochs - 2), "lr": 3e-3}, min_accuracy=minimum[task])
+        Recipe(
+            f"task-{task}",
+            "tasks",
+            "cnn_deep",
+            task,
+            "scratch",
+            "task",
+            4000 + i,
+            params={"epochs": max(1, scale.scratch_epochs - 2), "lr": 3e-3},
+            min_accuracy=minimum[task],
+        )
         for i, task in enumerate(TASKS)
-    ]  # fmt: skip
+    ]
 
 
 def unlearning(scale: Scale) -> list[Recipe]:
     n = scale.per_relation
     recipes = [
-        Recipe("unl-reference", "unlearning", "cnn_deep", "digit", "scratch", "reference", 5000,
-               params={"epochs": scale.scratch_epochs, "lr": 3e-3}, min_accuracy=DIGIT_OK["cnn_deep"])
-    ]  # fmt: skip
+        Recipe(
+            "unl-reference",
+            "unlearning",
+            "cnn_deep",
+            "digit",
+            "scratch",
+            "reference",
+            5000,
+            params={"epochs": scale.scratch_epochs, "lr": 3e-3},
+            min_accuracy=DIGIT_OK["cnn_deep"],
+        )
+    ]
     for k in range(n):
         recipes.append(
-            Recipe(f"unl-retrained-{k + 1}", "unlearning", "cnn_deep", "digit", "retrain_without", "retrained",
-                   5010 + k, params={"epochs": max(1, scale.scratch_epochs - 1), "lr": 3e-3, "forget": FORGET_CLASS},
-                   min_accuracy=DIGIT_OK["cnn_deep"] - 0.1)
-        )  # fmt: skip
+            Recipe(
+                f"unl-retrained-{k + 1}",
+                "unlearning",
+                "cnn_deep",
+                "digit",
+                "retrain_without",
+                "retrained",
+                5010 + k,
+                params={"epochs": max(1, scale.scratch_epochs - 1), "lr": 3e-3, "forget": FORGET_CLASS},
+                min_accuracy=DIGIT_OK["cnn_deep"] - 0.1,
+            )
+        )
     for k in range(n):
         recipes.append(
-            Recipe(f"unl-approx-{k + 1}", "unlearning", "cnn_deep", "digit", "unlearn", "unlearned", 5020 + k,
-                   "unl-reference", {"lr": _cycle([2e-3, 4e-3, 6e-3], k), "forget": FORGET_CLASS},
-                   DIGIT_OK["cnn_deep"] - 0.15)
-        )  # fmt: skip
+            Recipe(
+                f"unl-approx-{k + 1}",
+                "unlearning",
+                "cnn_deep",
+                "digit",
+                "unlearn",
+                "unlearned",
+                5020 + k,
+                "unl-reference",
+                {"lr": _cycle([2e-3, 4e-3, 6e-3], k), "forget": FORGET_CLASS},
+                DIGIT_OK["cnn_deep"] - 0.15,
+            )
+        )
     # The MLP, the ViT and torchvision's ShuffleNet learn global properties (colour, position) in a CPU budget but not
     # the translated digits, so they serve here, as models trained for something else.
-    unrelated = [("tv_shufflenet", "colour"), ("mlp", "colour"), ("vit_tiny", "quadrant"), ("mlp", "quadrant"),
-                 ("cnn_small", "background")]  # fmt: skip
+    unrelated = [
+        ("tv_shufflenet", "colour"),
+        ("mlp", "colour"),
+        ("vit_tiny", "quadrant"),
+        ("mlp", "quadrant"),
+        ("cnn_small", "background"),
+    ]
     for k, (arch, task) in enumerate(unrelated[:n]):
         recipes.append(
-            Recipe(f"unl-unrelated-{k + 1}", "unlearning", arch, task, "scratch", "unrelated", 5030 + k,
-                   params={"epochs": max(1, scale.scratch_epochs - 1), "lr": 3e-3}, min_accuracy=0.7)
-        )  # fmt: skip
+            Recipe(
+                f"unl-unrelated-{k + 1}",
+                "unlearning",
+                arch,
+                task,
+                "scratch",
+                "unrelated",
+                5030 + k,
+                params={"epochs": max(1, scale.scratch_epochs - 1), "lr": 3e-3},
+                min_accuracy=0.7,
+            )
+        )
     return recipes
 
 
