@@ -22,7 +22,6 @@ from gifviz.field.targets import resolve_target
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
 from gifviz.refs import ReferenceSet
-from gifviz.space import PreprocessedModel
 
 if TYPE_CHECKING:  # the store is only passed through here
     from gifviz.store import FieldStore
@@ -91,7 +90,7 @@ def check_model(
     model = zoo.load(model_id)
     if config.layer is None:  # layer targets are checked by the small field below, once the hook is in place
         with torch.no_grad():
-            outputs = PreprocessedModel(model.module, model.preprocess)(references.images)
+            outputs = model.wrapped()(references.images)
         resolve_target(outputs, config, references.labels, model_id)
     count = min(gradient_references, len(references))
     if count < 1:

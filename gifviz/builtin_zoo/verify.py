@@ -10,7 +10,6 @@ from gifviz.builtin_zoo.data import split_digest, zoo_data
 from gifviz.builtin_zoo.training import predict
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
-from gifviz.space import PreprocessedModel
 
 
 @dataclasses.dataclass
@@ -39,7 +38,7 @@ def verify_zoo(manifest: str | Path, tolerance: float = 0.002) -> VerifyReport:
         recorded_digest = spec.extra.get("digest")
         if recorded_digest and recorded_digest != model.digest:
             report.problems.append(f"model {spec.id!r}: digest {model.digest[:12]} != manifest {recorded_digest[:12]}")
-        logits = predict(PreprocessedModel(model.module, model.preprocess), test.images)
+        logits = predict(model.wrapped(), test.images)
         accuracy = float((logits.argmax(1) == test.labels[spec.task]).float().mean())
         recorded = float(spec.extra.get("accuracy", float("nan")))
         status = "ok" if abs(accuracy - recorded) <= tolerance else "MISMATCH"

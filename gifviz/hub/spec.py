@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from gifviz.space import InputSpace, Preprocess
+from gifviz.space import InputSpace, Preprocess, PreprocessedModel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +114,12 @@ class LoadedModel:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def wrapped(self) -> PreprocessedModel:
+        """``module(preprocess(x))`` as one module taking raw inputs of the shared space ``(N, C, H, W)``. No
+        ``.eval()`` here: models are in eval mode already (set flag by flag, because exported ``.pt2`` programs
+        refuse ``train()``/``eval()``)."""
+        return PreprocessedModel(self.module, self.preprocess)
 
     def describe(self) -> dict[str, Any]:
         """Everything known about the model, as plain JSON-able values."""

@@ -13,21 +13,14 @@ import torch
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs
-from gifviz.space import PreprocessedModel
 from gifviz.torch_helpers import forward_in_chunks, layer_output
 
 EVAL_BATCH = 256
 
 
-def wrapped_model(model: LoadedModel) -> PreprocessedModel:
-    """``model(preprocess(x))`` as one module. No ``.eval()`` here: the hub gives models in eval mode already (set
-    flag by flag, because exported ``.pt2`` programs refuse ``train()``/``eval()``)."""
-    return PreprocessedModel(model.module, model.preprocess)
-
-
 def model_outputs(model: LoadedModel, images: torch.Tensor) -> torch.Tensor:
     """Logits ``(N, K)`` of ``model`` on raw inputs ``(N, C, H, W)``, through its own preprocess."""
-    outputs = forward_in_chunks(wrapped_model(model), images, EVAL_BATCH).float()
+    outputs = forward_in_chunks(model.wrapped(), images, EVAL_BATCH).float()
     if outputs.ndim != 2:
         raise GifvizError(f"model {model.id!r} returns outputs of shape {tuple(outputs.shape)}; peers need (N, K)")
     return outputs
@@ -50,7 +43,7 @@ def default_layer(model: LoadedModel) -> str:
 
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
     """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
-    wrapped = wrapped_model(model)
+    wrapped = model.wrapped()
     with layer_output(model.module, layer or default_layer(model)) as read:
         features = forward_in_chunks(lambda chunk: read(wrapped(chunk)).flatten(1), images, EVAL_BATCH)
     return features.double()

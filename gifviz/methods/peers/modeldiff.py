@@ -15,7 +15,7 @@ import torch
 
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs, Signature
-from gifviz.methods.peers.evaluation import model_outputs, select, wrapped_model
+from gifviz.methods.peers.evaluation import model_outputs, select
 
 EPSILON = 0.06  # L-inf budget of the crafted partner, as a fraction of the input range
 CRAFT_STEPS = 4
@@ -26,7 +26,7 @@ def craft_pairs(inputs: MethodInputs, probe: LoadedModel) -> tuple[torch.Tensor,
     that turn the probe's output away from its output at the reference (ModelDiff's search for diverse decisions)."""
     images = inputs.references.images
     low, high = inputs.value_range
-    wrapped = wrapped_model(probe)
+    wrapped = probe.wrapped()
     generator = torch.Generator().manual_seed(inputs.seed)
     scale = EPSILON * (high - low)
     with torch.no_grad():
