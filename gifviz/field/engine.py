@@ -28,6 +28,7 @@ from gifviz.torch_helpers import (
     InplaceGuard,
     autograd_ready,
     forward_in_chunks,
+    hookable,
     is_inplace_error,
     layer_output,
     on_device,
@@ -78,6 +79,8 @@ def compute_field(
     config = config or FieldConfig()
     path = _path_problem(inputs, config, baselines, labels, value_range)
     model = on_device(model, path.x.device, path.x.dtype)
+    if config.layer is not None:  # a TorchScript chain becomes hookable; any other model is left as it is
+        model = hookable(model)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     wrapped = PreprocessedModel(model, preprocess)

@@ -77,7 +77,10 @@ def load_export(path: Path, model_id: str, trusted: bool = False) -> nn.Module:
         )
     try:
         program = torch.export.load(str(path))
-        return program.module()
+        # unflatten keeps the module hierarchy (program.module() inlines it into one graph), so forward hooks on an
+        # inner layer fire: layer targets and feature-based peers work on .pt2 files too. Same parameters, same
+        # function.
+        return torch.export.unflatten(program)
     except Exception as error:  # torch raises many kinds for damaged programs
         raise ModelLoadError(
             f"model {model_id!r}: {path} is not a readable torch.export program ({_first_line(error)}); "
