@@ -116,3 +116,11 @@ def test_cli_distances_refuses_what_a_peer_cannot_do_in_one_line(tiny_zoo, tmp_p
     assert main(["distances", str(manifest), "--refs", str(folder), "--out", str(out), "--quiet", *extra]) == 2
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1 and not out.exists()
+
+
+def test_a_peer_run_stops_between_models_when_asked(zoo_and_refs):
+    from gifviz.errors import Cancelled
+
+    zoo, refs = zoo_and_refs
+    with pytest.raises(Cancelled, match="after 1 of 3 models"):
+        method_matrix("softmax", zoo, zoo.ids, MethodInputs(refs), should_stop=lambda: True)

@@ -6,6 +6,7 @@ the models' digests and the settings, so a rerun evaluates no model.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import streamlit as st
@@ -22,11 +23,12 @@ from gifviz.app.resources import (
     save_settings,
     serving_policy,
 )
+from gifviz.app.serving import ServingRefused
 from gifviz.app.settings import AppSettings
 from gifviz.bench.costs import FIELD_SECONDS_PER_POINT, MEASURED_ON, method_costs
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance import DistanceMatrix, distance_matrix
-from gifviz.errors import GifvizError
+from gifviz.errors import Cancelled, GifvizError
 from gifviz.field.result import Field
 from gifviz.jobs import zoo_sketch_distances
 from gifviz.methods import MethodInputs, distance_method, method_matrix
@@ -91,7 +93,15 @@ def _method_matrix(current: AppSettings, ids: tuple[str, ...], digests: tuple[st
     zoo = open_zoo(current.manifest)
     references = open_references(current.manifest, current.refs, current.n_refs)
     progress = StreamlitProgress(len(ids))
-    result = method_matrix(current.method, zoo, ids, MethodInputs(references, None, zoo.space.value_range), progress)
+    deadline = time.monotonic() + serving_policy().max_seconds  # the operator's limit holds mid-run too
+    inputs = MethodInputs(references, None, zoo.space.value_range)
+    try:
+        result = method_matrix(current.method, zoo, ids, inputs, progress, lambda: time.monotonic() > deadline)
+    except Cancelled:
+        raise ServingRefused(
+            f"stopped after {serving_policy().max_seconds:,.0f} s, this server's limit of computing per request "
+            "(GIFVIZ_MAX_SECONDS); choose fewer models or references"
+        ) from None
     progress.bar.empty()
     return result
 

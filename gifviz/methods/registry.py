@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance.matrix import DistanceMatrix
@@ -115,15 +115,17 @@ def method_matrix(
     ids: Sequence[str],
     inputs: MethodInputs,
     progress: ZooProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DistanceMatrix:
     """The ``(M, M)`` distances of method ``name`` between the models ``ids`` of ``zoo`` on ``inputs.references``,
-    with its provenance (method, citation, references, probe, seed, model digests; ModelGiF's field configuration)."""
+    with its provenance (method, citation, references, probe, seed, model digests; ModelGiF's field configuration).
+    ``should_stop`` is polled after each model a peer evaluates (:class:`~gifviz.errors.Cancelled` stops the run)."""
     method = distance_method(name)
     if method.needs_labels and inputs.references.labels is None:
         raise ConfigError(f"{method.title} needs references with ground-truth labels; these references have none")
     ids = list(ids)
     started = time.perf_counter()
-    signatures, _ = signatures_of(method, zoo, ids, inputs, progress)
+    signatures, _ = signatures_of(method, zoo, ids, inputs, progress, should_stop)
     values = method.matrix([signatures[model_id] for model_id in ids])
     provenance = {
         "zoo": zoo.name,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from gifviz.errors import Cancelled
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs, Signature
 from gifviz.pipeline import ZooProgress
@@ -57,11 +58,13 @@ def signatures_of(
     ids: Sequence[str],
     inputs: MethodInputs,
     progress: ZooProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[dict[str, Signature], int]:
     """The signature of each of ``ids`` and the model evaluations each took.
 
     Samples are prepared once, with ``inputs.probe`` (default: the first model) for a method that crafts them from a
-    model; ModelGiF's signatures come through its store-backed path.
+    model; ModelGiF's signatures come through its store-backed path. ``should_stop`` is polled after each model
+    and stops the run with :class:`~gifviz.errors.Cancelled`.
     """
     if method.zoo_signatures is not None and not method.uses_probe:
         context = method.prepare(inputs, inputs.probe)
@@ -77,6 +80,8 @@ def signatures_of(
         if progress is not None:
             progress.advance(evaluations, evaluations)
             progress.finish(model.id)
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"{method.title} stopped after {position + 1} of {len(models)} models")
     return signatures, evaluations
 
 
