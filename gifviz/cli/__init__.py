@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from gifviz._version import __version__
-from gifviz.cli import bench, cache, compute, hub, zoo
+from gifviz.cli import audit, bench, cache, compute, hub, zoo
 from gifviz.cli.parsing import GifvizParser
 from gifviz.errors import Cancelled, GifvizError
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.register(commands)
     cache.register(commands)
     bench.register(commands)
+    audit.register(commands)
     return parser
 
 

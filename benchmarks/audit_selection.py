@@ -1,0 +1,161 @@
+"""Choose the audit's ``combined`` fusion leave-one-zoo-out, and report it only on zoos it was not chosen on.
+
+For every zoo and every source of its lineage (``relation = "source"``), one audit scores every model the IPP testbed
+scores (the derived models and the innocent ones; the independents among them leave-one-out) with every method; each
+candidate fusion then recombines the same distances (no model runs twice). A method's or a fusion's ROC-AUC per attack
+category uses the audit's ``score`` (larger = more derived), pooled over sources as the IPP testbed pools them.
+
+Leave-one-zoo-out: for each zoo, the candidate with the best worst-case per-category AUC on the *other* zoos is
+picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its AUC is reported on the held-out zoo.
+The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
+for each method, and for each candidate (for reference only: those rows saw every zoo).
+
+    python benchmarks/audit_selection.py /work/stress_zoos/seed-*/zoo.toml --n-refs 128 --out benchmarks/results/audit
+
+The fusion to freeze as the default is the one picked on all zoos together (printed last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from gifviz.audit.audit import COMBINED, audit
+from gifviz.audit.fusion import FUSIONS
+from gifviz.audit.names import DEFAULT_METHODS
+from gifviz.audit.provenance import default_references, versions
+from gifviz.bench import ipp
+from gifviz.config import FieldConfig
+from gifviz.errors import GifvizError
+from gifviz.hub import Zoo
+from gifviz.outputs import write_files
+from gifviz.store import FieldStore
+
+
+def zoo_aucs(
+    manifest: str, methods: tuple[str, ...], n_refs: int, field: FieldConfig, store: FieldStore | None
+) -> pd.DataFrame:
+    """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo."""
+    zoo = Zoo.open(manifest)
+    cases = ipp.ipp_cases(zoo)
+    references, pool = default_references(zoo, n_refs, store)
+    scored: dict[str, dict[str, tuple[list[int], list[float]]]] = {}  # column -> category -> (labels, scores)
+    for source in sorted({case.source for case in cases}):
+        own = [case for case in cases if case.source == source]
+        suspects = sorted({m for case in own for m in (*case.positives, *case.negatives)})
+        started = time.perf_counter()
+        result = audit(
+            zoo, source, suspects, None, methods, references, field, store, labelled_pool=pool, n_refs=n_refs
+        )
+        print(f"  {zoo.name}: audit of {source} ({len(suspects)} suspects) {time.perf_counter() - started:.1f} s")
+        audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
+        for case in own:
+            for model_id in case.positives + case.negatives:
+                label = int(model_id in case.positives)
+                for method in methods:
+                    labels, values = scored.setdefault(method, {}).setdefault(case.category, ([], []))
+                    labels.append(label)
+                    values.append(result.row(model_id, method).score)
+                for column, fused in audits.items():
+                    if column:
+                        labels, values = scored.setdefault(column, {}).setdefault(case.category, ([], []))
+                        labels.append(label)
+                        values.append(fused.row(model_id, COMBINED).score)
+    return pd.DataFrame(
+        [
+            {"zoo": zoo.name, "manifest": manifest, "category": category, "column": column, "auc": ipp.auc(*pair)}
+            for column, categories in scored.items()
+            for category, pair in categories.items()
+        ]
+    )
+
+
+def worst_case(table: pd.DataFrame, column: str) -> float:
+    """The smallest AUC of ``column`` over every (zoo, category) of ``table``; NaN (cannot score) counts as 0."""
+    values = table.loc[table["column"] == column, "auc"].fillna(0.0)
+    return float(values.min()) if len(values) else math.nan
+
+
+def pick(table: pd.DataFrame) -> str:
+    """The candidate fusion with the best worst-case per-category AUC on ``table``."""
+    return max(FUSIONS, key=lambda name: (worst_case(table, f"fusion:{name}"), -list(FUSIONS).index(name)))
+
+
+def leave_one_zoo_out(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Per held-out zoo: the fusion picked on the others, and its AUC per category on the held-out one."""
+    rows, picks = [], {}
+    for zoo in table["manifest"].unique():
+        chosen = pick(table[table["manifest"] != zoo])
+        picks[zoo] = chosen
+        held = table[(table["manifest"] == zoo) & (table["column"] == f"fusion:{chosen}")]
+        rows += [{**row, "column": "combined (leave-one-zoo-out)", "picked": chosen} for row in held.to_dict("records")]
+    return pd.DataFrame(rows), picks
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """``(column, category)`` rows: mean and worst AUC across zoos, as ``mean / worst`` cells."""
+    grouped = table.groupby(["column", "category"])["auc"]
+    cells = (grouped.mean().map("{:.2f}".format) + " / " + grouped.min().map("{:.2f}".format)).unstack("category")
+    order = [c for c in ipp.CATEGORIES if c in cells.columns]
+    return cells[order]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("zoos", nargs="+", metavar="ZOO.toml", help="lineage zoos (at least 2)")
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated distance methods")
+    parser.add_argument("--n-refs", type=int, default=128, help="references per audit")
+    parser.add_argument("--steps", type=int, default=10, help="ModelGiF path steps")
+    parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
+    parser.add_argument("--out", metavar="DIR", help="write selection.csv and selection.json here")
+    args = parser.parse_args(argv)
+    if len(args.zoos) < 2:
+        parser.error("leave-one-zoo-out needs at least 2 zoos")
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    store = None if args.no_cache else FieldStore()
+    field = FieldConfig(steps=args.steps)
+    try:
+        table = pd.concat([zoo_aucs(z, methods, args.n_refs, field, store) for z in args.zoos], ignore_index=True)
+    except GifvizError as error:
+        print(f"audit_selection: error: {error}", file=sys.stderr)
+        return 2
+    held_out, picks = leave_one_zoo_out(table)
+    everything = pd.concat([held_out.drop(columns="picked"), table], ignore_index=True)
+    pd.set_option("display.width", 200)
+    print(
+        "\nAUC per category, mean / worst across zoos (combined: each zoo scored with the fusion picked on the others)"
+    )
+    print(summary(everything).to_string())
+    print("\npicked per held-out zoo: " + ", ".join(f"{Path(z).parent.name or z}: {f}" for z, f in picks.items()))
+    final = pick(table)
+    worst = worst_case(table, f"fusion:{final}")
+    print(f"picked on all {len(args.zoos)} zoos (the default to freeze): {final}; worst-case AUC {worst:.2f}")
+    if args.out:
+        out = Path(args.out)
+        provenance = {
+            "command": "python benchmarks/audit_selection.py " + " ".join(args.zoos),
+            "methods": list(methods),
+            "n_refs": args.n_refs,
+            "field_config": field.to_dict(),
+            "picks": picks,
+            "picked_on_all": final,
+            "versions": versions(),
+        }
+        paths = write_files(
+            {
+                out / "selection.csv": everything.to_csv(index=False),
+                out / "selection.json": json.dumps(provenance, indent=2),
+            }
+        )
+        print("wrote " + " and ".join(map(str, paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

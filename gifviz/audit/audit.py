@@ -1,0 +1,207 @@
+"""``audit``: was each suspect derived from the source? Per method and combined, calibrated against independents.
+
+Each method's distance from the source to a suspect becomes evidence only against the spread of the same distance to
+models known to be independent (:mod:`gifviz.audit.calibration`); ``combined`` fuses the methods' calibrated
+evidence and calibrates the fusion once more (:mod:`gifviz.audit.fusion`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from gifviz.audit.calibration import Calibration, calibrate, not_available
+from gifviz.audit.evidence import Evidence, method_evidence
+from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
+from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_METHODS, DEFAULT_N_REFS
+from gifviz.audit.provenance import default_references, run_provenance
+from gifviz.audit.roles import AuditError, AuditRoles, audit_roles
+from gifviz.config import FieldConfig
+from gifviz.hub.zoo import Zoo
+from gifviz.methods.registry import distance_method
+from gifviz.pipeline import ZooProgress
+from gifviz.refs import ReferenceSet
+from gifviz.store import FieldStore
+
+COMBINED = "combined"
+CSV_COLUMNS = ("suspect", "method", "distance", "score", "p_value", "verdict", "p_tail", "independents", "note")
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditRow:
+    """One suspect's evidence by one method (or ``combined``)."""
+
+    suspect: str
+    method: str
+    calibration: Calibration
+
+    def record(self) -> dict[str, Any]:
+        """The CSV row (:data:`CSV_COLUMNS`); a combined row's distance is empty (its fused statistic is in the
+        JSON), and a value that does not exist is empty."""
+        c = self.calibration
+        distance = math.nan if self.method == COMBINED else c.distance
+        return {
+            "suspect": self.suspect,
+            "method": self.method,
+            "distance": distance,
+            "score": c.score,
+            "p_value": c.p_value,
+            "verdict": c.verdict,
+            "p_tail": c.p_tail,
+            "independents": c.independents,
+            "note": c.note,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditResult:
+    """An audit's rows (per suspect: one per method, then ``combined``), with what they were computed from.
+
+    ``evidence`` keeps every distance from the source, so :meth:`with_fusion` recombines without running a model.
+    """
+
+    roles: AuditRoles
+    methods: tuple[str, ...]
+    alpha: float
+    fusion: str
+    evidence: Evidence
+    rows: tuple[AuditRow, ...]
+    provenance: dict[str, Any]
+
+    def frame(self):
+        """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
+        import pandas as pd
+
+        return pd.DataFrame([row.record() for row in self.rows], columns=list(CSV_COLUMNS))
+
+    def row(self, suspect: str, method: str = COMBINED) -> Calibration:
+        for row in self.rows:
+            if row.suspect == suspect and row.method == method:
+                return row.calibration
+        raise KeyError((suspect, method))
+
+    def with_fusion(self, fusion: str) -> AuditResult:
+        """The same audit combined with another candidate fusion (no model is evaluated again)."""
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion)
+        provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": fusion}}
+        return dataclasses.replace(self, fusion=fusion, rows=tuple(rows), provenance=provenance)
+
+
+def suspect_calibrations(
+    evidence: Evidence, suspect: str, independents: Sequence[str], methods: Sequence[str], alpha: float
+) -> dict[str, Calibration]:
+    """The suspect's calibration per method against ``independents`` (the suspect itself already left out)."""
+    calibrations = {}
+    for method in methods:
+        distance = evidence.distances[method][suspect]
+        if not math.isfinite(distance):
+            calibrations[method] = not_available(distance, evidence.reasons[method].get(suspect, "no distance"))
+        else:
+            calibrations[method] = calibrate(distance, [evidence.distances[method][i] for i in independents], alpha)
+    return calibrations
+
+
+def _noted(calibration: Calibration, note: str) -> Calibration:
+    return dataclasses.replace(calibration, note="; ".join(p for p in (note, calibration.note) if p))
+
+
+def assess(
+    evidence: Evidence, roles: AuditRoles, methods: Sequence[str], alpha: float, fusion: str = DEFAULT_FUSION
+) -> list[AuditRow]:
+    """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``."""
+    rows = []
+    for suspect in roles.suspects:
+        independents = [i for i in roles.independents if i != suspect]
+        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha)
+        if suspect in roles.independents:
+            loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
+            calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
+        rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
+        combined = combined_evidence(suspect, calibrations, evidence.distances, independents, alpha, fusion)
+        rows.append(AuditRow(suspect, COMBINED, combined))
+    return rows
+
+
+def audit(
+    zoo: Zoo,
+    source: str,
+    suspects: Sequence[str] | None = None,
+    independents: Sequence[str] | None = None,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    references: ReferenceSet | None = None,
+    field_config: FieldConfig | None = None,
+    store: FieldStore | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    *,
+    fusion: str = DEFAULT_FUSION,
+    n_refs: int = DEFAULT_N_REFS,
+    labelled_pool: ReferenceSet | None = None,
+    seed: int = 0,
+    progress: ZooProgress | None = None,
+) -> AuditResult:
+    """Audit the ``suspects`` of ``zoo`` against ``source``, calibrated on ``independents``.
+
+    Args:
+        suspects: default all models but the source and the independents.
+        independents: default the models with ``relation = "independent"`` and the source's task. A model that is
+            both a suspect and an independent is scored against the other independents (leave-one-out).
+        methods: distance methods (:data:`gifviz.methods.METHODS` names); each runs once on source, suspects and
+            independents with the source as probe.
+        references: probe inputs ``(N, C, H, W)``; default the testbeds' references for this zoo, ``n_refs`` of them
+            (the built-in zoo's labelled reference split, else the manifest's folder).
+        field_config: ModelGiF's field configuration (default ``FieldConfig(steps=10)``, as the testbeds).
+        alpha: the false-positive rate of every verdict, in (0, 1).
+        fusion: the candidate fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`).
+
+    Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
+    ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for
+    fewer than 2 independents, a source that is also a suspect, a repeated id, an unknown method or fusion; an unknown
+    id is the manifest's one line.
+    """
+    if not 0 < alpha < 1:
+        raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
+    for name in methods:
+        distance_method(name)  # an unknown name is one line naming the choices
+    if not methods:
+        raise AuditError("no method to audit with; name at least one")
+    fusion_named(fusion)
+    roles = audit_roles(zoo, source, suspects, independents)
+    field_config = field_config or FieldConfig(steps=10)
+    if references is None:
+        references, default_pool = default_references(zoo, n_refs, store)
+        labelled_pool = labelled_pool or default_pool
+    evidence = method_evidence(
+        zoo,
+        source,
+        roles.models,
+        methods,
+        references,
+        labelled_pool=labelled_pool,
+        field_config=field_config,
+        store=store,
+        seed=seed,
+        progress=progress,
+    )
+    rows = assess(evidence, roles, methods, alpha, fusion)
+    provenance = {
+        "command": "audit",
+        "config": {
+            "source": source,
+            "suspects": list(roles.suspects),
+            "independents": list(roles.independents),
+            "leave_one_out": list(roles.leave_one_out),
+            "methods": list(methods),
+            "alpha": alpha,
+            "seed": seed,
+            "field_config": field_config.to_dict(),
+            "samples": evidence.samples,
+        },
+        "fusion": {"name": fusion, "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
+        "fused_statistics": {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED},
+        # a method that could not run at all gives every model the same reason
+        "method_failures": {m: next(iter(r.values())) for m, r in evidence.reasons.items() if not evidence.samples[m]},
+        **run_provenance(zoo, roles.models, references),
+    }
+    return AuditResult(roles, tuple(methods), alpha, fusion, evidence, tuple(rows), provenance)

@@ -1,0 +1,91 @@
+"""Every method's distances from one model (the source, or the original) to the others, each method run once.
+
+Every method runs through :func:`gifviz.methods.run.method_run` on all the models of the question, with the asking
+model as the probe (ModelDiff's input pairs and SAC-w's samples are crafted from it). A method that cannot run on
+these models (no labels, no hookable layer) becomes NaN distances with its reason, as in the testbeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+from gifviz.config import FieldConfig
+from gifviz.errors import GifvizError
+from gifviz.hub.zoo import Zoo
+from gifviz.methods.interface import MethodInputs
+from gifviz.methods.registry import distance_method
+from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
+from gifviz.pipeline import ZooProgress
+from gifviz.refs import ReferenceSet
+from gifviz.store import FieldStore
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """Distances from ``origin`` to each model, per method.
+
+    Attributes:
+        distances: ``method -> model id -> distance`` (NaN where the method cannot compare the pair).
+        reasons: ``method -> model id -> why`` for each NaN distance.
+        samples: ``method -> samples its distances average over`` (0 for a method that could not run).
+    """
+
+    origin: str
+    distances: dict[str, dict[str, float]]
+    reasons: dict[str, dict[str, str]]
+    samples: dict[str, int]
+
+
+def _reason(run: MethodRun, shared_outputs: bool, origin: str, model_id: str) -> str:
+    if run.note:
+        return run.note
+    if shared_outputs:
+        return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
+    return "no finite distance"
+
+
+def method_evidence(
+    zoo: Zoo,
+    origin: str,
+    ids: Sequence[str],
+    methods: Sequence[str],
+    references: ReferenceSet,
+    *,
+    labelled_pool: ReferenceSet | None = None,
+    field_config: FieldConfig | None = None,
+    store: FieldStore | None = None,
+    seed: int = 0,
+    progress: ZooProgress | None = None,
+) -> Evidence:
+    """Distances from ``origin`` to each of ``ids`` for each of ``methods`` on ``references`` ``(N, C, H, W)``.
+
+    ``labelled_pool``: labelled samples for a method that needs labels (SAC-w; default: the references).
+    """
+    field_config = field_config or FieldConfig(steps=10)
+    ids = list(dict.fromkeys((origin, *ids)))
+    shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
+    distances, reasons, samples = {}, {}, {}
+    for name in methods:
+        method = distance_method(name)
+        pool = labelled_pool if method.needs_labels and labelled_pool is not None else references
+        try:
+            inputs = MethodInputs(
+                pool,
+                zoo.load(origin) if method.uses_probe else None,
+                zoo.space.value_range,
+                seed,
+                field=field_config,
+                store=store,
+            )
+            run = method_run(method, zoo, ids, inputs, progress=progress, shared=shared)
+        except GifvizError as error:  # this method cannot answer; the others still can
+            run = failed_run(name, method.title, method.access, str(error))
+        values = {m: run.distance(origin, m) for m in ids if m != origin}
+        distances[name] = values
+        reasons[name] = {
+            m: _reason(run, method.shared_outputs, origin, m) for m, value in values.items() if not math.isfinite(value)
+        }
+        samples[name] = run.samples
+    return Evidence(origin, distances, reasons, samples)

@@ -1,0 +1,128 @@
+"""``combined``: one suspect's calibrated evidence from several methods, fused and calibrated once more.
+
+Each candidate fusion is a plain function from the per-method :class:`~gifviz.audit.calibration.Calibration` of a
+model (the methods that can compare it) to one statistic, larger = more derived:
+
+- ``stouffer``: ``sum_m z_m / sqrt(k)`` with ``z_m = Phi^-1(1 - p_tail_m)`` (Stouffer's z);
+- ``fisher``: ``-2 sum_m ln p_tail_m``, read against chi-square with ``2k`` degrees of freedom and returned as a z;
+- ``best``: the largest per-method ``score`` (the best calibrated score);
+- ``rank``: minus the mean empirical p-value (a rank average: where the model sits among the independents).
+
+Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
+distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
+independents themselves: each independent ``j`` is fused the same way from its calibration against the *other*
+independents (leave-one-out), and the suspect's fused statistic is read against those ``n`` values with the rule of
+:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
+from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
+from gifviz.errors import ConfigError
+
+Fusion = Callable[[Sequence[Calibration]], float]
+
+# p-values are clipped before a logarithm or an inverse normal: a tail probability of 0 would make one method's
+# evidence infinite and silence every other.
+_P_FLOOR = 1e-15
+
+
+def _clipped(p: float) -> float:
+    return min(max(p, _P_FLOOR), 1.0)
+
+
+def stouffer(calibrations: Sequence[Calibration]) -> float:
+    """Stouffer's z of the per-method tail p-values."""
+    z = [float(stats.norm.isf(_clipped(c.p_tail))) for c in calibrations]
+    return sum(z) / math.sqrt(len(z))
+
+
+def fisher(calibrations: Sequence[Calibration]) -> float:
+    """Fisher's combination of the per-method tail p-values, as the z of its chi-square p-value (comparable across
+    models whose number of usable methods differs)."""
+    statistic = -2.0 * sum(math.log(_clipped(c.p_tail)) for c in calibrations)
+    return float(stats.norm.isf(_clipped(float(stats.chi2.sf(statistic, 2 * len(calibrations))))))
+
+
+def best(calibrations: Sequence[Calibration]) -> float:
+    """The largest calibrated score: the one method that sees the model most clearly decides."""
+    return max(c.score for c in calibrations)
+
+
+def rank(calibrations: Sequence[Calibration]) -> float:
+    """Minus the mean empirical p-value: the model's average rank among the independents."""
+    return -float(np.mean([c.p_value for c in calibrations]))
+
+
+FUSIONS: dict[str, Fusion] = {"stouffer": stouffer, "fisher": fisher, "best": best, "rank": rank}
+assert tuple(FUSIONS) == FUSION_NAMES  # the parser's torch-free copy (gifviz.audit.names)
+
+# Filled by benchmarks/audit_selection.py's leave-one-zoo-out choice once stress zoos exist; until then Stouffer.
+DEFAULT_FUSION_NOTE = (
+    "selection pending: no stress zoo was available when the default was frozen; Stouffer is the default until "
+    "'python benchmarks/audit_selection.py /work/stress_zoos/seed-*/zoo.toml' chooses"
+)
+
+
+def fusion_named(name: str) -> Fusion:
+    """The candidate fusion ``name``; one line naming the choices when there is none."""
+    if name not in FUSIONS:
+        raise ConfigError(f"unknown fusion {name!r}; choose one of: {', '.join(FUSIONS)}")
+    return FUSIONS[name]
+
+
+def combined_evidence(
+    suspect: str,
+    per_method: Mapping[str, Calibration],
+    distances: Mapping[str, Mapping[str, float]],
+    independents: Sequence[str],
+    alpha: float,
+    fusion: str = DEFAULT_FUSION,
+) -> Calibration:
+    """The ``combined`` calibration of ``suspect``.
+
+    Args:
+        per_method: the suspect's calibration per method (``n/a`` ones are left out, their notes say why).
+        distances: ``method -> model id -> distance from the source``, every method of ``per_method``.
+        independents: the independents the suspect was calibrated against (the suspect itself already left out).
+
+    Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
+    independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
+    fused and the methods left out with why.
+    """
+    fuse = fusion_named(fusion)
+    used = [m for m, c in per_method.items() if c.usable]
+    left_out = [f"{m} ({c.note or 'n/a'})" for m, c in per_method.items() if not c.usable]
+    described = f"{fusion} of {', '.join(used) or 'no method'}" + (
+        f"; left out: {'; '.join(left_out)}" if left_out else ""
+    )
+    if not used:
+        return not_available(math.nan, f"no method could compare this model; {described}")
+    statistic = fuse([per_method[m] for m in used])
+    held_out = []
+    for j in independents:
+        others = [i for i in independents if i != j]
+        calibrations = [calibrate(distances[m][j], [distances[m][i] for i in others], alpha) for m in used]
+        usable = [c for c in calibrations if c.usable]
+        if usable:
+            held_out.append(fuse(usable))
+    if len(held_out) < MIN_INDEPENDENTS:
+        return not_available(
+            statistic,
+            f"{described}; the fused evidence is calibrated leave-one-out over the independents and needs "
+            f"{MIN_INDEPENDENTS + 1} that these methods can compare (got {len(independents)})",
+            len(held_out),
+        )
+    # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
+    second = calibrate(-statistic, [-value for value in held_out], alpha)
+    note = "; ".join(part for part in (described, second.note) if part)
+    return Calibration(
+        statistic, second.score, second.p_value, second.p_tail, second.independents, second.verdict, note
+    )

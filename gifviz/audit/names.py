@@ -1,0 +1,19 @@
+"""The audit's names and defaults, importable without numpy or torch (the command line's parser shows them)."""
+
+from __future__ import annotations
+
+# The fusions of gifviz.audit.fusion.FUSIONS, in its order (a test keeps the two in step).
+FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
+# Selection pending: no stress zoo existed when this was written (see gifviz.audit.fusion.DEFAULT_FUSION_NOTE), so the
+# default is Stouffer's sum of z-values, the fusion that weighs every method alike without a tuning choice.
+DEFAULT_FUSION = "stouffer"
+# The white-box field and the decision-based evidence the issue asks the combination to fuse; each costs seconds on a
+# small zoo (ZEST and CKA are available by name).
+DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement")
+DEFAULT_ALPHA = 0.05
+DEFAULT_N_REFS = 128
+# Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.
+COARSE_BELOW = 5
+
+VERDICTS = ("derived", "independent", "inconclusive", "n/a")
+UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")

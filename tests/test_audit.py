@@ -1,0 +1,361 @@
+"""``gifviz audit`` and ``gifviz verify-unlearning``: calibration against independents, leave-one-out, the combined
+evidence, every bad input as one line, and the commands end to end on a zoo of known lineage built here."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
+from gifviz.audit.audit import CSV_COLUMNS, assess
+from gifviz.audit.calibration import decide
+from gifviz.audit.fusion import combined_evidence, stouffer
+from gifviz.audit.names import FUSION_NAMES
+from gifviz.audit.roles import audit_roles
+from gifviz.cli import main
+from gifviz.config import FieldConfig
+from gifviz.errors import GifvizError, ManifestError
+from gifviz.hub.zoo import Zoo
+from gifviz.refs import load_reference_folder
+from tests.conftest import make_cnn, write_pngs, write_zoo
+
+INDEPENDENTS = ("ind0", "ind1", "ind2", "ind3", "ind4")
+FIELD = FieldConfig(steps=4)
+
+
+def fine_tuned(model: torch.nn.Module, seed: int, scale: float = 0.01) -> torch.nn.Module:
+    """A copy of ``model`` whose weights moved a little: what a short fine-tune does."""
+    tuned = copy.deepcopy(model)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in tuned.parameters():
+            parameter.add_(scale * parameter.abs().mean() * torch.randn(parameter.shape, generator=generator))
+    return tuned
+
+
+def lineage_zoo(root: Path) -> tuple[Path, Path]:
+    """(manifest, references): a source, two fine-tuned copies, a transfer model (source features, a 5-class head),
+    five independents of other seeds marked ``relation = "independent"``, and one independent of another task."""
+    source = make_cnn(0)
+    transfer = make_cnn(50, classes=5)
+    transfer.features.load_state_dict(source.features.state_dict())
+    models = {
+        "source": source,
+        "ft1": fine_tuned(source, 1),
+        "ft2": fine_tuned(source, 2),
+        "transfer": transfer,
+        **{model_id: make_cnn(10 + i) for i, model_id in enumerate(INDEPENDENTS)},
+        "parity": make_cnn(30),
+    }
+    manifest = write_zoo(root, models)
+    text = manifest.read_text()
+    for model_id in INDEPENDENTS:
+        text = text.replace(f'id = "{model_id}"\n', f'id = "{model_id}"\nrelation = "independent"\n')
+    text = text.replace(
+        'id = "parity"\nfile = "models/parity.pt"\ntask = "digit"',
+        'id = "parity"\nfile = "models/parity.pt"\ntask = "parity"\nrelation = "independent"',
+    )
+    manifest.write_text(text)
+    return manifest, write_pngs(root / "refs", 8)
+
+
+@pytest.fixture(scope="module")
+def lineage(tmp_path_factory) -> tuple[Path, Path]:
+    return lineage_zoo(tmp_path_factory.mktemp("lineage"))
+
+
+@pytest.fixture(scope="module")
+def audited(lineage):
+    """One audit of every suspect, two independents among them (leave-one-out); no field store."""
+    manifest, refs = lineage
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(refs, zoo.space)
+    suspects = ["ft1", "ft2", "transfer", "ind0", "ind1"]
+    return audit(zoo, "source", suspects, None, references=references, field_config=FIELD)
+
+
+# --- calibration rule -------------------------------------------------------------------------------------------
+
+SPREAD = [0.80, 0.85, 0.90, 0.95, 1.00]
+
+
+def test_empirical_p_counts_the_independents_at_least_as_close():
+    for distance, closer in ((0.1, 0), (0.86, 2), (0.9, 3), (1.5, 5)):
+        assert calibrate(distance, SPREAD, 0.05).p_value == pytest.approx((1 + closer) / (len(SPREAD) + 1))
+
+
+def test_score_grows_as_the_suspect_moves_towards_the_source():
+    scores = [calibrate(d, SPREAD, 0.05).score for d in (1.2, 0.9, 0.5, 0.1)]
+    assert scores == sorted(scores) and scores[1] == pytest.approx(0.0)
+
+
+def test_verdicts_need_both_p_values_to_agree():
+    assert calibrate(0.1, SPREAD, 0.05).verdict == "derived"  # far below every independent
+    assert calibrate(0.92, SPREAD, 0.05).verdict == "independent"  # among them
+    # closer than every independent, yet inside their tail: the tail model does not confirm
+    assert calibrate(0.78, SPREAD, 0.05).verdict == "inconclusive"
+    # the tail model says "derived" but an independent is as close: they disagree
+    assert decide(p_value=0.5, p_tail=0.01, independents=5, alpha=0.05) == "inconclusive"
+
+
+def test_with_many_independents_the_empirical_p_alone_may_reach_alpha():
+    many = [1.0 + 0.01 * i for i in range(40)]
+    result = calibrate(1.005, many, 0.05)  # one independent closer: p = 2/41 < 0.05
+    assert result.p_value == pytest.approx(2 / 41)
+    assert decide(result.p_value, 0.01, 40, 0.05) == "derived"
+
+
+def test_few_independents_are_flagged_coarse_and_cautious():
+    two = calibrate(0.5, [0.8, 0.9], 0.05)
+    assert "coarse" in two.note and two.p_value == pytest.approx(1 / 3)
+    assert two.verdict == "inconclusive"  # beyond both, but a Cauchy tail with two points does not confirm
+    assert "coarse" not in calibrate(0.5, SPREAD, 0.05).note
+
+
+def test_what_cannot_be_calibrated_is_not_available():
+    assert calibrate(math.nan, SPREAD, 0.05).verdict == "n/a"
+    one = calibrate(0.1, [0.9, math.nan], 0.05)  # the other independent cannot be compared
+    assert one.verdict == "n/a" and "needs 2" in one.note
+
+
+def test_fusions_are_named_alike_in_the_parser_and_the_library():
+    assert tuple(FUSIONS) == FUSION_NAMES
+
+
+# --- roles ------------------------------------------------------------------------------------------------------
+
+
+def test_default_roles_follow_the_lineage(lineage):
+    roles = audit_roles(Zoo.open(lineage[0]), "source")
+    assert roles.independents == INDEPENDENTS  # 'parity' is independent but of another task
+    assert set(roles.suspects) == {"ft1", "ft2", "transfer", "parity"}
+    assert roles.leave_one_out == ()
+
+
+@pytest.mark.parametrize(
+    ("suspects", "independents", "expected"),
+    [
+        (None, ["ind0"], "at least 2 independent"),
+        (["source", "ft1"], None, "the source 'source' is also named as a suspect"),
+        (None, ["source", "ind0", "ind1"], "the source 'source' is also named as an independent"),
+        (["ft1", "ft1"], None, "names ft1 twice"),
+        (["ind0"], ["ind0", "ind1"], "leave-one-out it leaves 1"),
+        ([], None, "no suspect"),
+    ],
+)
+def test_bad_roles_are_one_line(lineage, suspects, independents, expected):
+    with pytest.raises(AuditError, match=expected) as raised:
+        audit_roles(Zoo.open(lineage[0]), "source", suspects, independents)
+    assert "\n" not in str(raised.value)
+
+
+def test_unknown_ids_name_the_zoo_models(lineage):
+    zoo = Zoo.open(lineage[0])
+    for call in (
+        lambda: audit_roles(zoo, "nobody"),
+        lambda: audit_roles(zoo, "source", ["nobody"]),
+        lambda: audit_roles(zoo, "source", None, ["ind0", "nobody"]),
+    ):
+        with pytest.raises(ManifestError, match="no model 'nobody'"):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"alpha": 1.5}, "between 0 and 1"),
+        ({"methods": ["nope"]}, "unknown distance method"),
+        ({"fusion": "x"}, "fusion"),
+    ],
+)
+def test_bad_options_are_refused_before_any_model_runs(lineage, kwargs, expected):
+    with pytest.raises(GifvizError, match=expected):
+        audit(Zoo.open(lineage[0]), "source", **kwargs)
+
+
+# --- the audit on a zoo of known lineage ----------------------------------------------------------------------------
+
+
+def test_fine_tuned_copies_are_derived_and_independents_are_not(audited):
+    for suspect in ("ft1", "ft2"):
+        assert audited.row(suspect, "modelgif").verdict == "derived"
+        assert audited.row(suspect).verdict == "derived"
+        assert audited.row(suspect).p_value == pytest.approx(1 / (len(INDEPENDENTS) + 1))
+    for suspect in ("ind0", "ind1"):
+        assert audited.row(suspect).verdict != "derived"
+        assert audited.row(suspect).score < audited.row("ft1").score
+
+
+def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
+    others = [i for i in INDEPENDENTS if i != "ind0"]
+    distances = audited.evidence.distances["modelgif"]
+    expected = calibrate(distances["ind0"], [distances[i] for i in others], audited.alpha)
+    row = audited.row("ind0", "modelgif")
+    assert row.independents == len(others) and "leave-one-out" in row.note
+    assert (row.p_value, row.score) == pytest.approx((expected.p_value, expected.score))
+    # against all five (itself included at distance d) it would count itself as "at least as close"
+    assert calibrate(distances["ind0"], [distances[i] for i in INDEPENDENTS], 0.05).p_value > row.p_value - 1e-12
+
+
+def test_combined_leaves_out_a_method_that_cannot_compare(audited):
+    assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
+    combined = audited.row("transfer")
+    assert "left out: disagreement (compares outputs class by class" in combined.note
+    used = [audited.row("transfer", m) for m in ("modelgif", "modeldiff", "sac-m")]
+    assert combined.distance == pytest.approx(stouffer(used))  # the fused statistic of the three that can compare
+    assert "left out" not in audited.row("ft1").note
+
+
+def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited):
+    independents = list(INDEPENDENTS)
+    per_method = {m: audited.row("ft1", m) for m in audited.methods}
+    again = combined_evidence("ft1", per_method, audited.evidence.distances, independents, 0.05, "stouffer")
+    assert again == audited.row("ft1")
+    assert again.independents == len(INDEPENDENTS)
+
+
+def test_other_fusions_recombine_without_running_a_model(audited):
+    for name in FUSIONS:
+        other = audited.with_fusion(name)
+        assert other.fusion == name and other.provenance["fusion"]["name"] == name
+        assert other.row("ft1").verdict == "derived"
+        assert [r.calibration for r in other.rows if r.method != "combined"] == [
+            r.calibration for r in audited.rows if r.method != "combined"
+        ]
+
+
+def test_fewer_than_three_independents_leave_combined_not_available(audited):
+    roles = audit_roles(Zoo.open(audited.provenance["manifest"]), "source", ["ft1"], ["ind0", "ind1"])
+    (combined,) = [
+        r.calibration for r in assess(audited.evidence, roles, audited.methods, 0.05) if r.method == "combined"
+    ]
+    assert combined.verdict == "n/a" and "needs 3" in combined.note
+
+
+def test_frame_has_the_csv_columns_and_a_combined_row_per_suspect(audited):
+    frame = audited.frame()
+    assert tuple(frame.columns) == CSV_COLUMNS
+    assert list(frame.columns[:6]) == ["suspect", "method", "distance", "score", "p_value", "verdict"]
+    assert sorted(frame.loc[frame["method"] == "combined", "suspect"]) == sorted(audited.roles.suspects)
+    assert set(frame["verdict"]) <= {"derived", "independent", "inconclusive", "n/a"}
+
+
+# --- unlearning -------------------------------------------------------------------------------------------------
+
+
+def test_unlearning_with_retrained_references(lineage):
+    manifest, refs = lineage
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(refs, zoo.space)
+    result = verify_unlearning(
+        zoo, "source", ["ft1", "ind0"], ["ind0", "ind1", "ind2"], references=references, field_config=FIELD
+    )
+    assert result.verdict("ft1") == "close to the original"
+    row = next(r for r in result.rows if r.candidate == "ind0")
+    assert "leave-one-out" in row.note
+    assert row.threshold == pytest.approx(min(result.retrained_distances[r] for r in ("ind1", "ind2")))
+    assert row.verdict == ("like retraining" if row.distance >= row.threshold else "close to the original")
+
+
+def test_unlearning_without_retrained_references_is_inconclusive(lineage):
+    manifest, refs = lineage
+    zoo = Zoo.open(manifest)
+    result = verify_unlearning(
+        zoo, "source", ["ft1", "ind0"], references=load_reference_folder(refs, zoo.space), field_config=FIELD
+    )
+    assert {r.verdict for r in result.rows} == {"inconclusive"}
+    assert all(math.isfinite(r.distance) for r in result.rows)
+    assert "no scale" in result.explanation and "--retrained" in result.rows[0].note
+
+
+def test_a_lone_retrained_candidate_is_inconclusive(lineage):
+    manifest, refs = lineage
+    zoo = Zoo.open(manifest)
+    result = verify_unlearning(
+        zoo, "source", ["ind0"], ["ind0"], references=load_reference_folder(refs, zoo.space), field_config=FIELD
+    )
+    assert result.verdict("ind0") == "inconclusive" and "only retrained reference" in result.rows[0].note
+
+
+@pytest.mark.parametrize(
+    ("candidates", "retrained", "expected"),
+    [
+        (["source"], None, "also named as a candidate"),
+        (["ft1"], ["source"], "also named as retrained"),
+        (["ft1", "ft1"], None, "twice"),
+        ([], None, "no candidate"),
+    ],
+)
+def test_bad_unlearning_roles_are_one_line(lineage, candidates, retrained, expected):
+    with pytest.raises(AuditError, match=expected):
+        verify_unlearning(Zoo.open(lineage[0]), "source", candidates, retrained)
+
+
+# --- command line -----------------------------------------------------------------------------------------------
+
+
+def cli(manifest: Path, refs: Path, *args: str) -> int:
+    return main([*args[:1], str(manifest), *args[1:], "--refs", str(refs), "--steps", "3", "--no-cache", "--quiet"])
+
+
+def test_audit_command_end_to_end(lineage, tmp_path, capsys):
+    manifest, refs = lineage
+    out = tmp_path / "report"
+    assert cli(manifest, refs, "audit", "--source", "source", "--suspects", "ft1,transfer,ind0", "--out", str(out)) == 0
+    with open(out / "audit.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert {r["suspect"] for r in rows if r["method"] == "combined"} == {"ft1", "transfer", "ind0"}
+    assert next(r for r in rows if r["suspect"] == "ft1" and r["method"] == "combined")["verdict"] == "derived"
+    provenance = json.loads((out / "audit.json").read_text())
+    assert provenance["config"]["independents"] == list(INDEPENDENTS)
+    assert provenance["config"]["leave_one_out"] == ["ind0"]
+    assert provenance["fusion"]["name"] == "stouffer" and provenance["references"]["count"] == 8
+    assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
+    printed = capsys.readouterr().out
+    assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
+
+
+def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):
+    manifest, refs = lineage
+    out = tmp_path / "check"
+    args = ["verify-unlearning", "--original", "source", "--candidates", "ft1", "--retrained", "ind1,ind2"]
+    assert cli(manifest, refs, *args, "--out", str(out)) == 0
+    with open(out / "unlearning.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:3] == ["candidate", "distance", "verdict"]
+    assert rows[0]["verdict"] == "close to the original"
+    sidecar = json.loads((out / "unlearning.json").read_text())
+    assert set(sidecar["retrained_distances"]) == {"ind1", "ind2"} and sidecar["config"]["method"] == "modelgif"
+    assert "close to the original" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["audit", "--source", "source", "--independent", "ind0"], "at least 2 independent"),
+        (["audit", "--source", "source", "--suspects", "source"], "also named as a suspect"),
+        (["audit", "--source", "nobody"], "no model 'nobody'"),
+        (["audit", "--source", "source", "--methods", "modelgif,nope"], "unknown distance method"),
+        (["verify-unlearning", "--original", "source", "--candidates", "source"], "also named as a candidate"),
+        (["verify-unlearning", "--original", "source", "--candidates", "nobody"], "no model 'nobody'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(lineage, tmp_path, capsys, args, expected):
+    manifest, refs = lineage
+    assert cli(manifest, refs, *args, "--out", str(tmp_path / "out")) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gifviz: error: ") and expected in error and "\n" not in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_audit_refuses_an_out_that_is_a_file(lineage, tmp_path, capsys):
+    manifest, refs = lineage
+    assert cli(manifest, refs, "audit", "--source", "source", "--out", str(manifest)) == 2
+    assert "is a file" in capsys.readouterr().err
