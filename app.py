@@ -16,6 +16,7 @@ navigation = st.navigation(
             st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
             st.Page("pages/clusters.py", title="Clusters", icon=":material/account_tree:"),
             st.Page("pages/benchmarks.py", title="Benchmarks", icon=":material/leaderboard:"),
+            st.Page("pages/audit.py", title="Audit", icon=":material/policy:"),
         ],
         "Setup": [st.Page("pages/settings.py", title="Settings", icon=":material/tune:")],
     }

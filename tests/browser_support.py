@@ -110,3 +110,61 @@ def alert_texts(page) -> list[str]:
 def tree_listing(root: Path) -> list[str]:
     """Every path under ``root`` (relative, sorted), to show that nothing was created there."""
     return sorted(str(path.relative_to(root)) for path in root.rglob("*")) if root.exists() else []
+
+
+# --- Streamlit widgets, driven as a user drives them (used by the Add models walk) ----------------------------------
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright (the caller checks both are installed)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_from_sidebar(page, title: str, heading: str, texts: tuple[str, ...] = (), timeout: float = 300_000) -> None:
+    """Click the sidebar's link to the page ``title`` (the session, and so the app's settings, go along) and wait
+    until its ``heading`` and ``texts`` are rendered."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    wait_until_rendered(page, heading, texts=texts, timeout=timeout)
+
+
+def type_text(page, label: str, text: str) -> None:
+    """Type ``text`` into the text or number input labelled ``label`` and press Enter (Streamlit's commit)."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(text)
+    field.press("Enter")
+
+
+def choose_options(page, label: str, options: tuple[str, ...], tries: int = 5) -> None:
+    """Pick ``options`` (their shown text, exactly) in the multiselect labelled ``label``, one by one as a user
+    does: type part of each to filter the list, click it, close the list.
+
+    A rerun that was still on its way (a search typed a moment before) redraws the widget and clears what was
+    typed; the text is then typed again, as a user would, up to ``tries`` times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    widget = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label)
+    for option in options:
+        listed = page.get_by_role("option", name=option, exact=True)
+        for attempt in range(tries):
+            widget.locator("input").fill(option[:40])
+            try:
+                listed.wait_for(timeout=5_000)
+                break
+            except PlaywrightTimeout:  # the list was redrawn before it showed the option
+                if attempt == tries - 1:
+                    raise
+        listed.click()
+        page.keyboard.press("Escape")
+
+
+def upload_files(page, paths: list[Path]) -> None:
+    """Give ``paths`` to the page's file uploader, as a file chooser would."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(path) for path in paths])

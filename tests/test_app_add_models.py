@@ -202,6 +202,11 @@ def test_open_in_app_needs_models_and_names_the_working_zoo(tmp_path):
     zoo.add("timm:test_resnet", pretrained=False)
     opened = cat.open_in_app(zoo, AppSettings(models=("a",), refs="/x"))
     assert opened.manifest == str(zoo.path) and opened.models == () and opened.refs is None
+    assert opened.n_refs == AppSettings().n_refs  # no references named yet: N stays
+    folder = tmp_path / "four"
+    write_pngs(folder, 4, size=8, channels=3)
+    zoo.set_references(folder)
+    assert cat.open_in_app(zoo, AppSettings()).n_refs == 4  # not the default 128: the next page would fail
 
 
 # --- the page ------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gifviz.app.settings import AppSettings
 from gifviz.errors import GifvizError
 from gifviz.hub.catalogue import CatalogueError, CataloguePage, CatalogueRow, search_catalogue
 from gifviz.hub.working_zoo import WorkingZoo, WorkingZooError, parse_space_text
+from gifviz.refs import image_files
 
 PAGE_SIZE = 20  # rows drawn per page: a search over ~3,500 entries renders only these
 DEFAULT_SPACE = "3x224x224"  # ImageNet's models, the usual pick, when the first pick's own size is unknown
@@ -342,11 +343,14 @@ def set_space(zoo: WorkingZoo, text: str) -> str:
 
 
 def open_in_app(zoo: WorkingZoo, current: AppSettings) -> AppSettings:
-    """The settings that make every page show ``zoo`` (its whole model list as the working set)."""
+    """The settings that make every page show ``zoo`` (its whole model list as the working set), with N lowered to
+    the images its references hold (eight uploaded images must not meet a default N of 128 on the next page)."""
     if not zoo.models:
         raise WorkingZooError("your working zoo has no models yet; add some before opening it in the app")
     zoo.save()
-    return current.replace(manifest=str(zoo.path), models=(), refs=None)
+    count = len(image_files(zoo.path.parent / zoo.references)) if zoo.references else 0  # relative: to the manifest
+    n_refs = min(current.n_refs, count) if count else current.n_refs
+    return current.replace(manifest=str(zoo.path), models=(), refs=None, n_refs=n_refs)
 
 
 # --- reference images ----------------------------------------------------------------------------------------------

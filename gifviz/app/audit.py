@@ -1,0 +1,132 @@
+"""What the Audit page computes: the audit of a source's suspects and the unlearning check, on the app's references
+and field settings, cached per question so a rerun evaluates no model; their tables, figure and CSVs."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from gifviz.app.resources import StreamlitProgress, open_references, open_store, open_zoo, serving_policy
+from gifviz.app.settings import AppSettings
+from gifviz.audit import audit, verify_unlearning
+from gifviz.audit.audit import COMBINED, AuditResult
+from gifviz.audit.roles import AuditRoles, audit_roles
+from gifviz.audit.unlearning import UnlearningResult
+from gifviz.bench.costs import method_costs
+from gifviz.errors import GifvizError
+from gifviz.figures.audit import audit_spread_figure
+from gifviz.hub.zoo import Zoo
+
+
+def default_source(zoo: Zoo, ids: Sequence[str]) -> str:
+    """The first model of the working set marked ``relation = "source"``, else the first model."""
+    return next((i for i in ids if zoo.spec(i).relation == "source"), ids[0])
+
+
+def default_roles(zoo: Zoo, source: str) -> AuditRoles | None:
+    """The audit's default suspects and independents for ``source`` (``None`` when the zoo has too few marked
+    independents: the page then asks the user to pick them)."""
+    try:
+        return audit_roles(zoo, source)
+    except GifvizError:  # too few marked independents: the page leaves the pickers for the user to fill
+        return None
+
+
+def _check_cost(current: AppSettings, ids: Sequence[str], methods: Sequence[str]) -> None:
+    """Refuse a question estimated beyond the server's computing limit (raises ServingRefused, one line)."""
+    references = open_references(current.manifest, current.refs, current.n_refs)
+    costs = method_costs(ids, list(methods), references, current.field_config(), open_store())
+    serving_policy().check_seconds(sum(cost.seconds for cost in costs))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_audit(
+    current: AppSettings,
+    source: str,
+    suspects: tuple[str, ...],
+    independents: tuple[str, ...],
+    methods: tuple[str, ...],
+    alpha: float,
+) -> AuditResult:
+    """:func:`gifviz.audit.audit` on the app's references and field settings (fields from the store)."""
+    zoo = open_zoo(current.manifest)
+    _check_cost(current, (source, *suspects, *independents), methods)
+    progress = StreamlitProgress(len(suspects) + len(independents) + 1)
+    result = audit(
+        zoo,
+        source,
+        list(suspects),
+        list(independents),
+        methods,
+        open_references(current.manifest, current.refs, current.n_refs),
+        current.field_config(),
+        open_store(),
+        alpha,
+        progress=progress,
+    )
+    progress.bar.empty()
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_unlearning(
+    current: AppSettings, original: str, candidates: tuple[str, ...], retrained: tuple[str, ...]
+) -> UnlearningResult:
+    """:func:`gifviz.audit.verify_unlearning` by ModelGiF on the app's references and field settings."""
+    zoo = open_zoo(current.manifest)
+    _check_cost(current, (original, *candidates, *retrained), ["modelgif"])
+    references = open_references(current.manifest, current.refs, current.n_refs)
+    return verify_unlearning(
+        zoo,
+        original,
+        list(candidates),
+        list(retrained) or None,
+        "modelgif",
+        references,
+        current.field_config(),
+        open_store(),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditView:
+    """What the page shows of an audit: the combined verdict per suspect, the full table, the figure, the CSV."""
+
+    verdicts: pd.DataFrame
+    table: pd.DataFrame
+    figure: go.Figure
+    csv: str
+
+
+def audit_view(result: AuditResult) -> AuditView:
+    table = result.frame()
+    combined = table[table["method"] == COMBINED]
+    verdicts = pd.DataFrame(
+        {
+            "suspect": combined["suspect"].tolist(),
+            "combined verdict": combined["verdict"].tolist(),
+            "p-value": combined["p_value"].tolist(),
+            **{method: [result.row(s, method).verdict for s in combined["suspect"]] for method in result.methods},
+        }
+    )
+    verdicts_by_suspect = {
+        suspect: {method: result.row(suspect, method).verdict for method in result.methods}
+        for suspect in result.roles.suspects
+    }
+    distances = {
+        method: {model: float(value) for model, value in result.evidence.distances[method].items()}
+        for method in result.methods
+    }
+    figure = audit_spread_figure(distances, verdicts_by_suspect, list(result.roles.independents))
+    return AuditView(verdicts, table, figure, table.to_csv(index=False))
+
+
+def unlearning_caption(result: UnlearningResult) -> str:
+    """The retrained references' distances and what the verdicts mean."""
+    retrained = ", ".join(f"{m} {d:.4f}" for m, d in result.retrained_distances.items() if math.isfinite(d))
+    return (f"Retrained references: {retrained}. " if retrained else "") + result.explanation

@@ -1,0 +1,105 @@
+"""The Audit page: an IP audit and an unlearning check picked from the working zoo, shown and downloadable."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from conftest import make_cnn, write_pngs, write_zoo
+from streamlit.testing.v1 import AppTest
+from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
+
+from gifviz.audit import audit
+from gifviz.figures.audit import audit_spread_figure
+from gifviz.hub import Zoo
+from gifviz.refs import load_reference_folder
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+RELATIONS = {"src": 'relation = "source"', "child": 'relation = "finetune"\nparent = "src"'}
+
+
+def copy_with_noise(model: torch.nn.Module, scale: float, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(scale * parameter.std().nan_to_num() * torch.randn_like(parameter))
+    return model
+
+
+@pytest.fixture
+def manifest(isolated_cache):
+    """A source, its fine-tuned child and four independents, under GIFVIZ_HOME (the app opens only allowed roots)."""
+    models = {"src": make_cnn(0), "child": copy_with_noise(make_cnn(0), 0.02, 1)}
+    models |= {f"indep{k}": make_cnn(10 + k) for k in range(4)}
+    path = write_zoo(isolated_cache / "zoo", models)
+    text = 'references = "refs"\n' + path.read_text()
+    for model_id in models:
+        relation = RELATIONS.get(model_id, 'relation = "independent"')
+        text = text.replace(f'id = "{model_id}"\n', f'id = "{model_id}"\n{relation}\n', 1)
+    path.write_text(text)
+    write_pngs(path.parent / "refs", 8)
+    return path
+
+
+def open_audit(manifest: Path) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.query_params.update(
+        {"manifest": str(manifest), "n_refs": "8", "models": "src,child,indep0,indep1,indep2,indep3"}
+    )
+    app.run()
+    app.switch_page("pages/audit.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_the_audit_page_defaults_roles_from_the_manifest_and_downloads_what_the_library_gives(manifest, downloads):  # noqa: F811
+    app = open_audit(manifest)
+    assert app.selectbox[0].value == "src"
+    assert app.multiselect[0].value == ["indep0", "indep1", "indep2", "indep3"] and app.multiselect[1].value == [
+        "child"
+    ]
+    app.multiselect[2].set_value(["modelgif", "softmax"]).run()
+    next(b for b in app.button if b.label == "Run audit").click().run()
+    assert not app.exception, app.exception
+    shown = app.dataframe[0].value
+    assert list(shown["suspect"]) == ["child"] and shown["modelgif"].iloc[0] == "derived"
+    zoo = Zoo.open(manifest)
+    refs = load_reference_folder(zoo.manifest.references, zoo.space, 8)
+    expected = audit(zoo, "src", ["child"], None, ["modelgif", "softmax"], refs, zoo_config(app)).frame()
+    downloaded = pd.read_csv(io.StringIO(download_data(app, "download_audit", downloads)))
+    pd.testing.assert_frame_equal(downloaded, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
+
+
+def zoo_config(app: AppTest):
+    from gifviz.app.settings import AppSettings
+
+    return AppSettings().field_config()  # the page audits with the app's field settings (the URL sets only N)
+
+
+def test_the_unlearning_check_without_retrained_models_is_inconclusive_and_says_why(manifest):
+    app = open_audit(manifest)
+    app.selectbox(key="unlearning_original").set_value("src").run()
+    app.multiselect(key="unlearning_candidates").set_value(["child"]).run()
+    next(b for b in app.button if b.label == "Check unlearning").click().run()
+    assert not app.exception, app.exception
+    table = app.dataframe[-1].value
+    assert list(table["candidate"]) == ["child"] and table["verdict"].iloc[0] == "inconclusive"
+
+
+def test_too_few_independents_is_one_message(manifest):
+    app = open_audit(manifest)
+    app.multiselect[0].set_value(["indep0"]).run()
+    next(b for b in app.button if b.label == "Run audit").click().run()
+    assert not app.exception and "at least 2 independent" in app.error[0].value
+
+
+def test_the_spread_figure_puts_each_model_on_its_methods_row():
+    distances = {"modelgif": {"a": 0.1, "i1": 0.5, "i2": 0.6}, "softmax": {"a": float("nan"), "i1": 0.2, "i2": 0.3}}
+    figure = audit_spread_figure(distances, {"a": {"modelgif": "derived", "softmax": "n/a"}}, ["i1", "i2"])
+    traces = {trace.name: trace for trace in figure.data if trace.name != "independents"}
+    assert list(traces) == ["derived"] and list(traces["derived"].x) == [0.1]  # a NaN distance is not drawn
+    independents = [trace for trace in figure.data if trace.name == "independents"]
+    assert [list(t.x) for t in independents] == [[0.5, 0.6], [0.2, 0.3]]
