@@ -26,7 +26,8 @@ matrix = matrices.page_matrix(current, ids)
 ids = list(matrix.labels)
 order = space.clustering(matrix, linkage).ordered_labels
 shown = shown_matrix(matrix, order, linkage)
-st.plotly_chart(distance_heatmap(shown, tags=model_tags(zoo, ids)), width="stretch", key="distance_heatmap")
+heatmap = distance_heatmap(shown, tags=model_tags(zoo, ids), title=matrices.heatmap_title(current))
+st.plotly_chart(heatmap, width="stretch", key="distance_heatmap")
 st.caption(matrices.describe(current, ids))
 downloads = st.columns(2)
 downloads[0].download_button(

@@ -54,6 +54,7 @@ def test_distances_page_shows_a_peer_methods_matrix(manifest, downloads):  # noq
     provenance = json.loads(download_data(app, "download_json", downloads))
     assert provenance["method"] == "modeldiff" and provenance["probe"] == "source"
     assert "ModelDiff" in app.caption[0].value and "Li et al." in app.caption[0].value
+    assert heatmap["layout"]["title"]["text"] == "ModelDiff (DDV) distance"
 
 
 def test_picking_a_method_on_the_page_redraws_the_matrix_and_keeps_it_in_the_url(manifest):

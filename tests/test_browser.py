@@ -144,7 +144,8 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         go(page, base, walk, "settings", "Settings", texts=("Check every stored field",))
         shoot(page, walk, "settings.png")
         page.close()
-    assert sorted(p.name for p in walk.shots.glob("*.png")) == [
+    # The README's folder also holds other walks' screenshots: this walk must have written each of its own.
+    assert {p.name for p in walk.shots.glob("*.png")} >= {
         "benchmarks.png",
         "clusters.png",
         "compare.png",
@@ -153,4 +154,4 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         "hub.png",
         "map.png",
         "settings.png",
-    ]
+    }

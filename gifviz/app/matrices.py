@@ -149,6 +149,13 @@ def _ask_before_a_slow_peer(current: AppSettings, ids: Sequence[str]) -> None:
     confirmed.add(request)
 
 
+def heatmap_title(current: AppSettings) -> str:
+    """The heatmap's title: the method, and ModelGiF's distance variant."""
+    if current.method == "modelgif":
+        return f"ModelGiF distance ({current.metric})"
+    return f"{distance_method(current.method).title} distance"
+
+
 def describe(current: AppSettings, ids: Sequence[str]) -> str:
     """The caption under a matrix: models, references and the method's own settings."""
     if current.method == "modelgif":
