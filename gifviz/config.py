@@ -24,6 +24,7 @@ ChannelReduction = Literal["none", "mean"]
 Device = Literal["auto", "cpu", "cuda"]
 Dtype = Literal["float32", "float64"]
 Autocast = Literal["none", "bfloat16", "float16"]
+Gradient = Literal["autograd", "zeroth-order"]
 RULES: tuple[str, ...] = get_args(Rule)
 BASELINES: tuple[str, ...] = get_args(Baseline)
 OUTPUT_TARGETS: tuple[str, ...] = get_args(OutputTarget)
@@ -33,10 +34,17 @@ CHANNEL_REDUCTIONS: tuple[str, ...] = get_args(ChannelReduction)
 DEVICES: tuple[str, ...] = get_args(Device)
 DTYPES: tuple[str, ...] = get_args(Dtype)
 AUTOCASTS: tuple[str, ...] = get_args(Autocast)
+GRADIENTS: tuple[str, ...] = get_args(Gradient)
+# Model queries per path point of a zeroth-order field when none are given: 2 x 256 antithetic differences along the
+# 256 lowest-frequency directions. Chosen on the built-in zoo's architectures (3x32x32; benchmarks/zeroth_order.py):
+# the smallest budget tried at which the low-frequency basis beats random directions on six of the seven, at 33k
+# queries per model for N = 16 references and S = 4. On inputs of at most 256 values (a 1x16x16 space) it spans the
+# whole space, so the estimate is the gradient up to finite-difference error.
+DEFAULT_QUERIES = 512
 # Fields that change how a field is computed but not what it is; they stay out of the cache key.
 EXECUTION_ONLY = ("batch_size", "device", "channels_last")
 # Options added after fields were first stored enter the key only when set, so stored fields stay valid.
-KEY_ONLY_WHEN_SET = {"autocast": "none"}
+KEY_ONLY_WHEN_SET = {"autocast": "none", "gradient": "autograd", "queries": None}
 
 TargetFn = Callable[[Any], Any]
 
@@ -76,6 +84,11 @@ class FieldConfig:
             (GPU speed; the effect on distances is measured in ``benchmarks/gpu_throughput.py``); ``none``: off.
         channels_last: NHWC memory layout for convolutions (execution only; faster on GPUs with tensor cores).
         seed: seeds the ``noise`` and ``shuffle`` baselines.
+        gradient: ``autograd`` (the input gradient by backpropagation) or ``zeroth-order`` (estimated from the
+            model's outputs only, for models you can only query: :mod:`gifviz.field.zeroth_order`).
+        queries: zeroth-order budget in model queries per path point (an even number, at least 2; ``None``:
+            :data:`DEFAULT_QUERIES`). A field spends ``N * S * queries`` plus one query per endpoint and baseline;
+            :attr:`gifviz.field.Field.queries` says how many it spent. Autograd fields take none (``None``).
     """
 
     # 4 Gauss-Legendre steps on the 128 shipped references keep the paper configuration's distances (S=50: Spearman
@@ -98,6 +111,8 @@ class FieldConfig:
     seed: int = 0
     autocast: Autocast = "none"
     channels_last: bool = False
+    gradient: Gradient = "autograd"
+    queries: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -120,11 +135,31 @@ class FieldConfig:
             raise ConfigError(f"topk={self.topk} must be at least 1")
         if self.blur_sigma <= 0:
             raise ConfigError(f"blur_sigma={self.blur_sigma} must be positive")
+        self._check_gradient()
         if self.pool is not None:
             pool = tuple(self.pool) if not isinstance(self.pool, int) else (self.pool, self.pool)
             if len(pool) != 2 or min(pool) < 1:
                 raise ConfigError(f"pool={self.pool!r} must be a grid size (h, w) of positive integers")
             object.__setattr__(self, "pool", (int(pool[0]), int(pool[1])))
+
+    def _check_gradient(self) -> None:
+        _choice("gradient", self.gradient, GRADIENTS)
+        if self.gradient == "autograd":
+            if self.queries is not None:
+                raise ConfigError(
+                    f"queries={self.queries} is a budget of the zeroth-order estimator; add gradient='zeroth-order' "
+                    "(--gradient zeroth-order) or leave queries out"
+                )
+            return
+        if self.queries is None:
+            # Fixed here, not left as None, so the stored key names the budget (a later default cannot reuse it).
+            object.__setattr__(self, "queries", DEFAULT_QUERIES)
+        elif isinstance(self.queries, bool) or not isinstance(self.queries, int) or self.queries < 2:
+            raise ConfigError(f"queries={self.queries!r} must be an integer of at least 2 (queries per path point)")
+        elif self.queries % 2:
+            raise ConfigError(
+                f"queries={self.queries} must be even: each direction takes two queries (x + h u and x - h u)"
+            )
 
     @property
     def target_name(self) -> str:

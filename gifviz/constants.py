@@ -16,7 +16,7 @@ TESTBEDS = ("ipp", "tasks", "unlearning")  # gifviz.bench.suite
 # Every distance method (gifviz.methods): ModelGiF and its peers, in the order the app and the tables list them.
 DISTANCE_METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
 # Model sources of a manifest (gifviz.hub.manifest); the loaders of gifviz.hub.loading.SOURCE_LOADERS, and builtin.
-SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin", "hf", "timm")
+SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin", "hf", "timm", "api")
 
 
 def builtin_root() -> Path:

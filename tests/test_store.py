@@ -327,3 +327,11 @@ def test_label_fields_of_the_same_images_with_other_labels_are_not_shared(tmp_pa
     store_fields(zoo, first, predicted, store=store)
     store_fields(zoo, second, predicted, store=store)
     assert len(store.records()) == 3
+
+
+def test_a_stored_zeroth_order_field_keeps_the_queries_it_cost():
+    import dataclasses
+
+    field = dataclasses.replace(small_field(), queries=4105)
+    assert decode_field(encode_field(field)).queries == 4105
+    assert decode_field(encode_field(small_field())).queries is None  # an autograd field's blob is as before

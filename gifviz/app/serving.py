@@ -66,6 +66,9 @@ MAX_PATH_CHARS = 4096
 #   builtin:     the zoo shipped with gifviz (safetensors)
 #   hf, timm:    config.json (JSON) and safetensors from the Hugging Face Hub, networks built by gifviz or timm
 # Any other scheme (``hub:`` runs a folder's hubconf.py; a scheme added later and not reviewed here) is code-running.
+# ``api:`` is left out on purpose: it runs no author's code, but it makes the server send requests to any URL a
+# visitor's manifest names (internal services included: request forgery) and spend that service's queries, so only an
+# operator who allows unreviewed sources (GIFVIZ_ALLOW_CODE=1) serves it.
 REVIEWED_SCHEMES = ("file", "torchvision", "builtin", "hf", "timm")
 # torch.export.load unpickles payloads of a .pt2 archive with torch.load(weights_only=False) when the archive marks
 # them "use_pickle" (torch 2.14: torch/export/pt2_archive/_package.py), so a crafted .pt2 runs arbitrary Python.
@@ -156,6 +159,8 @@ class ServingPolicy:
         """Why loading ``spec`` would run code its author chose (``None``: a reviewed, code-free source)."""
         if spec.kind == "hub":
             return f"its source {shorten(spec.source)} runs that folder's hubconf.py"
+        if spec.kind == "api":
+            return f"its source {shorten(spec.source)} makes this server send requests to a URL the manifest names"
         if spec.kind not in REVIEWED_SCHEMES:
             return f"its source scheme {spec.kind}: is not reviewed for serving"
         path = spec.path
@@ -172,8 +177,8 @@ class ServingPolicy:
             reason = self.code_running(spec)
             if reason:
                 raise ServingRefused(
-                    f"model {spec.id!r} of {where}: {reason}; this server does not run code from model files "
-                    f"(its operator can allow it with {CODE_VARIABLE}=1)"
+                    f"model {spec.id!r} of {where}: {reason}; this server does not load such sources "
+                    f"(its operator can allow them with {CODE_VARIABLE}=1)"
                 )
 
     def check_cap(self, name: str, value: int) -> None:

@@ -134,6 +134,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
     methods = _ids(args.methods) or []
     zoo, references = _prepare(args, ["audit.csv", "audit.json"])
+    config = config_from_args(args)
     result = audit(
         zoo,
         args.source,
@@ -141,13 +142,13 @@ def run_audit(args: argparse.Namespace) -> int:
         _ids(args.independent),
         methods,
         references,
-        config_from_args(args),
+        config,
         store_from_args(args),
         args.alpha,
         fusion=args.fusion,
         n_refs=args.n_refs or DEFAULT_N_REFS,
         seed=args.seed,
-        progress=TerminalProgress(not args.quiet),
+        progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
     )
     frame = result.frame()
     out = Path(args.out)
@@ -183,6 +184,7 @@ def run_verify_unlearning(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     zoo, references = _prepare(args, ["unlearning.csv", "unlearning.json"])
+    config = config_from_args(args)
     result = verify_unlearning(
         zoo,
         args.original,
@@ -190,11 +192,11 @@ def run_verify_unlearning(args: argparse.Namespace) -> int:
         _ids(args.retrained),
         args.method,
         references,
-        config_from_args(args),
+        config,
         store_from_args(args),
         n_refs=args.n_refs or DEFAULT_N_REFS,
         seed=args.seed,
-        progress=TerminalProgress(not args.quiet),
+        progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
     )
     frame = result.frame()
     out = Path(args.out)

@@ -105,7 +105,9 @@ def run_bench(args: argparse.Namespace) -> int:
     inputs = bench_inputs(zoo, config, store_from_args(args))
     for testbed in testbeds:
         started = time.perf_counter()
-        result = RUNNERS[testbed](inputs, config, TerminalProgress(enabled=not args.quiet))
+        result = RUNNERS[testbed](
+            inputs, config, TerminalProgress(enabled=not args.quiet, queries_per_point=field.queries)
+        )
         print(f"\n{headline(result)} ({time.perf_counter() - started:.1f} s)")
         print(summary(result, intervals=args.resamples > 0).to_string())
         print("\n" + sweep_text(result))

@@ -134,7 +134,7 @@ def run_distances(args: argparse.Namespace) -> int:
             store,
             dim=args.sketch,
             skip_bad=args.skip_bad,
-            progress=TerminalProgress(not args.quiet),
+            progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
             summary=summary,
         )
     else:
@@ -147,7 +147,7 @@ def run_distances(args: argparse.Namespace) -> int:
             store,
             executor=args.executor,
             address=args.address,
-            progress=TerminalProgress(not args.quiet),
+            progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
             summary=summary,
             skip_bad=args.skip_bad,
         )
@@ -207,7 +207,7 @@ def run_compute(args: argparse.Namespace) -> int:
         store,
         executor=args.executor,
         address=args.address,
-        progress=TerminalProgress(not args.quiet),
+        progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
         summary=summary,
     )
     print(summary.describe(str(store.home)))
@@ -230,7 +230,12 @@ def run_field(args: argparse.Namespace) -> int:
     check_model(zoo, args.model_id, references, config)
     model = zoo.load(args.model_id)
     fields = store_fields(
-        zoo, references, config, [args.model_id], store_from_args(args), progress=TerminalProgress(not args.quiet)
+        zoo,
+        references,
+        config,
+        [args.model_id],
+        store_from_args(args),
+        progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
     )
     field = fields[args.model_id]
     path = save_field_npz(field, args.out, {"model_digest": model.digest, "reference_digest": references.digest()})

@@ -7,7 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gifviz.cli.choices import EXECUTORS, METRICS
-from gifviz.config import AUTOCASTS, BASELINES, CHANNEL_REDUCTIONS, DEVICES, DTYPES, RULES, TARGETS, FieldConfig
+from gifviz.config import (
+    AUTOCASTS,
+    BASELINES,
+    CHANNEL_REDUCTIONS,
+    DEFAULT_QUERIES,
+    DEVICES,
+    DTYPES,
+    GRADIENTS,
+    RULES,
+    TARGETS,
+    FieldConfig,
+)
 from gifviz.errors import ConfigError, ReferenceSetError
 
 if TYPE_CHECKING:  # the parser is built without torch; these are imported where a command runs
@@ -76,6 +87,20 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--channels-last", action="store_true", help="NHWC layout for convolutions (GPU speed)")
     group.add_argument("--seed", type=int, default=_DEFAULT.seed, help="seed of the noise/shuffle baselines")
+    group.add_argument(
+        "--gradient",
+        choices=GRADIENTS,
+        default=_DEFAULT.gradient,
+        help="autograd: backpropagate; zeroth-order: estimate the gradient from model outputs only (models you can "
+        'only query: access = "query", api: sources)',
+    )
+    group.add_argument(
+        "--queries",
+        type=int,
+        metavar="Q",
+        help=f"zeroth-order budget: model queries per path point, even (default {DEFAULT_QUERIES}; a field spends "
+        "N*S*Q plus its endpoints)",
+    )
 
 
 def add_metric_option(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +126,8 @@ def config_from_args(args: argparse.Namespace) -> FieldConfig:
         seed=args.seed,
         autocast=args.autocast,
         channels_last=args.channels_last,
+        gradient=args.gradient,
+        queries=args.queries,
     )
 
 

@@ -5,6 +5,12 @@ For each reference ``x_i`` with baseline ``b_i`` the path points are ``p_ik = b_
 ``batch_size``, one ``torch.autograd.grad`` per chunk; per-point contributions are reduced (channel mean, pooling) as
 they arrive, which is exact because both reductions are linear and commute with the cumulative sum along the path.
 Only one chunk of path points ever exists in memory.
+
+With ``gradient="zeroth-order"`` the chunk's gradient is estimated from model outputs instead
+(:mod:`gifviz.field.zeroth_order`): ``batch_size`` then bounds the model inputs of one batch, so a chunk holds
+``batch_size // queries`` path points (at least one), and every model query is counted into :attr:`Field.queries`.
+A query-only model (one marked ``query_only``, e.g. a manifest entry with ``access = "query"``) has no gradients to
+take: an autograd field of it is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from gifviz.field.baselines import make_baselines
 from gifviz.field.integration import integration_rule
 from gifviz.field.result import Field
 from gifviz.field.targets import TargetState, resolve_target, target_scalar
+from gifviz.field.zeroth_order import STEP, direction_basis, directions_count, zeroth_order_gradient
 from gifviz.refs import ReferenceSet
 from gifviz.space import Preprocess, PreprocessedModel
 from gifviz.torch_helpers import (
@@ -69,7 +76,7 @@ def compute_field(
         preprocess: the model's own resize/normalize, differentiated through.
         baselines: ``(N, C, H, W)`` explicit path starts; default from ``config.baseline``.
         labels: ``(N,)`` classes for ``target='label'`` (taken from the reference set when it has them).
-        value_range: the input space's range (for the noise baseline).
+        value_range: the input space's range (for the noise baseline, and the zeroth-order finite-difference step).
         progress: called as ``progress(points_done, points_total)`` after each chunk.
         should_stop: polled after each chunk; returning True raises :class:`~gifviz.errors.Cancelled`.
 
@@ -77,6 +84,7 @@ def compute_field(
         :class:`Field` with values ``(N, S, D)``, D = ``c * h * w`` after reduction.
     """
     config = config or FieldConfig()
+    _check_query_access(model, config, model_id)
     path = _path_problem(inputs, config, baselines, labels, value_range)
     model = on_device(model, path.x.device, path.x.dtype)
     if config.layer is not None:  # a TorchScript chain becomes hookable; any other model is left as it is
@@ -88,10 +96,29 @@ def compute_field(
         control = _RunControl(progress, should_stop, guard)
         function = _scoring_function(wrapped, read, config, path.x.device)
         ends = _endpoint_pass(function, path, config, model_id)
-        contributions = _path_contributions(function, path, ends.state, config, control)
+        step = _ZerothOrderStep.of(config, path, value_range) if config.gradient == "zeroth-order" else None
+        contributions = _path_contributions(function, path, ends.state, config, control, step)
     if not torch.isfinite(contributions.sum()):  # one reduction instead of a boolean copy of every value
         raise _non_finite_error(contributions, model_id, path.names)
-    return _field_of(contributions, path, ends, config, model_id)
+    queries = ends.queries + step.queries if step is not None else None
+    return _field_of(contributions, path, ends, config, model_id, queries)
+
+
+def _check_query_access(model: nn.Module, config: FieldConfig, model_id: str) -> None:
+    """A query-only model answers outputs only: no autograd field of it, and no inner layer to read."""
+    if not getattr(model, "query_only", False):
+        return
+    who = f"model {model_id!r}" if model_id else "this model"
+    if config.gradient == "autograd":
+        raise ConfigError(
+            f'{who} answers queries only (access = "query" or an api: source), so its gradients cannot be taken; '
+            "estimate its field from its outputs with --gradient zeroth-order (gradient='zeroth-order')"
+        )
+    if config.layer is not None:
+        raise ConfigError(
+            f"{who} answers queries only, so its inner layer {config.layer!r} cannot be read; use an output target "
+            "(--target predicted) and no --layer"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +150,27 @@ class _Endpoints:
     state: TargetState
     endpoint_scores: torch.Tensor
     baseline_scores: torch.Tensor
+    queries: int = 0
+
+
+@dataclasses.dataclass
+class _ZerothOrderStep:
+    """The zeroth-order chunk step: its directions ``(K, C, H, W)``, finite-difference step ``h`` (input units), and
+    the path-point queries spent so far."""
+
+    basis: torch.Tensor
+    step: float
+    queries: int = 0
+
+    @classmethod
+    def of(cls, config: FieldConfig, path: _PathProblem, value_range: tuple[float, float]) -> _ZerothOrderStep:
+        shape = tuple(path.x.shape[1:])
+        basis = direction_basis(shape, directions_count(config, shape), path.x.dtype, path.x.device)
+        return cls(basis, STEP * float(value_range[1] - value_range[0]))
+
+    @property
+    def queries_per_point(self) -> int:
+        return 2 * self.basis.shape[0]
 
 
 def _path_problem(
@@ -177,17 +225,23 @@ def _endpoint_pass(
     # Endpoints and baselines in one forward pass (fewer calls: per-call overhead matters for small models); a
     # baseline shared by every input (zeros) is evaluated once.
     shared = bool((b == b[:1]).all())
-    both = forward_in_chunks(function, torch.cat([x, b[:1] if shared else b]), config.batch_size)
+    ends = torch.cat([x, b[:1] if shared else b])
+    both = forward_in_chunks(function, ends, config.batch_size)
     endpoint_outputs, baseline_outputs = both[: len(x)], both[len(x) :]
     if shared:
         baseline_outputs = baseline_outputs.expand(len(x), *baseline_outputs.shape[1:])
     state = resolve_target(endpoint_outputs, config, path.labels, model_id)
     endpoint_scores = target_scalar(endpoint_outputs, config, state)
-    return _Endpoints(state, endpoint_scores, target_scalar(baseline_outputs, config, state))
+    return _Endpoints(state, endpoint_scores, target_scalar(baseline_outputs, config, state), len(ends))
 
 
 def _field_of(
-    contributions: torch.Tensor, path: _PathProblem, ends: _Endpoints, config: FieldConfig, model_id: str
+    contributions: torch.Tensor,
+    path: _PathProblem,
+    ends: _Endpoints,
+    config: FieldConfig,
+    model_id: str,
+    queries: int | None = None,
 ) -> Field:
     """The :class:`Field` of finite per-point contributions ``(N, S, c, h, w)``."""
     values = _running_sum_over_steps(contributions) if config.cumulative else contributions
@@ -202,6 +256,7 @@ def _field_of(
         config=config,
         reference_names=path.names,
         model_id=model_id,
+        queries=queries,
     )
 
 
@@ -251,14 +306,19 @@ def _path_contributions(
     state: TargetState,
     config: FieldConfig,
     control: _RunControl,
+    zeroth_order: _ZerothOrderStep | None = None,
 ) -> torch.Tensor:
-    """Per-point contributions ``(N, S, c, h, w)``: ``w_k g_ik (x_i - b_i)`` (cumulative) or ``g_ik`` (raw)."""
+    """Per-point contributions ``(N, S, c, h, w)``: ``w_k g_ik (x_i - b_i)`` (cumulative) or ``g_ik`` (raw).
+
+    ``g_ik`` is autograd's, or estimated by ``zeroth_order`` (which counts its queries) when given."""
     x, b, nodes, weights = path.x, path.b, path.nodes, path.weights
     n, steps = x.shape[0], nodes.shape[0]
     total = n * steps
     delta = x - b
     result: torch.Tensor | None = None
     batch_size = config.batch_size
+    if zeroth_order is not None:  # batch_size bounds the model's inputs per batch: B points send B * 2K queries
+        batch_size = max(1, batch_size // zeroth_order.queries_per_point)
     start = 0
     while start < total:
         # Point index j = i * S + k, so a chunk is a run of consecutive steps over consecutive inputs.
@@ -266,10 +326,17 @@ def _path_contributions(
         index = torch.arange(start, stop, device=x.device)
         image, step = index // steps, index % steps
         chunk_delta = delta[image]
-        points = torch.addcmul(b[image], nodes[step].view(-1, 1, 1, 1), chunk_delta).requires_grad_(True)
+        points = torch.addcmul(b[image], nodes[step].view(-1, 1, 1, 1), chunk_delta)
         point_weights = weights[step].to(points.dtype) if config.cumulative else None
         try:
-            gradient = _chunk_gradient(function, points, config, state.rows(image), point_weights)
+            if zeroth_order is None:
+                points.requires_grad_(True)
+                gradient = _chunk_gradient(function, points, config, state.rows(image), point_weights)
+            else:
+                gradient = zeroth_order_gradient(
+                    function, points, config, state.rows(image), zeroth_order.basis, zeroth_order.step, point_weights
+                )
+                zeroth_order.queries += len(points) * zeroth_order.queries_per_point
         except torch.OutOfMemoryError:
             if batch_size == 1:
                 raise ModelOutputError(

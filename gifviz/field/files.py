@@ -18,6 +18,9 @@ from gifviz.outputs import write_file
 def save_field_npz(field: Field, path: str | Path, metadata: dict | None = None) -> Path:
     """Write ``field`` (values ``(N, S, D)`` float32 and everything needed to read it) to ``path``.
 
+    The JSON ``metadata`` entry holds the model id, map shape, reference names, the FieldConfig, ``queries`` (the
+    model queries a zeroth-order field spent, when counted) and the caller's ``metadata``.
+
     Atomic (:func:`gifviz.outputs.write_file`): a failed write keeps what ``path`` held; raises
     :class:`~gifviz.outputs.OutputError`.
     """
@@ -27,6 +30,7 @@ def save_field_npz(field: Field, path: str | Path, metadata: dict | None = None)
         "map_shape": list(field.map_shape),
         "reference_names": list(field.reference_names),
         "field_config": field.config.to_dict(),
+        **({"queries": field.queries} if field.queries is not None else {}),
         **(metadata or {}),
     }
     arrays = {
@@ -58,6 +62,7 @@ def load_field_npz(path: str | Path) -> tuple[Field, dict]:
                 config=FieldConfig.from_dict(info["field_config"]),
                 reference_names=tuple(info["reference_names"]),
                 model_id=info["model_id"],
+                queries=int(info["queries"]) if info.get("queries") is not None else None,
             )
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise GifvizError(f"{path} is not a readable gifviz field file ({error}); compute it again") from None

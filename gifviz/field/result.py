@@ -24,6 +24,9 @@ class Field:
         config: the :class:`FieldConfig` that produced it.
         reference_names: names of the ``N`` references, in order.
         model_id: the model's id when known.
+        queries: model queries the field spent (zeroth-order fields: endpoints, baselines and every path point's
+            directions), ``None`` when not counted (autograd fields, and fields read back from a store that does
+            not keep the count).
     """
 
     values: torch.Tensor
@@ -35,6 +38,7 @@ class Field:
     config: FieldConfig
     reference_names: tuple[str, ...] = ()
     model_id: str = ""
+    queries: int | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from gifviz.errors import ModelLoadError
+from gifviz.hub.api_source import ApiError, ApiModel, answers_digest, load_api
 from gifviz.hub.architectures import build_architecture
 from gifviz.hub.builtin import resolve_builtin
 from gifviz.hub.digest import count_parameters, model_digest
@@ -21,6 +22,7 @@ from gifviz.hub.files import (
     read_state_dict,
 )
 from gifviz.hub.hf_source import load_hf
+from gifviz.hub.query_only import QueryOnlyModel
 from gifviz.hub.sources import load_local_hub, load_torchvision, parse_torchvision
 from gifviz.hub.spec import LoadedModel, ModelSpec, SourceModel
 from gifviz.hub.timm_models import load_timm
@@ -67,6 +69,7 @@ SOURCE_LOADERS: dict[str, SourceLoader] = {
     "hub": _load_local_hub,
     "hf": load_hf,
     "timm": load_timm,
+    "api": load_api,
 }
 
 
@@ -88,6 +91,8 @@ def check_fits_space(module: nn.Module, spec: ModelSpec, preprocess: Preprocess,
     try:
         with torch.no_grad():
             output = PreprocessedModel(module, preprocess)(probe)
+    except ApiError:
+        raise  # already one line naming the URL and the problem
     except Exception as error:  # any failure here means the model cannot take the space's inputs
         message = str(error).strip().splitlines()
         detail = message[-1][:300] if message else type(error).__name__
@@ -136,7 +141,11 @@ def _architecture_name(module: nn.Module) -> str:
 
 
 def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
-    """Load ``spec`` on the CPU in eval mode, checked against ``space``; raises :class:`ModelLoadError`."""
+    """Load ``spec`` on the CPU in eval mode, checked against ``space``; raises :class:`ModelLoadError`.
+
+    An entry with ``access = "query"`` and an ``api:`` source load as query-only modules (outputs only; their fields
+    need ``gradient="zeroth-order"``).
+    """
     if spec.kind == "builtin":
         spec, builtin_space = resolve_builtin(spec)
         if builtin_space.shape != space.shape and spec.preprocess.is_identity:
@@ -148,12 +157,19 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
     module, preprocess = loaded.module, loaded.preprocess
     set_training(module, False)
     output = check_fits_space(module, spec, preprocess, space)
+    # A served model has no weights to hash: its answers on fixed probes stand for them. A local model made
+    # query-only keeps its weights' digest: it is the same function, and its fields differ by their FieldConfig.
+    digest = (
+        answers_digest(module, preprocess, space) if isinstance(module, ApiModel) else model_digest(module, preprocess)
+    )
+    if spec.extra.get("access") == "query" and not isinstance(module, ApiModel):
+        module = QueryOnlyModel(module)
     return LoadedModel(
         spec=spec,
         module=module,
         preprocess=preprocess,
         space=space,
-        digest=model_digest(module, preprocess),
+        digest=digest,
         num_params=count_parameters(module),
         arch=spec.arch or loaded.arch or _architecture_name(module),
         classes=class_names(spec, loaded.classes, output),

@@ -25,7 +25,9 @@ from typing import Any
 
 from gifviz.constants import SOURCE_SCHEMES
 from gifviz.errors import ConfigError, ManifestError
+from gifviz.hub.api_source import ApiSettings, check_api_source
 from gifviz.hub.hf import check_hf_source
+from gifviz.hub.query_only import ACCESS_MODES
 from gifviz.hub.spec import ModelSpec
 from gifviz.hub.timm_models import check_timm_source
 from gifviz.space import InputSpace, Preprocess
@@ -54,6 +56,8 @@ MODEL_KEYS = {
     "build_seconds",
     "pretrained",
     "trusted",
+    "access",
+    "api",
 }
 # Keys of a model entry kept in ModelSpec.extra.
 EXTRA_KEYS = (
@@ -67,6 +71,8 @@ EXTRA_KEYS = (
     "build_seconds",
     "pretrained",
     "trusted",
+    "access",
+    "api",
 )
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
 DATA_PATH_KEYS = ("transferability",)
@@ -161,7 +167,8 @@ def _source(entry: dict[str, Any], root: Path, context: str) -> str:
         )
     if scheme == "hub" and len(source.split(":")) != 3:
         raise ManifestError(f"{context}: hub sources are 'hub:<directory>:<entry>'; got {source!r}")
-    problem = check_hf_source(source) if scheme == "hf" else check_timm_source(source) if scheme == "timm" else None
+    checks = {"hf": check_hf_source, "timm": check_timm_source, "api": check_api_source}
+    problem = checks[scheme](source) if scheme in checks else None
     if problem:
         raise ManifestError(f"{context}: {problem}")
     return _absolute_source(source, root)
@@ -181,6 +188,21 @@ def _check_trusted(entry: dict[str, Any], context: str) -> None:
     """``trusted = true`` vouches for a file whose loader unpickles (a ``.pt2`` program); it must be a boolean."""
     if "trusted" in entry and not isinstance(entry["trusted"], bool):
         raise ManifestError(f"{context}: 'trusted' must be true or false; got {entry['trusted']!r}")
+
+
+def _check_access(entry: dict[str, Any], source: str, context: str) -> None:
+    """``access = "query"`` makes a model query-only; an ``api:`` source is query-only by nature, and its
+    ``[models.api]`` table (client limits) belongs to api: sources only."""
+    access = entry.get("access")
+    if access is not None and access not in ACCESS_MODES:
+        raise ManifestError(f"{context}: access = {access!r} is not one of {', '.join(map(repr, ACCESS_MODES))}")
+    is_api = source.startswith("api:")
+    if is_api and access == "weights":
+        raise ManifestError(f'{context}: an api: source answers queries only; remove access = "weights"')
+    if "api" in entry and not is_api:
+        raise ManifestError(f"{context}: the [models.api] table applies to api: sources only; remove it")
+    if is_api:
+        ApiSettings.from_table(entry.get("api"), context)
 
 
 def absolute_paths(data: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -235,6 +257,7 @@ def parse_model(entry: Any, root: Path, where: str, index: int) -> ModelSpec:
     source = _source(entry, root, context)
     _check_pretrained(entry, source, context)
     _check_trusted(entry, context)
+    _check_access(entry, source, context)
     return ModelSpec(
         id=entry["id"],
         source=source,

@@ -59,6 +59,8 @@ def encode_field(field: Field, float16: bool = False, provenance: BlobProvenance
         "reference_names": json.dumps(list(field.reference_names)),
         "field_config": field.config.to_json(),
     }
+    if field.queries is not None:  # zeroth-order fields: the model queries they cost (absent: autograd, as before)
+        metadata["queries"] = str(field.queries)
     if provenance is not None:
         metadata["provenance"] = json.dumps(dataclasses.asdict(provenance), sort_keys=True)
     metadata["content_sha256"] = content_checksum(tensors, metadata)
@@ -99,6 +101,7 @@ def _field(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Field:
         config=FieldConfig.from_dict(json.loads(metadata["field_config"])),
         reference_names=tuple(json.loads(metadata["reference_names"])),
         model_id=metadata["model_id"],
+        queries=int(metadata["queries"]) if "queries" in metadata else None,
     )
 
 
