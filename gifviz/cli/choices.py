@@ -19,6 +19,7 @@ __all__ = [
     "QUICK_METHODS",
     "SKETCH_DIM",
     "SOURCE_SCHEMES",
+    "STRESS_SCALES",
     "TESTBEDS",
     "ZOO_FAMILIES",
     "ZOO_SCALES",
@@ -31,4 +32,5 @@ METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m",
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
 ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.builtin_zoo.recipes.FAMILIES
 ZOO_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.recipes.SCALES
+STRESS_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.stress_plan.STRESS_SCALES
 CATALOGUE_SOURCES = ("torchvision", "timm", "hf", "folder")  # gifviz.hub.catalogue.ORIGINS

@@ -1,11 +1,12 @@
-"""``gifviz zoo build | verify``: (re)build the built-in zoo deterministically, and check a built zoo."""
+"""``gifviz zoo build | verify | stress``: (re)build the built-in zoo deterministically, check a built zoo, and build
+seeded stress zoos."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from gifviz.cli.choices import ZOO_FAMILIES, ZOO_SCALES, builtin_root
+from gifviz.cli.choices import STRESS_SCALES, ZOO_FAMILIES, ZOO_SCALES, builtin_root
 
 # The handlers import the zoo builder (torch, scikit-learn) when they run: the parser stays light.
 
@@ -43,6 +44,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("--tolerance", type=float, default=0.002, help="largest accuracy difference accepted")
     verify.set_defaults(handler=run_verify)
 
+    stress = actions.add_parser(
+        "stress",
+        help="build a seeded stress zoo: thieves of other architectures, natural-image queries, varied budgets",
+        description="Build the stress zoo of one seed (1x16x16 digits; TorchScript models, reference PNGs, a "
+        "manifest with lineage, and checks.csv: each model's accuracy and its agreement with its source). Two "
+        "sources of different architectures with fine-tuned, pruned and transfer models, probability and label-only "
+        "thieves of several architectures (some querying natural images only) with varied budgets, and "
+        "independents of several architectures. Same seed -> same models. A model below its accuracy threshold "
+        "fails the build (exit 2) and leaves --out untouched.",
+    )
+    stress.add_argument("--seed", type=int, required=True, help="the zoo's seed (the issue's zoos: 1, 2, 3, 4)")
+    stress.add_argument("--out", required=True, help="a new (or empty) folder for the zoo")
+    stress.add_argument(
+        "--scale",
+        choices=STRESS_SCALES,
+        default="full",
+        help="full: minutes, the zoos methods are reported on; smoke: a quick check, no accuracy thresholds",
+    )
+    stress.set_defaults(handler=run_stress)
+
 
 def run_build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
@@ -79,4 +100,34 @@ def run_verify(args: argparse.Namespace) -> int:
             print(f"gifviz: error: {problem}", file=sys.stderr)
         return 2
     print(f"ok: {report.checked} models load, digests match, accuracies within {args.tolerance}")
+    return 0
+
+
+def run_stress(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from gifviz.builtin_zoo.stress import build_stress_zoo, check_stress_out
+
+    check_stress_out(args.out)  # before minutes of training, not after
+    bar = tqdm(total=None, unit="model", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int, total: int, model_id: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_description(model_id)
+        bar.refresh()
+
+    try:
+        zoo = build_stress_zoo(args.seed, args.out, args.scale, progress)
+    finally:
+        bar.close()
+    print(f"wrote {zoo.manifest} in {zoo.seconds:.0f} s")
+    for group, count in zoo.counts.items():
+        print(f"  {group}: {count}")
+    print("agreement with the source (test digits / natural images), lowest derived vs highest negative:")
+    for row in zoo.checks:
+        print(
+            f"  {row['group']}: {row['min_test']:.3f} vs {row['negatives_max_test']:.3f} / "
+            f"{row['min_natural']:.3f} vs {row['negatives_max_natural']:.3f}"
+        )
     return 0
