@@ -4,8 +4,8 @@ from __future__ import annotations
 
 # The fusions of gifviz.audit.fusion.FUSIONS, in its order (a test keeps the two in step).
 FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
-# Selection pending: no stress zoo existed when this was written (see gifviz.audit.fusion.DEFAULT_FUSION_NOTE), so the
-# default is Stouffer's sum of z-values, the fusion that weighs every method alike without a tuning choice.
+# Picked leave-one-zoo-out on the four stress zoos (gifviz.audit.fusion.DEFAULT_FUSION_NOTE has the command and the
+# numbers; benchmarks/results/audit/ its output): Stouffer's sum of z-values.
 DEFAULT_FUSION = "stouffer"
 # The white-box field and the decision-based evidence the issue asks the combination to fuse; each costs seconds on a
 # small zoo (ZEST and CKA are available by name).
