@@ -132,6 +132,7 @@ def test_cli_choices_match_the_library():
     from gifviz.bench.costs import QUICK_METHODS
     from gifviz.bench.suite import METHODS, TESTBEDS
     from gifviz.builtin_zoo.recipes import FAMILIES, SCALES
+    from gifviz.builtin_zoo.stress_plan import STRESS_SCALES
     from gifviz.cli import choices
     from gifviz.distance import METRICS, SKETCH_DIM
     from gifviz.hub.builtin import builtin_root
@@ -143,6 +144,7 @@ def test_cli_choices_match_the_library():
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS
     assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS and choices.QUICK_METHODS == QUICK_METHODS
     assert choices.SOURCE_SCHEMES == SOURCE_SCHEMES
+    assert choices.STRESS_SCALES == tuple(STRESS_SCALES)
     # every scheme the manifest accepts has a loader (builtin: resolved to a file entry first), and no loader is missing
     assert set(SOURCE_SCHEMES) == {*SOURCE_LOADERS, "builtin"}
     assert choices.CATALOGUE_SOURCES == ORIGINS

@@ -12,7 +12,7 @@ from gifviz.builtin_zoo.data import TASKS, Split
 from gifviz.builtin_zoo.recipes import Recipe
 from gifviz.builtin_zoo.stress_architectures import new_network
 from gifviz.builtin_zoo.stress_data import Pool, natural_queries
-from gifviz.builtin_zoo.training import _answer_loss, _train, fit, fit_keeping_sparsity, prune_globally, seeded
+from gifviz.builtin_zoo.training import extract, fit, fit_keeping_sparsity, prune_globally, seeded
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,20 +54,7 @@ def extract_16px(
     """Model extraction as :func:`gifviz.builtin_zoo.training.extract` (its training loop and answer losses), with
     :func:`shift_and_shade` as the query augmentation: each batch of ``pool`` ``(N, 1, 16, 16)`` is augmented, sent
     to ``victim``, and the student learns its ``label`` or ``probabilities``. Returns the student and the queries."""
-    generator = seeded(seed)
-    victim.eval()
-    queries = 0
-
-    def batch_loss(index: torch.Tensor) -> torch.Tensor:
-        nonlocal queries
-        batch = shift_and_shade(pool[index], generator)
-        with torch.no_grad():
-            answers = victim(batch)
-        queries += len(batch)
-        return _answer_loss(student(batch), answers, answer)
-
-    _train(student, len(pool), epochs=epochs, lr=lr, generator=generator, batch_loss=batch_loss)
-    return student.eval(), queries
+    return extract(student, victim, pool, answer=answer, epochs=epochs, lr=lr, seed=seed, augment=shift_and_shade)
 
 
 def _sparsity(module: nn.Module) -> float:

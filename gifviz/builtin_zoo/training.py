@@ -152,8 +152,10 @@ def extract(
     lr: float,
     seed: int,
     rounds: int = 1,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> tuple[nn.Module, int]:
-    """Model extraction through a query API: every batch of ``pool`` ``(N, 3, H, W)`` is augmented (:func:`jitter`),
+    """Model extraction through a query API: every batch of ``pool`` ``(N, C, H, W)`` is augmented (``augment``,
+    default :func:`jitter`),
     sent to ``victim``, and the student learns from the answers: the top ``label`` or the ``probabilities``. With
     ``rounds`` > 1, each later round adds FGSM points of the current student near its decision boundary to the pool
     (adversarial extraction). Returns the student and the queries made."""
@@ -162,10 +164,11 @@ def extract(
     generator = seeded(seed)
     victim.eval()
     queries, current = 0, pool
+    augment = augment or jitter
 
     def batch_loss(index: torch.Tensor) -> torch.Tensor:
         nonlocal queries
-        batch = jitter(current[index], generator)
+        batch = augment(current[index], generator)
         with torch.no_grad():
             answers = victim(batch)
         queries += len(batch)

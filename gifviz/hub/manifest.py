@@ -75,7 +75,7 @@ EXTRA_KEYS = (
     "api",
 )
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
-DATA_PATH_KEYS = ("transferability",)
+DATA_PATH_KEYS = ("transferability", "checks", "reference_labels")
 
 
 @dataclasses.dataclass(frozen=True)
