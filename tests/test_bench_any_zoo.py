@@ -251,3 +251,16 @@ def test_benchmarks_page_says_what_the_zoo_lacks_before_running(tmp_path, monkey
     assert app.multiselect[0].value == ["modelgif", "disagreement", "softmax", "sac-m"]
     next(b for b in app.button if b.label == "Run testbed").click().run()
     assert not app.exception and len(app.error) == 1 and not app.dataframe
+
+
+def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
+    from gifviz.app.benchmarks import stress_audit_table
+
+    rows = ["zoo,manifest,category,column,auc"]
+    rows += [f"z{k},m,finetune,combined (leave-one-zoo-out),{auc}" for k, auc in enumerate((1.0, 0.8))]
+    rows += ["z0,m,transfer,disagreement,", "z1,m,transfer,disagreement,"]
+    (tmp_path / "selection.csv").write_text("\n".join(rows) + "\n")
+    table = stress_audit_table(tmp_path / "selection.csv")
+    assert table.loc["combined (leave-one-zoo-out)", "finetune"] == "0.90 / 0.80"
+    assert table.loc["disagreement", "transfer"] == "n/a" and "2 stress zoos" in table.index.name
+    assert stress_audit_table(tmp_path / "missing.csv") is None

@@ -4,6 +4,8 @@ session."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -96,3 +98,29 @@ def roc_categories(result: BenchResult) -> tuple[list[str], int]:
 def detail_methods(result: BenchResult) -> list[str]:
     """The methods of a result's details, in run order."""
     return list(dict.fromkeys(result.details["method"]))
+
+
+# The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout.
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit" / "selection.csv"
+STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
+
+
+def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
+    """AUC per attack category as ``mean / worst`` across the stress zoos, one row per method and for ``combined``
+    (each zoo scored with the fusion picked on the others); ``None`` when the results file is not there (an
+    installed package without the checkout's benchmarks)."""
+    if not path.is_file():
+        return None
+    results = pd.read_csv(path)
+    summary = results.groupby(["column", "category"])["auc"].agg(["mean", "min"])
+    rows = {}
+    for column in dict.fromkeys(results["column"]):
+        cells = {}
+        for category in STRESS_CATEGORIES:
+            if (column, category) in summary.index:
+                mean, worst = summary.loc[(column, category)]
+                cells[category] = "n/a" if pd.isna(mean) else f"{mean:.2f} / {worst:.2f}"
+        rows[column] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = f"AUC, mean / worst over {results['zoo'].nunique()} stress zoos"
+    return table
