@@ -245,3 +245,72 @@ def test_cli_field_of_a_served_model(served, tmp_path, capsys):
     assert main([*common, "--out", str(out), "--gradient", "zeroth-order", "--queries", "16"]) == 0
     field, info = load_field_npz(out)
     assert field.shape == (3, 2, 256) and info["queries"] == 3 + 1 + 3 * 2 * 16
+
+
+def test_an_audit_of_a_suspect_served_over_http_end_to_end(tmp_path, capsys):
+    """The suspect is only an HTTP endpoint (a slightly perturbed copy of the source); the audit takes every field
+    by zeroth-order estimates (the source's too, so both sides of a distance come from one estimator)."""
+    import pandas as pd
+    from conftest import save_torchscript
+
+    stolen = make_cnn(0)
+    with torch.no_grad():
+        for parameter in stolen.parameters():
+            parameter.add_(0.02 * parameter.std() * torch.randn_like(parameter))
+    server = ModelServer(stolen)
+    try:
+        folder = tmp_path / "zoo"
+        (folder / "models").mkdir(parents=True)
+        lines = ['name = "audit-api"', 'references = "refs"', "[input]", "channels = 1", "size = [16, 16]"]
+        for model_id, seed in [("src", 0), *((f"indep{k}", 10 + k) for k in range(4))]:
+            save_torchscript(make_cnn(seed), folder / "models" / f"{model_id}.pt")
+            relation = "source" if model_id == "src" else "independent"
+            lines += [
+                "[[models]]",
+                f'id = "{model_id}"',
+                f'file = "models/{model_id}.pt"',
+                'task = "digit"',
+                f'relation = "{relation}"',
+            ]
+        lines += [
+            "[[models]]",
+            'id = "suspect"',
+            f'source = "api:{server.url()}"',
+            'task = "digit"',
+            "[models.api]",
+            "retries = 0",
+        ]
+        (folder / "zoo.toml").write_text("\n".join(lines) + "\n")
+        write_pngs(folder / "refs", 6)
+        out = tmp_path / "audit"
+        code = main(
+            [
+                "audit",
+                str(folder / "zoo.toml"),
+                "--source",
+                "src",
+                "--suspects",
+                "suspect",
+                "--methods",
+                "modelgif,softmax",
+                "--gradient",
+                "zeroth-order",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        assert code == 0, capsys.readouterr().err
+    finally:
+        server.close()
+    table = pd.read_csv(out / "audit.csv")
+    by_method = table.set_index("method")
+    assert list(table["suspect"].unique()) == ["suspect"] and set(by_method.index) == {
+        "modelgif",
+        "softmax",
+        "combined",
+    }
+    assert by_method.loc["modelgif", "verdict"] == "derived"  # closer to the source than every independent
+    assert server.inputs > 0  # the suspect was only ever queried
