@@ -4,7 +4,9 @@ seeded stress zoos."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 
 from gifviz.cli.choices import STRESS_SCALES, ZOO_FAMILIES, ZOO_SCALES, builtin_root
 
@@ -65,14 +67,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     stress.set_defaults(handler=run_stress)
 
 
-def run_build(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _model_bar() -> Iterator[Callable[[int, int, str], None]]:
+    """A tqdm bar of models built, as the ``progress(done, total, model_id)`` the zoo builders call."""
     from tqdm import tqdm
 
-    from gifviz.builtin_zoo.build import build_zoo
-    from gifviz.builtin_zoo.recipes import SCALES
-    from gifviz.outputs import check_output_folder
-
-    check_output_folder(args.out)  # before hours of training, not after
     bar = tqdm(total=None, unit="model", file=sys.stderr, dynamic_ncols=True)
 
     def progress(done: int, total: int, model_id: str) -> None:
@@ -82,9 +81,19 @@ def run_build(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        path = build_zoo(args.out, SCALES[args.scale], args.family, progress)
+        yield progress
     finally:
         bar.close()
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from gifviz.builtin_zoo.build import build_zoo
+    from gifviz.builtin_zoo.recipes import SCALES
+    from gifviz.outputs import check_output_folder
+
+    check_output_folder(args.out)  # before hours of training, not after
+    with _model_bar() as progress:
+        path = build_zoo(args.out, SCALES[args.scale], args.family, progress)
     print(f"wrote {path}")
     return 0
 
@@ -104,23 +113,11 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_stress(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from gifviz.builtin_zoo.stress import build_stress_zoo, check_stress_out
 
     check_stress_out(args.out)  # before minutes of training, not after
-    bar = tqdm(total=None, unit="model", file=sys.stderr, dynamic_ncols=True)
-
-    def progress(done: int, total: int, model_id: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_description(model_id)
-        bar.refresh()
-
-    try:
+    with _model_bar() as progress:
         zoo = build_stress_zoo(args.seed, args.out, args.scale, progress)
-    finally:
-        bar.close()
     print(f"wrote {zoo.manifest} in {zoo.seconds:.0f} s")
     for group, count in zoo.counts.items():
         print(f"  {group}: {count}")

@@ -34,31 +34,6 @@ from gifviz.space import InputSpace, Preprocess
 
 TOP_KEYS = {"name", "description", "version", "input", "references", "models", "data"}
 INPUT_KEYS = {"channels", "size", "range"}
-MODEL_KEYS = {
-    "id",
-    "file",
-    "source",
-    "arch",
-    "num_classes",
-    "preprocess",
-    "task",
-    "classes",
-    "tags",
-    "parent",
-    "relation",
-    "family",
-    "recipe",
-    "seed",
-    "accuracy",
-    "metrics",
-    "digest",
-    "description",
-    "build_seconds",
-    "pretrained",
-    "trusted",
-    "access",
-    "api",
-}
 # Keys of a model entry kept in ModelSpec.extra.
 EXTRA_KEYS = (
     "family",
@@ -74,6 +49,21 @@ EXTRA_KEYS = (
     "access",
     "api",
 )
+# Every key a model entry may have: those ModelSpec reads itself, and the extra ones.
+MODEL_KEYS = {
+    "id",
+    "file",
+    "source",
+    "arch",
+    "num_classes",
+    "preprocess",
+    "task",
+    "classes",
+    "tags",
+    "parent",
+    "relation",
+    *EXTRA_KEYS,
+}
 # Keys of the free [data] table that name files, relative to the manifest like `file` and `references`.
 DATA_PATH_KEYS = ("transferability", "checks", "reference_labels")
 
