@@ -144,7 +144,7 @@ def test_cli_choices_match_the_library():
     assert choices.METRICS == METRICS and choices.SKETCH_DIM == SKETCH_DIM and choices.EXECUTORS == EXECUTORS
     assert choices.METHODS == METHODS and choices.TESTBEDS == TESTBEDS and choices.QUICK_METHODS == QUICK_METHODS
     assert choices.SOURCE_SCHEMES == SOURCE_SCHEMES
-    assert choices.STRESS_SCALES == tuple(STRESS_SCALES)
+    assert tuple(STRESS_SCALES) == choices.STRESS_SCALES
     # every scheme the manifest accepts has a loader (builtin: resolved to a file entry first), and no loader is missing
     assert set(SOURCE_SCHEMES) == {*SOURCE_LOADERS, "builtin"}
     assert choices.CATALOGUE_SOURCES == ORIGINS
