@@ -26,7 +26,7 @@ __all__ = [
     "builtin_root",
 ]
 
-# gifviz.bench.suite.METHODS: ModelGiF, then the peers of gifviz.peers.PEERS in their order
+# gifviz.methods.registry.METHODS (= gifviz.bench.suite.METHODS): ModelGiF, then the peers, in their order
 METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
 # gifviz.bench.costs.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
