@@ -1,5 +1,5 @@
 """Query-only ModelGiF against its black-box peers at the same number of queries per model, and the queries a
-decision costs (issue 17, "Measure").
+decision costs.
 
 Run:  python benchmarks/query_budget.py [--ipp ...] [--ladder 2,8,32,128,512] [--skip-ipp] [--skip-audit]
       (fields are kept in the field store, ``$GIFVIZ_HOME``, default ``~/.cache/gifviz``: a rerun only reads them)

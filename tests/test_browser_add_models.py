@@ -1,4 +1,4 @@
-"""Add models in a real browser (issue 15): from the default app, with no manifest typed, a user builds a zoo from
+"""Add models in a real browser: from the default app, with no manifest typed, a user builds a zoo from
 the catalogue (three torchvision architectures, one timm model, one repo of a Hugging Face cache), uploads eight
 reference images, computes the fields, downloads the Distances CSV, and ``gifviz hub ls`` lists the saved zoo.
 

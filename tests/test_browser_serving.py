@@ -1,4 +1,4 @@
-"""The served app in a real browser under hostile addresses and concurrent uploads (issue 18).
+"""The served app in a real browser under hostile addresses and concurrent uploads.
 
 One server for the module, on a three-model zoo that stands in for the built-in one (``GIFVIZ_BUILTIN_ZOO``), so
 each address takes a few seconds. Every hostile value points into a folder outside the allowed roots (``outside``)

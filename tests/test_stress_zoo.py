@@ -1,4 +1,4 @@
-"""Seeded stress zoos (issue 16): a tiny build is quick, deterministic, readable by the hub and the IPP testbed, and
+"""Seeded stress zoos: a tiny build is quick, deterministic, readable by the hub and the IPP testbed, and
 records what every model was trained on; the full design has the thieves, budgets and independents it promises."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ TINY = dataclasses.replace(
     data_fraction=0.05,
 )
 SEED = 3
-ISSUE_ARCHS = {"mlp", "cnn_wide", "cnn_k5", "resnet_tiny"}  # the thieves' architectures issue 16 names
+ISSUE_ARCHS = {"mlp", "cnn_wide", "cnn_k5", "resnet_tiny"}  # the thieves' architectures the stress zoos promise
 IPP_CATEGORIES = {"finetune", "prune", "extract-label", "extract-prob", "transfer"}
 
 

@@ -11,7 +11,7 @@ from gifviz.methods.registry import distance_method
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
 
-# Measured for issue 13 by running each method alone through ``run_ipp`` on the built-in zoo's IPP testbed (72 models,
+# Measured by running each method alone through ``run_ipp`` on the built-in zoo's IPP testbed (72 models,
 # 3x32x32 inputs): BenchConfig(methods=(m,), n_refs=32, sweep=(8, 16, 32), resamples=100), the app's default field
 # settings, ModelGiF's fields already in the store and the models already loaded, on this project's development
 # machine with 2 CPU cores, lightly loaded (load average 1.2 to 1.4; ZEST: at N = 8, load 2.7 to 3.6, times 4).

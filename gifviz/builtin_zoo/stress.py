@@ -3,7 +3,7 @@ TorchScript (as an outside zoo ships), and write reference PNGs, the zoo's own c
 
 The zoo is built in a hidden folder beside ``out`` and renamed into place when complete, so ``out`` either holds a
 whole zoo or nothing. A folder that already holds files is refused: a stress zoo must not change once a method has
-been scored on it (issue 16), so rebuilding means a new folder.
+been scored on it, so rebuilding means a new folder.
 """
 
 from __future__ import annotations

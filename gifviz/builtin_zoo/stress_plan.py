@@ -2,7 +2,7 @@
 
 A stress zoo tests whether lineage evidence generalises, so its seed varies what a method could overfit to: which two
 architectures the sources have, which task transfer models move to, which thief architecture gets which query
-budget. The design is fixed here, before any method is scored on a zoo (issue 16: never change a zoo after seeing a
+budget. The design is fixed here, before any method is scored on a zoo (never change a zoo after seeing a
 score on it). Per source:
 
 - ``finetune``: the source trained further on half its training set or on the attacker's own labelled digits;
