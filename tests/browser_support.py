@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,10 +118,14 @@ def tree_listing(root: Path) -> list[str]:
 
 @contextlib.contextmanager
 def chromium() -> Iterator[object]:
-    """A headless Debian Chromium driven by Playwright (the caller checks both are installed)."""
-    from playwright.sync_api import sync_playwright
+    """A headless Debian Chromium driven by Playwright; a missing Chromium fails the test with the fix (CI must not
+    skip the browser tests), a missing Playwright skips it."""
+    import pytest
 
-    with sync_playwright() as playwright:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get install chromium)")
+    with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_until_rendered
+from browser_support import ROOT, chromium, running_app, wait_until_rendered
 
 from gifviz import FieldConfig
 from gifviz.app.settings import AppSettings
@@ -67,13 +66,8 @@ def walk(request, tmp_path) -> Walk:
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def go(page, base: str, walk: Walk, path: str, title: str, charts: int = 0, texts: tuple[str, ...] = ()) -> None:

@@ -16,10 +16,9 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 import torch
 from browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     EXCEPTION_SELECTOR,
     alert_texts,
+    chromium,
     running_app,
     tree_listing,
     wait_until_rendered,
@@ -53,13 +52,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: .ci/run installs it (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def hostile_addresses(home: Path, outside: Path) -> list[tuple[str, str, dict[str, str], str]]:
