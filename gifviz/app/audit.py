@@ -11,13 +11,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from gifviz.app.resources import StreamlitProgress, open_references, open_store, open_zoo, serving_policy
+from gifviz.app.resources import (
+    StreamlitProgress,
+    estimated_seconds,
+    open_references,
+    open_store,
+    open_zoo,
+    serving_policy,
+)
 from gifviz.app.settings import AppSettings
 from gifviz.audit import audit, verify_unlearning
 from gifviz.audit.audit import COMBINED, AuditResult
 from gifviz.audit.roles import AuditRoles, audit_roles
 from gifviz.audit.unlearning import UnlearningResult
-from gifviz.bench.costs import method_costs
 from gifviz.errors import GifvizError
 from gifviz.figures.audit import audit_spread_figure
 from gifviz.hub.zoo import Zoo
@@ -39,9 +45,7 @@ def default_roles(zoo: Zoo, source: str) -> AuditRoles | None:
 
 def _check_cost(current: AppSettings, ids: Sequence[str], methods: Sequence[str]) -> None:
     """Refuse a question estimated beyond the server's computing limit (raises ServingRefused, one line)."""
-    references = open_references(current.manifest, current.refs, current.n_refs)
-    costs = method_costs(ids, list(methods), references, current.field_config(), open_store())
-    serving_policy().check_seconds(sum(cost.seconds for cost in costs))
+    serving_policy().check_seconds(estimated_seconds(current, ids, methods))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -14,9 +14,10 @@ import streamlit as st
 from gifviz.app.resources import (
     StreamlitProgress,
     confirm_compute,
+    confirm_missing_fields,
+    estimated_seconds,
     field_keys,
     fields,
-    missing,
     open_references,
     open_store,
     open_zoo,
@@ -25,7 +26,6 @@ from gifviz.app.resources import (
 )
 from gifviz.app.serving import ServingRefused
 from gifviz.app.settings import AppSettings
-from gifviz.bench.costs import FIELD_SECONDS_PER_POINT, MEASURED_ON, method_costs
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance import DistanceMatrix, distance_matrix
 from gifviz.errors import Cancelled, GifvizError
@@ -61,10 +61,7 @@ def matrix(current: AppSettings, ids: Sequence[str]) -> DistanceMatrix:
         digests = tuple(zoo.load(model_id).digest for model_id in ids)
         return _method_matrix(current, tuple(ids), digests)
     if len(ids) > SKETCH_ABOVE and current.metric == "cosine":
-        todo = missing(current, ids)  # the sketch path computes fields itself: the same limits as fields()
-        if todo:
-            estimate = len(todo) * current.n_refs * current.steps * FIELD_SECONDS_PER_POINT
-            confirm_compute(serving_policy(), len(todo), estimate)
+        confirm_missing_fields(current, ids)  # the sketch path computes fields itself: the limits of fields()
         return _sketched_matrix(current, tuple(ids))
     keys = field_keys(current, ids)
     store = open_store()
@@ -123,30 +120,15 @@ def method_choice(current: AppSettings, container=st) -> AppSettings:
     return current
 
 
-def method_seconds(current: AppSettings, ids: Sequence[str]) -> float:
-    """Rough seconds a peer method's matrix of ``ids`` takes (:func:`gifviz.bench.costs.method_costs`)."""
-    references = open_references(current.manifest, current.refs, current.n_refs)
-    costs = method_costs(ids, [current.method], references, current.field_config(), open_store())
-    return sum(cost.seconds for cost in costs)
-
-
 def _ask_before_a_slow_peer(current: AppSettings, ids: Sequence[str]) -> None:
     """A peer's matrix beyond the server's limit is refused; beyond its confirmation threshold the page waits for
     the Compute button (once per view and session). ModelGiF's fields ask in :func:`resources.fields` instead."""
     confirmed = st.session_state.setdefault("gifviz_confirmed_matrices", set())
     request = (current, tuple(ids))
-    if request in confirmed:
-        return
-    policy, seconds = serving_policy(), method_seconds(current, ids)
-    policy.check_seconds(seconds)
-    if policy.needs_confirmation(seconds):
-        st.warning(
-            f"{distance_method(current.method).title} on {len(ids)} models takes about {seconds:,.0f} s here "
-            f"(figures {MEASURED_ON}). Fewer models or references make it quicker."
-        )
-        if not st.button("Compute", type="primary", key="compute_matrix"):
-            st.stop()
-    confirmed.add(request)
+    seconds = estimated_seconds(current, ids, [current.method])
+    what = f"{distance_method(current.method).title} on {len(ids)} models"
+    confirm_compute(serving_policy(), seconds, what, key="compute_matrix", confirmed=request in confirmed)
+    confirmed.add(request)  # asked once: a rerun of the same view reads the cached matrix
 
 
 def heatmap_title(current: AppSettings) -> str:

@@ -21,7 +21,7 @@ import streamlit as st
 from gifviz.app import uploads
 from gifviz.app.serving import ServingPolicy, shorten
 from gifviz.app.settings import DEFAULT_FAMILY, AppSettings, builtin_manifest, read_query
-from gifviz.bench.costs import FIELD_SECONDS_PER_POINT
+from gifviz.bench.costs import FIELD_SECONDS_PER_POINT, method_costs
 from gifviz.errors import Cancelled, ConfigError, GifvizError, ManifestError
 from gifviz.field.result import Field
 from gifviz.hub.zoo import Zoo
@@ -244,10 +244,7 @@ def fields(
     zoo = open_zoo(current.manifest)
     references = open_references(current.manifest, current.refs, current.n_refs)
     policy = serving_policy()
-    todo = missing(current, ids)
-    if todo:
-        estimate = len(todo) * len(references) * current.steps * FIELD_SECONDS_PER_POINT
-        confirm_compute(policy, len(todo), estimate, confirmed)
+    todo = confirm_missing_fields(current, ids, confirmed)
     progress = StreamlitProgress(len(ids)) if show_progress and todo else None
     deadline = time.monotonic() + policy.max_seconds
     try:
@@ -272,9 +269,31 @@ def fields(
     return result
 
 
-def confirm_compute(policy: ServingPolicy, count: int, estimate: float, confirmed: bool = False) -> None:
-    """Refuse computing ``count`` fields for about ``estimate`` seconds beyond the operator's limit; ask first
-    beyond the confirmation threshold (the page stops until the visitor presses the button), unless ``confirmed``."""
+def confirm_missing_fields(current: AppSettings, ids: Sequence[str], confirmed: bool = False) -> list[str]:
+    """The models of ``ids`` whose field is not stored yet, after :func:`confirm_compute` has let computing them go
+    ahead (refused past the server's limit, asked past its threshold unless ``confirmed``)."""
+    todo = missing(current, ids)
+    if todo:
+        references = open_references(current.manifest, current.refs, current.n_refs)
+        estimate = len(todo) * len(references) * current.steps * FIELD_SECONDS_PER_POINT
+        confirm_compute(serving_policy(), estimate, f"{len(todo)} field(s)", confirmed=confirmed)
+    return todo
+
+
+def estimated_seconds(current: AppSettings, ids: Sequence[str], methods: Sequence[str]) -> float:
+    """Rough seconds ``methods`` take on the models ``ids`` at the current references and field settings
+    (:func:`gifviz.bench.costs.method_costs`; ModelGiF's fields already in the store cost only their reading)."""
+    references = open_references(current.manifest, current.refs, current.n_refs)
+    costs = method_costs(ids, list(methods), references, current.field_config(), open_store())
+    return sum(cost.seconds for cost in costs)
+
+
+def confirm_compute(
+    policy: ServingPolicy, estimate: float, what: str, *, key: str = "confirm_compute", confirmed: bool = False
+) -> None:
+    """Refuse computing ``what`` (``"5 field(s)"``) for about ``estimate`` seconds beyond the operator's limit; ask
+    first beyond the confirmation threshold (the page stops until the visitor presses the button ``key``), unless
+    ``confirmed``."""
     try:
         policy.check_seconds(estimate)
     except GifvizError as error:
@@ -282,10 +301,10 @@ def confirm_compute(policy: ServingPolicy, count: int, estimate: float, confirme
         st.stop()
     if policy.needs_confirmation(estimate) and not confirmed:
         st.warning(
-            f"This view computes {count} field(s) first, about {estimate:,.0f} s on this server (it stops a request "
+            f"This view computes {what} first, about {estimate:,.0f} s on this server (it stops a request "
             f"after {policy.max_seconds:,.0f} s). Fewer models, references or steps make it quicker."
         )
-        if not st.button(f"Compute {count} field(s)", type="primary", key="confirm_compute"):
+        if not st.button(f"Compute {what}", type="primary", key=key):
             st.stop()
 
 
