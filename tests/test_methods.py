@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from gifviz.config import FieldConfig
 from gifviz.constants import DISTANCE_METHODS
@@ -124,3 +125,12 @@ def test_a_peer_run_stops_between_models_when_asked(zoo_and_refs):
     zoo, refs = zoo_and_refs
     with pytest.raises(Cancelled, match="after 1 of 3 models"):
         method_matrix("softmax", zoo, zoo.ids, MethodInputs(refs), should_stop=lambda: True)
+
+
+def test_modelgifs_signature_of_one_loaded_model_is_its_stored_field(zoo_and_refs):
+    zoo, refs = zoo_and_refs
+    config, store = FieldConfig(steps=3), FieldStore()
+    method = METHODS["modelgif"]
+    signature = method.signature(zoo.load("other"), method.prepare(MethodInputs(refs, field=config, store=store), None))
+    expected = store_fields(zoo, refs, config, ["other"], store)["other"]  # read back from the store, not recomputed
+    assert torch.equal(signature.values, expected.values)

@@ -162,7 +162,7 @@ def run_distances(args: argparse.Namespace) -> int:
 def _write_method_distances(args: argparse.Namespace, zoo, ids: list[str], references) -> int:
     """``gifviz distances --method <peer>``: the same models and references through the peer's signatures."""
     from gifviz.cli.progress import TerminalProgress
-    from gifviz.methods import MethodInputs, distance_method, method_matrix
+    from gifviz.methods import MethodInputs, method_matrix
 
     field_only = {
         "--metric": args.metric != "cosine",
@@ -173,9 +173,6 @@ def _write_method_distances(args: argparse.Namespace, zoo, ids: list[str], refer
     named = [option for option, given in field_only.items() if given]
     if named:
         raise GifvizError(f"{' and '.join(named)}: for ModelGiF's fields only; drop them or use --method modelgif")
-    method = distance_method(args.method)
-    if method.needs_labels and references.labels is None:
-        raise GifvizError(f"{method.title} needs references with ground-truth labels; a folder of images has none")
     probe = zoo.load(args.probe) if args.probe else None
     inputs = MethodInputs(references, probe, zoo.space.value_range, args.seed)  # --seed also seeds a peer's choices
     matrix = method_matrix(args.method, zoo, ids, inputs, TerminalProgress(not args.quiet))

@@ -43,14 +43,14 @@ def field_signature(model: LoadedModel, context: FieldContext) -> Signature:
     if store is None:
         return Signature(field_of(model, references, config).values)
     refs_digest = references.field_digest(config)
-    obtained = store.obtain(
+    field = store.get_or_compute(
         store.key_for(model.digest, refs_digest, config),
         lambda: field_of(model, references, config),
         model_digest=model.digest,
         refs_digest=refs_digest,
         device=config.device,
     )
-    return Signature(obtained.field.values)
+    return Signature(field.values)
 
 
 def zoo_field_signatures(
