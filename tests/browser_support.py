@@ -152,7 +152,8 @@ def choose_options(page, label: str, options: tuple[str, ...], tries: int = 5) -
     does: type part of each to filter the list, click it, close the list.
 
     A rerun that was still on its way (a search typed a moment before) redraws the widget and clears what was
-    typed; the text is then typed again, as a user would, up to ``tries`` times."""
+    typed, before the option shows or between its showing and the click; the text is then typed again and the option
+    clicked again, as a user would, up to ``tries`` times."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     widget = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label)
@@ -161,12 +162,11 @@ def choose_options(page, label: str, options: tuple[str, ...], tries: int = 5) -
         for attempt in range(tries):
             widget.locator("input").fill(option[:40])
             try:
-                listed.wait_for(timeout=5_000)
+                listed.click(timeout=5_000)
                 break
-            except PlaywrightTimeout:  # the list was redrawn before it showed the option
+            except PlaywrightTimeout:  # the list was redrawn before the option could be clicked
                 if attempt == tries - 1:
                     raise
-        listed.click()
         page.keyboard.press("Escape")
 
 
