@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -116,6 +117,29 @@ def test_two_processes_racing_on_one_key_compute_it_once(tmp_path):
     assert marks.read_text().count("computed") == 1
     assert torch.equal(torch.load(tmp_path / "out0.pt"), torch.load(tmp_path / "out1.pt"))
     assert len(FieldStore(tmp_path / "home").records()) == 1
+
+
+def test_stores_opened_at_once_on_a_new_folder_all_open(tmp_path):
+    # Several connections creating one new index at once: without the index lock SQLite answered some of them
+    # "database is locked" at once (about 2 opens in 100 here), and that store fell back to no cache.
+    failures = []
+    for trial in range(60):
+        home = tmp_path / str(trial)
+        start = threading.Barrier(4)
+
+        def open_store(home=home, start=start):
+            start.wait()
+            try:
+                FieldStore(home)
+            except StoreUnavailable as error:
+                failures.append(str(error))
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
 
 
 def test_lru_eviction_keeps_the_store_under_its_limit(tmp_path):

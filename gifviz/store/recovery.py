@@ -64,33 +64,26 @@ def recovery_lock(home: Path) -> Iterator[None]:
 
 def open_index(home: Path, notify: Callable[[str], None]) -> FieldIndex:
     """The index of the store at ``home``; a corrupt one is moved aside and rebuilt, a missing one is re-filled
-    from the blobs already there. ``notify`` receives one line when either happens."""
-    path = home / INDEX_NAME
-    existed = path.exists()
-    try:
-        index = FieldIndex(path)
-    except IndexCorrupt as error:
-        return _rebuild_locked(home, str(error), notify)
-    if not existed and any(blob_files(home)):
-        with recovery_lock(home):
-            report = reindex(home, index)
-        if report.indexed or report.old_format or report.removed_bad:
-            notify(f"the field index {path} was missing; {report.describe()}")
-    return index
+    from the blobs already there. ``notify`` receives one line when either happens.
 
-
-def _rebuild_locked(home: Path, reason: str, notify: Callable[[str], None]) -> FieldIndex:
+    Opening holds the index lock: two processes creating the same new index at once could otherwise both switch it
+    to WAL, and SQLite answers the loser "database is locked" at once instead of waiting out its busy timeout."""
     path = home / INDEX_NAME
     with recovery_lock(home):
-        try:  # another process may have rebuilt it while this one waited for the lock
-            return FieldIndex(path)
-        except IndexCorrupt:
-            pass
-        index, report = rebuild(home)
-    notify(
-        f"the field index {path} was corrupt ({reason}); moved it to {report.moved_aside.name} and rebuilt it: "
-        f"{report.describe()}"
-    )
+        existed = path.exists()
+        try:
+            index = FieldIndex(path)
+        except IndexCorrupt as error:
+            index, rebuilt = rebuild(home)
+            notify(
+                f"the field index {path} was corrupt ({error}); moved it to {rebuilt.moved_aside.name} and rebuilt "
+                f"it: {rebuilt.describe()}"
+            )
+            return index
+        if not existed and any(blob_files(home)):
+            report = reindex(home, index)
+            if report.indexed or report.old_format or report.removed_bad:
+                notify(f"the field index {path} was missing; {report.describe()}")
     return index
 
 
