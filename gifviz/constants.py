@@ -14,7 +14,18 @@ SKETCH_DIM = 8192  # entries of a field's CountSketch (gifviz.distance.sketch)
 EXECUTORS = ("local", "ray")  # where missing fields are computed (gifviz.jobs.runner)
 TESTBEDS = ("ipp", "tasks", "unlearning")  # gifviz.bench.suite
 # Every distance method (gifviz.methods): ModelGiF and its peers, in the order the app and the tables list them.
-DISTANCE_METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
+DISTANCE_METHODS = (
+    "modelgif",
+    "disagreement",
+    "softmax",
+    "modeldiff",
+    "sac-w",
+    "sac-m",
+    "cka",
+    "zest",
+    "dark-knowledge",
+    "off-task",
+)
 # Model sources of a manifest (gifviz.hub.manifest); the loaders of gifviz.hub.loading.SOURCE_LOADERS, and builtin.
 SOURCE_SCHEMES = ("file", "torchvision", "hub", "builtin", "hf", "timm", "api")
 

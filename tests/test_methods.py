@@ -12,7 +12,16 @@ from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance import DistanceMatrix, field_distance
 from gifviz.hub import Zoo
 from gifviz.jobs import store_fields, zoo_distances
-from gifviz.methods import METHODS, PEERS, DistanceMethod, MethodInputs, distance_method, method_matrix, method_run
+from gifviz.methods import (
+    AUDIT_EVIDENCE,
+    METHODS,
+    PEERS,
+    DistanceMethod,
+    MethodInputs,
+    distance_method,
+    method_matrix,
+    method_run,
+)
 from gifviz.refs import load_reference_folder
 from gifviz.store import FieldStore
 
@@ -26,7 +35,7 @@ def zoo_and_refs(tiny_zoo):
 
 def test_modelgif_is_registered_beside_the_peers_in_the_parsers_order():
     assert tuple(METHODS) == DISTANCE_METHODS and METHODS["modelgif"].title == "ModelGiF"
-    assert set(PEERS) == set(METHODS) - {"modelgif"}
+    assert set(PEERS) | set(AUDIT_EVIDENCE) == set(METHODS) - {"modelgif"} and not set(PEERS) & set(AUDIT_EVIDENCE)
     with pytest.raises(Exception, match="unknown distance method 'nope'"):
         distance_method("nope")
 

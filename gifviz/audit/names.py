@@ -7,9 +7,11 @@ FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
 # Picked leave-one-zoo-out on the four stress zoos (gifviz.audit.fusion.DEFAULT_FUSION_NOTE has the command and the
 # numbers; benchmarks/results/audit/ its output): Stouffer's sum of z-values.
 DEFAULT_FUSION = "stouffer"
-# The white-box field and the decision-based evidence the issue asks the combination to fuse; each costs seconds on a
-# small zoo (ZEST and CKA are available by name).
-DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement")
+# The white-box field, the decision-based peers, and two kinds of evidence of gifviz's own that see what those miss:
+# the ranking of the other classes (probability thieves) and answers on natural photographs (label-only thieves
+# without task data); both were chosen on design zoos (seeds 5-8) that are never used to report. Each costs seconds on
+# a small zoo (ZEST and CKA are available by name).
+DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement", "dark-knowledge", "off-task")
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

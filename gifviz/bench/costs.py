@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from gifviz.config import FieldConfig
+from gifviz.methods.off_task import OFF_TASK_PROBES
 from gifviz.methods.registry import distance_method
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
@@ -27,7 +28,11 @@ SECONDS_PER_MODEL_AT_32 = {
     "modeldiff": 0.05,  # gradient search for input pairs on each source
     "sac-w": 0.03,  # a search of the labelled pool on each source
     "zest": 3.5,  # 64 masked copies of every reference
+    "dark-knowledge": 0.02,  # the outputs once, like disagreement (not measured apart: the same forward passes)
+    "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
 }
+# Methods that evaluate a fixed number of samples whatever the reference count.
+FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax
 # read the same softmax outputs): the distances and the bootstrap, like ModelGiF with its fields in the store.
 SHARED_SECONDS_PER_MODEL_AT_32 = 0.005
@@ -74,6 +79,8 @@ def method_title(method: str) -> str:
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
     """Model evaluations per model at ``n_refs`` references (SAC-w: at most; it keeps the misclassified ones)."""
+    if method in FIXED_SAMPLES:
+        return FIXED_SAMPLES[method]
     per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64}.get(method, 1)
     return per_reference * n_refs
 
@@ -104,7 +111,8 @@ def method_costs(
     costs = []
     for position, method in enumerate(methods):
         title = method_title(method)
-        seconds = len(ids) * scale * SECONDS_PER_MODEL_AT_32[method]
+        samples_scale = FIXED_SAMPLES[method] / 32 if method in FIXED_SAMPLES else scale
+        seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
         earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]
         if method in SHARED_OUTPUTS and earlier:

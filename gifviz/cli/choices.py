@@ -9,7 +9,7 @@ copy and its original differ.
 
 from __future__ import annotations
 
-from gifviz.constants import EXECUTORS, METRICS, SKETCH_DIM, SOURCE_SCHEMES, TESTBEDS, builtin_root
+from gifviz.constants import DISTANCE_METHODS, EXECUTORS, METRICS, SKETCH_DIM, SOURCE_SCHEMES, TESTBEDS, builtin_root
 
 __all__ = [
     "CATALOGUE_SOURCES",
@@ -26,8 +26,8 @@ __all__ = [
     "builtin_root",
 ]
 
-# gifviz.methods.registry.METHODS (= gifviz.bench.suite.METHODS): ModelGiF, then the peers, in their order
-METHODS = ("modelgif", "disagreement", "softmax", "modeldiff", "sac-w", "sac-m", "cka", "zest")
+# gifviz.methods.registry.METHODS (= gifviz.bench.suite.METHODS) is built in this order
+METHODS = DISTANCE_METHODS
 # gifviz.bench.costs.QUICK_METHODS: the methods a run uses unless others are named (seconds, not minutes)
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
 ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.builtin_zoo.recipes.FAMILIES

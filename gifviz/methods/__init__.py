@@ -4,6 +4,8 @@
   :class:`MethodInputs`, :class:`Signature`;
 - :mod:`~gifviz.methods.modelgif`: ModelGiF, whose signatures are gradient fields kept in the field store;
 - :mod:`~gifviz.methods.peers`: output disagreement, softmax distance, ModelDiff, SAC-w, SAC-m, linear CKA, ZEST;
+- :mod:`~gifviz.methods.dark_knowledge` and :mod:`~gifviz.methods.off_task` (on
+  :mod:`~gifviz.methods.natural_crops`): the audit's own black-box evidence (:data:`AUDIT_EVIDENCE`);
 - :mod:`~gifviz.methods.registry`: every method by name (:data:`METHODS`) and :func:`method_matrix`, the matrix of
   any method for a zoo's models;
 - :mod:`~gifviz.methods.run`: :class:`MethodRun`, a method evaluated once and compared on any rows (the testbeds).
@@ -24,6 +26,7 @@ _EXPORTS = {
     "Signature": "gifviz.methods.interface",
     "METHODS": "gifviz.methods.registry",
     "PEERS": "gifviz.methods.registry",
+    "AUDIT_EVIDENCE": "gifviz.methods.registry",
     "distance_method": "gifviz.methods.registry",
     "method_matrix": "gifviz.methods.registry",
     "MethodRun": "gifviz.methods.run",
@@ -31,6 +34,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AUDIT_EVIDENCE",
     "METHODS",
     "PEERS",
     "DistanceMethod",
@@ -44,7 +48,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from gifviz.methods.interface import DistanceMethod, MethodInputs, Signature
-    from gifviz.methods.registry import METHODS, PEERS, distance_method, method_matrix
+    from gifviz.methods.registry import AUDIT_EVIDENCE, METHODS, PEERS, distance_method, method_matrix
     from gifviz.methods.run import MethodRun, method_run
 
 

@@ -9,8 +9,10 @@ from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
+from gifviz.methods.dark_knowledge import dark_knowledge_distance, log_probabilities_signature
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
+from gifviz.methods.off_task import off_task_samples
 from gifviz.methods.peers import cka, modeldiff, outputs, sac, zest
 from gifviz.methods.peers.evaluation import references_as_samples, sample_count
 from gifviz.methods.run import signatures_of
@@ -97,9 +99,39 @@ PEERS: dict[str, DistanceMethod] = {
         ),
     )
 }
-# ModelGiF and its peers, in :data:`gifviz.constants.DISTANCE_METHODS`' order (the names the parser and the app's
-# settings validate against without importing torch; a test keeps the two in step).
-METHODS: dict[str, DistanceMethod] = {name: {"modelgif": MODELGIF, **PEERS}[name] for name in DISTANCE_METHODS}
+# Evidence of gifviz's own for the audit (their modules say why each sees what the others miss).
+AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
+    method.name: method
+    for method in (
+        DistanceMethod(
+            name="dark-knowledge",
+            title="Dark knowledge",
+            citation="correlation of the other classes' outputs (Hinton et al., 2015)",
+            access="black-box",
+            shared_outputs=True,
+            prepare=references_as_samples,
+            signature=log_probabilities_signature,
+            compare=dark_knowledge_distance,
+            evaluations=sample_count,
+        ),
+        DistanceMethod(
+            name="off-task",
+            title="Off-task disagreement",
+            citation="top-1 mismatch on crops of natural photographs",
+            access="black-box",
+            shared_outputs=True,
+            prepare=off_task_samples,
+            signature=outputs.probabilities_signature,
+            compare=outputs.disagreement,
+            evaluations=sample_count,
+        ),
+    )
+}
+# ModelGiF, its peers and the audit's own evidence, in :data:`gifviz.constants.DISTANCE_METHODS`' order (the
+# names the parser and the app's settings validate against without importing torch; a test keeps the two in step).
+METHODS: dict[str, DistanceMethod] = {
+    name: {"modelgif": MODELGIF, **PEERS, **AUDIT_EVIDENCE}[name] for name in DISTANCE_METHODS
+}
 
 
 def distance_method(name: str) -> DistanceMethod:

@@ -1,0 +1,70 @@
+"""The audit's own evidence: dark knowledge (the other classes' ranking) and off-task disagreement (natural crops)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gifviz.builtin_zoo.data import zoo_data
+from gifviz.hub import Zoo
+from gifviz.hub.builtin import builtin_manifest_path
+from gifviz.methods import AUDIT_EVIDENCE, MethodInputs, Signature, method_matrix
+from gifviz.methods.dark_knowledge import dark_knowledge_distance, per_sample_correlation
+from gifviz.methods.natural_crops import natural_crops
+from gifviz.methods.off_task import OFF_TASK_PROBES, off_task_samples
+from gifviz.refs import ReferenceSet
+
+
+def _log_softmax(logits: list[list[float]]) -> Signature:
+    return Signature(torch.tensor(logits, dtype=torch.float64).log_softmax(dim=1), (len(logits[0]), None))
+
+
+def test_dark_knowledge_reads_only_the_classes_neither_model_answers():
+    source = _log_softmax([[9.0, 3.0, 2.0, 1.0, 0.0], [0.0, 8.0, 1.0, 3.0, 2.0]])
+    # Another answer scale and offset, the same ranking of the other classes: a distilled copy.
+    copy = _log_softmax([[4.0, 1.5, 1.0, 0.5, 0.0], [10.0, 14.0, 10.5, 11.5, 11.0]])
+    # The same answers with the other classes ranked the other way round.
+    reversed_ = _log_softmax([[9.0, 0.0, 1.0, 2.0, 3.0], [3.0, 8.0, 2.0, 0.0, 1.0]])
+    assert dark_knowledge_distance(source, copy, None) == pytest.approx(0.0, abs=1e-12)
+    assert dark_knowledge_distance(source, reversed_, None) == pytest.approx(2.0, abs=1e-12)
+    assert dark_knowledge_distance(copy, source, None) == dark_knowledge_distance(source, copy, None)
+    # Where the answers differ, both answered classes are left out: three classes remain, and they agree.
+    other_answer = _log_softmax([[3.0, 9.0, 2.0, 1.0, 0.0]])
+    assert per_sample_correlation(_log_softmax([[9.0, 3.0, 2.0, 1.0, 0.0]]), other_answer) == pytest.approx([1.0])
+
+
+def test_dark_knowledge_of_label_only_outputs_is_not_a_number():
+    source = _log_softmax([[9.0, 3.0, 2.0, 1.0], [0.0, 8.0, 1.0, 3.0]])
+    labels_only = Signature(torch.log(torch.tensor([[1.0, 1e-30, 1e-30, 1e-30], [1e-30, 1.0, 1e-30, 1e-30]])))
+    assert np.isnan(dark_knowledge_distance(source, labels_only, None))
+
+
+def test_natural_crops_fit_the_space_and_repeat_with_the_seed():
+    grey = natural_crops(16, 1, (12, 20), (-1.0, 1.0), seed=3)
+    assert grey.shape == (16, 1, 12, 20) and grey.dtype == torch.float32
+    assert float(grey.min()) == -1.0 and float(grey.max()) == 1.0
+    assert torch.equal(grey, natural_crops(16, 1, (12, 20), (-1.0, 1.0), seed=3))
+    assert not torch.equal(grey, natural_crops(16, 1, (12, 20), (-1.0, 1.0), seed=4))
+    colour = natural_crops(64, 3, (32, 32))
+    # Colour photographs keep their colour: some crops' channels differ.
+    assert bool((colour[:, 0] - colour[:, 1]).abs().amax(dim=(1, 2)).gt(0.05).any())
+    assert len({tuple(crop.flatten()[:8].tolist()) for crop in grey}) == 16  # every crop its own
+
+
+def test_off_task_probes_take_the_references_shape_and_the_spaces_range():
+    references = ReferenceSet(torch.rand(3, 3, 8, 10), ("a", "b", "c"))
+    samples = off_task_samples(MethodInputs(references, value_range=(0.0, 255.0), seed=1), None)
+    assert samples.shape == (OFF_TASK_PROBES, 3, 8, 10) and float(samples.max()) == 255.0
+
+
+@pytest.mark.parametrize("name", list(AUDIT_EVIDENCE))
+def test_audit_evidence_puts_a_fine_tuned_copy_closer_than_an_independent_model(name):
+    zoo = Zoo.open(builtin_manifest_path("builtin"))
+    ids = ["src-cnn", "ft-cnn-1", "indep-cnn_deep-1", "transfer-cnn-1"]
+    split = zoo_data()["reference"]
+    references = ReferenceSet(split.images[:24], tuple(f"r{i}" for i in range(24)))
+    matrix = method_matrix(name, zoo, ids, MethodInputs(references))
+    assert np.allclose(np.diag(matrix.values), 0) and np.allclose(matrix.values, matrix.values.T, equal_nan=True)
+    assert matrix.distance("src-cnn", "ft-cnn-1") < matrix.distance("src-cnn", "indep-cnn_deep-1")
+    assert np.isnan(matrix.distance("src-cnn", "transfer-cnn-1"))  # a parity model has no digit classes to compare
