@@ -58,15 +58,21 @@ def zoo_aucs(
         for case in own:
             for model_id in case.positives + case.negatives:
                 label = int(model_id in case.positives)
-                for method in methods:
-                    labels, values = scored.setdefault(method, {}).setdefault(case.category, ([], []))
-                    labels.append(label)
-                    values.append(result.row(model_id, method).score)
-                for column, fused in audits.items():
-                    if column:
-                        labels, values = scored.setdefault(column, {}).setdefault(case.category, ([], []))
+                # A thief also counts in its breakdown group (what it queried); negatives count in every group.
+                groups = [case.category]
+                if case.category.startswith("extract"):
+                    queried = [_queried(zoo, model_id)] if label else sorted({_queried(zoo, m) for m in case.positives})
+                    groups += [f"{case.category} [{data}]" for data in queried]
+                for category in groups:
+                    for method in methods:
+                        labels, values = scored.setdefault(method, {}).setdefault(category, ([], []))
                         labels.append(label)
-                        values.append(fused.row(model_id, COMBINED).score)
+                        values.append(result.row(model_id, method).score)
+                    for column, fused in audits.items():
+                        if column:
+                            labels, values = scored.setdefault(column, {}).setdefault(category, ([], []))
+                            labels.append(label)
+                            values.append(fused.row(model_id, COMBINED).score)
     return pd.DataFrame(
         [
             {"zoo": zoo.name, "manifest": manifest, "category": category, "column": column, "auc": ipp.auc(*pair)}
@@ -76,8 +82,21 @@ def zoo_aucs(
     )
 
 
+def _queried(zoo: Zoo, model_id: str) -> str:
+    """What a thief queried its source with (the stress zoos' ``recipe.data``: ``natural`` or ``digits:attacker``)."""
+    spec = next(s for s in zoo.specs if s.id == model_id)
+    return str((spec.extra.get("recipe") or {}).get("data", "unrecorded"))
+
+
+def main_categories(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the attack categories themselves (not their breakdown by what a thief queried)."""
+    return table[table["category"].isin(ipp.CATEGORIES)]
+
+
 def worst_case(table: pd.DataFrame, column: str) -> float:
-    """The smallest AUC of ``column`` over every (zoo, category) of ``table``; NaN (cannot score) counts as 0."""
+    """The smallest AUC of ``column`` over every (zoo, category) of ``table``; NaN (cannot score) counts as 0. The
+    breakdown groups never take part: the choice is made on the categories alone."""
+    table = main_categories(table)
     values = table.loc[table["column"] == column, "auc"].fillna(0.0)
     return float(values.min()) if len(values) else math.nan
 
@@ -106,6 +125,15 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return cells[order]
 
 
+def breakdown(table: pd.DataFrame) -> pd.DataFrame:
+    """The extraction categories split by what the thieves queried (descriptive: no choice is made on it)."""
+    groups = table[~table["category"].isin(ipp.CATEGORIES)]
+    if groups.empty:
+        return pd.DataFrame()
+    grouped = groups.groupby(["column", "category"])["auc"]
+    return (grouped.mean().map("{:.2f}".format) + " / " + grouped.min().map("{:.2f}".format)).unstack("category")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("zoos", nargs="+", metavar="ZOO.toml", help="lineage zoos (at least 2)")
@@ -132,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         "\nAUC per category, mean / worst across zoos (combined: each zoo scored with the fusion picked on the others)"
     )
     print(summary(everything).to_string())
+    split = breakdown(everything)
+    if not split.empty:
+        print("\nExtraction split by what the thieves queried (same audits, same negatives; mean / worst across zoos)")
+        print(split.to_string())
     print("\npicked per held-out zoo: " + ", ".join(f"{Path(z).parent.name or z}: {f}" for z, f in picks.items()))
     final = pick(table)
     worst = worst_case(table, f"fusion:{final}")

@@ -15,8 +15,8 @@ import torch
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import decide
-from gifviz.audit.fusion import combined_evidence, stouffer
-from gifviz.audit.names import FUSION_NAMES
+from gifviz.audit.fusion import combined_evidence
+from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -208,14 +208,15 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     combined = audited.row("transfer")
     assert "left out: disagreement (compares outputs class by class" in combined.note
     used = [audited.row("transfer", m) for m in ("modelgif", "modeldiff", "sac-m")]
-    assert combined.distance == pytest.approx(stouffer(used))  # the fused statistic of the three that can compare
+    # the fused statistic of the three that can compare (dark knowledge and off-task compare outputs class by class too)
+    assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](used))
     assert "left out" not in audited.row("ft1").note
 
 
 def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited):
     independents = list(INDEPENDENTS)
     per_method = {m: audited.row("ft1", m) for m in audited.methods}
-    again = combined_evidence("ft1", per_method, audited.evidence.distances, independents, 0.05, "stouffer")
+    again = combined_evidence("ft1", per_method, audited.evidence.distances, independents, 0.05, DEFAULT_FUSION)
     assert again == audited.row("ft1")
     assert again.independents == len(INDEPENDENTS)
 
@@ -316,7 +317,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     provenance = json.loads((out / "audit.json").read_text())
     assert provenance["config"]["independents"] == list(INDEPENDENTS)
     assert provenance["config"]["leave_one_out"] == ["ind0"]
-    assert provenance["fusion"]["name"] == "stouffer" and provenance["references"]["count"] == 8
+    assert provenance["fusion"]["name"] == DEFAULT_FUSION and provenance["references"]["count"] == 8
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -50,6 +53,13 @@ def test_natural_crops_fit_the_space_and_repeat_with_the_seed():
     # Colour photographs keep their colour: some crops' channels differ.
     assert bool((colour[:, 0] - colour[:, 1]).abs().amax(dim=(1, 2)).gt(0.05).any())
     assert len({tuple(crop.flatten()[:8].tolist()) for crop in grey}) == 16  # every crop its own
+
+
+def test_natural_crops_are_the_same_in_another_process():
+    # One of the photographs is drawn at random by scikit-image unless seeded: another process must see the same crops.
+    code = "from gifviz.methods.natural_crops import natural_crops; print(float(natural_crops(256, 1, (16, 16)).sum()))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert float(other) == float(natural_crops(256, 1, (16, 16)).sum())
 
 
 def test_off_task_probes_take_the_references_shape_and_the_spaces_range():

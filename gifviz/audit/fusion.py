@@ -64,10 +64,10 @@ def rank(calibrations: Sequence[Calibration]) -> float:
 FUSIONS: dict[str, Fusion] = {"stouffer": stouffer, "fisher": fisher, "best": best, "rank": rank}
 assert tuple(FUSIONS) == FUSION_NAMES  # the parser's torch-free copy (gifviz.audit.names)
 
-# Filled by benchmarks/audit_selection.py's leave-one-zoo-out choice once stress zoos exist; until then Stouffer.
+# benchmarks/audit_selection.py's leave-one-zoo-out choice on the stress zoos, with the default methods.
 DEFAULT_FUSION_NOTE = (
     "picked leave-one-zoo-out on the four stress zoos 'gifviz zoo stress --seed 1..4' (each held-out zoo scored with "
-    "the fusion picked on the other three: stouffer 3 times, best once; stouffer on all four, worst-case AUC 0.23): "
+    "the fusion picked on the other three: best all 4 times; best on all four, worst-case AUC 0.56): "
     "'python benchmarks/audit_selection.py /work/stress_zoos/seed-{1,2,3,4}/zoo.toml --n-refs 128 --out "
     "benchmarks/results/audit'"
 )
