@@ -259,8 +259,12 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     rows = ["zoo,manifest,category,column,auc"]
     rows += [f"z{k},m,finetune,combined (leave-one-zoo-out),{auc}" for k, auc in enumerate((1.0, 0.8))]
     rows += ["z0,m,transfer,disagreement,", "z1,m,transfer,disagreement,"]
+    rows += [f"z{k},m,extract-label [natural],off-task,{auc}" for k, auc in enumerate((0.9, 0.7))]
     (tmp_path / "selection.csv").write_text("\n".join(rows) + "\n")
     table = stress_audit_table(tmp_path / "selection.csv")
     assert table.loc["combined (leave-one-zoo-out)", "finetune"] == "0.90 / 0.80"
+    # the split by what thieves queried comes after the categories themselves
+    assert list(table.columns) == ["finetune", "transfer", "extract-label [natural]"]
+    assert table.loc["off-task", "extract-label [natural]"] == "0.80 / 0.70"
     assert table.loc["disagreement", "transfer"] == "n/a" and "2 stress zoos" in table.index.name
     assert stress_audit_table(tmp_path / "missing.csv") is None

@@ -107,16 +107,19 @@ STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "tran
 
 def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     """AUC per attack category as ``mean / worst`` across the stress zoos, one row per method and for ``combined``
-    (each zoo scored with the fusion picked on the others); ``None`` when the results file is not there (an
+    (each zoo scored with the fusion picked on the others), then per extraction category split by what the thieves
+    queried; ``None`` when the results file is not there (an
     installed package without the checkout's benchmarks)."""
     if not path.is_file():
         return None
     results = pd.read_csv(path)
     summary = results.groupby(["column", "category"])["auc"].agg(["mean", "min"])
+    # then the extraction categories split by what the thieves queried ("extract-label [natural]"), when recorded
+    categories = [*STRESS_CATEGORIES, *(c for c in dict.fromkeys(results["category"]) if c not in STRESS_CATEGORIES)]
     rows = {}
     for column in dict.fromkeys(results["column"]):
         cells = {}
-        for category in STRESS_CATEGORIES:
+        for category in categories:
             if (column, category) in summary.index:
                 mean, worst = summary.loc[(column, category)]
                 cells[category] = "n/a" if pd.isna(mean) else f"{mean:.2f} / {worst:.2f}"
