@@ -14,11 +14,14 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from browser_support import ROOT, chromium, running_app, wait_until_rendered
 
 from gifviz import FieldConfig
 from gifviz.app.settings import AppSettings
+from gifviz.audit import audit
+from gifviz.audit.names import DEFAULT_METHODS
 from gifviz.distance import DistanceMatrix
 from gifviz.hub import Zoo
 from gifviz.jobs import zoo_distances
@@ -135,11 +138,30 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         wait_until_rendered(page, "Benchmarks", charts=2, texts=("ROC: extract-prob",), timeout=600_000)
         shoot(page, walk, "benchmarks.png", full_page=True)
 
+        go(page, base, walk, "audit", "Audit", texts=("Run audit",))
+        page.get_by_role("button", name="Run audit").click()
+        wait_until_rendered(page, "Audit", charts=1, texts=("Download audit (CSV)",), timeout=600_000)
+        shoot(page, walk, "audit.png", full_page=True)
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download audit (CSV)").click()
+        audited = pd.read_csv(download_info.value.path())
+        assert set(DEFAULT_METHODS) | {"combined"} == set(audited["method"])
+        if not walk.readme:  # the page's evidence is the library's audit of the same models and references
+            zoo = Zoo.open(BUILTIN)
+            refs = load_reference_folder(zoo.manifest.references, zoo.space, settings.n_refs)
+            suspects = sorted(set(audited["suspect"]))
+            library = audit(zoo, "src-cnn", suspects, references=refs, field_config=FieldConfig(steps=settings.steps))
+            expected = library.frame().set_index(["suspect", "method"])["distance"]
+            np.testing.assert_allclose(
+                audited.set_index(["suspect", "method"])["distance"].loc[expected.index], expected, atol=1e-9
+            )
+
         go(page, base, walk, "settings", "Settings", texts=("Check every stored field",))
         shoot(page, walk, "settings.png")
         page.close()
     # The README's folder also holds other walks' screenshots: this walk must have written each of its own.
     assert {p.name for p in walk.shots.glob("*.png")} >= {
+        "audit.png",
         "benchmarks.png",
         "clusters.png",
         "compare.png",
