@@ -8,7 +8,9 @@ category uses the audit's ``score`` (larger = more derived), pooled over sources
 Leave-one-zoo-out: for each zoo, the candidate with the best worst-case per-category AUC on the *other* zoos is
 picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its AUC is reported on the held-out zoo.
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
-for each method, and for each candidate (for reference only: those rows saw every zoo).
+for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
+extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
+descriptive, and no choice is made on it.
 
     python benchmarks/audit_selection.py /work/stress_zoos/seed-*/zoo.toml --n-refs 128 --out benchmarks/results/audit
 
