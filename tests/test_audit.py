@@ -360,3 +360,18 @@ def test_audit_refuses_an_out_that_is_a_file(lineage, tmp_path, capsys):
     manifest, refs = lineage
     assert cli(manifest, refs, "audit", "--source", "source", "--out", str(manifest)) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_combined_names_the_methods_that_alone_call_a_suspect_derived():
+    from gifviz.audit.audit import _with_dissent
+    from gifviz.audit.calibration import Calibration
+
+    derived = Calibration(0.1, 4.0, 0.1, 0.01, 9, "derived")
+    unsure = Calibration(0.5, 0.5, 0.4, 0.3, 9, "independent")
+    combined = Calibration(1.0, 1.0, 0.3, 0.2, 9, "independent", "best of a, b, c")
+    noted = _with_dissent(combined, {"a": derived, "b": unsure, "c": unsure}, 0.05)
+    assert noted.note.startswith("a alone call it derived") and "up to 15% of independent models" in noted.note
+    assert noted.note.endswith("best of a, b, c") and noted.verdict == "independent"
+    agreeing = Calibration(1.0, 3.0, 0.1, 0.01, 9, "derived", "best of a, b, c")
+    assert _with_dissent(agreeing, {"a": derived, "b": unsure, "c": unsure}, 0.05) == agreeing
+    assert _with_dissent(combined, {"b": unsure, "c": unsure}, 0.05) == combined

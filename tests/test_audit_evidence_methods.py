@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -9,13 +10,15 @@ import numpy as np
 import pytest
 import torch
 
+from gifviz.audit.evidence import _reason
 from gifviz.builtin_zoo.data import zoo_data
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
-from gifviz.methods import AUDIT_EVIDENCE, MethodInputs, Signature, method_matrix
-from gifviz.methods.dark_knowledge import dark_knowledge_distance, per_sample_correlation
+from gifviz.methods import AUDIT_EVIDENCE, METHODS, MethodInputs, MethodRun, Signature, method_matrix
+from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, per_sample_correlation
 from gifviz.methods.natural_crops import natural_crops
 from gifviz.methods.off_task import OFF_TASK_PROBES, off_task_samples
+from gifviz.methods.peers.evaluation import as_logits
 from gifviz.refs import ReferenceSet
 
 
@@ -75,6 +78,50 @@ def test_audit_evidence_puts_a_fine_tuned_copy_closer_than_an_independent_model(
     split = zoo_data()["reference"]
     references = ReferenceSet(split.images[:24], tuple(f"r{i}" for i in range(24)))
     matrix = method_matrix(name, zoo, ids, MethodInputs(references))
-    assert np.allclose(np.diag(matrix.values), 0) and np.allclose(matrix.values, matrix.values.T, equal_nan=True)
     assert matrix.distance("src-cnn", "ft-cnn-1") < matrix.distance("src-cnn", "indep-cnn_deep-1")
     assert np.isnan(matrix.distance("src-cnn", "transfer-cnn-1"))  # a parity model has no digit classes to compare
+
+
+class _AnswersProbabilities(torch.nn.Module):
+    """The same network behind a service that answers softmax probabilities instead of logits."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x).softmax(dim=1)
+
+
+@pytest.mark.parametrize("name", ["dark-knowledge", "softmax"])
+def test_a_model_that_answers_probabilities_is_read_as_its_logits(name):
+    zoo = Zoo.open(builtin_manifest_path("builtin"))
+    source, suspect = zoo.load("src-cnn"), zoo.load("xprob-cnn-1")
+    behind_api = dataclasses.replace(suspect, module=_AnswersProbabilities(suspect.module))
+    references = zoo_data()["reference"].images[:32]
+    method = METHODS[name]
+    context = method.prepare(MethodInputs(ReferenceSet(references, tuple(map(str, range(32))))), None)
+    of_logits = method.distance(method.signature(source, context), method.signature(suspect, context))
+    of_probabilities = method.distance(method.signature(source, context), method.signature(behind_api, context))
+    assert of_probabilities == pytest.approx(of_logits, abs=1e-5)
+
+
+def test_label_only_outputs_are_read_as_probabilities_and_have_no_ranking():
+    one_hot = torch.nn.functional.one_hot(torch.tensor([2, 0, 1]), 4).float()
+    logits = as_logits(one_hot)
+    assert torch.equal(logits.argmax(dim=1), torch.tensor([2, 0, 1])) and bool(torch.isfinite(logits).all())
+    source = _log_softmax([[9.0, 3.0, 2.0, 1.0], [0.0, 8.0, 1.0, 3.0], [1.0, 0.0, 5.0, 2.0]])
+    assert np.isnan(dark_knowledge_distance(source, Signature(logits.double().log_softmax(dim=1)), None))
+    # logits that happen to be non-negative are left alone unless every row sums to one
+    assert torch.equal(as_logits(torch.tensor([[0.2, 0.3], [0.9, 0.4]])), torch.tensor([[0.2, 0.3], [0.9, 0.4]]))
+
+
+def test_the_audit_says_why_dark_knowledge_cannot_compare_a_label_only_model(tmp_path):
+    labels_only = Signature(torch.zeros(3, 4).double())
+    assert np.isnan(dark_knowledge_distance(_log_softmax([[3.0, 2.0, 1.0, 0.0]] * 3), labels_only, None))
+    zoo = Zoo.open(builtin_manifest_path("builtin"))
+    run = MethodRun("dark-knowledge", "Dark knowledge", "black-box", 3, 3, 0.0, lambda a, b, rows: float("nan"))
+    reason = _reason(run, METHODS["dark-knowledge"], zoo, "src-cnn", "ft-cnn-1")  # the same ten digit classes
+    assert reason == UNDEFINED
+    other_task = _reason(run, METHODS["dark-knowledge"], zoo, "src-cnn", "transfer-cnn-1")
+    assert "has other output classes than 'src-cnn'" in other_task

@@ -19,6 +19,7 @@ from conftest import make_cnn, write_pngs, write_zoo
 from gifviz import FieldConfig, compute_field
 from gifviz.store import FieldStore, StoreUnavailable, field_key
 from gifviz.store.blobs import decode_field, encode_field
+from gifviz.store.recovery import recovery_lock
 from gifviz.store.store import PARTIAL_GRACE_SECONDS
 
 HELPERS = Path(__file__).parent / "helpers"
@@ -140,6 +141,27 @@ def test_stores_opened_at_once_on_a_new_folder_all_open(tmp_path):
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+def test_an_existing_store_opens_while_a_long_repair_holds_the_index_lock(tmp_path):
+    FieldStore(tmp_path).get_or_compute("k" * 64, small_field, model_digest="d", refs_digest="r")
+    holding, release = threading.Event(), threading.Event()
+
+    def long_repair():  # gc and repair hold the lock while they read every blob
+        with recovery_lock(tmp_path):
+            holding.set()
+            release.wait(30)
+
+    repair = threading.Thread(target=long_repair)
+    repair.start()
+    try:
+        assert holding.wait(10)
+        started = time.perf_counter()
+        opened = FieldStore(tmp_path)
+        assert time.perf_counter() - started < 5 and opened.get("k" * 64) is not None
+    finally:
+        release.set()
+        repair.join()
 
 
 def test_lru_eviction_keeps_the_store_under_its_limit(tmp_path):

@@ -120,8 +120,21 @@ def assess(
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
         combined = combined_evidence(suspect, calibrations, evidence.distances, independents, alpha, fusion)
-        rows.append(AuditRow(suspect, COMBINED, combined))
+        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, calibrations, alpha)))
     return rows
+
+
+def _with_dissent(combined: Calibration, per_method: dict[str, Calibration], alpha: float) -> Calibration:
+    """``combined``, noting the methods that alone call the suspect derived when the fusion does not: with few
+    independents the fusion's second calibration has little power, and the reader should see the dissent."""
+    dissent = [m for m, c in per_method.items() if c.verdict == "derived"]
+    if combined.verdict in ("derived", "n/a") or not dissent:
+        return combined
+    return _noted(
+        combined,
+        f"{', '.join(dissent)} alone call it derived (each at false-positive rate {alpha:g}: with {len(per_method)} "
+        f"methods, one of them does so for up to {min(1.0, len(per_method) * alpha):.0%} of independent models)",
+    )
 
 
 def audit(

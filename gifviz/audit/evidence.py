@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
-from gifviz.methods.interface import MethodInputs
+from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.registry import distance_method
 from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
 from gifviz.pipeline import ZooProgress
@@ -38,12 +38,28 @@ class Evidence:
     samples: dict[str, int]
 
 
-def _reason(run: MethodRun, shared_outputs: bool, origin: str, model_id: str) -> str:
+def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
+    """Whether the manifest says the two models share their output classes (names, else counts); None if it does
+    not say."""
+    first, second = zoo.spec(a), zoo.spec(b)
+    if first.classes is not None and second.classes is not None:
+        return tuple(first.classes) == tuple(second.classes)
+    if first.num_classes is not None and second.num_classes is not None:
+        return first.num_classes == second.num_classes
+    return None
+
+
+def _reason(run: MethodRun, method: DistanceMethod, zoo: Zoo, origin: str, model_id: str) -> str:
+    """Why ``method`` gave no distance from ``origin`` to ``model_id``."""
     if run.note:
         return run.note
-    if shared_outputs:
-        return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
-    return "no finite distance"
+    mismatch = f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
+    same = _same_classes(zoo, origin, model_id) if method.shared_outputs else None
+    if method.shared_outputs and same is False:
+        return mismatch
+    if method.undefined:
+        return method.undefined if same or not method.shared_outputs else f"{mismatch}, or {method.undefined}"
+    return mismatch if method.shared_outputs else "no finite distance"
 
 
 def method_evidence(
@@ -85,7 +101,7 @@ def method_evidence(
         values = {m: run.distance(origin, m) for m in ids if m != origin}
         distances[name] = values
         reasons[name] = {
-            m: _reason(run, method.shared_outputs, origin, m) for m, value in values.items() if not math.isfinite(value)
+            m: _reason(run, method, zoo, origin, m) for m, value in values.items() if not math.isfinite(value)
         }
         samples[name] = run.samples
     return Evidence(origin, distances, reasons, samples)

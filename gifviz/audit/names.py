@@ -11,8 +11,9 @@ FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
 DEFAULT_FUSION = "best"
 # The white-box field, the decision-based peers, and two kinds of evidence of gifviz's own that see what those miss:
 # the ranking of the other classes (probability thieves) and answers on natural photographs (label-only thieves
-# without task data); both were chosen on design zoos (seeds 5-8) that are never used to report. Each costs seconds on
-# a small zoo (ZEST and CKA are available by name).
+# without task data); both were chosen on design zoos (seeds 5-8) that are never used to report (the README says
+# where the off-task idea came from, and why its stress-zoo numbers are a best case). Each costs seconds on a small
+# zoo (ZEST and CKA are available by name).
 DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement", "dark-knowledge", "off-task")
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128

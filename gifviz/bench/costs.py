@@ -28,7 +28,7 @@ SECONDS_PER_MODEL_AT_32 = {
     "modeldiff": 0.05,  # gradient search for input pairs on each source
     "sac-w": 0.03,  # a search of the labelled pool on each source
     "zest": 3.5,  # 64 masked copies of every reference
-    "dark-knowledge": 0.02,  # the outputs once, like disagreement (not measured apart: the same forward passes)
+    "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.

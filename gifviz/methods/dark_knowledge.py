@@ -5,10 +5,13 @@ each other class (Hinton et al., 2015, call this the teacher's dark knowledge). 
 but not from each other agree on the answer almost everywhere and on the rest little. So the distance is computed over
 the classes that neither model answers: per sample, one minus the Pearson correlation of the two models' log-softmax
 outputs over those classes, averaged over samples. After centring, log-softmax over a set of classes is the logits
-over them, so the distance is the same for logits and for probabilities.
+over them, so the distance is the same for logits and for log-probabilities; a model that answers probabilities is
+read through their logarithm (:func:`~gifviz.methods.peers.evaluation.as_logits`).
 
-A model that returns only labels (one-hot outputs) has no ranking of the other classes: the distance is NaN, and the
-audit says the method could not compare it.
+A model that returns only labels (one-hot outputs) has no ranking of the other classes, and a task of two classes has
+no class left once both answers are set aside: the distance is NaN, and the audit says why (:data:`UNDEFINED`). With
+three or four classes only one or two classes remain, so the per-sample correlation is coarse (with two, it is +1 or
+-1).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from gifviz.methods.peers.evaluation import model_outputs, output_classes, selec
 
 # A sample whose other-class outputs vary less than this (label-only or saturated outputs) carries no ranking.
 _FLAT = 1e-6
+# Why the distance of two models with the same classes can be NaN (the audit's note says it).
+UNDEFINED = "no ranking of the other classes to compare (label-only outputs, or fewer than three classes)"
 
 
 def log_probabilities_signature(model: LoadedModel, samples: torch.Tensor) -> Signature:

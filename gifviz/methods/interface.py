@@ -92,6 +92,8 @@ class DistanceMethod:
             zoo's models than loading each and calling ``signature`` (ModelGiF: the field store and its executors).
         all_pairs: ``(signatures) -> (M, M)`` distances on all samples, faster than comparing pair by pair (ModelGiF:
             one Gram matrix).
+        undefined: why the distance of two models with the same output classes can be NaN, when it can (shown in the
+            audit's notes).
     """
 
     name: str
@@ -108,6 +110,7 @@ class DistanceMethod:
     per_sample: Callable[[Signature, Signature], np.ndarray] | None = None
     zoo_signatures: Callable[[Zoo, Sequence[str], Any, ZooProgress | None], dict[str, Signature]] | None = None
     all_pairs: Callable[[Sequence[Signature]], np.ndarray] | None = None
+    undefined: str = ""
 
     def distance(self, a: Signature, b: Signature, rows: np.ndarray | None = None) -> float:
         """The distance of two signatures on sample ``rows``; NaN where this method cannot compare them."""

@@ -53,9 +53,12 @@ def natural_crops(
 ) -> torch.Tensor:
     """``count`` crops ``(count, channels, H, W)`` in ``value_range``, the same for the same arguments.
 
-    Each is a square of a random photograph (from the input's short side to half the photograph's), area-resized,
-    flipped at random, contrast-stretched to the full range and inverted for half of them (task images may be light
-    on dark or the reverse).
+    Each is a square of a random photograph, with a side from the input's longer side (or the photograph's short
+    side, when that is smaller: then the crop is enlarged) to half the photograph's short side. It is area-resized to
+    ``H x W`` (a non-square input gets a stretched square), flipped at random, contrast-stretched over its three colour
+    channels to the full range, and inverted for half of them (task images may be light on dark or the reverse). A
+    one-channel crop is the luminance of that colour crop, so a crop of the one colour photograph (the retina) may not
+    span the full range.
     """
     rng = np.random.default_rng([_STREAM, seed])
     height, width = size

@@ -9,7 +9,7 @@ from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
-from gifviz.methods.dark_knowledge import dark_knowledge_distance, log_probabilities_signature
+from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, log_probabilities_signature
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
 from gifviz.methods.off_task import off_task_samples
@@ -113,6 +113,7 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             signature=log_probabilities_signature,
             compare=dark_knowledge_distance,
             evaluations=sample_count,
+            undefined=UNDEFINED,
         ),
         DistanceMethod(
             name="off-task",

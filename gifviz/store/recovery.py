@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,13 +67,20 @@ def open_index(home: Path, notify: Callable[[str], None]) -> FieldIndex:
     """The index of the store at ``home``; a corrupt one is moved aside and rebuilt, a missing one is re-filled
     from the blobs already there. ``notify`` receives one line when either happens.
 
-    Opening holds the index lock: two processes creating the same new index at once could otherwise both switch it
+    An index that exists opens without the lock, so a long ``gc`` or ``repair`` (which hold it) never stalls other
+    runs. Creating, re-filling or rebuilding one holds the lock, and a new index is set up whole under a temporary
+    name before it appears (:func:`_create_index`): two processes creating one at once would otherwise both switch it
     to WAL, and SQLite answers the loser "database is locked" at once instead of waiting out its busy timeout."""
     path = home / INDEX_NAME
+    if path.exists():
+        try:
+            return FieldIndex(path)
+        except (IndexCorrupt, sqlite3.OperationalError):
+            pass  # damaged, or replaced under us by a rebuild: the locked path below repairs or waits for it
     with recovery_lock(home):
         existed = path.exists()
         try:
-            index = FieldIndex(path)
+            index = FieldIndex(path) if existed else _create_index(path)
         except IndexCorrupt as error:
             index, rebuilt = rebuild(home)
             notify(
@@ -87,10 +95,20 @@ def open_index(home: Path, notify: Callable[[str], None]) -> FieldIndex:
     return index
 
 
+def _create_index(path: Path) -> FieldIndex:
+    """A new, empty index at ``path`` (the caller holds :func:`recovery_lock`), set up under a temporary name and
+    renamed in whole: a process that opens the index without the lock never meets one half set up."""
+    fresh = path.with_name(f".{path.name}.new-{os.getpid()}")
+    # Closing the only connection checkpoints the WAL and removes its files; WAL mode stays in the file's header.
+    FieldIndex(fresh).close()
+    os.replace(fresh, path)
+    return FieldIndex(path)
+
+
 def rebuild(home: Path) -> tuple[FieldIndex, RebuildReport]:
     """Move the index aside and fill a new one from the blobs (the caller holds :func:`recovery_lock`)."""
     aside = move_aside(home / INDEX_NAME)
-    index = FieldIndex(home / INDEX_NAME)
+    index = _create_index(home / INDEX_NAME)
     report = reindex(home, index)
     report.moved_aside = aside
     return index, report

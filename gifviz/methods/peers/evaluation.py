@@ -20,11 +20,26 @@ EVAL_BATCH = 256
 
 
 def model_outputs(model: LoadedModel, images: torch.Tensor) -> torch.Tensor:
-    """Logits ``(N, K)`` of ``model`` on raw inputs ``(N, C, H, W)``, through its own preprocess."""
+    """Logits ``(N, K)`` of ``model`` on raw inputs ``(N, C, H, W)``, through its own preprocess (a model that answers
+    probabilities gives their logarithm: :func:`as_logits`)."""
     outputs = forward_in_chunks(model.wrapped(), images, EVAL_BATCH).float()
     if outputs.ndim != 2:
         raise GifvizError(f"model {model.id!r} returns outputs of shape {tuple(outputs.shape)}; peers need (N, K)")
-    return outputs
+    return as_logits(outputs)
+
+
+def as_logits(outputs: torch.Tensor) -> torch.Tensor:
+    """``outputs`` ``(N, K)``, or their logarithm when every row is a probability vector (non-negative, summing to 1).
+
+    A prediction API may answer probabilities instead of logits. Their logarithm is a logit vector with the same
+    softmax, so every method that reads softmax outputs, or ranks log-probabilities, sees the same model either way.
+    A zero probability becomes the logarithm of float32's smallest normal number, not minus infinity.
+    """
+    if outputs.shape[0] == 0 or outputs.shape[1] < 2 or bool((outputs < 0).any()):
+        return outputs
+    if not torch.allclose(outputs.double().sum(dim=1), torch.ones(outputs.shape[0], dtype=torch.float64), atol=1e-3):
+        return outputs
+    return outputs.clamp_min(torch.finfo(torch.float32).tiny).log()
 
 
 def output_classes(model: LoadedModel, outputs: torch.Tensor) -> tuple:
