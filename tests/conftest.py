@@ -64,13 +64,41 @@ def write_pngs(folder: Path, count: int, size: int = 16, channels: int = 1, seed
     return folder
 
 
-def write_zoo(root: Path, models: dict[str, nn.Module], channels: int = 1, size: int = 16, extra: str = "") -> Path:
-    """A manifest with one TorchScript file per model; returns the manifest path."""
+def perturbed(model: nn.Module, scale: float, seed: int | None = None) -> nn.Module:
+    """``model`` itself, every parameter moved by ``scale`` times its own spread (a fine-tuned-like copy); ``seed``
+    seeds the noise, else it continues the global random stream."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(scale * parameter.std().nan_to_num() * torch.randn_like(parameter))
+    return model
+
+
+def write_zoo(
+    root: Path,
+    models: dict[str, nn.Module],
+    channels: int = 1,
+    size: int = 16,
+    extra: str = "",
+    *,
+    name: str = "test-zoo",
+    references: str | None = None,
+    fields: dict[str, dict[str, str]] | None = None,
+    more: tuple[str, ...] = (),
+) -> Path:
+    """A manifest with one TorchScript file per model; returns the manifest path.
+
+    ``references``: the manifest's references folder; ``fields``: more string keys of a model's entry (relation,
+    parent, ...); ``more``: manifest lines appended at the end (an entry that is not a file)."""
     (root / "models").mkdir(parents=True, exist_ok=True)
-    lines = ['name = "test-zoo"', "[input]", f"channels = {channels}", f"size = [{size}, {size}]", extra]
+    header = [f'name = "{name}"', *([f'references = "{references}"'] if references else [])]
+    lines = [*header, "[input]", f"channels = {channels}", f"size = [{size}, {size}]", extra]
     for model_id, model in models.items():
         save_torchscript(model, root / "models" / f"{model_id}.pt")
         lines += ["[[models]]", f'id = "{model_id}"', f'file = "models/{model_id}.pt"', 'task = "digit"']
+        lines += [f'{key} = "{value}"' for key, value in (fields or {}).get(model_id, {}).items()]
+    lines += more
     manifest = root / "zoo.toml"
     manifest.write_text("\n".join(lines) + "\n")
     return manifest

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_cnn, write_pngs
+from conftest import make_cnn, perturbed, write_pngs, write_zoo
 from torch import nn
 
 from gifviz.app.serving import ServingPolicy, ServingRefused
@@ -251,36 +251,14 @@ def test_an_audit_of_a_suspect_served_over_http_end_to_end(tmp_path, capsys):
     """The suspect is only an HTTP endpoint (a slightly perturbed copy of the source); the audit takes every field
     by zeroth-order estimates (the source's too, so both sides of a distance come from one estimator)."""
     import pandas as pd
-    from conftest import save_torchscript
 
-    stolen = make_cnn(0)
-    with torch.no_grad():
-        for parameter in stolen.parameters():
-            parameter.add_(0.02 * parameter.std() * torch.randn_like(parameter))
-    server = ModelServer(stolen)
+    server = ModelServer(perturbed(make_cnn(0), 0.02))
     try:
         folder = tmp_path / "zoo"
-        (folder / "models").mkdir(parents=True)
-        lines = ['name = "audit-api"', 'references = "refs"', "[input]", "channels = 1", "size = [16, 16]"]
-        for model_id, seed in [("src", 0), *((f"indep{k}", 10 + k) for k in range(4))]:
-            save_torchscript(make_cnn(seed), folder / "models" / f"{model_id}.pt")
-            relation = "source" if model_id == "src" else "independent"
-            lines += [
-                "[[models]]",
-                f'id = "{model_id}"',
-                f'file = "models/{model_id}.pt"',
-                'task = "digit"',
-                f'relation = "{relation}"',
-            ]
-        lines += [
-            "[[models]]",
-            'id = "suspect"',
-            f'source = "api:{server.url()}"',
-            'task = "digit"',
-            "[models.api]",
-            "retries = 0",
-        ]
-        (folder / "zoo.toml").write_text("\n".join(lines) + "\n")
+        models = {"src": make_cnn(0), **{f"indep{k}": make_cnn(10 + k) for k in range(4)}}
+        fields = {model_id: {"relation": "source" if model_id == "src" else "independent"} for model_id in models}
+        api = ("[[models]]", 'id = "suspect"', f'source = "api:{server.url()}"', 'task = "digit"', "[models.api]")
+        write_zoo(folder, models, name="audit-api", references="refs", fields=fields, more=(*api, "retries = 0"))
         write_pngs(folder / "refs", 6)
         out = tmp_path / "audit"
         code = main(

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
-from conftest import make_cnn, write_pngs, write_zoo
+from conftest import make_cnn, perturbed, write_pngs, write_zoo
 from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
@@ -18,28 +17,16 @@ from gifviz.hub import Zoo
 from gifviz.refs import load_reference_folder
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-RELATIONS = {"src": 'relation = "source"', "child": 'relation = "finetune"\nparent = "src"'}
-
-
-def copy_with_noise(model: torch.nn.Module, scale: float, seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(scale * parameter.std().nan_to_num() * torch.randn_like(parameter))
-    return model
+RELATIONS = {"src": {"relation": "source"}, "child": {"relation": "finetune", "parent": "src"}}
 
 
 @pytest.fixture
 def manifest(isolated_cache):
     """A source, its fine-tuned child and four independents, under GIFVIZ_HOME (the app opens only allowed roots)."""
-    models = {"src": make_cnn(0), "child": copy_with_noise(make_cnn(0), 0.02, 1)}
+    models = {"src": make_cnn(0), "child": perturbed(make_cnn(0), 0.02, 1)}
     models |= {f"indep{k}": make_cnn(10 + k) for k in range(4)}
-    path = write_zoo(isolated_cache / "zoo", models)
-    text = 'references = "refs"\n' + path.read_text()
-    for model_id in models:
-        relation = RELATIONS.get(model_id, 'relation = "independent"')
-        text = text.replace(f'id = "{model_id}"\n', f'id = "{model_id}"\n{relation}\n', 1)
-    path.write_text(text)
+    fields = {model_id: RELATIONS.get(model_id, {"relation": "independent"}) for model_id in models}
+    path = write_zoo(isolated_cache / "zoo", models, references="refs", fields=fields)
     write_pngs(path.parent / "refs", 8)
     return path
 
