@@ -28,6 +28,7 @@ from gifviz.builtin_zoo.training import (
     probe_accuracy,
     prune_globally,
     seeded,
+    sparsity,
     unlearn_approximately,
 )
 from gifviz.errors import GifvizError
@@ -100,8 +101,7 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
         fit_keeping_sparsity(
             module, subset.images, subset.labels["digit"], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed
         )
-        weights = [m.weight for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
-        metrics["sparsity"] = float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
+        metrics["sparsity"] = sparsity(module)
     elif recipe.kind in EXTRACTION_ANSWERS:
         # The thief queries with its own images and the victim's training images, without their labels.
         pool = torch.cat([attacker.images, train.images])

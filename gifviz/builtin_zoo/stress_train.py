@@ -12,7 +12,7 @@ from gifviz.builtin_zoo.data import TASKS, Split
 from gifviz.builtin_zoo.recipes import Recipe
 from gifviz.builtin_zoo.stress_architectures import new_network
 from gifviz.builtin_zoo.stress_data import Pool, natural_queries
-from gifviz.builtin_zoo.training import extract, fit, fit_keeping_sparsity, prune_globally, seeded
+from gifviz.builtin_zoo.training import extract, fit, fit_keeping_sparsity, prune_globally, seeded, sparsity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +57,6 @@ def extract_16px(
     return extract(student, victim, pool, answer=answer, epochs=epochs, lr=lr, seed=seed, augment=shift_and_shade)
 
 
-def _sparsity(module: nn.Module) -> float:
-    weights = [m.weight for m in module.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
-    return float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
-
-
 def make_stress_model(
     recipe: Recipe, parents: dict[str, nn.Module], data: StressData
 ) -> tuple[nn.Module, dict[str, float], Pool]:
@@ -85,7 +80,7 @@ def make_stress_model(
         fit_keeping_sparsity(
             module, pool.images, labelled.labels[recipe.task], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed
         )
-        metrics["sparsity"] = round(_sparsity(module), 4)
+        metrics["sparsity"] = round(sparsity(module), 4)
     elif recipe.kind == "transfer":
         module = copy.deepcopy(parent)
         seeded(recipe.seed)

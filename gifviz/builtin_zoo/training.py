@@ -100,6 +100,12 @@ def prune_globally(model: nn.Module, amount: float) -> nn.Module:
     return model
 
 
+def sparsity(model: nn.Module) -> float:
+    """The fraction of conv/linear weights that are exactly zero (what :func:`prune_globally` removed)."""
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    return float(sum((w == 0).sum() for w in weights) / sum(w.numel() for w in weights))
+
+
 def fit_keeping_sparsity(model: nn.Module, images, targets, *, epochs: int, lr: float, seed: int) -> nn.Module:
     """Fine-tune a pruned model; pruned weights stay zero (their gradients are masked)."""
     masks = {p: (p != 0).float() for n, p in model.named_parameters() if n.endswith("weight") and p.dim() > 1}
