@@ -30,7 +30,7 @@ import pandas as pd
 
 from gifviz.audit.audit import COMBINED, audit
 from gifviz.audit.fusion import FUSIONS
-from gifviz.audit.names import DEFAULT_METHODS
+from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_CALIBRATION, DEFAULT_METHODS
 from gifviz.audit.provenance import default_references, versions
 from gifviz.bench import ipp
 from gifviz.config import FieldConfig
@@ -41,7 +41,12 @@ from gifviz.store import FieldStore
 
 
 def zoo_aucs(
-    manifest: str, methods: tuple[str, ...], n_refs: int, field: FieldConfig, store: FieldStore | None
+    manifest: str,
+    methods: tuple[str, ...],
+    n_refs: int,
+    field: FieldConfig,
+    store: FieldStore | None,
+    calibration: str = DEFAULT_CALIBRATION,
 ) -> pd.DataFrame:
     """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo."""
     zoo = Zoo.open(manifest)
@@ -53,7 +58,17 @@ def zoo_aucs(
         suspects = sorted({m for case in own for m in (*case.positives, *case.negatives)})
         started = time.perf_counter()
         result = audit(
-            zoo, source, suspects, None, methods, references, field, store, labelled_pool=pool, n_refs=n_refs
+            zoo,
+            source,
+            suspects,
+            None,
+            methods,
+            references,
+            field,
+            store,
+            labelled_pool=pool,
+            n_refs=n_refs,
+            calibration=calibration,
         )
         print(f"  {zoo.name}: audit of {source} ({len(suspects)} suspects) {time.perf_counter() - started:.1f} s")
         audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
@@ -142,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated distance methods")
     parser.add_argument("--n-refs", type=int, default=128, help="references per audit")
     parser.add_argument("--steps", type=int, default=10, help="ModelGiF path steps")
+    parser.add_argument(
+        "--calibration", choices=CALIBRATION_RULES, default=DEFAULT_CALIBRATION, help="what each method is read on"
+    )
     parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
     parser.add_argument("--out", metavar="DIR", help="write selection.csv and selection.json here")
     args = parser.parse_args(argv)
@@ -151,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     store = None if args.no_cache else FieldStore()
     field = FieldConfig(steps=args.steps)
     try:
-        table = pd.concat([zoo_aucs(z, methods, args.n_refs, field, store) for z in args.zoos], ignore_index=True)
+        table = pd.concat(
+            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration) for z in args.zoos], ignore_index=True
+        )
     except GifvizError as error:
         print(f"audit_selection: error: {error}", file=sys.stderr)
         return 2
@@ -173,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         out = Path(args.out)
         provenance = {
-            "command": "python benchmarks/audit_selection.py " + " ".join(args.zoos),
+            "command": "python benchmarks/audit_selection.py "
+            + " ".join(args.zoos)
+            + f" --n-refs {args.n_refs} --calibration {args.calibration}",
             "methods": list(methods),
             "n_refs": args.n_refs,
+            "calibration": args.calibration,
             "field_config": field.to_dict(),
             "picks": picks,
             "picked_on_all": final,

@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
-from gifviz.audit.audit import CSV_COLUMNS, assess
+from gifviz.audit.audit import CSV_COLUMNS, assess, calibration_statistic, method_calibration
 from gifviz.audit.calibration import decide
 from gifviz.audit.fusion import combined_evidence
 from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
+from gifviz.audit.relative import relative_distance
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -172,6 +173,7 @@ def test_unknown_ids_name_the_zoo_models(lineage):
         ({"alpha": 1.5}, "between 0 and 1"),
         ({"methods": ["nope"]}, "unknown distance method"),
         ({"fusion": "x"}, "fusion"),
+        ({"calibration": "raw"}, "unknown calibration 'raw'; choose one of: relative, absolute"),
     ],
 )
 def test_bad_options_are_refused_before_any_model_runs(lineage, kwargs, expected):
@@ -195,10 +197,29 @@ def test_fine_tuned_copies_are_derived_and_independents_are_not(audited):
 def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     others = [i for i in INDEPENDENTS if i != "ind0"]
     distances = audited.evidence.distances["modelgif"]
-    expected = calibrate(distances["ind0"], [distances[i] for i in others], audited.alpha)
+    to_anchors = audited.evidence.to_anchors["modelgif"]
+
+    def relative(model: str, against: list[str]) -> float:
+        return relative_distance(distances[model], [to_anchors[model][i] for i in against if i != model])
+
+    expected = calibrate(
+        relative("ind0", others), [relative(j, [i for i in others if i != j]) for j in others], audited.alpha
+    )
     row = audited.row("ind0", "modelgif")
+    assert audited.calibration == "relative" and row.distance == distances["ind0"]
     assert row.independents == len(others) and "leave-one-out" in row.note
     assert (row.p_value, row.score) == pytest.approx((expected.p_value, expected.score))
+    # the absolute rule reads the raw distances, against the other independents' from the source
+    absolute = audited.with_calibration("absolute")
+    expected = calibrate(distances["ind0"], [distances[i] for i in others], audited.alpha)
+    assert (absolute.row("ind0", "modelgif").p_value, absolute.row("ind0", "modelgif").score) == pytest.approx(
+        (expected.p_value, expected.score)
+    )
+    assert absolute.provenance["config"]["calibration"] == "absolute"
+    # the page's figure shows what each verdict was read on: here, each model against the independents but itself
+    assert audited.statistics("modelgif")["ind0"] == pytest.approx(relative("ind0", others))
+    assert audited.statistics("modelgif")["ft1"] == pytest.approx(relative("ft1", list(INDEPENDENTS)))
+    assert absolute.statistics("modelgif")["ft1"] == distances["ft1"]
     # against all five (itself included at distance d) it would count itself as "at least as close"
     assert calibrate(distances["ind0"], [distances[i] for i in INDEPENDENTS], 0.05).p_value > row.p_value - 1e-12
 
@@ -216,7 +237,12 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
 def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited):
     independents = list(INDEPENDENTS)
     per_method = {m: audited.row("ft1", m) for m in audited.methods}
-    again = combined_evidence("ft1", per_method, audited.evidence.distances, independents, 0.05, DEFAULT_FUSION)
+    statistics = {m: calibration_statistic(audited.evidence, m, audited.calibration) for m in audited.methods}
+
+    def calibration_of(method, model, against):
+        return method_calibration(audited.evidence, method, statistics[method], model, against, 0.05)
+
+    again = combined_evidence("ft1", per_method, calibration_of, independents, 0.05, DEFAULT_FUSION)
     assert again == audited.row("ft1")
     assert again.independents == len(INDEPENDENTS)
 
@@ -233,10 +259,17 @@ def test_other_fusions_recombine_without_running_a_model(audited):
 
 def test_fewer_than_three_independents_leave_combined_not_available(audited):
     roles = audit_roles(Zoo.open(audited.provenance["manifest"]), "source", ["ft1"], ["ind0", "ind1"])
-    (combined,) = [
-        r.calibration for r in assess(audited.evidence, roles, audited.methods, 0.05) if r.method == "combined"
-    ]
+    rows = assess(audited.evidence, roles, audited.methods, 0.05, calibration="absolute")
+    (combined,) = [r.calibration for r in rows if r.method == "combined"]
     assert combined.verdict == "n/a" and "needs 3" in combined.note
+
+
+def test_the_relative_calibration_needs_three_independents_and_says_so(lineage):
+    zoo = Zoo.open(lineage[0])
+    with pytest.raises(AuditError, match=r"at least 3 .*reads each independent against the other.*absolute needs 2"):
+        audit(zoo, "source", ["ft1"], ["ind0", "ind1"], field_config=FIELD)
+    with pytest.raises(AuditError, match="name at least 4 independents"):
+        audit(zoo, "source", ["ind0"], ["ind0", "ind1", "ind2"], field_config=FIELD)
 
 
 def test_frame_has_the_csv_columns_and_a_combined_row_per_suspect(audited):
@@ -318,6 +351,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["independents"] == list(INDEPENDENTS)
     assert provenance["config"]["leave_one_out"] == ["ind0"]
     assert provenance["fusion"]["name"] == DEFAULT_FUSION and provenance["references"]["count"] == 8
+    assert provenance["config"]["calibration"] == "relative"
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
@@ -340,7 +374,8 @@ def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["audit", "--source", "source", "--independent", "ind0"], "at least 2 independent"),
+        (["audit", "--source", "source", "--independent", "ind0"], "at least 3 independent"),
+        (["audit", "--source", "source", "--independent", "ind0", "--calibration", "absolute"], "at least 2 independ"),
         (["audit", "--source", "source", "--suspects", "source"], "also named as a suspect"),
         (["audit", "--source", "nobody"], "no model 'nobody'"),
         (["audit", "--source", "source", "--methods", "modelgif,nope"], "unknown distance method"),

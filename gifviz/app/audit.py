@@ -25,7 +25,7 @@ from gifviz.audit.audit import COMBINED, AuditResult
 from gifviz.audit.roles import AuditRoles, audit_roles
 from gifviz.audit.unlearning import UnlearningResult
 from gifviz.errors import GifvizError
-from gifviz.figures.audit import audit_spread_figure
+from gifviz.figures.audit import CALIBRATION_AXES, audit_spread_figure
 from gifviz.hub.zoo import Zoo
 
 
@@ -122,11 +122,11 @@ def audit_view(result: AuditResult) -> AuditView:
         suspect: {method: result.row(suspect, method).verdict for method in result.methods}
         for suspect in result.roles.suspects
     }
-    distances = {
-        method: {model: float(value) for model, value in result.evidence.distances[method].items()}
-        for method in result.methods
-    }
-    figure = audit_spread_figure(distances, verdicts_by_suspect, list(result.roles.independents))
+    # the values each verdict was read on: relative distances (a common, unitless scale) or raw distances
+    values = {method: result.statistics(method) for method in result.methods}
+    figure = audit_spread_figure(
+        values, verdicts_by_suspect, list(result.roles.independents), CALIBRATION_AXES[result.calibration]
+    )
     return AuditView(verdicts, table, figure, table.to_csv(index=False))
 
 

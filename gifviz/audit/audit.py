@@ -1,22 +1,33 @@
 """``audit``: was each suspect derived from the source? Per method and combined, calibrated against independents.
 
-Each method's distance from the source to a suspect becomes evidence only against the spread of the same distance to
-models known to be independent (:mod:`gifviz.audit.calibration`); ``combined`` fuses the methods' calibrated
-evidence and calibrates the fusion once more (:mod:`gifviz.audit.fusion`).
+Each method's distance from the source to a suspect becomes evidence only against models known to be independent
+(:mod:`gifviz.audit.calibration`): by default its relative distance (how much closer the source is to the suspect
+than the independents are, :mod:`gifviz.audit.relative`) against the independents' own relative distances, or the
+raw distance against theirs from the source. ``combined`` fuses the methods' calibrated evidence and calibrates the
+fusion once more (:mod:`gifviz.audit.fusion`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gifviz.audit.calibration import Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
-from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_METHODS, DEFAULT_N_REFS
+from gifviz.audit.names import (
+    CALIBRATION_RULES,
+    DEFAULT_ALPHA,
+    DEFAULT_CALIBRATION,
+    DEFAULT_FUSION,
+    DEFAULT_METHODS,
+    DEFAULT_N_REFS,
+)
 from gifviz.audit.provenance import default_references, run_provenance
+from gifviz.audit.relative import MIN_RELATIVE_INDEPENDENTS, RELATIVE_NEEDS, relative_distance
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles
 from gifviz.config import FieldConfig
 from gifviz.hub.zoo import Zoo
@@ -59,7 +70,8 @@ class AuditRow:
 class AuditResult:
     """An audit's rows (per suspect: one per method, then ``combined``), with what they were computed from.
 
-    ``evidence`` keeps every distance from the source, so :meth:`with_fusion` recombines without running a model.
+    ``evidence`` keeps every distance from the source and to the independents, so :meth:`with_fusion` and
+    :meth:`with_calibration` recombine without running a model.
     """
 
     roles: AuditRoles
@@ -69,6 +81,7 @@ class AuditResult:
     evidence: Evidence
     rows: tuple[AuditRow, ...]
     provenance: dict[str, Any]
+    calibration: str = DEFAULT_CALIBRATION
 
     def frame(self):
         """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
@@ -84,23 +97,72 @@ class AuditResult:
 
     def with_fusion(self, fusion: str) -> AuditResult:
         """The same audit combined with another candidate fusion (no model is evaluated again)."""
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion)
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion, self.calibration)
         provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": fusion}}
         return dataclasses.replace(self, fusion=fusion, rows=tuple(rows), provenance=provenance)
 
+    def with_calibration(self, calibration: str) -> AuditResult:
+        """The same audit read with another calibration rule (:data:`CALIBRATION_RULES`; no model runs again)."""
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, calibration)
+        provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "calibration": calibration}}
+        return dataclasses.replace(self, calibration=calibration, rows=tuple(rows), provenance=provenance)
+
+    def statistics(self, method: str) -> dict[str, float]:
+        """What ``method``'s calibration reads for each model: its relative distance against the independents other
+        than itself, or its raw distance from the source (``absolute``); NaN where the method cannot compare it."""
+        statistic = calibration_statistic(self.evidence, method, self.calibration)
+        independents = tuple(self.roles.independents)
+        models = dict.fromkeys((*self.roles.suspects, *independents))
+        return {m: statistic(m, tuple(i for i in independents if i != m)) for m in models}
+
+
+Statistic = Callable[[str, tuple[str, ...]], float]
+
+
+def calibration_statistic(evidence: Evidence, method: str, calibration: str) -> Statistic:
+    """``(model, independents) -> the value the calibration reads`` for ``method`` (smaller = more derived)."""
+    if calibration not in CALIBRATION_RULES:
+        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+    distances = evidence.distances[method]
+    if calibration == "absolute":
+        return lambda model, independents: distances[model]
+    to_anchors = evidence.to_anchors[method]
+
+    # Each independent's statistic is needed against many subsets of the others (once per suspect, and again
+    # leave-one-out for the fused calibration): cached per (model, subset).
+    @functools.cache
+    def relative(model: str, independents: tuple[str, ...]) -> float:
+        return relative_distance(distances[model], [to_anchors[model][i] for i in independents if i != model])
+
+    return relative
+
+
+def method_calibration(
+    evidence: Evidence, method: str, statistic: Statistic, model: str, independents: Sequence[str], alpha: float
+) -> Calibration:
+    """``model``'s calibration by ``method`` against ``independents`` (``model`` itself not among them): its statistic
+    against each independent's, computed against the other independents. The row keeps the raw distance."""
+    distance = evidence.distances[method][model]
+    if not math.isfinite(distance):
+        return not_available(distance, evidence.reasons[method].get(model, "no distance"))
+    independents = tuple(independents)
+    value = statistic(model, independents)
+    if not math.isfinite(value):
+        return not_available(distance, "compares it with fewer than 2 of the independents", len(independents))
+    others = [statistic(j, tuple(i for i in independents if i != j)) for j in independents]
+    return dataclasses.replace(calibrate(value, others, alpha), distance=distance)
+
 
 def suspect_calibrations(
-    evidence: Evidence, suspect: str, independents: Sequence[str], methods: Sequence[str], alpha: float
+    evidence: Evidence,
+    suspect: str,
+    independents: Sequence[str],
+    methods: Sequence[str],
+    alpha: float,
+    statistics: dict[str, Statistic],
 ) -> dict[str, Calibration]:
     """The suspect's calibration per method against ``independents`` (the suspect itself already left out)."""
-    calibrations = {}
-    for method in methods:
-        distance = evidence.distances[method][suspect]
-        if not math.isfinite(distance):
-            calibrations[method] = not_available(distance, evidence.reasons[method].get(suspect, "no distance"))
-        else:
-            calibrations[method] = calibrate(distance, [evidence.distances[method][i] for i in independents], alpha)
-    return calibrations
+    return {m: method_calibration(evidence, m, statistics[m], suspect, independents, alpha) for m in methods}
 
 
 def _noted(calibration: Calibration, note: str) -> Calibration:
@@ -108,18 +170,28 @@ def _noted(calibration: Calibration, note: str) -> Calibration:
 
 
 def assess(
-    evidence: Evidence, roles: AuditRoles, methods: Sequence[str], alpha: float, fusion: str = DEFAULT_FUSION
+    evidence: Evidence,
+    roles: AuditRoles,
+    methods: Sequence[str],
+    alpha: float,
+    fusion: str = DEFAULT_FUSION,
+    calibration: str = DEFAULT_CALIBRATION,
 ) -> list[AuditRow]:
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``."""
+    statistics = {m: calibration_statistic(evidence, m, calibration) for m in methods}
+
+    def calibration_of(method: str, model: str, independents: Sequence[str]) -> Calibration:
+        return method_calibration(evidence, method, statistics[method], model, independents, alpha)
+
     rows = []
     for suspect in roles.suspects:
         independents = [i for i in roles.independents if i != suspect]
-        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha)
+        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, statistics)
         if suspect in roles.independents:
             loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
-        combined = combined_evidence(suspect, calibrations, evidence.distances, independents, alpha, fusion)
+        combined = combined_evidence(suspect, calibrations, calibration_of, independents, alpha, fusion)
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, calibrations, alpha)))
     return rows
 
@@ -149,6 +221,7 @@ def audit(
     alpha: float = DEFAULT_ALPHA,
     *,
     fusion: str = DEFAULT_FUSION,
+    calibration: str = DEFAULT_CALIBRATION,
     n_refs: int = DEFAULT_N_REFS,
     labelled_pool: ReferenceSet | None = None,
     seed: int = 0,
@@ -167,11 +240,15 @@ def audit(
         field_config: ModelGiF's field configuration (default ``FieldConfig(steps=10)``, as the testbeds).
         alpha: the false-positive rate of every verdict, in (0, 1).
         fusion: the candidate fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`).
+        calibration: what each method's evidence is read on (:data:`CALIBRATION_RULES`): ``relative`` (default), the
+            source's distance to a model against the model's own distances to the independents
+            (:mod:`gifviz.audit.relative`), or ``absolute``, the raw distance against the independents' from the
+            source.
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
     ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for
-    fewer than 2 independents, a source that is also a suspect, a repeated id, an unknown method or fusion; an unknown
-    id is the manifest's one line.
+    fewer than 2 independents, a source that is also a suspect, a repeated id, an unknown method, fusion or
+    calibration; an unknown id is the manifest's one line.
     """
     if not 0 < alpha < 1:
         raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
@@ -180,7 +257,12 @@ def audit(
     if not methods:
         raise AuditError("no method to audit with; name at least one")
     fusion_named(fusion)
-    roles = audit_roles(zoo, source, suspects, independents)
+    if calibration not in CALIBRATION_RULES:
+        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+    if calibration == "relative":
+        roles = audit_roles(zoo, source, suspects, independents, MIN_RELATIVE_INDEPENDENTS, RELATIVE_NEEDS)
+    else:
+        roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:
         references, default_pool = default_references(zoo, n_refs, store)
@@ -196,8 +278,9 @@ def audit(
         store=store,
         seed=seed,
         progress=progress,
+        anchors=roles.independents,
     )
-    rows = assess(evidence, roles, methods, alpha, fusion)
+    rows = assess(evidence, roles, methods, alpha, fusion, calibration)
     provenance = {
         "command": "audit",
         "config": {
@@ -207,6 +290,7 @@ def audit(
             "leave_one_out": list(roles.leave_one_out),
             "methods": list(methods),
             "alpha": alpha,
+            "calibration": calibration,
             "seed": seed,
             "field_config": field_config.to_dict(),
             "samples": evidence.samples,
@@ -217,4 +301,4 @@ def audit(
         "method_failures": {m: next(iter(r.values())) for m, r in evidence.reasons.items() if not evidence.samples[m]},
         **run_provenance(zoo, roles.models, references),
     }
-    return AuditResult(roles, tuple(methods), alpha, fusion, evidence, tuple(rows), provenance)
+    return AuditResult(roles, tuple(methods), alpha, fusion, evidence, tuple(rows), provenance, calibration)

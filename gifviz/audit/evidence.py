@@ -1,4 +1,5 @@
-"""Every method's distances from one model (the source, or the original) to the others, each method run once.
+"""Every method's distances from one model (the source, or the original) to the others, each method run once, and
+from every model to a few anchor models (the independents, for the audit's relative calibration).
 
 Every method runs through :func:`gifviz.methods.run.method_run` on all the models of the question, with the asking
 model as the probe (ModelDiff's input pairs and SAC-w's samples are crafted from it). A method that cannot run on
@@ -30,12 +31,15 @@ class Evidence:
         distances: ``method -> model id -> distance`` (NaN where the method cannot compare the pair).
         reasons: ``method -> model id -> why`` for each NaN distance.
         samples: ``method -> samples its distances average over`` (0 for a method that could not run).
+        to_anchors: ``method -> model id -> anchor id -> distance`` for every model and each anchor asked for (none
+            by default); a model's distance to itself is left out.
     """
 
     origin: str
     distances: dict[str, dict[str, float]]
     reasons: dict[str, dict[str, str]]
     samples: dict[str, int]
+    to_anchors: dict[str, dict[str, dict[str, float]]] = dataclasses.field(default_factory=dict)
 
 
 def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
@@ -74,15 +78,18 @@ def method_evidence(
     store: FieldStore | None = None,
     seed: int = 0,
     progress: ZooProgress | None = None,
+    anchors: Sequence[str] = (),
 ) -> Evidence:
     """Distances from ``origin`` to each of ``ids`` for each of ``methods`` on ``references`` ``(N, C, H, W)``.
 
     ``labelled_pool``: labelled samples for a method that needs labels (SAC-w; default: the references).
+    ``anchors``: models among ``ids`` whose distance to every model is kept too (no model runs again: a method's
+    signatures are computed once, and a pair costs one comparison).
     """
     field_config = field_config or FieldConfig(steps=10)
     ids = list(dict.fromkeys((origin, *ids)))
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
-    distances, reasons, samples = {}, {}, {}
+    distances, reasons, samples, to_anchors = {}, {}, {}, {}
     for name in methods:
         method = distance_method(name)
         pool = labelled_pool if method.needs_labels and labelled_pool is not None else references
@@ -104,4 +111,5 @@ def method_evidence(
             m: _reason(run, method, zoo, origin, m) for m, value in values.items() if not math.isfinite(value)
         }
         samples[name] = run.samples
-    return Evidence(origin, distances, reasons, samples)
+        to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
+    return Evidence(origin, distances, reasons, samples, to_anchors)

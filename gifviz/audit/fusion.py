@@ -83,7 +83,7 @@ def fusion_named(name: str) -> Fusion:
 def combined_evidence(
     suspect: str,
     per_method: Mapping[str, Calibration],
-    distances: Mapping[str, Mapping[str, float]],
+    calibration_of: Callable[[str, str, Sequence[str]], Calibration],
     independents: Sequence[str],
     alpha: float,
     fusion: str = DEFAULT_FUSION,
@@ -92,7 +92,8 @@ def combined_evidence(
 
     Args:
         per_method: the suspect's calibration per method (``n/a`` ones are left out, their notes say why).
-        distances: ``method -> model id -> distance from the source``, every method of ``per_method``.
+        calibration_of: ``(method, model, independents) -> Calibration``, the rule that calibrated ``per_method``
+            (each independent is fused from its own, against the other independents).
         independents: the independents the suspect was calibrated against (the suspect itself already left out).
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
@@ -111,7 +112,7 @@ def combined_evidence(
     held_out = []
     for j in independents:
         others = [i for i in independents if i != j]
-        calibrations = [calibrate(distances[m][j], [distances[m][i] for i in others], alpha) for m in used]
+        calibrations = [calibration_of(m, j, others) for m in used]
         usable = [c for c in calibrations if c.usable]
         if usable:
             held_out.append(fuse(usable))

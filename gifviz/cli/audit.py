@@ -8,7 +8,15 @@ import json
 import math
 from typing import Any
 
-from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_METHODS, DEFAULT_N_REFS, FUSION_NAMES
+from gifviz.audit.names import (
+    CALIBRATION_RULES,
+    DEFAULT_ALPHA,
+    DEFAULT_CALIBRATION,
+    DEFAULT_FUSION,
+    DEFAULT_METHODS,
+    DEFAULT_N_REFS,
+    FUSION_NAMES,
+)
 from gifviz.cli.choices import METHODS
 from gifviz.cli.options import add_field_options, add_reference_options, add_store_options
 from gifviz.errors import ConfigError
@@ -61,6 +69,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     audit.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, help="false-positive rate of every verdict")
     audit.add_argument("--fusion", choices=FUSION_NAMES, default=DEFAULT_FUSION, help="how 'combined' fuses methods")
+    audit.add_argument(
+        "--calibration",
+        choices=CALIBRATION_RULES,
+        default=DEFAULT_CALIBRATION,
+        help="relative: the source's distance to a suspect against the suspect's own distances to the independents "
+        "(a thief of another architecture is far from everything but closest to its source); absolute: the raw "
+        "distance against the independents' distances from the source",
+    )
     audit.add_argument("--out", required=True, metavar="DIR", help="folder for audit.csv and audit.json")
     audit.add_argument("--quiet", action="store_true", help="no progress bars")
     add_reference_options(audit)
@@ -146,6 +162,7 @@ def run_audit(args: argparse.Namespace) -> int:
         store_from_args(args),
         args.alpha,
         fusion=args.fusion,
+        calibration=args.calibration,
         n_refs=args.n_refs or DEFAULT_N_REFS,
         seed=args.seed,
         progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
@@ -166,7 +183,7 @@ def run_audit(args: argparse.Namespace) -> int:
     n = len(result.roles.independents)
     print(
         f"\nsource {result.roles.source}; {n} independents ({', '.join(result.roles.independents)}); "
-        f"false-positive rate {result.alpha}; combined = {result.fusion}"
+        f"false-positive rate {result.alpha}; {result.calibration} calibration; combined = {result.fusion}"
     )
     for r in frame[frame["method"] == "combined"].itertuples():
         print(f"{r.suspect}: {r.note}")

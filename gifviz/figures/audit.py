@@ -1,4 +1,4 @@
-"""Audit figures: each suspect's distance from the source against the spread of the independents' distances."""
+"""Audit figures: what each suspect's verdict was read on, against the independents' spread of the same value."""
 
 from __future__ import annotations
 
@@ -7,18 +7,25 @@ import math
 import plotly.graph_objects as go
 
 VERDICT_COLOURS = {"derived": "#d62728", "inconclusive": "#ff7f0e", "independent": "#2ca02c", "n/a": "#7f7f7f"}
+# The x axis of each calibration rule (gifviz.audit.names.CALIBRATION_RULES).
+CALIBRATION_AXES = {
+    "relative": "relative distance: source vs the model's own distances to the independents (left = closer to source)",
+    "absolute": "distance from the source (each method's own scale)",
+}
 
 
 def audit_spread_figure(
     distances: dict[str, dict[str, float]],
     suspects: dict[str, dict[str, str]],
     independents: list[str],
+    axis_title: str = CALIBRATION_AXES["absolute"],
 ) -> go.Figure:
-    """One row per method: the independents' distances from the source (grey) and each suspect's (coloured by that
-    method's verdict). A suspect left of the grey points is closer to the source than every independent.
+    """One row per method: the independents' values (grey) and each suspect's (coloured by that method's verdict). A
+    suspect left of the grey points looks more derived than every independent.
 
     Args:
-        distances: ``method -> model id -> distance from the source`` (NaN: the method cannot compare the pair).
+        distances: ``method -> model id -> value`` that the method's verdicts were read on: the distance from the
+            source, or the relative distance (:mod:`gifviz.audit.relative`); NaN: the method cannot compare the pair.
         suspects: ``suspect -> method -> verdict``.
         independents: the models the distances are calibrated on.
     """
@@ -62,8 +69,8 @@ def audit_spread_figure(
                 )
             )
     figure.update_layout(
-        title="Distance from the source: suspects against the independents",
-        xaxis_title="distance (each method's own scale)",
+        title="Evidence per method: suspects against the independents",
+        xaxis_title=axis_title,
         yaxis={"categoryorder": "array", "categoryarray": methods[::-1]},
         height=160 + 70 * len(methods),
         margin={"l": 10, "r": 10, "t": 50, "b": 40},

@@ -1,0 +1,81 @@
+"""The audit's relative calibration: the rule by hand, and the case it exists for (a suspect far from every model
+but closest to its source), on distances written here (no model runs)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gifviz.audit.audit import assess
+from gifviz.audit.evidence import Evidence
+from gifviz.audit.relative import relative_distance
+from gifviz.audit.roles import AuditRoles
+from gifviz.cli import main
+
+
+def test_relative_distance_by_hand():
+    anchors = [0.5, 0.7, 0.9]
+    assert relative_distance(0.4, anchors) == pytest.approx((0.4 - 0.7) / np.std(anchors, ddof=1))
+    # pairs the method cannot compare are left out; with fewer than 2 anchors left there is no spread
+    assert relative_distance(0.4, [0.5, math.nan, 0.9]) == pytest.approx((0.4 - 0.7) / np.std([0.5, 0.9], ddof=1))
+    assert math.isnan(relative_distance(0.4, [0.5, math.nan]))
+    assert math.isnan(relative_distance(math.nan, anchors))
+    # anchors at one distance: the spread is floored, the sign still says which side the source is on
+    assert relative_distance(0.4, [0.5, 0.5]) < 0 < relative_distance(0.6, [0.5, 0.5])
+
+
+INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5", "i6")
+
+
+def far_thief_evidence() -> tuple[Evidence, AuditRoles]:
+    """Six independents at 0.40-0.52 from the source and 0.38-0.55 from each other; a thief of another kind at 0.70
+    from the source and 0.90-0.98 from every independent (far from all, closest to its source)."""
+    rng = np.random.default_rng(0)
+    from_source = {i: 0.40 + 0.02 * k for k, i in enumerate(INDEPENDENTS)} | {"thief": 0.70}
+    to_anchors: dict[str, dict[str, float]] = {m: {} for m in (*INDEPENDENTS, "thief")}
+    for k, a in enumerate(INDEPENDENTS):
+        for b in INDEPENDENTS[k + 1 :]:
+            to_anchors[a][b] = to_anchors[b][a] = float(rng.uniform(0.38, 0.55))
+        to_anchors["thief"][a] = float(rng.uniform(0.90, 0.98))
+    evidence = Evidence("source", {"m": from_source}, {"m": {}}, {"m": 10}, {"m": to_anchors})
+    return evidence, AuditRoles("source", ("thief", "i1"), INDEPENDENTS)
+
+
+def verdicts(calibration: str) -> dict[str, str]:
+    evidence, roles = far_thief_evidence()
+    rows = assess(evidence, roles, ["m"], 0.05, "best", calibration)
+    return {row.suspect: row.calibration.verdict for row in rows if row.method == "m"}
+
+
+def test_a_thief_far_from_every_model_but_closest_to_its_source_is_derived_only_when_read_relatively():
+    assert verdicts("absolute")["thief"] == "independent"  # farther from the source than every independent
+    assert verdicts("relative")["thief"] == "derived"
+    assert verdicts("relative")["i1"] != "derived"  # an independent (leave-one-out) is not accused
+
+
+def test_the_row_keeps_the_raw_distance_and_its_score_reads_the_relative_one():
+    evidence, roles = far_thief_evidence()
+    (row,) = [r for r in assess(evidence, roles, ["m"], 0.05) if r.suspect == "thief" and r.method == "m"]
+    assert row.calibration.distance == 0.70 and row.calibration.score > 3
+
+
+def test_a_suspect_comparable_with_one_independent_only_is_not_available():
+    evidence, roles = far_thief_evidence()
+    evidence.to_anchors["m"]["thief"] = {"i1": 0.9} | {i: math.nan for i in INDEPENDENTS[1:]}
+    (row,) = [r for r in assess(evidence, roles, ["m"], 0.05) if r.suspect == "thief" and r.method == "m"]
+    assert row.calibration.verdict == "n/a" and "fewer than 2 of the independents" in row.calibration.note
+
+
+def test_the_command_line_refuses_an_unknown_calibration(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "zoo.toml", "--source", "s", "--out", "o", "--calibration", "raw"])
+    assert exit_info.value.code == 2 and "--calibration" in capsys.readouterr().err
+
+
+def test_every_calibration_rule_has_an_axis_in_the_figure():
+    from gifviz.audit.names import CALIBRATION_RULES
+    from gifviz.figures.audit import CALIBRATION_AXES
+
+    assert tuple(CALIBRATION_AXES) == CALIBRATION_RULES
