@@ -80,7 +80,7 @@ def test_too_few_independents_is_one_message(manifest):
     app = open_audit(manifest)
     app.multiselect[0].set_value(["indep0"]).run()
     next(b for b in app.button if b.label == "Run audit").click().run()
-    assert not app.exception and "at least 3 independent" in app.error[0].value
+    assert not app.exception and "at least 2 independent" in app.error[0].value
 
 
 def test_the_spread_figure_puts_each_model_on_its_methods_row():

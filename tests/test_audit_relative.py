@@ -16,14 +16,12 @@ from gifviz.cli import main
 
 
 def test_relative_distance_by_hand():
-    anchors = [0.5, 0.7, 0.9]
-    assert relative_distance(0.4, anchors) == pytest.approx((0.4 - 0.7) / np.std(anchors, ddof=1))
-    # pairs the method cannot compare are left out; with fewer than 2 anchors left there is no spread
-    assert relative_distance(0.4, [0.5, math.nan, 0.9]) == pytest.approx((0.4 - 0.7) / np.std([0.5, 0.9], ddof=1))
-    assert math.isnan(relative_distance(0.4, [0.5, math.nan]))
-    assert math.isnan(relative_distance(math.nan, anchors))
-    # anchors at one distance: the spread is floored, the sign still says which side the source is on
-    assert relative_distance(0.4, [0.5, 0.5]) < 0 < relative_distance(0.6, [0.5, 0.5])
+    assert relative_distance(0.4, [0.5, 0.7, 0.9]) == pytest.approx(0.4 - 0.7)
+    # pairs the method cannot compare are left out; with none left there is nothing to set the source against
+    assert relative_distance(0.4, [0.5, math.nan, 0.9]) == pytest.approx(0.4 - 0.7)
+    assert relative_distance(0.4, [0.5, math.nan]) == pytest.approx(-0.1)
+    assert math.isnan(relative_distance(0.4, [math.nan]))
+    assert math.isnan(relative_distance(math.nan, [0.5, 0.7]))
 
 
 INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5", "i6")
@@ -61,11 +59,25 @@ def test_the_row_keeps_the_raw_distance_and_its_score_reads_the_relative_one():
     assert row.calibration.distance == 0.70 and row.calibration.score > 3
 
 
-def test_a_suspect_comparable_with_one_independent_only_is_not_available():
+def test_a_suspect_comparable_with_no_independent_is_not_available():
     evidence, roles = far_thief_evidence()
-    evidence.to_anchors["m"]["thief"] = {"i1": 0.9} | {i: math.nan for i in INDEPENDENTS[1:]}
+    evidence.to_anchors["m"]["thief"] = {i: math.nan for i in INDEPENDENTS}
     (row,) = [r for r in assess(evidence, roles, ["m"], 0.05) if r.suspect == "thief" and r.method == "m"]
-    assert row.calibration.verdict == "n/a" and "fewer than 2 of the independents" in row.calibration.note
+    assert row.calibration.verdict == "n/a" and "none of the independents" in row.calibration.note
+
+
+def test_a_model_with_tightly_spread_distances_is_not_accused_for_a_small_difference():
+    """An independent of an outlying kind: its distances to the other independents lie within 0.001 of each other,
+    and the source sits 0.003 nearer. Divided by its own spread that would be a large step; the rule reads it in the
+    method's units against the other independents' differences, and the small step stays small."""
+    evidence, roles = far_thief_evidence()
+    outlier = evidence.to_anchors["m"]["i1"]
+    for k, other in enumerate(INDEPENDENTS[1:]):
+        outlier[other] = evidence.to_anchors["m"][other]["i1"] = 0.900 + 0.0002 * k
+    evidence.distances["m"]["i1"] = 0.897
+    assert verdicts("relative")["thief"] == "derived"
+    rows = assess(evidence, roles, ["m"], 0.05)
+    assert next(r for r in rows if r.suspect == "i1" and r.method == "m").calibration.verdict != "derived"
 
 
 def test_the_command_line_refuses_an_unknown_calibration(capsys):

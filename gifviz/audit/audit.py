@@ -27,7 +27,7 @@ from gifviz.audit.names import (
     DEFAULT_N_REFS,
 )
 from gifviz.audit.provenance import default_references, run_provenance
-from gifviz.audit.relative import MIN_RELATIVE_INDEPENDENTS, RELATIVE_NEEDS, relative_distance
+from gifviz.audit.relative import relative_distance
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles
 from gifviz.config import FieldConfig
 from gifviz.hub.zoo import Zoo
@@ -148,7 +148,7 @@ def method_calibration(
     independents = tuple(independents)
     value = statistic(model, independents)
     if not math.isfinite(value):
-        return not_available(distance, "compares it with fewer than 2 of the independents", len(independents))
+        return not_available(distance, "compares it with none of the independents", len(independents))
     others = [statistic(j, tuple(i for i in independents if i != j)) for j in independents]
     return dataclasses.replace(calibrate(value, others, alpha), distance=distance)
 
@@ -259,10 +259,7 @@ def audit(
     fusion_named(fusion)
     if calibration not in CALIBRATION_RULES:
         raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
-    if calibration == "relative":
-        roles = audit_roles(zoo, source, suspects, independents, MIN_RELATIVE_INDEPENDENTS, RELATIVE_NEEDS)
-    else:
-        roles = audit_roles(zoo, source, suspects, independents)
+    roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:
         references, default_pool = default_references(zoo, n_refs, store)

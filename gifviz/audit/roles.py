@@ -47,18 +47,12 @@ def _known(zoo: Zoo, ids: Sequence[str], what: str) -> tuple[str, ...]:
 
 
 def audit_roles(
-    zoo: Zoo,
-    source: str,
-    suspects: Sequence[str] | None = None,
-    independents: Sequence[str] | None = None,
-    needed: int = MIN_INDEPENDENTS,
-    why: str = "",
+    zoo: Zoo, source: str, suspects: Sequence[str] | None = None, independents: Sequence[str] | None = None
 ) -> AuditRoles:
     """The roles of an audit of ``source``.
 
     Defaults: the independents are the models with ``relation = "independent"`` and the source's task; the suspects
-    are all other models. A model named both as suspect and as independent is scored leave-one-out. ``needed``: the
-    independents each suspect must be calibrated against (``why``: what the error adds to say why so many).
+    are all other models. A model named both as suspect and as independent is scored leave-one-out.
     """
     spec = zoo.spec(source)
     if independents is None:
@@ -73,20 +67,20 @@ def audit_roles(
     suspects = _known(zoo, suspects, "--suspects")
     if source in suspects:
         raise AuditError(f"the source {source!r} is also named as a suspect; remove it from the suspects")
-    if len(independents) < needed:
+    if len(independents) < MIN_INDEPENDENTS:
         task = f'task = "{spec.task}" and ' if spec.task else ""
         found = f" (got {len(independents)}: {', '.join(independents)})" if independents else ""
         raise AuditError(
-            f"an audit needs at least {needed} independent models to calibrate against{why}{found}; name them "
+            f"an audit needs at least {MIN_INDEPENDENTS} independent models to calibrate against{found}; name them "
             f'with --independent ID,ID or mark models trained independently with {task}relation = "independent"'
         )
     if not suspects:
         raise AuditError("no suspect to audit: name them with --suspects ID,ID (every other model is an independent)")
     both = [s for s in suspects if s in independents]
-    if both and len(independents) < needed + 1:
+    if both and len(independents) < MIN_INDEPENDENTS + 1:
         raise AuditError(
             f"{', '.join(both)} is both a suspect and an independent: scored leave-one-out it leaves "
-            f"{len(independents) - 1} independent; name at least {needed + 1} independents{why}"
+            f"{len(independents) - 1} independent; name at least {MIN_INDEPENDENTS + 1} independents"
         )
     return AuditRoles(source, suspects, independents)
 
