@@ -10,6 +10,7 @@ from gifviz.app.benchmarks import (
     run_plan,
     run_testbed,
     stored_result,
+    stress_audit_command,
     stress_audit_table,
     task_tree,
 )
@@ -24,9 +25,10 @@ LABELS = {"ipp": "IP protection", "tasks": "Task relatedness", "unlearning": "Un
 current = resources.settings()
 st.title("Benchmarks")
 if (stress := stress_audit_table()) is not None:
-    with st.expander("gifviz audit on zoos it was not tuned on (four seeded stress zoos, leave-one-zoo-out)"):
+    with st.expander("gifviz audit on zoos it was not tuned on (seeded stress zoos, leave-one-zoo-out)"):
         st.table(stress)
-        st.caption("From benchmarks/audit_selection.py on `gifviz zoo stress --seed 1..4` (README: the audit).")
+        command = stress_audit_command() or "benchmarks/audit_selection.py"
+        st.caption(f"From `{command}` on zoos built with `gifviz zoo stress --seed N` (README: the audit).")
 st.caption(
     "The paper's three testbeds on the zoo's annotated families. Every method sees the same models and the "
     "same references; cells show the value and its 95% bootstrap interval over references."

@@ -268,3 +268,12 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     assert table.loc["off-task", "extract-label [natural]"] == "0.80 / 0.70"
     assert table.loc["disagreement", "transfer"] == "n/a" and "2 stress zoos" in table.index.name
     assert stress_audit_table(tmp_path / "missing.csv") is None
+
+
+def test_the_stress_table_cites_the_command_that_wrote_it(tmp_path):
+    from gifviz.app.benchmarks import STRESS_RESULTS, stress_audit_command
+
+    (tmp_path / "selection.json").write_text('{"command": "python benchmarks/audit_selection.py z.toml"}')
+    assert stress_audit_command(tmp_path / "selection.csv") == "python benchmarks/audit_selection.py z.toml"
+    assert stress_audit_command(tmp_path / "elsewhere" / "selection.csv") is None
+    assert "audit_selection.py" in stress_audit_command(STRESS_RESULTS)  # the results shipped with the checkout

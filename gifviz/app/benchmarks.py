@@ -4,6 +4,7 @@ session."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +128,12 @@ def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"AUC, mean / worst over {results['zoo'].nunique()} stress zoos"
     return table
+
+
+def stress_audit_command(path: Path = STRESS_RESULTS) -> str | None:
+    """The command that wrote the stress results (``selection.json`` beside the CSV), to cite under the table;
+    ``None`` when it is not recorded."""
+    provenance = path.with_name("selection.json")
+    if not provenance.is_file():
+        return None
+    return json.loads(provenance.read_text()).get("command")
