@@ -5,7 +5,7 @@ import streamlit as st
 
 from gifviz.app import audit as audit_app
 from gifviz.app import resources
-from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_METHODS
+from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_ALPHA, DEFAULT_METHODS
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.errors import GifvizError
 
@@ -27,11 +27,18 @@ with audit_tab:
     suspects = st.multiselect(
         "Suspects", others, default=[i for i in (roles.suspects if roles else others) if i in others]
     )
-    columns = st.columns([3, 1])
+    columns = st.columns([3, 1, 1])
     methods = columns[0].multiselect("Methods", DISTANCE_METHODS, default=list(DEFAULT_METHODS))
     alpha = columns[1].number_input("False-positive rate", 0.001, 0.5, DEFAULT_ALPHA, step=0.01, format="%.3f")
+    calibration = columns[2].selectbox(
+        "Distances read",
+        CALIBRATION_RULES,
+        help="relative: how much closer the source is to a suspect than the independents are to that suspect (finds "
+        "thieves of another architecture); absolute: the raw distance from the source",
+    )
     if st.button("Run audit", type="primary", disabled=not (suspects and methods)):
-        st.session_state["audit_request"] = (source, tuple(suspects), tuple(independents), tuple(methods), alpha)
+        request = (source, tuple(suspects), tuple(independents), tuple(methods), alpha, calibration)
+        st.session_state["audit_request"] = request
     request = st.session_state.get("audit_request")
     if request:
         try:

@@ -60,6 +60,24 @@ def test_the_audit_page_defaults_roles_from_the_manifest_and_downloads_what_the_
     pd.testing.assert_frame_equal(downloaded, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
 
 
+def test_the_audit_page_reads_raw_distances_when_asked(manifest, downloads):  # noqa: F811
+    app = open_audit(manifest)
+    app.multiselect[2].set_value(["modelgif", "softmax"]).run()
+    picker = next(s for s in app.selectbox if s.label == "Distances read")
+    assert picker.value == "relative"
+    picker.set_value("absolute").run()
+    next(b for b in app.button if b.label == "Run audit").click().run()
+    assert not app.exception, app.exception
+    zoo = Zoo.open(manifest)
+    refs = load_reference_folder(zoo.manifest.references, zoo.space, 8)
+    expected = audit(
+        zoo, "src", ["child"], None, ["modelgif", "softmax"], refs, zoo_config(app), calibration="absolute"
+    ).frame()
+    downloaded = pd.read_csv(io.StringIO(download_data(app, "download_audit", downloads)))
+    pd.testing.assert_frame_equal(downloaded, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
+    assert "distance from the source" in app.get("plotly_chart")[0].proto.spec
+
+
 def zoo_config(app: AppTest):
     from gifviz.app.settings import AppSettings
 

@@ -22,6 +22,7 @@ from gifviz.app.resources import (
 from gifviz.app.settings import AppSettings
 from gifviz.audit import audit, verify_unlearning
 from gifviz.audit.audit import COMBINED, AuditResult
+from gifviz.audit.names import DEFAULT_CALIBRATION
 from gifviz.audit.roles import AuditRoles, audit_roles
 from gifviz.audit.unlearning import UnlearningResult
 from gifviz.errors import GifvizError
@@ -56,6 +57,7 @@ def run_audit(
     independents: tuple[str, ...],
     methods: tuple[str, ...],
     alpha: float,
+    calibration: str = DEFAULT_CALIBRATION,
 ) -> AuditResult:
     """:func:`gifviz.audit.audit` on the app's references and field settings (fields from the store)."""
     zoo = open_zoo(current.manifest)
@@ -71,6 +73,7 @@ def run_audit(
         current.field_config(),
         open_store(),
         alpha,
+        calibration=calibration,
         progress=progress,
     )
     progress.bar.empty()
