@@ -119,10 +119,14 @@ class AuditResult:
 Statistic = Callable[[str, tuple[str, ...]], float]
 
 
-def calibration_statistic(evidence: Evidence, method: str, calibration: str) -> Statistic:
-    """``(model, independents) -> the value the calibration reads`` for ``method`` (smaller = more derived)."""
+def _check_calibration(calibration: str) -> None:
     if calibration not in CALIBRATION_RULES:
         raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+
+
+def calibration_statistic(evidence: Evidence, method: str, calibration: str) -> Statistic:
+    """``(model, independents) -> the value the calibration reads`` for ``method`` (smaller = more derived)."""
+    _check_calibration(calibration)
     distances = evidence.distances[method]
     if calibration == "absolute":
         return lambda model, independents: distances[model]
@@ -257,8 +261,7 @@ def audit(
     if not methods:
         raise AuditError("no method to audit with; name at least one")
     fusion_named(fusion)
-    if calibration not in CALIBRATION_RULES:
-        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+    _check_calibration(calibration)
     roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:
