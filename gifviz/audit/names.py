@@ -4,10 +4,10 @@ from __future__ import annotations
 
 # The fusions of gifviz.audit.fusion.FUSIONS, in its order (a test keeps the two in step).
 FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
-# Picked leave-one-zoo-out on the four stress zoos (gifviz.audit.fusion.DEFAULT_FUSION_NOTE has the command and the
-# numbers; benchmarks/results/audit/ its output): the best calibrated score. With evidence that each sees one kind of
-# thief (dark knowledge: probability thieves; off-task: label-only thieves of natural images), a sum of z-values
-# lets the methods that do not see a thief cancel the one that does.
+# Picked on the stress zoos seen while the audit was designed (gifviz.audit.fusion.DEFAULT_FUSION_NOTE has the
+# commands and the numbers): the best calibrated score. With evidence that each sees one kind of thief (dark
+# knowledge: probability thieves; off-task: label-only thieves of natural images), a sum of z-values lets the methods
+# that do not see a thief cancel the one that does.
 DEFAULT_FUSION = "best"
 # What a method's evidence is read on (gifviz.audit.relative): "relative", the source's distance to the model minus
 # the model's mean distance to the independents, or "absolute", the raw distance against the independents' distances
