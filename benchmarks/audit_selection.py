@@ -10,7 +10,8 @@ picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
-descriptive, and no choice is made on it.
+descriptive, and no choice is made on it. A third counts the audit's own verdicts (``combined`` with the default
+fusion, at the default false-positive rate) per attack category and for the innocent models; descriptive too.
 
     python benchmarks/audit_selection.py /work/stress_zoos/seed-*/zoo.toml --n-refs 128 --out benchmarks/results/audit
 
@@ -28,9 +29,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from gifviz.audit.audit import COMBINED, audit
+from gifviz.audit.audit import COMBINED, AuditResult, audit
 from gifviz.audit.fusion import FUSIONS
-from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_CALIBRATION, DEFAULT_METHODS
+from gifviz.audit.names import (
+    CALIBRATION_RULES,
+    DEFAULT_ALPHA,
+    DEFAULT_CALIBRATION,
+    DEFAULT_FUSION,
+    DEFAULT_METHODS,
+    VERDICTS,
+)
 from gifviz.audit.provenance import default_references, versions
 from gifviz.bench import ipp
 from gifviz.config import FieldConfig
@@ -47,8 +55,10 @@ def zoo_aucs(
     field: FieldConfig,
     store: FieldStore | None,
     calibration: str = DEFAULT_CALIBRATION,
+    verdicts: list[dict] | None = None,
 ) -> pd.DataFrame:
-    """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo."""
+    """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo; ``verdicts``, when
+    given, receives the default audit's combined verdict of every model it scored (:func:`source_verdicts`)."""
     zoo = Zoo.open(manifest)
     cases = ipp.ipp_cases(zoo)
     references, pool = default_references(zoo, n_refs, store)
@@ -71,6 +81,8 @@ def zoo_aucs(
             calibration=calibration,
         )
         print(f"  {zoo.name}: audit of {source} ({len(suspects)} suspects) {time.perf_counter() - started:.1f} s")
+        if verdicts is not None:
+            verdicts += source_verdicts(zoo.name, result, own)
         audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
         for case in own:
             for model_id in case.positives + case.negatives:
@@ -97,6 +109,29 @@ def zoo_aucs(
             for category, pair in categories.items()
         ]
     )
+
+
+def source_verdicts(zoo_name: str, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
+    """The combined verdict of every model one source's audit scored: derived models under their attack category,
+    innocent ones under whether they share the source's task (descriptive: no choice is made on it)."""
+    rows = [
+        {"zoo": zoo_name, "group": case.category, "verdict": result.row(model_id).verdict}
+        for case in cases
+        for model_id in case.positives
+    ]
+    innocent = {
+        model_id: "innocent, other task" if case.category == "transfer" else "innocent, same task"
+        for case in cases
+        for model_id in case.negatives
+    }
+    return rows + [{"zoo": zoo_name, "group": g, "verdict": result.row(m).verdict} for m, g in innocent.items()]
+
+
+def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
+    """Models per group and verdict, summed over zoos and sources."""
+    counts = pd.DataFrame(verdicts).groupby(["group", "verdict"]).size().unstack(fill_value=0)
+    groups = [*(c for c in ipp.CATEGORIES if c in counts.index), "innocent, same task", "innocent, other task"]
+    return counts.reindex(index=[g for g in groups if g in counts.index], columns=list(VERDICTS), fill_value=0)
 
 
 def _queried(zoo: Zoo, model_id: str) -> str:
@@ -161,16 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         "--calibration", choices=CALIBRATION_RULES, default=DEFAULT_CALIBRATION, help="what each method is read on"
     )
     parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
-    parser.add_argument("--out", metavar="DIR", help="write selection.csv and selection.json here")
+    parser.add_argument("--out", metavar="DIR", help="write selection.csv, verdicts.csv and selection.json here")
     args = parser.parse_args(argv)
     if len(args.zoos) < 2:
         parser.error("leave-one-zoo-out needs at least 2 zoos")
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     store = None if args.no_cache else FieldStore()
     field = FieldConfig(steps=args.steps)
+    verdicts: list[dict] = []
     try:
         table = pd.concat(
-            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration) for z in args.zoos], ignore_index=True
+            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts) for z in args.zoos],
+            ignore_index=True,
         )
     except GifvizError as error:
         print(f"audit_selection: error: {error}", file=sys.stderr)
@@ -190,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     final = pick(table)
     worst = worst_case(table, f"fusion:{final}")
     print(f"picked on all {len(args.zoos)} zoos (the default to freeze): {final}; worst-case AUC {worst:.2f}")
+    counts = verdict_table(verdicts)
+    print(
+        f"\nVerdicts of the audit as run (combined, fusion {DEFAULT_FUSION}, false-positive rate {DEFAULT_ALPHA}), "
+        "models summed over zoos and sources (descriptive: no choice is made on it)"
+    )
+    print(counts.to_string())
     if args.out:
         out = Path(args.out)
         provenance = {
@@ -207,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = write_files(
             {
                 out / "selection.csv": everything.to_csv(index=False),
+                out / "verdicts.csv": counts.to_csv(),
                 out / "selection.json": json.dumps(provenance, indent=2),
             }
         )
