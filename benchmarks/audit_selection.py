@@ -236,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         out = Path(args.out)
         provenance = {
-            "command": "python benchmarks/audit_selection.py "
-            + " ".join(args.zoos)
-            + f" --n-refs {args.n_refs} --calibration {args.calibration}",
+            "command": "python benchmarks/audit_selection.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "methods": list(methods),
             "n_refs": args.n_refs,
             "calibration": args.calibration,

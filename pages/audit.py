@@ -5,7 +5,7 @@ import streamlit as st
 
 from gifviz.app import audit as audit_app
 from gifviz.app import resources
-from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_ALPHA, DEFAULT_METHODS
+from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_ALPHA, DEFAULT_CALIBRATION, DEFAULT_METHODS
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.errors import GifvizError
 
@@ -33,6 +33,7 @@ with audit_tab:
     calibration = columns[2].selectbox(
         "Distances read",
         CALIBRATION_RULES,
+        index=CALIBRATION_RULES.index(DEFAULT_CALIBRATION),
         help="relative: how much closer the source is to a suspect than the independents are to that suspect (finds "
         "thieves of another architecture); absolute: the raw distance from the source",
     )

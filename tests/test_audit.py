@@ -13,9 +13,8 @@ import pytest
 import torch
 
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
-from gifviz.audit.audit import CSV_COLUMNS, assess, calibration_statistic, method_calibration
+from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import decide
-from gifviz.audit.fusion import combined_evidence
 from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
 from gifviz.audit.relative import relative_distance
 from gifviz.audit.roles import audit_roles
@@ -194,17 +193,32 @@ def test_fine_tuned_copies_are_derived_and_independents_are_not(audited):
         assert audited.row(suspect).score < audited.row("ft1").score
 
 
+def by_hand(audited, method: str, model: str, against: list[str], calibration: str) -> float:
+    """The value a calibration reads, computed from the evidence's distances with the rule's definition."""
+    distances = audited.evidence.distances[method]
+    if calibration == "absolute":
+        return distances[model]
+    to_anchors = audited.evidence.to_anchors[method]
+    return relative_distance(distances[model], [to_anchors[model][i] for i in against if i != model])
+
+
+def calibrated_by_hand(audited, method: str, model: str, against: list[str], calibration: str):
+    """``model`` against ``against``, each independent read against the others, the spread floored on the raw
+    distances' scale for the relative rule."""
+    raw = audited.evidence.distances[method]
+    finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
+    floor = sum(finite) / len(finite) if calibration == "relative" else None
+    if not math.isfinite(raw[model]):
+        return None
+    value = by_hand(audited, method, model, against, calibration)
+    others = [by_hand(audited, method, j, [i for i in against if i != j], calibration) for j in against]
+    return calibrate(value, others, audited.alpha, floor)
+
+
 def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     others = [i for i in INDEPENDENTS if i != "ind0"]
     distances = audited.evidence.distances["modelgif"]
-    to_anchors = audited.evidence.to_anchors["modelgif"]
-
-    def relative(model: str, against: list[str]) -> float:
-        return relative_distance(distances[model], [to_anchors[model][i] for i in against if i != model])
-
-    expected = calibrate(
-        relative("ind0", others), [relative(j, [i for i in others if i != j]) for j in others], audited.alpha
-    )
+    expected = calibrated_by_hand(audited, "modelgif", "ind0", others, "relative")
     row = audited.row("ind0", "modelgif")
     assert audited.calibration == "relative" and row.distance == distances["ind0"]
     assert row.independents == len(others) and "leave-one-out" in row.note
@@ -217,11 +231,18 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     )
     assert absolute.provenance["config"]["calibration"] == "absolute"
     # the page's figure shows what each verdict was read on: here, each model against the independents but itself
-    assert audited.statistics("modelgif")["ind0"] == pytest.approx(relative("ind0", others))
-    assert audited.statistics("modelgif")["ft1"] == pytest.approx(relative("ft1", list(INDEPENDENTS)))
+    assert audited.statistics("modelgif")["ind0"] == pytest.approx(
+        by_hand(audited, "modelgif", "ind0", others, "relative")
+    )
+    assert audited.statistics("modelgif")["ft1"] == pytest.approx(
+        by_hand(audited, "modelgif", "ft1", list(INDEPENDENTS), "relative")
+    )
     assert absolute.statistics("modelgif")["ft1"] == distances["ft1"]
     # against all five (itself included at distance d) it would count itself as "at least as close"
-    assert calibrate(distances["ind0"], [distances[i] for i in INDEPENDENTS], 0.05).p_value > row.p_value - 1e-12
+    assert (
+        calibrate(distances["ind0"], [distances[i] for i in INDEPENDENTS], 0.05).p_value
+        >= absolute.row("ind0", "modelgif").p_value
+    )
 
 
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
@@ -234,17 +255,26 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert "left out" not in audited.row("ft1").note
 
 
-def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited):
-    independents = list(INDEPENDENTS)
-    per_method = {m: audited.row("ft1", m) for m in audited.methods}
-    statistics = {m: calibration_statistic(audited.evidence, m, audited.calibration) for m in audited.methods}
-
-    def calibration_of(method, model, against):
-        return method_calibration(audited.evidence, method, statistics[method], model, against, 0.05)
-
-    again = combined_evidence("ft1", per_method, calibration_of, independents, 0.05, DEFAULT_FUSION)
-    assert again == audited.row("ft1")
-    assert again.independents == len(INDEPENDENTS)
+@pytest.mark.parametrize("calibration", ["relative", "absolute"])
+@pytest.mark.parametrize("suspect", ["ft1", "ind0"])
+def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited, suspect, calibration):
+    """By hand: each independent fused from its own calibrations against the others (the suspect, when it is an
+    independent too, left out of everything), and the suspect's fused statistic read against those values."""
+    result = audited.with_calibration(calibration)
+    independents = [i for i in INDEPENDENTS if i != suspect]
+    fuse = FUSIONS[DEFAULT_FUSION]
+    used = [m for m in result.methods if result.row(suspect, m).usable]
+    held_out = []
+    for j in independents:
+        others = [i for i in independents if i != j]
+        calibrations = [calibrated_by_hand(result, m, j, others, calibration) for m in used]
+        usable = [c for c in calibrations if c is not None and c.verdict != "n/a"]
+        held_out.append(fuse(usable))
+    statistic = fuse([calibrated_by_hand(result, m, suspect, independents, calibration) for m in used])
+    expected = calibrate(-statistic, [-value for value in held_out], result.alpha)
+    row = result.row(suspect)
+    assert row.distance == pytest.approx(statistic) and row.independents == len(independents)
+    assert (row.score, row.p_value, row.verdict) == (pytest.approx(expected.score), expected.p_value, expected.verdict)
 
 
 def test_other_fusions_recombine_without_running_a_model(audited):

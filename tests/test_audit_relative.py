@@ -10,8 +10,9 @@ import pytest
 
 from gifviz.audit.audit import assess
 from gifviz.audit.evidence import Evidence
+from gifviz.audit.names import VERDICTS
 from gifviz.audit.relative import relative_distance
-from gifviz.audit.roles import AuditRoles
+from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.cli import main
 
 
@@ -91,3 +92,28 @@ def test_every_calibration_rule_has_an_axis_in_the_figure():
     from gifviz.figures.audit import CALIBRATION_AXES
 
     assert tuple(CALIBRATION_AXES) == CALIBRATION_RULES
+
+
+def test_a_saturated_method_gives_a_bounded_score_when_read_relatively():
+    """Six independents at distance 1.0 from the source and from each other (a method that saturates); a suspect
+    that differs from the source on one sample in 512. Relative values sit at 0, so the spread floor is taken from
+    the raw distances' scale: the score stays what the absolute rule gives, not a division by nothing."""
+    saturated = {i: 1.0 for i in INDEPENDENTS} | {"suspect": 1 - 1 / 512}
+    to_anchors = {m: {i: 1.0 for i in INDEPENDENTS if i != m} for m in saturated}
+    evidence = Evidence("source", {"m": saturated}, {"m": {}}, {"m": 512}, {"m": to_anchors})
+    roles = AuditRoles("source", ("suspect",), INDEPENDENTS)
+    scores = {}
+    for calibration in ("relative", "absolute"):
+        (row,) = [r.calibration for r in assess(evidence, roles, ["m"], 0.05, "best", calibration) if r.method == "m"]
+        assert row.verdict != "derived" and row.p_tail > 0.05
+        scores[calibration] = row.score
+    assert scores["relative"] == pytest.approx(scores["absolute"], rel=1e-3)
+
+
+def test_relative_reading_without_distances_to_the_independents_is_one_line():
+    evidence, roles = far_thief_evidence()
+    bare = Evidence("source", evidence.distances, evidence.reasons, evidence.samples)
+    with pytest.raises(AuditError, match="no distances to the independents") as raised:
+        assess(bare, roles, ["m"], 0.05)
+    assert "\n" not in str(raised.value)
+    assert {r.calibration.verdict for r in assess(bare, roles, ["m"], 0.05, "best", "absolute")} <= set(VERDICTS)

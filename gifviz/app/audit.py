@@ -49,7 +49,6 @@ def _check_cost(current: AppSettings, ids: Sequence[str], methods: Sequence[str]
     serving_policy().check_seconds(estimated_seconds(current, ids, methods))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def run_audit(
     current: AppSettings,
     source: str,
@@ -59,7 +58,21 @@ def run_audit(
     alpha: float,
     calibration: str = DEFAULT_CALIBRATION,
 ) -> AuditResult:
-    """:func:`gifviz.audit.audit` on the app's references and field settings (fields from the store)."""
+    """:func:`gifviz.audit.audit` on the app's references and field settings (fields from the store), read with
+    ``calibration``; switching the rule re-reads the cached audit's distances instead of running the models again."""
+    result = _audited(current, source, suspects, independents, methods, alpha)
+    return result if calibration == result.calibration else result.with_calibration(calibration)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _audited(
+    current: AppSettings,
+    source: str,
+    suspects: tuple[str, ...],
+    independents: tuple[str, ...],
+    methods: tuple[str, ...],
+    alpha: float,
+) -> AuditResult:
     zoo = open_zoo(current.manifest)
     _check_cost(current, (source, *suspects, *independents), methods)
     progress = StreamlitProgress(len(suspects) + len(independents) + 1)
@@ -73,7 +86,6 @@ def run_audit(
         current.field_config(),
         open_store(),
         alpha,
-        calibration=calibration,
         progress=progress,
     )
     progress.bar.empty()
@@ -125,7 +137,7 @@ def audit_view(result: AuditResult) -> AuditView:
         suspect: {method: result.row(suspect, method).verdict for method in result.methods}
         for suspect in result.roles.suspects
     }
-    # the values each verdict was read on: relative distances (a common, unitless scale) or raw distances
+    # the values each verdict was read on: relative or raw distances, in each method's own units
     values = {method: result.statistics(method) for method in result.methods}
     figure = audit_spread_figure(
         values, verdicts_by_suspect, list(result.roles.independents), CALIBRATION_AXES[result.calibration]

@@ -10,16 +10,14 @@ fusion once more (:mod:`gifviz.audit.fusion`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gifviz.audit.calibration import Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
 from gifviz.audit.names import (
-    CALIBRATION_RULES,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
@@ -27,7 +25,7 @@ from gifviz.audit.names import (
     DEFAULT_N_REFS,
 )
 from gifviz.audit.provenance import default_references, run_provenance
-from gifviz.audit.relative import relative_distance
+from gifviz.audit.reading import MethodReading, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles
 from gifviz.config import FieldConfig
 from gifviz.hub.zoo import Zoo
@@ -110,51 +108,25 @@ class AuditResult:
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself, or its raw distance from the source (``absolute``); NaN where the method cannot compare it."""
-        statistic = calibration_statistic(self.evidence, method, self.calibration)
-        independents = tuple(self.roles.independents)
-        models = dict.fromkeys((*self.roles.suspects, *independents))
-        return {m: statistic(m, tuple(i for i in independents if i != m)) for m in models}
-
-
-Statistic = Callable[[str, tuple[str, ...]], float]
-
-
-def _check_calibration(calibration: str) -> None:
-    if calibration not in CALIBRATION_RULES:
-        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
-
-
-def calibration_statistic(evidence: Evidence, method: str, calibration: str) -> Statistic:
-    """``(model, independents) -> the value the calibration reads`` for ``method`` (smaller = more derived)."""
-    _check_calibration(calibration)
-    distances = evidence.distances[method]
-    if calibration == "absolute":
-        return lambda model, independents: distances[model]
-    to_anchors = evidence.to_anchors[method]
-
-    # Each independent's statistic is needed against many subsets of the others (once per suspect, and again
-    # leave-one-out for the fused calibration): cached per (model, subset).
-    @functools.cache
-    def relative(model: str, independents: tuple[str, ...]) -> float:
-        return relative_distance(distances[model], [to_anchors[model][i] for i in independents if i != model])
-
-    return relative
+        reading = MethodReading(self.evidence, method, self.calibration, self.roles.independents)
+        models = dict.fromkeys((*self.roles.suspects, *self.roles.independents))
+        return {m: reading.value(m) for m in models}
 
 
 def method_calibration(
-    evidence: Evidence, method: str, statistic: Statistic, model: str, independents: Sequence[str], alpha: float
+    evidence: Evidence, method: str, reading: MethodReading, model: str, independents: Sequence[str], alpha: float
 ) -> Calibration:
-    """``model``'s calibration by ``method`` against ``independents`` (``model`` itself not among them): its statistic
-    against each independent's, computed against the other independents. The row keeps the raw distance."""
+    """``model``'s calibration by ``method`` against ``independents`` (``model`` itself not among them): its value
+    against each independent's, each read against the other independents. The row keeps the raw distance."""
     distance = evidence.distances[method][model]
     if not math.isfinite(distance):
         return not_available(distance, evidence.reasons[method].get(model, "no distance"))
-    independents = tuple(independents)
-    value = statistic(model, independents)
+    left_out = reading.left_out(independents)
+    value = reading.value(model, left_out)
     if not math.isfinite(value):
         return not_available(distance, "compares it with none of the independents", len(independents))
-    others = [statistic(j, tuple(i for i in independents if i != j)) for j in independents]
-    return dataclasses.replace(calibrate(value, others, alpha), distance=distance)
+    others = [reading.value(j, left_out) for j in independents]  # j is never its own anchor
+    return dataclasses.replace(calibrate(value, others, alpha, reading.floor_scale), distance=distance)
 
 
 def suspect_calibrations(
@@ -163,10 +135,10 @@ def suspect_calibrations(
     independents: Sequence[str],
     methods: Sequence[str],
     alpha: float,
-    statistics: dict[str, Statistic],
+    readings: dict[str, MethodReading],
 ) -> dict[str, Calibration]:
     """The suspect's calibration per method against ``independents`` (the suspect itself already left out)."""
-    return {m: method_calibration(evidence, m, statistics[m], suspect, independents, alpha) for m in methods}
+    return {m: method_calibration(evidence, m, readings[m], suspect, independents, alpha) for m in methods}
 
 
 def _noted(calibration: Calibration, note: str) -> Calibration:
@@ -182,15 +154,15 @@ def assess(
     calibration: str = DEFAULT_CALIBRATION,
 ) -> list[AuditRow]:
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``."""
-    statistics = {m: calibration_statistic(evidence, m, calibration) for m in methods}
+    readings = {m: MethodReading(evidence, m, calibration, roles.independents) for m in methods}
 
     def calibration_of(method: str, model: str, independents: Sequence[str]) -> Calibration:
-        return method_calibration(evidence, method, statistics[method], model, independents, alpha)
+        return method_calibration(evidence, method, readings[method], model, independents, alpha)
 
     rows = []
     for suspect in roles.suspects:
         independents = [i for i in roles.independents if i != suspect]
-        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, statistics)
+        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, readings)
         if suspect in roles.independents:
             loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
@@ -261,7 +233,7 @@ def audit(
     if not methods:
         raise AuditError("no method to audit with; name at least one")
     fusion_named(fusion)
-    _check_calibration(calibration)
+    check_rule(calibration)
     roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:

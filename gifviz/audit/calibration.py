@@ -80,9 +80,14 @@ def decide(p_value: float, p_tail: float, independents: int, alpha: float) -> st
     return "inconclusive"
 
 
-def calibrate(distance: float, independent_distances: Sequence[float], alpha: float) -> Calibration:
+def calibrate(
+    distance: float, independent_distances: Sequence[float], alpha: float, floor_scale: float | None = None
+) -> Calibration:
     """``distance`` ``()`` from the source to a suspect against ``independent_distances`` ``(n,)`` from the source to
-    the independents (NaN entries are the independents this method cannot compare; they are left out)."""
+    the independents (NaN entries are the independents this method cannot compare; they are left out).
+
+    ``floor_scale``: what the spread floor is proportional to (default: the independents' mean value; a relative
+    distance, centred near 0, passes the raw distances' scale instead)."""
     others = np.asarray([d for d in independent_distances if np.isfinite(d)], dtype=np.float64)
     n = int(others.size)
     if not np.isfinite(distance):
@@ -92,7 +97,8 @@ def calibrate(distance: float, independent_distances: Sequence[float], alpha: fl
             float(distance), f"only {n} independent(s) it can compare; needs {MIN_INDEPENDENTS} to calibrate", n
         )
     mean = float(others.mean())
-    spread = max(float(others.std(ddof=1)), SPREAD_FLOOR * abs(mean), 1e-12)
+    scale = mean if floor_scale is None else floor_scale
+    spread = max(float(others.std(ddof=1)), SPREAD_FLOOR * abs(scale), 1e-12)
     score = (mean - distance) / spread
     p_value = (1 + int(np.sum(others <= distance))) / (n + 1)
     p_tail = float(stats.t.cdf((distance - mean) / (spread * math.sqrt(1 + 1 / n)), df=n - 1))

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 VERDICT_COLOURS = {"derived": "#d62728", "inconclusive": "#ff7f0e", "independent": "#2ca02c", "n/a": "#7f7f7f"}
 # The x axis of each calibration rule (gifviz.audit.names.CALIBRATION_RULES).
 CALIBRATION_AXES = {
-    "relative": "relative distance: source vs the model's own distances to the independents (left = closer to source)",
+    "relative": "distance from the source minus the model's mean distance to the independents (each method's scale)",
     "absolute": "distance from the source (each method's own scale)",
 }
 

@@ -1,0 +1,74 @@
+"""What a method's calibration reads for each model, under each rule of :data:`CALIBRATION_RULES`.
+
+``absolute``: the raw distance from the source. ``relative`` (:mod:`gifviz.audit.relative`): the distance from the
+source minus the model's mean distance to the independents, where the independents in use change from row to row
+(a suspect that is also an independent is left out of everyone's anchors; the fused calibration leaves out one more
+in turn). Recomputing that mean over each subset would cost ``O(n)`` per value and ``O(n^3)`` per suspect with ``n``
+independents; instead each model's sum and count over all independents are kept once and the few left-out
+distances subtracted, ``O(1)`` per value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+
+from gifviz.audit.evidence import Evidence
+from gifviz.audit.names import CALIBRATION_RULES
+from gifviz.audit.roles import AuditError
+
+
+def check_rule(calibration: str) -> None:
+    """One line naming the choices for an unknown rule."""
+    if calibration not in CALIBRATION_RULES:
+        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+
+
+class MethodReading:
+    """One method's values for the calibration, for every model of an audit, under one rule.
+
+    Attributes:
+        floor_scale: the scale the calibration's spread floor is taken from: the independents' mean raw distance
+            from the source for ``relative`` (its values sit around 0, where a floor proportional to their own
+            mean would vanish and a saturated method would give unbounded scores); ``None`` for ``absolute`` (the
+            values' own mean, as before).
+    """
+
+    def __init__(self, evidence: Evidence, method: str, calibration: str, independents: Sequence[str]) -> None:
+        check_rule(calibration)
+        self.relative = calibration == "relative"
+        self.distances = evidence.distances[method]
+        self.independents = frozenset(independents)
+        raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]
+        self.floor_scale = sum(raw) / len(raw) if self.relative and raw else None
+        self._anchors: dict[str, dict[str, float]] = {}
+        self._totals: dict[str, tuple[float, int]] = {}
+        if not self.relative:
+            return
+        if method not in evidence.to_anchors:
+            raise AuditError(
+                f"{method}'s evidence holds no distances to the independents, which the relative calibration reads; "
+                "compute it with anchors=<the independents>, or use the absolute calibration"
+            )
+        for model, to_anchors in evidence.to_anchors[method].items():
+            kept = {a: d for a, d in to_anchors.items() if a in self.independents and a != model and math.isfinite(d)}
+            self._anchors[model] = kept
+            self._totals[model] = (math.fsum(kept.values()), len(kept))
+
+    def left_out(self, independents: Collection[str]) -> frozenset[str]:
+        """The audit's independents that are not among ``independents``."""
+        return self.independents.difference(independents)
+
+    def value(self, model: str, left_out: frozenset[str] = frozenset()) -> float:
+        """``model``'s value (smaller = more derived) against the independents but ``left_out`` and itself; NaN when
+        the method gives no distance, or (relative) compares the model with none of those independents."""
+        distance = self.distances[model]
+        if not self.relative or not math.isfinite(distance):
+            return distance
+        anchors = self._anchors.get(model, {})
+        total, count = self._totals.get(model, (0.0, 0))
+        for other in left_out:
+            if other in anchors:
+                total -= anchors[other]
+                count -= 1
+        return distance - total / count if count else math.nan
