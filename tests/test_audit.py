@@ -16,7 +16,6 @@ from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearnin
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import decide
 from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
-from gifviz.audit.relative import relative_distance
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -199,7 +198,8 @@ def by_hand(audited, method: str, model: str, against: list[str], calibration: s
     if calibration == "absolute":
         return distances[model]
     to_anchors = audited.evidence.to_anchors[method]
-    return relative_distance(distances[model], [to_anchors[model][i] for i in against if i != model])
+    anchors = [to_anchors[model][i] for i in against if i != model and math.isfinite(to_anchors[model][i])]
+    return distances[model] - sum(anchors) / len(anchors) if anchors else math.nan
 
 
 def calibrated_by_hand(audited, method: str, model: str, against: list[str], calibration: str):

@@ -11,18 +11,28 @@ import pytest
 from gifviz.audit.audit import assess
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.names import VERDICTS
-from gifviz.audit.relative import relative_distance
+from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.cli import main
 
 
+def relative_value(to_source: float, to_anchors: list[float], left_out: frozenset[str] = frozenset()) -> float:
+    """A model's relative value as the audit reads it, with anchors ``a0, a1, ...`` at ``to_anchors``."""
+    anchors = {f"a{k}": d for k, d in enumerate(to_anchors)}
+    evidence = Evidence("source", {"m": {"y": to_source, **anchors}}, {"m": {}}, {"m": 1}, {"m": {"y": anchors}})
+    return MethodReading(evidence, "m", "relative", list(anchors)).value("y", left_out)
+
+
 def test_relative_distance_by_hand():
-    assert relative_distance(0.4, [0.5, 0.7, 0.9]) == pytest.approx(0.4 - 0.7)
+    assert relative_value(0.4, [0.5, 0.7, 0.9]) == pytest.approx(0.4 - 0.7)
     # pairs the method cannot compare are left out; with none left there is nothing to set the source against
-    assert relative_distance(0.4, [0.5, math.nan, 0.9]) == pytest.approx(0.4 - 0.7)
-    assert relative_distance(0.4, [0.5, math.nan]) == pytest.approx(-0.1)
-    assert math.isnan(relative_distance(0.4, [math.nan]))
-    assert math.isnan(relative_distance(math.nan, [0.5, 0.7]))
+    assert relative_value(0.4, [0.5, math.nan, 0.9]) == pytest.approx(0.4 - 0.7)
+    assert relative_value(0.4, [0.5, math.nan]) == pytest.approx(-0.1)
+    assert math.isnan(relative_value(0.4, [math.nan]))
+    assert math.isnan(relative_value(math.nan, [0.5, 0.7]))
+    # independents left out of a row (a suspect that is also one, or one held out in turn) leave the mean too
+    assert relative_value(0.4, [0.5, 0.7, 0.9], frozenset({"a2"})) == pytest.approx(0.4 - 0.6)
+    assert math.isnan(relative_value(0.4, [0.5, 0.7], frozenset({"a0", "a1"})))
 
 
 INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5", "i6")

@@ -2,7 +2,7 @@
 
 Each method's distance from the source to a suspect becomes evidence only against models known to be independent
 (:mod:`gifviz.audit.calibration`): by default its relative distance (how much closer the source is to the suspect
-than the independents are, :mod:`gifviz.audit.relative`) against the independents' own relative distances, or the
+than the independents are, :mod:`gifviz.audit.reading`) against the independents' own relative distances, or the
 raw distance against theirs from the source. ``combined`` fuses the methods' calibrated evidence and calibrates the
 fusion once more (:mod:`gifviz.audit.fusion`).
 """
@@ -218,7 +218,7 @@ def audit(
         fusion: the candidate fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`).
         calibration: what each method's evidence is read on (:data:`CALIBRATION_RULES`): ``relative`` (default), the
             source's distance to a model against the model's own distances to the independents
-            (:mod:`gifviz.audit.relative`), or ``absolute``, the raw distance against the independents' from the
+            (:mod:`gifviz.audit.reading`), or ``absolute``, the raw distance against the independents' from the
             source.
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one

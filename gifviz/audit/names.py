@@ -9,7 +9,7 @@ FUSION_NAMES = ("stouffer", "fisher", "best", "rank")
 # knowledge: probability thieves; off-task: label-only thieves of natural images), a sum of z-values lets the methods
 # that do not see a thief cancel the one that does.
 DEFAULT_FUSION = "best"
-# What a method's evidence is read on (gifviz.audit.relative): "relative", the source's distance to the model minus
+# What a method's evidence is read on (gifviz.audit.reading): "relative", the source's distance to the model minus
 # the model's mean distance to the independents, or "absolute", the raw distance against the independents' distances
 # from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built after (seeds 13-16).
 CALIBRATION_RULES = ("relative", "absolute")

@@ -25,7 +25,7 @@ def audit_spread_figure(
 
     Args:
         distances: ``method -> model id -> value`` that the method's verdicts were read on: the distance from the
-            source, or the relative distance (:mod:`gifviz.audit.relative`); NaN: the method cannot compare the pair.
+            source, or the relative distance (:mod:`gifviz.audit.reading`); NaN: the method cannot compare the pair.
         suspects: ``suspect -> method -> verdict``.
         independents: the models the distances are calibrated on.
     """
