@@ -5,8 +5,11 @@ scores (the derived models and the innocent ones; the independents among them le
 candidate fusion then recombines the same distances (no model runs twice). A method's or a fusion's ROC-AUC per attack
 category uses the audit's ``score`` (larger = more derived), pooled over sources as the IPP testbed pools them.
 
-Leave-one-zoo-out: for each zoo, the candidate with the best worst-case per-category AUC on the *other* zoos is
-picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its AUC is reported on the held-out zoo.
+Leave-one-zoo-out: for each zoo, the candidate with the best *mean over categories of each category's worst-case
+AUC* on the *other* zoos is picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its AUC is
+reported on the held-out zoo. The mean of worst cases, not the single worst cell: one category (label-only thieves
+that queried digits) sits at 0.6-0.7 for every candidate, and the single worst cell ranked candidates by that
+category's noise alone while a candidate's losses elsewhere (transfer 0.95 -> 0.81) did not count.
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
@@ -153,9 +156,17 @@ def worst_case(table: pd.DataFrame, column: str) -> float:
     return float(values.min()) if len(values) else math.nan
 
 
+def mean_worst_case(table: pd.DataFrame, column: str) -> float:
+    """The mean over attack categories of ``column``'s worst AUC across the zoos of ``table``; NaN (cannot score)
+    counts as 0, and so does a column the table does not hold (it can never be picked)."""
+    table = main_categories(table)
+    values = table.loc[table["column"] == column].fillna({"auc": 0.0})
+    return float(values.groupby("category")["auc"].min().mean()) if len(values) else 0.0
+
+
 def pick(table: pd.DataFrame) -> str:
-    """The candidate fusion with the best worst-case per-category AUC on ``table``."""
-    return max(FUSIONS, key=lambda name: (worst_case(table, f"fusion:{name}"), -list(FUSIONS).index(name)))
+    """The candidate fusion with the best mean over categories of the worst-case AUC on ``table``."""
+    return max(FUSIONS, key=lambda name: (mean_worst_case(table, f"fusion:{name}"), -list(FUSIONS).index(name)))
 
 
 def leave_one_zoo_out(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -225,8 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         print(split.to_string())
     print("\npicked per held-out zoo: " + ", ".join(f"{Path(z).parent.name or z}: {f}" for z, f in picks.items()))
     final = pick(table)
-    worst = worst_case(table, f"fusion:{final}")
-    print(f"picked on all {len(args.zoos)} zoos (the default to freeze): {final}; worst-case AUC {worst:.2f}")
+    print(f"picked on all {len(args.zoos)} zoos (the default to freeze): {final}")
+    print(
+        "  per candidate, mean over categories of the worst-case AUC (the criterion) and the single worst cell: "
+        + ", ".join(
+            f"{name} {mean_worst_case(table, f'fusion:{name}'):.3f} / {worst_case(table, f'fusion:{name}'):.3f}"
+            for name in FUSIONS
+        )
+    )
     counts = verdict_table(verdicts)
     print(
         f"\nVerdicts of the audit as run (combined, fusion {DEFAULT_FUSION}, false-positive rate {DEFAULT_ALPHA}), "
@@ -243,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             "field_config": field.to_dict(),
             "picks": picks,
             "picked_on_all": final,
+            "criterion": "mean over categories of the worst-case AUC across zoos",
             "versions": versions(),
         }
         paths = write_files(

@@ -14,7 +14,7 @@ import torch
 
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
 from gifviz.audit.audit import CSV_COLUMNS, assess
-from gifviz.audit.calibration import decide
+from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
@@ -125,6 +125,20 @@ def test_what_cannot_be_calibrated_is_not_available():
 
 def test_fusions_are_named_alike_in_the_parser_and_the_library():
     assert tuple(FUSIONS) == FUSION_NAMES
+
+
+def test_positive_sum_adds_what_each_method_sees_and_nothing_else():
+    def scored(score: float) -> Calibration:
+        return Calibration(0.0, score, 0.5, 0.5, 8, "independent")
+
+    fuse = FUSIONS["positive-sum"]
+    # two methods that each see the model a little outweigh one that sees an innocent far out alone
+    seen_twice, seen_once = [scored(2.0), scored(2.5), scored(-1.0)], [scored(4.0), scored(-3.0), scored(-3.0)]
+    assert fuse(seen_twice) == pytest.approx(4.5) and fuse(seen_once) == pytest.approx(4.0)
+    assert FUSIONS["best"](seen_twice) < FUSIONS["best"](seen_once)  # where the largest score alone decides
+    # a method that sees nothing adds nothing: it cannot cancel the one that does (as a sum of z-values would)
+    assert fuse([scored(3.0), scored(-5.0)]) == fuse([scored(3.0)])
+    assert fuse([scored(-1.0), scored(-2.0)]) == 0.0
 
 
 # --- roles ------------------------------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""The fusion criterion of ``benchmarks/audit_selection.py``: the mean over categories of each one's worst case."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "audit_selection.py"
+
+
+@pytest.fixture(scope="module")
+def selection():
+    spec = importlib.util.spec_from_file_location("audit_selection", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(cells: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """``column -> category -> AUC per zoo`` as the script's long table."""
+    return pd.DataFrame(
+        [
+            {"zoo": f"z{i}", "manifest": f"z{i}.toml", "category": category, "column": column, "auc": auc}
+            for column, categories in cells.items()
+            for category, aucs in categories.items()
+            for i, auc in enumerate(aucs)
+        ]
+    )
+
+
+def test_the_criterion_counts_every_category_not_only_the_worst_cell(selection):
+    table = _table(
+        {
+            # the same unsolved category for both; "best" loses transfer on one zoo, "positive-sum" does not
+            "fusion:best": {"extract-label": [0.70, 0.66], "transfer": [1.00, 0.81], "finetune": [1.0, 1.0]},
+            "fusion:positive-sum": {"extract-label": [0.70, 0.65], "transfer": [1.00, 0.95], "finetune": [1.0, 1.0]},
+            # a breakdown group never takes part in the choice
+            "fusion:rank": {"extract-label": [0.9, 0.9], "transfer": [0.9, 0.9], "extract-label [natural]": [0.0, 0.0]},
+        }
+    )
+    assert selection.worst_case(table, "fusion:best") > selection.worst_case(table, "fusion:positive-sum")
+    assert selection.mean_worst_case(table, "fusion:positive-sum") == pytest.approx((0.65 + 0.95 + 1.0) / 3)
+    assert selection.mean_worst_case(table, "fusion:rank") == pytest.approx(0.9)
+    # a candidate that cannot score a zoo counts 0 there; one the table does not hold (fisher) is never picked
+    table = pd.concat([table, _table({"fusion:stouffer": {"transfer": [float("nan"), 1.0]}})])
+    assert selection.mean_worst_case(table, "fusion:stouffer") == 0.0
+    assert selection.mean_worst_case(table, "fusion:fisher") == 0.0
+    assert selection.pick(table) == "rank"
+    assert selection.pick(table[table["column"] != "fusion:rank"]) == "positive-sum"
