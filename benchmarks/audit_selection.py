@@ -8,8 +8,8 @@ category uses the audit's ``score`` (larger = more derived), pooled over sources
 Leave-one-zoo-out: for each zoo, the candidate with the best *mean over categories of each category's worst-case
 AUC* on the *other* zoos is picked (ties: the earlier candidate in ``gifviz.audit.fusion.FUSIONS``), and its AUC is
 reported on the held-out zoo. The mean of worst cases, not the single worst cell: one category (label-only thieves
-that queried digits) sits at 0.6-0.7 for every candidate, and the single worst cell ranked candidates by that
-category's noise alone while a candidate's losses elsewhere (transfer 0.95 -> 0.81) did not count.
+that queried digits) is the worst for every candidate, and the single worst cell ranked candidates by that category
+alone while a candidate's losses elsewhere (transfer 0.95 -> 0.81) did not count.
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is

@@ -15,8 +15,8 @@ audit calibrates this value exactly as it calibrated raw distances: a suspect's 
 computed against the other independents, so the spread it is divided by is the independents' (as for raw
 distances), never the model's own few distances to the anchors (a model whose distances to the independents happen
 to lie close together would otherwise look derived from a small difference). Chosen on design stress zoos (seeds
-5-12) among raw, relative and mixed rules, and reported on zoos built after the choice (seeds 13-16); the README has
-the figures, the commands and the order in which they were seen.
+5-12) among raw, relative and mixed rules, and reported on zoos built after the choice (seeds 13-16, and again
+17-20); the README has the figures, the commands and the order in which they were seen.
 
 The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
