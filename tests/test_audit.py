@@ -15,6 +15,7 @@ import torch
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import Calibration, decide
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
 from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
@@ -139,6 +140,21 @@ def test_positive_sum_adds_what_each_method_sees_and_nothing_else():
     # a method that sees nothing adds nothing: it cannot cancel the one that does (as a sum of z-values would)
     assert fuse([scored(3.0), scored(-5.0)]) == fuse([scored(3.0)])
     assert fuse([scored(-1.0), scored(-2.0)]) == 0.0
+
+
+def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_above_them():
+    # positive-sum of one method: the three independents, each read against the other two, all see nothing (0)
+    def scored(score: float) -> Calibration:
+        return Calibration(0.0, score, 0.5, 0.5, 2, "independent")
+
+    independents = ["a", "b", "c"]
+    hair, clear = {"m": scored(0.01)}, {"m": scored(3.0)}
+    combined = combined_evidence("s", hair, lambda m, j, others: scored(-0.5), independents, 0.05, "positive-sum")
+    assert combined.score == pytest.approx(0.01 / FUSED_SPREAD_FLOORS["positive-sum"])
+    assert combined.verdict != "derived"
+    # evidence that stands out from them by several of the floor's units still does
+    combined = combined_evidence("s", clear, lambda m, j, others: scored(-0.5), independents, 0.05, "positive-sum")
+    assert combined.score == pytest.approx(3.0 / FUSED_SPREAD_FLOORS["positive-sum"]) and combined.verdict == "derived"
 
 
 # --- roles ------------------------------------------------------------------------------------------------------

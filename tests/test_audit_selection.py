@@ -38,15 +38,23 @@ def test_the_criterion_counts_every_category_not_only_the_worst_cell(selection):
             "fusion:best": {"extract-label": [0.70, 0.66], "transfer": [1.00, 0.81], "finetune": [1.0, 1.0]},
             "fusion:positive-sum": {"extract-label": [0.70, 0.65], "transfer": [1.00, 0.95], "finetune": [1.0, 1.0]},
             # a breakdown group never takes part in the choice
-            "fusion:rank": {"extract-label": [0.9, 0.9], "transfer": [0.9, 0.9], "extract-label [natural]": [0.0, 0.0]},
+            "fusion:rank": {
+                "extract-label": [0.95, 0.95],
+                "transfer": [0.95, 0.95],
+                "finetune": [0.95, 0.95],
+                "extract-label [natural]": [0.0, 0.0],
+            },
+            "fusion:fisher": {"extract-label": [0.9, 0.9], "transfer": [0.9, 0.9]},
         }
     )
     assert selection.worst_case(table, "fusion:best") > selection.worst_case(table, "fusion:positive-sum")
     assert selection.mean_worst_case(table, "fusion:positive-sum") == pytest.approx((0.65 + 0.95 + 1.0) / 3)
-    assert selection.mean_worst_case(table, "fusion:rank") == pytest.approx(0.9)
-    # a candidate that cannot score a zoo counts 0 there; one the table does not hold (fisher) is never picked
+    assert selection.mean_worst_case(table, "fusion:rank") == pytest.approx(0.95)
+    # fisher has no AUC for fine-tuning: that category counts 0, not left out of its mean
+    assert selection.mean_worst_case(table, "fusion:fisher") == pytest.approx((0.9 + 0.9 + 0.0) / 3)
+    # a candidate that cannot score a zoo counts 0 there; one the table does not hold at all scores 0
     table = pd.concat([table, _table({"fusion:stouffer": {"transfer": [float("nan"), 1.0]}})])
     assert selection.mean_worst_case(table, "fusion:stouffer") == 0.0
-    assert selection.mean_worst_case(table, "fusion:fisher") == 0.0
+    assert selection.mean_worst_case(table, "fusion:no-such-fusion") == 0.0
     assert selection.pick(table) == "rank"
     assert selection.pick(table[table["column"] != "fusion:rank"]) == "positive-sum"

@@ -81,13 +81,18 @@ def decide(p_value: float, p_tail: float, independents: int, alpha: float) -> st
 
 
 def calibrate(
-    distance: float, independent_distances: Sequence[float], alpha: float, floor_scale: float | None = None
+    distance: float,
+    independent_distances: Sequence[float],
+    alpha: float,
+    floor_scale: float | None = None,
+    min_spread: float = 0.0,
 ) -> Calibration:
     """``distance`` ``()`` from the source to a suspect against ``independent_distances`` ``(n,)`` from the source to
     the independents (NaN entries are the independents this method cannot compare; they are left out).
 
     ``floor_scale``: what the spread floor is proportional to (default: the independents' mean value; a relative
-    distance, centred near 0, passes the raw distances' scale instead)."""
+    distance, centred near 0, passes the raw distances' scale instead). ``min_spread``: an absolute floor as well, in
+    the values' own units (the fused statistics of :mod:`gifviz.audit.fusion`, whose independents may all sit at 0)."""
     others = np.asarray([d for d in independent_distances if np.isfinite(d)], dtype=np.float64)
     n = int(others.size)
     if not np.isfinite(distance):
@@ -98,7 +103,7 @@ def calibrate(
         )
     mean = float(others.mean())
     scale = mean if floor_scale is None else floor_scale
-    spread = max(float(others.std(ddof=1)), SPREAD_FLOOR * abs(scale), 1e-12)
+    spread = max(float(others.std(ddof=1)), SPREAD_FLOOR * abs(scale), min_spread, 1e-12)
     score = (mean - distance) / spread
     p_value = (1 + int(np.sum(others <= distance))) / (n + 1)
     p_tail = float(stats.t.cdf((distance - mean) / (spread * math.sqrt(1 + 1 / n)), df=n - 1))

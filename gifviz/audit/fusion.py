@@ -79,7 +79,19 @@ FUSIONS: dict[str, Fusion] = {
     "rank": rank,
     "positive-sum": positive_sum,
 }
-assert tuple(FUSIONS) == FUSION_NAMES  # the parser's torch-free copy (gifviz.audit.names)
+# The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
+# it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
+# score: ``positive-sum`` puts every model that no method sees beyond the mean at exactly 0, so with 3 independents
+# and one method this happens one time in eight. Half a standard deviation of one method (z or score units); a
+# fiftieth for ``rank``, a mean of empirical p-values.
+FUSED_SPREAD_FLOORS: dict[str, float] = {
+    "stouffer": 0.5,
+    "fisher": 0.5,
+    "best": 0.5,
+    "rank": 0.02,
+    "positive-sum": 0.5,
+}
+assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 
 # benchmarks/audit_selection.py's choice on the stress zoos seen while the audit was designed, with its default methods
 # and relative calibration; reported on four zoos built before it and never scored until then (README: the audit).
@@ -143,7 +155,7 @@ def combined_evidence(
             len(held_out),
         )
     # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
-    second = calibrate(-statistic, [-value for value in held_out], alpha)
+    second = calibrate(-statistic, [-value for value in held_out], alpha, min_spread=FUSED_SPREAD_FLOORS[fusion])
     note = "; ".join(part for part in (described, second.note) if part)
     return Calibration(
         statistic, second.score, second.p_value, second.p_tail, second.independents, second.verdict, note
