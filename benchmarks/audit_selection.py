@@ -18,7 +18,7 @@ descriptive, and no choice is made on it. A third counts the audit's own verdict
 false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
 every candidate (``verdicts.csv``); descriptive too.
 
-    python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{17,18,19,20}/zoo.toml --n-refs 128 \
+    python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{17,18,19,20,21,22,23,24}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
 
 The fusion to freeze as the default is the one picked on all zoos together (printed last).

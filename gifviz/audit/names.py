@@ -13,7 +13,7 @@ DEFAULT_FUSION = "positive-sum"
 # What a method's evidence is read on (gifviz.audit.reading): "relative", the source's distance to the model minus
 # the model's mean distance to the independents, or "absolute", the raw distance against the independents' distances
 # from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built after (seeds 13-16,
-# and again 17-20).
+# and again 17-24).
 CALIBRATION_RULES = ("relative", "absolute")
 DEFAULT_CALIBRATION = "relative"
 # The white-box field, the decision-based peers, and two kinds of evidence of gifviz's own that see what those miss:

@@ -16,7 +16,7 @@ computed against the other independents, so the spread it is divided by is the i
 distances), never the model's own few distances to the anchors (a model whose distances to the independents happen
 to lie close together would otherwise look derived from a small difference). Chosen on design stress zoos (seeds
 5-12) among raw, relative and mixed rules, and reported on zoos built after the choice (seeds 13-16, and again
-17-20); the README has the figures, the commands and the order in which they were seen.
+17-24); the README has the figures, the commands and the order in which they were seen.
 
 The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
