@@ -5,7 +5,13 @@ import streamlit as st
 
 from gifviz.app import audit as audit_app
 from gifviz.app import resources
-from gifviz.audit.names import CALIBRATION_RULES, DEFAULT_ALPHA, DEFAULT_CALIBRATION, DEFAULT_METHODS
+from gifviz.audit.names import (
+    CALIBRATION_RULES,
+    DEFAULT_ALPHA,
+    DEFAULT_CALIBRATION,
+    DEFAULT_METHODS,
+    VERDICT_MEANING,
+)
 from gifviz.constants import DISTANCE_METHODS
 from gifviz.errors import GifvizError
 
@@ -48,6 +54,7 @@ with audit_tab:
             st.error(str(error))
         else:
             st.dataframe(view.verdicts, hide_index=True, width="stretch")
+            st.caption(VERDICT_MEANING)
             st.plotly_chart(view.figure, width="stretch", key="audit_spread")
             with st.expander("Every method's evidence"):
                 st.dataframe(view.table, hide_index=True, width="stretch")

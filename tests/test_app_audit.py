@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
 from gifviz.audit import audit
+from gifviz.audit.names import VERDICT_MEANING
 from gifviz.figures.audit import audit_spread_figure
 from gifviz.hub import Zoo
 from gifviz.refs import load_reference_folder
@@ -53,6 +54,7 @@ def test_the_audit_page_defaults_roles_from_the_manifest_and_downloads_what_the_
     assert not app.exception, app.exception
     shown = app.dataframe[0].value
     assert list(shown["suspect"]) == ["child"] and shown["modelgif"].iloc[0] == "derived"
+    assert any(caption.value == VERDICT_MEANING for caption in app.caption)  # what each verdict claims
     zoo = Zoo.open(manifest)
     refs = load_reference_folder(zoo.manifest.references, zoo.space, 8)
     expected = audit(zoo, "src", ["child"], None, ["modelgif", "softmax"], refs, zoo_config(app)).frame()

@@ -16,7 +16,7 @@ from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearnin
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
-from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
+from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES, VERDICT_MEANING
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -407,6 +407,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
+    assert VERDICT_MEANING in printed  # what "independent" does not claim, under every printed audit
 
 
 def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):

@@ -28,4 +28,12 @@ DEFAULT_N_REFS = 128
 COARSE_BELOW = 5
 
 VERDICTS = ("derived", "independent", "inconclusive", "n/a")
+# What each verdict claims, shown under every audit (command line and app). "independent" is the verdict users most
+# easily over-read: it says no method set the suspect apart, which a thief can also earn (README: the stress zoos).
+VERDICT_MEANING = (
+    "derived: the evidence sets the suspect apart from the independents at the stated false-positive rate; "
+    "inconclusive: the empirical and the Student-t p-values disagree; independent: no evidence sets it apart, which "
+    "is no proof of innocence (a label-only thief that queried data of the source's own task learns almost nothing "
+    "the source alone has, and the audit calls most such thieves independent); n/a: no method could compare it."
+)
 UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")

@@ -16,6 +16,7 @@ from gifviz.audit.names import (
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
     FUSION_NAMES,
+    VERDICT_MEANING,
 )
 from gifviz.cli.choices import METHODS
 from gifviz.cli.options import add_field_options, add_reference_options, add_store_options
@@ -187,6 +188,7 @@ def run_audit(args: argparse.Namespace) -> int:
     )
     for r in frame[frame["method"] == "combined"].itertuples():
         print(f"{r.suspect}: {r.note}")
+    print(f"\n{VERDICT_MEANING}")
     print("wrote " + " and ".join(str(p) for p in paths))
     return 0
 
