@@ -16,7 +16,9 @@ for each method, and for each candidate (for reference only: those rows saw ever
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
 descriptive, and no choice is made on it. A third counts the audit's own verdicts (``combined`` at the default
 false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
-every candidate (``verdicts.csv``); descriptive too.
+every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
+``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
+descriptive too.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{17,18,19,20,21,22,23,24}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -90,7 +92,7 @@ def zoo_aucs(
         audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
         if verdicts is not None:
             for name in FUSIONS:
-                verdicts += source_verdicts(zoo.name, audits[f"fusion:{name}"], own)
+                verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
         for case in own:
             for model_id in case.positives + case.negatives:
                 label = int(model_id in case.positives)
@@ -118,24 +120,31 @@ def zoo_aucs(
     )
 
 
-def source_verdicts(zoo_name: str, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
+def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
     """The combined verdict of every model one source's audit scored, under ``result``'s fusion: derived models under
-    their attack category, innocent ones under whether they share the source's task (descriptive: no choice is made
-    on it)."""
-    rows = [
-        {"zoo": zoo_name, "fusion": result.fusion, "group": case.category, "verdict": result.row(model_id).verdict}
-        for case in cases
-        for model_id in case.positives
-    ]
+    their attack category, innocent ones under whether they share the source's task; each row also names the model,
+    its architecture and, for a thief, what it queried (descriptive: no choice is made on it)."""
+    specs = {spec.id: spec for spec in zoo.specs}
+
+    def row(model_id: str, group: str) -> dict:
+        return {
+            "zoo": zoo.name,
+            "source": result.roles.source,
+            "fusion": result.fusion,
+            "group": group,
+            "model": model_id,
+            "architecture": specs[model_id].arch,
+            "queried": _queried(zoo, model_id) if group.startswith("extract") else "",
+            "verdict": result.row(model_id).verdict,
+        }
+
+    rows = [row(model_id, case.category) for case in cases for model_id in case.positives]
     innocent = {
         model_id: "innocent, other task" if case.category == "transfer" else "innocent, same task"
         for case in cases
         for model_id in case.negatives
     }
-    return rows + [
-        {"zoo": zoo_name, "fusion": result.fusion, "group": g, "verdict": result.row(m).verdict}
-        for m, g in innocent.items()
-    ]
+    return rows + [row(m, g) for m, g in innocent.items()]
 
 
 def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
@@ -145,6 +154,15 @@ def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
     order = [(f, g) for f in FUSIONS for g in groups if (f, g) in counts.index]
     index = pd.MultiIndex.from_tuples(order, names=["fusion", "group"])
     return counts.reindex(index=index, columns=list(VERDICTS), fill_value=0)
+
+
+def thief_verdict_table(verdicts: list[dict], fusion: str, by: str) -> pd.DataFrame:
+    """The extraction thieves' verdicts under ``fusion``, per category and ``by`` (``queried`` or ``architecture``),
+    summed over zoos and sources."""
+    frame = pd.DataFrame(verdicts)
+    thieves = frame[(frame["fusion"] == fusion) & frame["group"].str.startswith("extract")]
+    counts = thieves.groupby(["group", by, "verdict"]).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(VERDICTS), fill_value=0)
 
 
 def _queried(zoo: Zoo, model_id: str) -> str:
@@ -219,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         "--calibration", choices=CALIBRATION_RULES, default=DEFAULT_CALIBRATION, help="what each method is read on"
     )
     parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
-    parser.add_argument("--out", metavar="DIR", help="write selection.csv, verdicts.csv and selection.json here")
+    parser.add_argument(
+        "--out", metavar="DIR", help="write selection.csv, verdicts.csv, verdicts_by_model.csv and selection.json here"
+    )
     args = parser.parse_args(argv)
     if len(args.zoos) < 2:
         parser.error("leave-one-zoo-out needs at least 2 zoos")
@@ -262,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         "models summed over zoos and sources (descriptive: no choice is made on it; every fusion's in verdicts.csv)"
     )
     print(counts.loc[DEFAULT_FUSION].to_string())
+    for by in ("queried", "architecture"):
+        print(f"\nThe extraction thieves' verdicts by what they {'queried' if by == 'queried' else 'are built on'}")
+        print(thief_verdict_table(verdicts, DEFAULT_FUSION, by).to_string())
     if args.out:
         out = Path(args.out)
         provenance = {
@@ -280,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 out / "selection.csv": everything.to_csv(index=False),
                 out / "verdicts.csv": counts.to_csv(),
+                out / "verdicts_by_model.csv": pd.DataFrame(verdicts).to_csv(index=False),
                 out / "selection.json": json.dumps(provenance, indent=2),
             }
         )

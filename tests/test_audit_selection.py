@@ -58,3 +58,30 @@ def test_the_criterion_counts_every_category_not_only_the_worst_cell(selection):
     assert selection.mean_worst_case(table, "fusion:no-such-fusion") == 0.0
     assert selection.pick(table) == "rank"
     assert selection.pick(table[table["column"] != "fusion:rank"]) == "positive-sum"
+
+
+def test_the_thieves_verdicts_split_by_what_they_queried_count_only_that_fusions_thieves(selection):
+    def row(group: str, queried: str, architecture: str, verdict: str, fusion: str = "positive-sum") -> dict:
+        return {"fusion": fusion, "group": group, "queried": queried, "architecture": architecture, "verdict": verdict}
+
+    verdicts = [
+        row("extract-label", "natural", "mlp", "independent"),
+        row("extract-label", "natural", "cnn", "derived"),
+        row("extract-label", "digits:attacker", "mlp", "independent"),
+        row("extract-prob", "digits:attacker", "mlp", "inconclusive"),
+        row("extract-label", "natural", "cnn", "independent", fusion="best"),  # another fusion's
+        row("innocent, same task", "", "mlp", "derived"),  # not a thief
+        row("finetune", "", "cnn", "derived"),  # not an extraction
+    ]
+    by_query = selection.thief_verdict_table(verdicts, "positive-sum", "queried")
+    assert by_query.loc[("extract-label", "natural")].to_dict() == {
+        "derived": 1,
+        "independent": 1,
+        "inconclusive": 0,
+        "n/a": 0,
+    }
+    assert by_query.loc[("extract-label", "digits:attacker"), "independent"] == 1
+    assert by_query.to_numpy().sum() == 4
+    by_architecture = selection.thief_verdict_table(verdicts, "positive-sum", "architecture")
+    assert by_architecture.loc[("extract-label", "mlp"), "independent"] == 2
+    assert by_architecture.loc[("extract-prob", "mlp"), "inconclusive"] == 1

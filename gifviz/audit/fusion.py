@@ -94,13 +94,13 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 
 # benchmarks/audit_selection.py's choice on the stress zoos seen while the audit was designed, with its default methods
-# and relative calibration; reported on eight zoos built before it and never scored until then (README: the audit).
+# and relative calibration; reported on eight zoos never scored until then (README: the audit).
 DEFAULT_FUSION_NOTE = (
     "picked on the sixteen stress zoos seen while the audit was designed ('gifviz zoo stress --seed 1..16', relative "
     "calibration): the best mean over attack categories of the worst-case AUC across zoos, positive-sum 0.899, fisher "
     "0.878, best 0.859, rank 0.810, stouffer 0.805 (picked on every held-out zoo too; 'python "
     "benchmarks/audit_selection.py ZOO.toml ... --n-refs 128' on seeds 1-16, benchmarks/results/audit-choice); "
-    "reported on seeds 17-24, built before the choice and scored only after it (benchmarks/results/audit)"
+    "reported on seeds 17-24, scored only after the choice (benchmarks/results/audit)"
 )
 
 
