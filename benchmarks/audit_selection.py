@@ -52,6 +52,7 @@ from gifviz.bench import ipp
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
+from gifviz.hub.spec import ModelSpec
 from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
@@ -99,7 +100,7 @@ def zoo_aucs(
                 # A thief also counts in its breakdown group (what it queried); negatives count in every group.
                 groups = [case.category]
                 if case.category.startswith("extract"):
-                    queried = [_queried(zoo, model_id)] if label else sorted({_queried(zoo, m) for m in case.positives})
+                    queried = sorted({_queried(zoo.spec(m)) for m in ([model_id] if label else case.positives)})
                     groups += [f"{case.category} [{data}]" for data in queried]
                 for category in groups:
                     for method in methods:
@@ -133,8 +134,8 @@ def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> 
             "fusion": result.fusion,
             "group": group,
             "model": model_id,
-            "architecture": specs[model_id].arch,
-            "queried": _queried(zoo, model_id) if group.startswith("extract") else "",
+            "architecture": specs[model_id].arch or "unrecorded",  # a None would drop out of the groupby
+            "queried": _queried(specs[model_id]) if group.startswith("extract") else "",
             "verdict": result.row(model_id).verdict,
         }
 
@@ -165,9 +166,8 @@ def thief_verdict_table(verdicts: list[dict], fusion: str, by: str) -> pd.DataFr
     return counts.reindex(columns=list(VERDICTS), fill_value=0)
 
 
-def _queried(zoo: Zoo, model_id: str) -> str:
+def _queried(spec: ModelSpec) -> str:
     """What a thief queried its source with (the stress zoos' ``recipe.data``: ``natural`` or ``digits:attacker``)."""
-    spec = next(s for s in zoo.specs if s.id == model_id)
     return str((spec.extra.get("recipe") or {}).get("data", "unrecorded"))
 
 
@@ -283,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(counts.loc[DEFAULT_FUSION].to_string())
     for by in ("queried", "architecture"):
-        print(f"\nThe extraction thieves' verdicts by what they {'queried' if by == 'queried' else 'are built on'}")
-        print(thief_verdict_table(verdicts, DEFAULT_FUSION, by).to_string())
+        thieves = thief_verdict_table(verdicts, DEFAULT_FUSION, by)
+        if not thieves.empty:
+            print(f"\nThe extraction thieves' verdicts by what they {'queried' if by == 'queried' else 'are built on'}")
+            print(thieves.to_string())
     if args.out:
         out = Path(args.out)
         provenance = {

@@ -1,12 +1,16 @@
-"""The fusion criterion of ``benchmarks/audit_selection.py``: the mean over categories of each one's worst case."""
+"""``benchmarks/audit_selection.py``: its fusion criterion (the mean over categories of each one's worst case) and its
+count of the audit's verdicts per model."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+
+from gifviz.bench.ipp import IppCase
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "audit_selection.py"
 
@@ -85,3 +89,40 @@ def test_the_thieves_verdicts_split_by_what_they_queried_count_only_that_fusions
     by_architecture = selection.thief_verdict_table(verdicts, "positive-sum", "architecture")
     assert by_architecture.loc[("extract-label", "mlp"), "independent"] == 2
     assert by_architecture.loc[("extract-prob", "mlp"), "inconclusive"] == 1
+
+
+def test_each_models_verdict_names_its_architecture_and_only_a_thief_what_it_queried(selection):
+    def spec(model_id: str, arch: str | None, data: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(id=model_id, arch=arch, extra={"recipe": {"data": data}} if data else {})
+
+    specs = [
+        spec("thief", "mlp", "natural"),
+        spec("child", "cnn", "digits:train"),
+        spec("ind", None, "digits:train"),  # no architecture recorded
+        spec("other-task", "cnn", "digits:train"),
+    ]
+    zoo = SimpleNamespace(name="z", specs=specs)
+    verdict = {"thief": "derived", "child": "derived", "ind": "independent", "other-task": "inconclusive"}
+    result = SimpleNamespace(
+        fusion="positive-sum",
+        roles=SimpleNamespace(source="src"),
+        row=lambda model_id: SimpleNamespace(verdict=verdict[model_id]),
+    )
+    cases = [
+        IppCase("src", "extract-label", ("thief",), ("ind",)),
+        IppCase("src", "transfer", ("child",), ("other-task",)),
+    ]
+    rows = {(r["model"], r["group"]): r for r in selection.source_verdicts(zoo, result, cases)}
+    assert set(rows) == {
+        ("thief", "extract-label"),
+        ("child", "transfer"),
+        ("ind", "innocent, same task"),
+        ("other-task", "innocent, other task"),
+    }
+    assert rows[("thief", "extract-label")]["queried"] == "natural"
+    assert rows[("thief", "extract-label")]["architecture"] == "mlp"
+    # only an extraction thief says what it queried; an innocent model's training data is not a query
+    assert rows[("child", "transfer")]["queried"] == rows[("ind", "innocent, same task")]["queried"] == ""
+    assert rows[("ind", "innocent, same task")]["architecture"] == "unrecorded"
+    assert {r["verdict"] for r in rows.values()} == set(verdict.values())
+    assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows.values())

@@ -29,11 +29,16 @@ COARSE_BELOW = 5
 
 VERDICTS = ("derived", "independent", "inconclusive", "n/a")
 # What each verdict claims, shown under every audit (command line and app). "independent" is the verdict users most
-# easily over-read: it says no method set the suspect apart, which a thief can also earn (README: the stress zoos).
+# easily over-read: it says the evidence did not set the suspect apart, which a thief can also earn (README: the
+# stress zoos, where the audit's verdicts are counted per kind of thief).
 VERDICT_MEANING = (
-    "derived: the evidence sets the suspect apart from the independents at the stated false-positive rate; "
-    "inconclusive: the empirical and the Student-t p-values disagree; independent: no evidence sets it apart, which "
-    "is no proof of innocence (a label-only thief that queried data of the source's own task learns almost nothing "
-    "the source alone has, and the audit calls most such thieves independent); n/a: no method could compare it."
+    "Each verdict is read at the stated false-positive rate, per method and for combined (the methods' evidence "
+    "fused, then read against the independents' own fused evidence). derived: the evidence sets the suspect apart "
+    "from the independents; with several methods, one of them alone does so for innocent models more often than the "
+    "rate. inconclusive: the empirical and the Student-t p-values disagree. independent: the evidence does not set it "
+    "apart (combined can say so while one method alone says derived). That is no proof of innocence: on gifviz's "
+    "stress zoos, most label-only thieves that queried the source's own kind of data, and most probability thieves "
+    "built as MLPs, get it. n/a: the method (for combined, every method) could not compare it, or too few "
+    "independents could be compared (2 per method, 3 for combined)."
 )
 UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import textwrap
 from typing import Any
 
 from gifviz.audit.names import (
@@ -188,7 +189,7 @@ def run_audit(args: argparse.Namespace) -> int:
     )
     for r in frame[frame["method"] == "combined"].itertuples():
         print(f"{r.suspect}: {r.note}")
-    print(f"\n{VERDICT_MEANING}")
+    print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
     return 0
 
