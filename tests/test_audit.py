@@ -278,7 +278,9 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
     combined = audited.row("transfer")
-    assert "left out: disagreement (compares outputs class by class" in combined.note
+    # methods left out for the same reason share it, given once (dark knowledge gives a reason of its own here)
+    assert "left out: disagreement, off-task (compares outputs class by class" in combined.note
+    assert combined.note.count("other output classes than 'source')") == 1
     used = [audited.row("transfer", m) for m in ("modelgif", "modeldiff", "sac-m")]
     # the fused statistic of the three that can compare (dark knowledge and off-task compare outputs class by class too)
     assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](used))
@@ -407,6 +409,8 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
+    # a combined row that fused every method and has nothing more to say is summed up once, not repeated per suspect
+    assert "combined rows fuse every method" in printed and "ft1: " not in printed and "transfer: " in printed
     assert " ".join(VERDICT_MEANING.split()) in " ".join(printed.split())  # what each verdict claims, wrapped
 
 

@@ -133,7 +133,13 @@ def combined_evidence(
     """
     fuse = fusion_named(fusion)
     used = [m for m, c in per_method.items() if c.usable]
-    left_out = [f"{m} ({c.note or 'n/a'})" for m, c in per_method.items() if not c.usable]
+    # Methods left out for the same reason (three that compare outputs class by class, say) share one reason: a
+    # zoo's transfer models would otherwise repeat it once per method on every row.
+    reasons: dict[str, list[str]] = {}
+    for m, c in per_method.items():
+        if not c.usable:
+            reasons.setdefault(c.note or "n/a", []).append(m)
+    left_out = [f"{', '.join(names)} ({reason})" for reason, names in reasons.items()]
     described = f"{fusion} of {', '.join(used) or 'no method'}" + (
         f"; left out: {'; '.join(left_out)}" if left_out else ""
     )

@@ -187,7 +187,12 @@ def run_audit(args: argparse.Namespace) -> int:
         f"\nsource {result.roles.source}; {n} independents ({', '.join(result.roles.independents)}); "
         f"false-positive rate {result.alpha}; {result.calibration} calibration; combined = {result.fusion}"
     )
-    for r in frame[frame["method"] == "combined"].itertuples():
+    # A combined row that fused every method and has nothing else to say is not repeated below the table (its note
+    # stays in the CSV): on a zoo of fifty models those lines would bury the few that matter.
+    plain = f"{result.fusion} of {', '.join(result.methods)}"
+    noted = [r for r in frame[frame["method"] == "combined"].itertuples() if r.note != plain]
+    print(f"combined rows fuse every method ({plain}) unless a line below says otherwise")
+    for r in noted:
         print(f"{r.suspect}: {r.note}")
     print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
