@@ -411,6 +411,8 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
     # a combined row that fused every method and has nothing more to say is summed up once, not repeated per suspect
     assert "combined rows fuse every method" in printed and "ft1: " not in printed and "transfer: " in printed
+    summary = next(line for line in printed.splitlines() if line.startswith("combined verdicts: "))
+    assert "derived 1 (ft1)" in summary and "ind0" not in summary  # derived ones named, independent ones counted
     assert " ".join(VERDICT_MEANING.split()) in " ".join(printed.split())  # what each verdict claims, wrapped
 
 

@@ -18,6 +18,7 @@ from gifviz.audit.names import (
     DEFAULT_N_REFS,
     FUSION_NAMES,
     VERDICT_MEANING,
+    VERDICTS,
 )
 from gifviz.cli.choices import METHODS
 from gifviz.cli.options import add_field_options, add_reference_options, add_store_options
@@ -194,6 +195,15 @@ def run_audit(args: argparse.Namespace) -> int:
     print(f"combined rows fuse every method ({plain}) unless a line below says otherwise")
     for r in noted:
         print(f"{r.suspect}: {r.note}")
+    combined = frame[frame["method"] == "combined"]
+    # The answer first asked for, after the evidence: which suspects the audit calls derived (and which it cannot
+    # decide); the independent ones are only counted.
+    summary = []
+    for verdict in VERDICTS:
+        ids = combined.loc[combined["verdict"] == verdict, "suspect"].tolist()
+        listed = f" ({', '.join(ids)})" if ids and verdict in ("derived", "inconclusive") else ""
+        summary.append(f"{verdict} {len(ids)}{listed}")
+    print("\ncombined verdicts: " + "; ".join(summary))
     print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
     return 0
