@@ -16,7 +16,7 @@ from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearnin
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
-from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES, VERDICT_MEANING
+from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_METHODS, FUSION_NAMES, VERDICT_MEANING, VERDICTS
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -395,11 +395,14 @@ def cli(manifest: Path, refs: Path, *args: str) -> int:
 def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     manifest, refs = lineage
     out = tmp_path / "report"
-    assert cli(manifest, refs, "audit", "--source", "source", "--suspects", "ft1,transfer,ind0", "--out", str(out)) == 0
+    assert (
+        cli(manifest, refs, "audit", "--source", "source", "--suspects", "ft1,ft2,transfer,ind0", "--out", str(out))
+        == 0
+    )
     with open(out / "audit.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert {r["suspect"] for r in rows if r["method"] == "combined"} == {"ft1", "transfer", "ind0"}
+    assert {r["suspect"] for r in rows if r["method"] == "combined"} == {"ft1", "ft2", "transfer", "ind0"}
     assert next(r for r in rows if r["suspect"] == "ft1" and r["method"] == "combined")["verdict"] == "derived"
     provenance = json.loads((out / "audit.json").read_text())
     assert provenance["config"]["independents"] == list(INDEPENDENTS)
@@ -410,9 +413,21 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
     # a combined row that fused every method and has nothing more to say is summed up once, not repeated per suspect
-    assert "combined rows fuse every method" in printed and "ft1: " not in printed and "transfer: " in printed
-    summary = next(line for line in printed.splitlines() if line.startswith("combined verdicts: "))
-    assert "derived 1 (ft1)" in summary and "ind0" not in summary  # derived ones named, independent ones counted
+    # the note most combined rows share is printed once; only the rows that say more follow
+    lines = printed.splitlines()
+    plain = f"{DEFAULT_FUSION} of {', '.join(DEFAULT_METHODS)}"
+    assert f"combined rows: {plain} (unless a line below says otherwise)" in lines
+    assert not any(line.startswith(("ft1: ", "ft2: ")) for line in lines)
+    assert any(line.startswith("transfer: ") and "left out" in line for line in lines)
+    assert any(line.startswith("ind0: ") and "coarse" in line for line in lines)  # leave-one-out: 4 independents
+    # then the answer: derived and inconclusive suspects named, the rest counted
+    combined = {r["suspect"]: r["verdict"] for r in rows if r["method"] == "combined"}
+    expected = "; ".join(
+        f"{v} {len(ids)}" + (f" ({', '.join(ids)})" if ids and v in ("derived", "inconclusive") else "")
+        for v in VERDICTS
+        for ids in [[s for s, verdict in combined.items() if verdict == v]]
+    )
+    assert f"combined verdicts: {expected}" in lines
     assert " ".join(VERDICT_MEANING.split()) in " ".join(printed.split())  # what each verdict claims, wrapped
 
 
@@ -437,6 +452,7 @@ def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):
         (["audit", "--source", "source", "--suspects", "source"], "also named as a suspect"),
         (["audit", "--source", "nobody"], "no model 'nobody'"),
         (["audit", "--source", "source", "--methods", "modelgif,nope"], "unknown distance method"),
+        (["audit", "--source", "source", "--methods", "modelgif,sac-m,modelgif"], "method named twice: modelgif"),
         (["verify-unlearning", "--original", "source", "--candidates", "source"], "also named as a candidate"),
         (["verify-unlearning", "--original", "source", "--candidates", "nobody"], "no model 'nobody'"),
     ],

@@ -223,8 +223,8 @@ def audit(
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
     ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for
-    fewer than 2 independents, a source that is also a suspect, a repeated id, an unknown method, fusion or
-    calibration; an unknown id is the manifest's one line.
+    fewer than 2 independents, a source that is also a suspect, a repeated id or method, an unknown method, fusion
+    or calibration; an unknown id is the manifest's one line.
     """
     if not 0 < alpha < 1:
         raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
@@ -232,6 +232,9 @@ def audit(
         distance_method(name)  # an unknown name is one line naming the choices
     if not methods:
         raise AuditError("no method to audit with; name at least one")
+    repeated = sorted({name for name in methods if list(methods).count(name) > 1})
+    if repeated:
+        raise AuditError(f"method named twice: {', '.join(repeated)}; name each method once")
     fusion_named(fusion)
     check_rule(calibration)
     roles = audit_roles(zoo, source, suspects, independents)

@@ -188,14 +188,16 @@ def run_audit(args: argparse.Namespace) -> int:
         f"\nsource {result.roles.source}; {n} independents ({', '.join(result.roles.independents)}); "
         f"false-positive rate {result.alpha}; {result.calibration} calibration; combined = {result.fusion}"
     )
-    # A combined row that fused every method and has nothing else to say is not repeated below the table (its note
-    # stays in the CSV): on a zoo of fifty models those lines would bury the few that matter.
-    plain = f"{result.fusion} of {', '.join(result.methods)}"
-    noted = [r for r in frame[frame["method"] == "combined"].itertuples() if r.note != plain]
-    print(f"combined rows fuse every method ({plain}) unless a line below says otherwise")
-    for r in noted:
-        print(f"{r.suspect}: {r.note}")
     combined = frame[frame["method"] == "combined"]
+    # The note most combined rows share (every method fused; or, when a method could not run at all, the same one
+    # left out on every row) is printed once, and only the rows that say more follow: on a zoo of fifty models the
+    # same line fifty times would bury the few that matter. The CSV keeps every row's note.
+    notes = combined["note"].fillna("").value_counts()
+    common = notes.index[0] if len(notes) and notes.iloc[0] > 1 else None
+    if common is not None:
+        print(f"combined rows: {common} (unless a line below says otherwise)")
+    for r in combined[combined["note"].fillna("") != common].itertuples():
+        print(f"{r.suspect}: {r.note}")
     # The answer first asked for, after the evidence: which suspects the audit calls derived (and which it cannot
     # decide); the independent ones are only counted.
     summary = []
