@@ -278,13 +278,26 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
     combined = audited.row("transfer")
-    # methods left out for the same reason share it, given once (dark knowledge gives a reason of its own here)
+    # another task's head: combined reads the field alone, and says so
+    assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([audited.row("transfer", "modelgif")]))
+    assert "other output classes than 'source': combined reads modelgif only" in combined.note
+    assert "left out" not in audited.row("ft1").note and "other output classes" not in audited.row("ft1").note
+
+
+def test_methods_left_out_for_one_reason_share_it_and_a_suspect_of_another_task_without_the_field_fuses_the_rest(
+    lineage,
+):
+    manifest, refs = lineage
+    zoo = Zoo.open(manifest)
+    methods = ("modeldiff", "sac-m", "disagreement", "dark-knowledge", "off-task")  # no ModelGiF
+    result = audit(zoo, "source", ["transfer"], None, methods, load_reference_folder(refs, zoo.space, 8), FIELD)
+    combined = result.row("transfer")
+    # the three that compare outputs class by class are left out (dark knowledge with a reason of its own), and the
+    # two that can compare it are fused, as before
     assert "left out: disagreement, off-task (compares outputs class by class" in combined.note
     assert combined.note.count("other output classes than 'source')") == 1
-    used = [audited.row("transfer", m) for m in ("modelgif", "modeldiff", "sac-m")]
-    # the fused statistic of the three that can compare (dark knowledge and off-task compare outputs class by class too)
+    used = [result.row("transfer", m) for m in ("modeldiff", "sac-m")]
     assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](used))
-    assert "left out" not in audited.row("ft1").note
 
 
 @pytest.mark.parametrize("calibration", ["relative", "absolute"])
@@ -411,14 +424,14 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["calibration"] == "relative"
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
-    assert "combined" in printed and "derived" in printed and "left out: disagreement" in printed
+    assert "combined" in printed and "derived" in printed
     # a combined row that fused every method and has nothing more to say is summed up once, not repeated per suspect
     # the note most combined rows share is printed once; only the rows that say more follow
     lines = printed.splitlines()
     plain = f"{DEFAULT_FUSION} of {', '.join(DEFAULT_METHODS)}"
     assert f"combined rows: {plain} (unless a line below says otherwise)" in lines
     assert not any(line.startswith(("ft1: ", "ft2: ")) for line in lines)
-    assert any(line.startswith("transfer: ") and "left out" in line for line in lines)
+    assert any(line.startswith("transfer: ") and "other output classes" in line for line in lines)
     assert any(line.startswith("ind0: ") and "coarse" in line for line in lines)  # leave-one-out: 4 independents
     # then the answer: derived and inconclusive suspects named, the rest counted
     combined = {r["suspect"]: r["verdict"] for r in rows if r["method"] == "combined"}

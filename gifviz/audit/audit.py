@@ -18,6 +18,7 @@ from gifviz.audit.calibration import Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
 from gifviz.audit.names import (
+    CROSS_TASK_METHODS,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
@@ -167,9 +168,28 @@ def assess(
             loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
-        combined = combined_evidence(suspect, calibrations, calibration_of, independents, alpha, fusion)
+        fused, note = _cross_task(evidence, suspect, calibrations)
+        combined = combined_evidence(suspect, fused, calibration_of, independents, alpha, fusion)
+        combined = _noted(combined, note) if note else combined
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, calibrations, alpha)))
     return rows
+
+
+def _cross_task(
+    evidence: Evidence, suspect: str, calibrations: dict[str, Calibration]
+) -> tuple[dict[str, Calibration], str]:
+    """The calibrations ``combined`` fuses for ``suspect``, and a note when they are fewer than every usable one: for a
+    suspect with other output classes than the source, only :data:`CROSS_TASK_METHODS` (when one of them can compare
+    it)."""
+    if suspect not in evidence.other_classes:
+        return calibrations, ""
+    kept = {m: c for m, c in calibrations.items() if m in CROSS_TASK_METHODS and c.usable}
+    if not kept:
+        return calibrations, ""
+    return kept, (
+        f"other output classes than {evidence.origin!r}: combined reads {', '.join(kept)} only (the output-based "
+        "methods would compare the new task's answers)"
+    )
 
 
 def _with_dissent(combined: Calibration, per_method: dict[str, Calibration], alpha: float) -> Calibration:

@@ -16,6 +16,7 @@ from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs
+from gifviz.methods.peers.evaluation import model_outputs, output_classes
 from gifviz.methods.registry import distance_method
 from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
 from gifviz.pipeline import ZooProgress
@@ -33,6 +34,8 @@ class Evidence:
         samples: ``method -> samples its distances average over`` (0 for a method that could not run).
         to_anchors: ``method -> model id -> anchor id -> distance`` for every model and each anchor asked for (none
             by default); a model's distance to itself is left out.
+        other_classes: the models whose manifest entries give other output classes than ``origin``'s (a new head,
+            another task); a model whose entry does not say is not among them.
     """
 
     origin: str
@@ -40,6 +43,7 @@ class Evidence:
     reasons: dict[str, dict[str, str]]
     samples: dict[str, int]
     to_anchors: dict[str, dict[str, dict[str, float]]] = dataclasses.field(default_factory=dict)
+    other_classes: frozenset[str] = frozenset()
 
 
 def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
@@ -113,4 +117,20 @@ def method_evidence(
         }
         samples[name] = run.samples
         to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
-    return Evidence(origin, distances, reasons, samples, to_anchors)
+    other = frozenset(m for m in ids if m != origin and not _shares_outputs(zoo, origin, m, references))
+    return Evidence(origin, distances, reasons, samples, to_anchors, other)
+
+
+def _shares_outputs(zoo: Zoo, origin: str, model_id: str, references: ReferenceSet) -> bool:
+    """Whether ``model_id`` answers with ``origin``'s output classes: as the manifest says, else as one reference's
+    outputs say (their count, and the class names a model carries), as the output-based methods compare them."""
+    same = _same_classes(zoo, origin, model_id)
+    if same is not None:
+        return same
+    probe = references.images[:1]
+    try:
+        first, second = (zoo.load(m) for m in (origin, model_id))
+        answers = [output_classes(model, model_outputs(model, probe)) for model in (first, second)]
+        return answers[0] == answers[1]
+    except GifvizError:  # a model without (N, K) outputs is compared by no output-based method anyway
+        return True

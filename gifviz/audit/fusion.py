@@ -100,7 +100,8 @@ DEFAULT_FUSION_NOTE = (
     "calibration): the best mean over attack categories of the worst-case AUC across zoos, positive-sum 0.899, fisher "
     "0.878, best 0.859, rank 0.810, stouffer 0.805 (picked on every held-out zoo too; 'python "
     "benchmarks/audit_selection.py ZOO.toml ... --n-refs 128' on seeds 1-16, benchmarks/results/audit-choice); "
-    "reported on seeds 17-24, scored only after the choice (benchmarks/results/audit)"
+    "reported on seeds 17-24, scored only after the choice (benchmarks/results/audit-seeds-17-24), and with the "
+    "cross-task rule on seeds 25-28 (benchmarks/results/audit)"
 )
 
 
