@@ -20,7 +20,7 @@ every candidate (``verdicts.csv``; each model's, with its architecture and what 
 ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
 descriptive too.
 
-    python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{17,18,19,20,21,22,23,24}/zoo.toml --n-refs 128 \
+    python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
 
 The fusion to freeze as the default is the one picked on all zoos together (printed last).
