@@ -16,7 +16,14 @@ from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearnin
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
-from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_METHODS, FUSION_NAMES, VERDICT_MEANING, VERDICTS
+from gifviz.audit.names import (
+    CROSS_TASK_METHODS,
+    DEFAULT_FUSION,
+    DEFAULT_METHODS,
+    FUSION_NAMES,
+    VERDICT_MEANING,
+    VERDICTS,
+)
 from gifviz.audit.roles import audit_roles
 from gifviz.cli import main
 from gifviz.config import FieldConfig
@@ -278,9 +285,12 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
     combined = audited.row("transfer")
-    # another task's head: combined reads the field alone, and says so
+    # another task's head: combined reads the field alone, says so, and so do the other fusions and rules
     assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([audited.row("transfer", "modelgif")]))
     assert "other output classes than 'source': combined reads modelgif only" in combined.note
+    assert f"{DEFAULT_FUSION} of modelgif" in combined.note and f"{DEFAULT_FUSION} of modelgif," not in combined.note
+    for other in (audited.with_fusion("best"), audited.with_calibration("absolute")):
+        assert "combined reads modelgif only" in other.row("transfer").note
     assert "left out" not in audited.row("ft1").note and "other output classes" not in audited.row("ft1").note
 
 
@@ -301,7 +311,7 @@ def test_methods_left_out_for_one_reason_share_it_and_a_suspect_of_another_task_
 
 
 @pytest.mark.parametrize("calibration", ["relative", "absolute"])
-@pytest.mark.parametrize("suspect", ["ft1", "ind0"])
+@pytest.mark.parametrize("suspect", ["ft1", "ind0", "transfer"])
 def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited, suspect, calibration):
     """By hand: each independent fused from its own calibrations against the others (the suspect, when it is an
     independent too, left out of everything), and the suspect's fused statistic read against those values."""
@@ -309,6 +319,8 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
     independents = [i for i in INDEPENDENTS if i != suspect]
     fuse = FUSIONS[DEFAULT_FUSION]
     used = [m for m in result.methods if result.row(suspect, m).usable]
+    if suspect == "transfer":  # another task's head: the cross-task rule reads the field alone, for everyone
+        used = [m for m in used if m in CROSS_TASK_METHODS]
     held_out = []
     for j in independents:
         others = [i for i in independents if i != j]
@@ -316,7 +328,8 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
         usable = [c for c in calibrations if c is not None and c.verdict != "n/a"]
         held_out.append(fuse(usable))
     statistic = fuse([calibrated_by_hand(result, m, suspect, independents, calibration) for m in used])
-    expected = calibrate(-statistic, [-value for value in held_out], result.alpha)
+    floor = FUSED_SPREAD_FLOORS[DEFAULT_FUSION]
+    expected = calibrate(-statistic, [-value for value in held_out], result.alpha, min_spread=floor)
     row = result.row(suspect)
     assert row.distance == pytest.approx(statistic) and row.independents == len(independents)
     assert (row.score, row.p_value, row.verdict) == (pytest.approx(expected.score), expected.p_value, expected.verdict)
@@ -431,7 +444,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     plain = f"{DEFAULT_FUSION} of {', '.join(DEFAULT_METHODS)}"
     assert f"combined rows: {plain} (unless a line below says otherwise)" in lines
     assert not any(line.startswith(("ft1: ", "ft2: ")) for line in lines)
-    assert any(line.startswith("transfer: ") and "other output classes" in line for line in lines)
+    assert any(line.startswith("transfer: ") and "combined reads modelgif only" in line for line in lines)
     assert any(line.startswith("ind0: ") and "coarse" in line for line in lines)  # leave-one-out: 4 independents
     # then the answer: derived and inconclusive suspects named, the rest counted
     combined = {r["suspect"]: r["verdict"] for r in rows if r["method"] == "combined"}
@@ -497,3 +510,23 @@ def test_combined_names_the_methods_that_alone_call_a_suspect_derived():
     agreeing = Calibration(1.0, 3.0, 0.1, 0.01, 9, "derived", "best of a, b, c")
     assert _with_dissent(agreeing, {"a": derived, "b": unsure, "c": unsure}, 0.05) == agreeing
     assert _with_dissent(combined, {"b": unsure, "c": unsure}, 0.05) == combined
+
+
+def test_other_output_classes_come_from_the_manifest_before_any_model_runs():
+    from types import SimpleNamespace
+
+    from gifviz.audit.evidence import _other_classes
+
+    specs = {
+        "source": SimpleNamespace(classes=("a", "b", "c"), num_classes=3),
+        "same": SimpleNamespace(classes=("a", "b", "c"), num_classes=None),
+        "renamed": SimpleNamespace(classes=("x", "y", "z"), num_classes=None),
+        "fewer": SimpleNamespace(classes=None, num_classes=2),  # no names: the counts decide
+    }
+
+    def load(model_id):
+        raise AssertionError(f"{model_id} was loaded although the manifest says its classes")
+
+    zoo = SimpleNamespace(spec=specs.__getitem__, load=load)
+    references = SimpleNamespace(images=torch.zeros(1, 1, 8, 8))
+    assert _other_classes(zoo, "source", list(specs), references) == {"renamed", "fewer"}

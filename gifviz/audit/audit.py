@@ -171,7 +171,8 @@ def assess(
         fused, note = _cross_task(evidence, suspect, calibrations)
         combined = combined_evidence(suspect, fused, calibration_of, independents, alpha, fusion)
         combined = _noted(combined, note) if note else combined
-        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, calibrations, alpha)))
+        # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
+        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, fused, alpha)))
     return rows
 
 
@@ -198,10 +199,11 @@ def _with_dissent(combined: Calibration, per_method: dict[str, Calibration], alp
     dissent = [m for m, c in per_method.items() if c.verdict == "derived"]
     if combined.verdict in ("derived", "n/a") or not dissent:
         return combined
+    n = len(per_method)
+    several = f": with {n} methods, one of them does so for up to {min(1.0, n * alpha):.0%} of independent models"
     return _noted(
         combined,
-        f"{', '.join(dissent)} alone call it derived (each at false-positive rate {alpha:g}: with {len(per_method)} "
-        f"methods, one of them does so for up to {min(1.0, len(per_method) * alpha):.0%} of independent models)",
+        f"{', '.join(dissent)} alone call it derived (each at false-positive rate {alpha:g}{several if n > 1 else ''})",
     )
 
 
@@ -274,6 +276,7 @@ def audit(
         seed=seed,
         progress=progress,
         anchors=roles.independents,
+        find_other_classes=True,
     )
     rows = assess(evidence, roles, methods, alpha, fusion, calibration)
     provenance = {

@@ -34,8 +34,8 @@ class Evidence:
         samples: ``method -> samples its distances average over`` (0 for a method that could not run).
         to_anchors: ``method -> model id -> anchor id -> distance`` for every model and each anchor asked for (none
             by default); a model's distance to itself is left out.
-        other_classes: the models whose manifest entries give other output classes than ``origin``'s (a new head,
-            another task); a model whose entry does not say is not among them.
+        other_classes: the models with other output classes than ``origin`` (a new head, another task), as their
+            manifest entries say, else as one reference's outputs say; empty unless asked for.
     """
 
     origin: str
@@ -83,6 +83,7 @@ def method_evidence(
     seed: int = 0,
     progress: ZooProgress | None = None,
     anchors: Sequence[str] = (),
+    find_other_classes: bool = False,
 ) -> Evidence:
     """Distances from ``origin`` to each of ``ids`` for each of ``methods`` on ``references`` ``(N, C, H, W)``.
 
@@ -90,9 +91,12 @@ def method_evidence(
     ``anchors``: models among ``ids`` whose distance to every model is kept too (no model runs again: a method's
     signatures are computed once, and a pair costs one comparison; for ModelGiF one pass over two fields, ``N * S *
     D`` products, so 100 models and 50 anchors add 5,000 such passes to the 100 from the origin).
+    ``find_other_classes``: also find the models with other output classes than ``origin`` (the audit's cross-task
+    rule), from the manifest or one reference's outputs.
     """
     field_config = field_config or FieldConfig(steps=10)
     ids = list(dict.fromkeys((origin, *ids)))
+    other = _other_classes(zoo, origin, ids, references) if find_other_classes else frozenset()
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
     distances, reasons, samples, to_anchors = {}, {}, {}, {}
     for name in methods:
@@ -117,20 +121,29 @@ def method_evidence(
         }
         samples[name] = run.samples
         to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
-    other = frozenset(m for m in ids if m != origin and not _shares_outputs(zoo, origin, m, references))
     return Evidence(origin, distances, reasons, samples, to_anchors, other)
 
 
-def _shares_outputs(zoo: Zoo, origin: str, model_id: str, references: ReferenceSet) -> bool:
-    """Whether ``model_id`` answers with ``origin``'s output classes: as the manifest says, else as one reference's
-    outputs say (their count, and the class names a model carries), as the output-based methods compare them."""
-    same = _same_classes(zoo, origin, model_id)
-    if same is not None:
-        return same
+def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:
+    """The models of ``ids`` that answer with other output classes than ``origin``: as the manifest says, else as one
+    reference's outputs say (their count, and the class names a model carries), as the output-based methods compare
+    them. Run before any method, while every model is still where the zoo loaded it; the source answers once."""
     probe = references.images[:1]
-    try:
-        first, second = (zoo.load(m) for m in (origin, model_id))
-        answers = [output_classes(model, model_outputs(model, probe)) for model in (first, second)]
-        return answers[0] == answers[1]
-    except GifvizError:  # a model without (N, K) outputs is compared by no output-based method anyway
-        return True
+    source_answer = None
+    other = set()
+    for model_id in ids:
+        if model_id == origin:
+            continue
+        same = _same_classes(zoo, origin, model_id)
+        if same is None:
+            try:
+                if source_answer is None:
+                    source = zoo.load(origin)
+                    source_answer = output_classes(source, model_outputs(source, probe))
+                model = zoo.load(model_id)
+                same = output_classes(model, model_outputs(model, probe)) == source_answer
+            except GifvizError:  # no (N, K) outputs, or an API that refused: no output-based method compares it
+                same = True
+        if not same:
+            other.add(model_id)
+    return frozenset(other)
