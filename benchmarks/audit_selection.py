@@ -14,11 +14,12 @@ alone while a candidate's losses elsewhere (``best`` on transfer: worst case 0.8
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
-descriptive, and no choice is made on it. A third counts the audit's own verdicts (``combined`` at the default
-false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
-every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
-``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
-descriptive too.
+descriptive, and no choice is made on it. So is the row ``combined without the cross-task rule``: the shipped
+audit with every usable method fused for suspects of another task too. A third counts the audit's own verdicts
+(``combined`` at the default false-positive rate) per attack category and for the innocent models, printed for the
+default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
+thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by
+architecture; descriptive too.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -29,6 +30,7 @@ The fusion to freeze as the default is the one picked on all zoos together (prin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gifviz.audit.audit import COMBINED, AuditResult, audit
+from gifviz.audit.audit import COMBINED, AuditResult, assess, audit
 from gifviz.audit.fusion import FUSIONS
 from gifviz.audit.names import (
     CALIBRATION_RULES,
@@ -91,6 +93,9 @@ def zoo_aucs(
         )
         print(f"  {zoo.name}: audit of {source} ({len(suspects)} suspects) {time.perf_counter() - started:.1f} s")
         audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
+        # The shipped audit with its cross-task rule switched off, to show what the rule changes (descriptive: never a
+        # candidate of the choice, which reads the fusion:<name> columns only).
+        audits[NO_CROSS_TASK] = without_cross_task(result)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
@@ -119,6 +124,17 @@ def zoo_aucs(
             for category, pair in categories.items()
         ]
     )
+
+
+NO_CROSS_TASK = "combined without the cross-task rule"
+
+
+def without_cross_task(result: AuditResult) -> AuditResult:
+    """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
+    for every suspect (no model runs again)."""
+    evidence = dataclasses.replace(result.evidence, other_classes=frozenset())
+    rows = assess(evidence, result.roles, result.methods, result.alpha, result.fusion, result.calibration)
+    return dataclasses.replace(result, evidence=evidence, rows=tuple(rows))
 
 
 def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:

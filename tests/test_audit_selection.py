@@ -126,3 +126,25 @@ def test_each_models_verdict_names_its_architecture_and_only_a_thief_what_it_que
     assert rows[("ind", "innocent, same task")]["architecture"] == "unrecorded"
     assert {r["verdict"] for r in rows.values()} == set(verdict.values())
     assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows.values())
+
+
+def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_another_task(selection, tmp_path):
+    from gifviz.audit.audit import audit
+    from gifviz.audit.fusion import FUSIONS
+    from gifviz.audit.names import DEFAULT_FUSION
+    from gifviz.hub.zoo import Zoo
+    from gifviz.refs import load_reference_folder
+    from tests.test_audit import FIELD, lineage_zoo
+
+    manifest, refs = lineage_zoo(tmp_path)
+    zoo = Zoo.open(manifest)
+    shipped = audit(
+        zoo, "source", ["transfer"], None, ("modelgif", "modeldiff"), load_reference_folder(refs, zoo.space, 8), FIELD
+    )
+    assert "combined reads modelgif only" in shipped.row("transfer").note
+    plain = selection.without_cross_task(shipped)
+    row = plain.row("transfer")
+    assert "combined reads" not in row.note
+    both = [plain.row("transfer", m) for m in ("modelgif", "modeldiff")]
+    assert row.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](both))
+    assert shipped.row("transfer").note != row.note  # the shipped result is left as it was
