@@ -47,6 +47,7 @@ from gifviz.audit.names import (
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
+    NO_CROSS_TASK,
     VERDICTS,
 )
 from gifviz.audit.provenance import default_references, versions
@@ -124,9 +125,6 @@ def zoo_aucs(
             for category, pair in categories.items()
         ]
     )
-
-
-NO_CROSS_TASK = "combined without the cross-task rule"
 
 
 def without_cross_task(result: AuditResult) -> AuditResult:

@@ -505,7 +505,15 @@ def test_combined_names_the_methods_that_alone_call_a_suspect_derived():
     unsure = Calibration(0.5, 0.5, 0.4, 0.3, 9, "independent")
     combined = Calibration(1.0, 1.0, 0.3, 0.2, 9, "independent", "best of a, b, c")
     noted = _with_dissent(combined, {"a": derived, "b": unsure, "c": unsure}, 0.05)
-    assert noted.note.startswith("a alone call it derived") and "up to 15% of independent models" in noted.note
+    assert noted.note.startswith("a alone calls it derived") and "up to 15% of independent models" in noted.note
+    two = _with_dissent(combined, {"a": derived, "b": derived, "c": unsure}, 0.05)
+    assert two.note.startswith("a, b alone each call it derived")
+    # the only method fused (another task's suspect): its own reading against the fused one, no count of methods
+    alone = _with_dissent(combined, {"a": derived}, 0.05)
+    assert alone.note.startswith("a calls it derived on its own calibration") and "methods" not in alone.note
+    # a method that cannot compare the suspect does not count among the methods that could have dissented
+    na = Calibration(float("nan"), float("nan"), float("nan"), float("nan"), 0, "n/a")
+    assert "with 2 methods" in _with_dissent(combined, {"a": derived, "b": unsure, "c": na}, 0.05).note
     assert noted.note.endswith("best of a, b, c") and noted.verdict == "independent"
     agreeing = Calibration(1.0, 3.0, 0.1, 0.01, 9, "derived", "best of a, b, c")
     assert _with_dissent(agreeing, {"a": derived, "b": unsure, "c": unsure}, 0.05) == agreeing

@@ -255,18 +255,21 @@ def test_benchmarks_page_says_what_the_zoo_lacks_before_running(tmp_path, monkey
 
 def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     from gifviz.app.benchmarks import stress_audit_table
-    from gifviz.audit.names import DEFAULT_FUSION
+    from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK
 
     rows = ["zoo,manifest,category,column,auc"]
     rows += [f"z{k},m,finetune,combined (leave-one-zoo-out),{auc}" for k, auc in enumerate((1.0, 0.8))]
     rows += ["z0,m,transfer,disagreement,", "z1,m,transfer,disagreement,"]
     rows += [f"z{k},m,extract-label [natural],off-task,{auc}" for k, auc in enumerate((0.9, 0.7))]
+    rows += [f"z{k},m,finetune,{NO_CROSS_TASK},{auc}" for k, auc in enumerate((0.6, 0.5))]
     rows += [f"z{k},m,finetune,fusion:{DEFAULT_FUSION},{auc}" for k, auc in enumerate((1.0, 0.9))]
     (tmp_path / "selection.csv").write_text("\n".join(rows) + "\n")
     table = stress_audit_table(tmp_path / "selection.csv")
     assert table.loc["combined (leave-one-zoo-out)", "finetune"] == "0.90 / 0.80"
     # the audit as shipped is named so, and comes first
     assert table.index[0] == f"combined (default: {DEFAULT_FUSION})" and table.iloc[0]["finetune"] == "0.95 / 0.90"
+    # then the same audits without the cross-task rule, to read beside it
+    assert table.index[1] == NO_CROSS_TASK and table.iloc[1]["finetune"] == "0.55 / 0.50"
     assert f"fusion:{DEFAULT_FUSION}" not in table.index
     # the split by what thieves queried comes after the categories themselves
     assert list(table.columns) == ["finetune", "transfer", "extract-label [natural]"]

@@ -199,11 +199,18 @@ def _with_dissent(combined: Calibration, per_method: dict[str, Calibration], alp
     dissent = [m for m, c in per_method.items() if c.verdict == "derived"]
     if combined.verdict in ("derived", "n/a") or not dissent:
         return combined
-    n = len(per_method)
-    several = f": with {n} methods, one of them does so for up to {min(1.0, n * alpha):.0%} of independent models"
+    n = sum(c.usable for c in per_method.values())
+    if n == 1:  # the only method fused: its own reading says derived, the fused one against the independents does not
+        return _noted(
+            combined,
+            f"{dissent[0]} calls it derived on its own calibration (false-positive rate {alpha:g}), its fused reading "
+            "against the independents does not",
+        )
+    verb = "calls" if len(dissent) == 1 else "each call"
     return _noted(
         combined,
-        f"{', '.join(dissent)} alone call it derived (each at false-positive rate {alpha:g}{several if n > 1 else ''})",
+        f"{', '.join(dissent)} alone {verb} it derived (at false-positive rate {alpha:g}: with {n} methods, one of "
+        f"them does so for up to {min(1.0, n * alpha):.0%} of independent models)",
     )
 
 

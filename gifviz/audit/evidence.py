@@ -129,21 +129,26 @@ def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: Refere
     reference's outputs say (their count, and the class names a model carries), as the output-based methods compare
     them. Run before any method, while every model is still where the zoo loaded it; the source answers once."""
     probe = references.images[:1]
-    source_answer = None
+    source_answer: tuple | None = None
+    source_failed = False  # an API source that refused once is not asked again for every suspect
     other = set()
     for model_id in ids:
         if model_id == origin:
             continue
         same = _same_classes(zoo, origin, model_id)
-        if same is None:
+        if same is None and not source_failed:
             try:
                 if source_answer is None:
                     source = zoo.load(origin)
                     source_answer = output_classes(source, model_outputs(source, probe))
-                model = zoo.load(model_id)
-                same = output_classes(model, model_outputs(model, probe)) == source_answer
-            except GifvizError:  # no (N, K) outputs, or an API that refused: no output-based method compares it
-                same = True
-        if not same:
+            except GifvizError:
+                source_failed = True
+            if source_answer is not None:
+                try:
+                    model = zoo.load(model_id)
+                    same = output_classes(model, model_outputs(model, probe)) == source_answer
+                except GifvizError:  # no (N, K) outputs, or an API that refused: no output-based method compares it
+                    same = True
+        if same is False:  # None: neither the manifest nor the outputs could tell, so the rule stays off
             other.add(model_id)
     return frozenset(other)

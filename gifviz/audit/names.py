@@ -29,6 +29,9 @@ DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement", "dark-knowl
 # ModelGiF gives 0.82). Chosen on stress seeds 1-24 (transfer worst case 0.95 -> 1.00, nothing else changes) and
 # reported on seeds 25-28. When none of them can compare the suspect, every method that can is fused, as before.
 CROSS_TASK_METHODS = ("modelgif",)
+# The label of benchmarks/audit_selection.py's descriptive row (the shipped audit with the rule switched off), which
+# the app's Benchmarks page reads back from the results it ships.
+NO_CROSS_TASK = "combined without the cross-task rule"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.
