@@ -139,17 +139,17 @@ def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> 
     """The combined verdict of every model one source's audit scored, under ``result``'s fusion: derived models under
     their attack category, innocent ones under whether they share the source's task; each row also names the model,
     its architecture and, for a thief, what it queried (descriptive: no choice is made on it)."""
-    specs = {spec.id: spec for spec in zoo.specs}
 
     def row(model_id: str, group: str) -> dict:
+        spec = zoo.spec(model_id)
         return {
             "zoo": zoo.name,
             "source": result.roles.source,
             "fusion": result.fusion,
             "group": group,
             "model": model_id,
-            "architecture": specs[model_id].arch or "unrecorded",  # a None would drop out of the groupby
-            "queried": _queried(specs[model_id]) if group.startswith("extract") else "",
+            "architecture": spec.arch or "unrecorded",  # a None would drop out of the groupby
+            "queried": _queried(spec) if group.startswith("extract") else "",
             "verdict": result.row(model_id).verdict,
         }
 

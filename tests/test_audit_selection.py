@@ -101,7 +101,7 @@ def test_each_models_verdict_names_its_architecture_and_only_a_thief_what_it_que
         spec("ind", None, "digits:train"),  # no architecture recorded
         spec("other-task", "cnn", "digits:train"),
     ]
-    zoo = SimpleNamespace(name="z", specs=specs)
+    zoo = SimpleNamespace(name="z", spec={s.id: s for s in specs}.__getitem__)
     verdict = {"thief": "derived", "child": "derived", "ind": "independent", "other-task": "inconclusive"}
     result = SimpleNamespace(
         fusion="positive-sum",

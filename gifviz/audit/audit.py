@@ -27,7 +27,7 @@ from gifviz.audit.names import (
 )
 from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading, check_rule
-from gifviz.audit.roles import AuditError, AuditRoles, audit_roles
+from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 from gifviz.config import FieldConfig
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.registry import distance_method
@@ -261,9 +261,9 @@ def audit(
         distance_method(name)  # an unknown name is one line naming the choices
     if not methods:
         raise AuditError("no method to audit with; name at least one")
-    repeated = sorted({name for name in methods if list(methods).count(name) > 1})
-    if repeated:
-        raise AuditError(f"method named twice: {', '.join(repeated)}; name each method once")
+    twice = repeated_names(methods)
+    if twice:
+        raise AuditError(f"method named twice: {', '.join(twice)}; name each method once")
     fusion_named(fusion)
     check_rule(calibration)
     roles = audit_roles(zoo, source, suspects, independents)

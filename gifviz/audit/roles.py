@@ -36,13 +36,18 @@ class AuditRoles:
         return tuple(dict.fromkeys((self.source, *self.suspects, *self.independents)))
 
 
+def repeated_names(names: Sequence[str]) -> list[str]:
+    """The names given more than once, sorted (model ids of a role, methods of an audit)."""
+    return sorted({name for name in names if list(names).count(name) > 1})
+
+
 def _known(zoo: Zoo, ids: Sequence[str], what: str) -> tuple[str, ...]:
     """``ids`` after checking that each is in the zoo (the manifest's one line lists its ids) and none repeats."""
     for model_id in ids:
         zoo.spec(model_id)
-    repeated = sorted({m for m in ids if list(ids).count(m) > 1})
-    if repeated:
-        raise AuditError(f"{what} names {', '.join(repeated)} twice; name each model once")
+    twice = repeated_names(ids)
+    if twice:
+        raise AuditError(f"{what} names {', '.join(twice)} twice; name each model once")
     return tuple(ids)
 
 

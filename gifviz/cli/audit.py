@@ -192,11 +192,12 @@ def run_audit(args: argparse.Namespace) -> int:
     # The note most combined rows share (every method fused; or, when a method could not run at all, the same one
     # left out on every row) is printed once, and only the rows that say more follow: on a zoo of fifty models the
     # same line fifty times would bury the few that matter. The CSV keeps every row's note.
-    notes = combined["note"].fillna("").value_counts()
-    common = notes.index[0] if len(notes) and notes.iloc[0] > 1 else None
+    notes = combined["note"].fillna("")
+    counts = notes.value_counts()
+    common = counts.index[0] if len(counts) and counts.iloc[0] > 1 else None
     if common is not None:
         print(f"combined rows: {common} (unless a line below says otherwise)")
-    for r in combined[combined["note"].fillna("") != common].itertuples():
+    for r in combined[notes != common].itertuples():
         print(f"{r.suspect}: {r.note}")
     # The answer first asked for, after the evidence: which suspects the audit calls derived (and which it cannot
     # decide); the independent ones are only counted.
