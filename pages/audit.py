@@ -6,13 +6,13 @@ import streamlit as st
 from gifviz.app import audit as audit_app
 from gifviz.app import resources
 from gifviz.audit.names import (
+    AUDIT_METHODS,
     CALIBRATION_RULES,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
     DEFAULT_METHODS,
     VERDICT_MEANING,
 )
-from gifviz.constants import DISTANCE_METHODS
 from gifviz.errors import GifvizError
 
 current = resources.settings()
@@ -34,7 +34,13 @@ with audit_tab:
         "Suspects", others, default=[i for i in (roles.suspects if roles else others) if i in others]
     )
     columns = st.columns([3, 1, 1])
-    methods = columns[0].multiselect("Methods", DISTANCE_METHODS, default=list(DEFAULT_METHODS))
+    methods = columns[0].multiselect(
+        "Methods",
+        AUDIT_METHODS,
+        default=list(DEFAULT_METHODS),
+        help="source-flips: how often a suspect follows the source's own adversarial flips where the independents "
+        "do not (label-only thieves without task data; README: the audit)",
+    )
     alpha = columns[1].number_input("False-positive rate", 0.001, 0.5, DEFAULT_ALPHA, step=0.01, format="%.3f")
     calibration = columns[2].selectbox(
         "Distances read",

@@ -21,6 +21,7 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     FUSION_NAMES,
+    SELF_CALIBRATED_METHODS,
     VERDICT_MEANING,
     VERDICTS,
 )
@@ -149,6 +150,14 @@ def test_positive_sum_adds_what_each_method_sees_and_nothing_else():
     assert fuse([scored(-1.0), scored(-2.0)]) == 0.0
 
 
+def test_tail_probabilities_of_0_and_1_keep_every_fusion_finite():
+    # a t tail rounds to exactly 1 for a model far on the independents' side (and to 0 far on the source's)
+    extremes = [Calibration(0.0, s, 1.0, p, 8, "independent") for s, p in ((-40.0, 1.0), (40.0, 0.0), (0.0, 0.5))]
+    for name, fuse in FUSIONS.items():
+        for subset in (extremes[:1], extremes[1:2], extremes):
+            assert math.isfinite(fuse(subset)), (name, subset)
+
+
 def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_above_them():
     # positive-sum of one method: the three independents, each read against the other two, all see nothing (0)
     def scored(score: float) -> Calibration:
@@ -232,7 +241,7 @@ def test_fine_tuned_copies_are_derived_and_independents_are_not(audited):
 def by_hand(audited, method: str, model: str, against: list[str], calibration: str) -> float:
     """The value a calibration reads, computed from the evidence's distances with the rule's definition."""
     distances = audited.evidence.distances[method]
-    if calibration == "absolute":
+    if calibration == "absolute" or method in SELF_CALIBRATED_METHODS:  # read raw under either rule
         return distances[model]
     to_anchors = audited.evidence.to_anchors[method]
     anchors = [to_anchors[model][i] for i in against if i != model and math.isfinite(to_anchors[model][i])]
@@ -244,7 +253,7 @@ def calibrated_by_hand(audited, method: str, model: str, against: list[str], cal
     distances' scale for the relative rule."""
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
-    floor = sum(finite) / len(finite) if calibration == "relative" else None
+    floor = sum(finite) / len(finite) if calibration == "relative" and method not in SELF_CALIBRATED_METHODS else None
     if not math.isfinite(raw[model]):
         return None
     value = by_hand(audited, method, model, against, calibration)

@@ -18,6 +18,7 @@ from gifviz.audit.calibration import Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
 from gifviz.audit.names import (
+    AUDIT_METHODS,
     CROSS_TASK_METHODS,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
@@ -29,8 +30,8 @@ from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 from gifviz.config import FieldConfig
+from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
-from gifviz.methods.registry import distance_method
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
@@ -258,7 +259,8 @@ def audit(
     if not 0 < alpha < 1:
         raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
     for name in methods:
-        distance_method(name)  # an unknown name is one line naming the choices
+        if name not in AUDIT_METHODS:
+            raise ConfigError(f"unknown distance method {name!r}; choose one of: {', '.join(AUDIT_METHODS)}")
     if not methods:
         raise AuditError("no method to audit with; name at least one")
     twice = repeated_names(methods)

@@ -12,6 +12,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
@@ -57,11 +58,17 @@ def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
     return None
 
 
+def other_classes_reason(origin: str, model_id: str) -> str:
+    """Why a method that compares outputs class by class leaves ``model_id`` out (one wording, so the audit's notes
+    group the methods that share it)."""
+    return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
+
+
 def _reason(run: MethodRun, method: DistanceMethod, zoo: Zoo, origin: str, model_id: str) -> str:
     """Why ``method`` gave no distance from ``origin`` to ``model_id``."""
     if run.note:
         return run.note
-    mismatch = f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
+    mismatch = other_classes_reason(origin, model_id)
     same = _same_classes(zoo, origin, model_id) if method.shared_outputs else None
     if method.shared_outputs and same is False:
         return mismatch
@@ -100,6 +107,10 @@ def method_evidence(
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
     distances, reasons, samples, to_anchors = {}, {}, {}, {}
     for name in methods:
+        if name == SOURCE_FLIPS:
+            distances[name], reasons[name], samples[name] = _flips(zoo, origin, ids, anchors, references, progress)
+            to_anchors[name] = {}  # read raw (SELF_CALIBRATED_METHODS): its weights already leave each model out
+            continue
         method = distance_method(name)
         pool = labelled_pool if method.needs_labels and labelled_pool is not None else references
         try:
@@ -122,6 +133,28 @@ def method_evidence(
         samples[name] = run.samples
         to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
     return Evidence(origin, distances, reasons, samples, to_anchors, other)
+
+
+def _flips(
+    zoo: Zoo,
+    origin: str,
+    ids: Sequence[str],
+    independents: Sequence[str],
+    references: ReferenceSet,
+    progress: ZooProgress | None,
+) -> tuple[dict[str, float], dict[str, str], int]:
+    """:mod:`gifviz.audit.flips`' distances, reasons and flip count; every model n/a with the reason when the flips
+    cannot be crafted (a query-only source) or there are no independents to weigh them with."""
+    from gifviz.audit.flips import flip_evidence  # torch work, only when the method is asked for
+
+    models = [m for m in ids if m != origin]
+    try:
+        if not independents:
+            raise GifvizError("source-flips weighs the source's flips by the independents, and there are none")
+        found = flip_evidence(zoo, origin, models, independents, references.images, progress)
+    except GifvizError as error:
+        return dict.fromkeys(models, math.nan), dict.fromkeys(models, str(error)), 0
+    return found.distances, found.reasons, found.flips
 
 
 def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:

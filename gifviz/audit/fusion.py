@@ -32,12 +32,13 @@ from gifviz.errors import ConfigError
 Fusion = Callable[[Sequence[Calibration]], float]
 
 # p-values are clipped before a logarithm or an inverse normal: a tail probability of 0 would make one method's
-# evidence infinite and silence every other.
+# evidence infinite and silence every other, and one of 1 (a model far on the independents' side, where the t tail
+# rounds to 1) would give Stouffer's z minus infinity and leave the model without a fused statistic.
 _P_FLOOR = 1e-15
 
 
 def _clipped(p: float) -> float:
-    return min(max(p, _P_FLOOR), 1.0)
+    return min(max(p, _P_FLOOR), 1.0 - _P_FLOOR)
 
 
 def stouffer(calibrations: Sequence[Calibration]) -> float:
@@ -100,8 +101,9 @@ DEFAULT_FUSION_NOTE = (
     "calibration): the best mean over attack categories of the worst-case AUC across zoos, positive-sum 0.899, fisher "
     "0.878, best 0.859, rank 0.810, stouffer 0.805 (picked on every held-out zoo too; 'python "
     "benchmarks/audit_selection.py ZOO.toml ... --n-refs 128' on seeds 1-16, benchmarks/results/audit-choice); "
-    "reported on seeds 17-24, scored only after the choice (benchmarks/results/audit-seeds-17-24), and with the "
-    "cross-task rule on seeds 25-28 (benchmarks/results/audit)"
+    "reported on seeds 17-24, scored only after the choice (benchmarks/results/audit-seeds-17-24), with the "
+    "cross-task rule on seeds 25-28 (benchmarks/results/audit-seeds-25-28) and 29-32 "
+    "(benchmarks/results/audit-seeds-29-32), and with source-flips on seeds 33-36 (benchmarks/results/audit)"
 )
 
 

@@ -30,7 +30,7 @@ import math
 from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.names import CALIBRATION_RULES
+from gifviz.audit.names import CALIBRATION_RULES, SELF_CALIBRATED_METHODS
 from gifviz.audit.roles import AuditError
 
 
@@ -52,7 +52,8 @@ class MethodReading:
 
     def __init__(self, evidence: Evidence, method: str, calibration: str, independents: Sequence[str]) -> None:
         check_rule(calibration)
-        self.relative = calibration == "relative"
+        # a method whose evidence is already taken against the independents is read raw under either rule
+        self.relative = calibration == "relative" and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
         raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from gifviz.audit.flips import FLIP_STEPS, FLIP_TARGETS
+from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.methods.off_task import OFF_TASK_PROBES
 from gifviz.methods.registry import distance_method
@@ -30,6 +32,7 @@ SECONDS_PER_MODEL_AT_32 = {
     "zest": 3.5,  # 64 masked copies of every reference
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
+    SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: SOURCE_FLIPS_CRAFT)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
 FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
@@ -74,14 +77,14 @@ class MethodCost:
 
 
 def method_title(method: str) -> str:
-    return distance_method(method).title
+    return "source flips" if method == SOURCE_FLIPS else distance_method(method).title
 
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
     """Model evaluations per model at ``n_refs`` references (SAC-w: at most; it keeps the misclassified ones)."""
     if method in FIXED_SAMPLES:
         return FIXED_SAMPLES[method]
-    per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64}.get(method, 1)
+    per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64, SOURCE_FLIPS: FLIP_TARGETS}.get(method, 1)
     return per_reference * n_refs
 
 
@@ -112,6 +115,7 @@ def method_costs(
     for position, method in enumerate(methods):
         title = method_title(method)
         samples_scale = FIXED_SAMPLES[method] / 32 if method in FIXED_SAMPLES else scale
+        samples_scale *= FLIP_TARGETS if method == SOURCE_FLIPS else 1
         seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
         earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]
@@ -122,6 +126,9 @@ def method_costs(
             cached = cached_fields(store, ids, references, config)
             seconds += (len(ids) - cached) * n * config.steps * FIELD_SECONDS_PER_POINT
             note = f"fields in the store for {cached} of {len(ids)} models"
+        if method == SOURCE_FLIPS:  # crafting the flips: FLIP_STEPS passes of the source alone, like field points
+            seconds += n * FLIP_TARGETS * FLIP_STEPS * FIELD_SECONDS_PER_POINT
+            note = f"up to {FLIP_TARGETS * n} flips, each {FLIP_STEPS} forward and backward passes of the source"
         costs.append(MethodCost(method, title, evaluations_per_model(method, n, config.steps), seconds, note))
     return costs
 

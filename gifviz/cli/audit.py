@@ -10,6 +10,7 @@ import textwrap
 from typing import Any
 
 from gifviz.audit.names import (
+    AUDIT_METHODS,
     CALIBRATION_RULES,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
@@ -68,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--methods",
         default=",".join(DEFAULT_METHODS),
         metavar="M,M,...",
-        help=f"comma-separated, from: {', '.join(METHODS)}",
+        help=f"comma-separated, from: {', '.join(AUDIT_METHODS)}",
     )
     audit.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, help="false-positive rate of every verdict")
     audit.add_argument("--fusion", choices=FUSION_NAMES, default=DEFAULT_FUSION, help="how 'combined' fuses methods")
