@@ -15,6 +15,7 @@ import torch
 from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
 from gifviz.audit.audit import CSV_COLUMNS, assess
 from gifviz.audit.calibration import Calibration, decide
+from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
 from gifviz.audit.names import (
     CROSS_TASK_METHODS,
@@ -241,7 +242,10 @@ def test_fine_tuned_copies_are_derived_and_independents_are_not(audited):
 def by_hand(audited, method: str, model: str, against: list[str], calibration: str) -> float:
     """The value a calibration reads, computed from the evidence's distances with the rule's definition."""
     distances = audited.evidence.distances[method]
-    if calibration == "absolute" or method in SELF_CALIBRATED_METHODS:  # read raw under either rule
+    if method in SELF_CALIBRATED_METHODS:  # read raw under either rule, weighed by the independents in use
+        follows = audited.evidence.follows[method]
+        return weighted_distance(follows, model, against)[0] if math.isfinite(distances[model]) else math.nan
+    if calibration == "absolute":
         return distances[model]
     to_anchors = audited.evidence.to_anchors[method]
     anchors = [to_anchors[model][i] for i in against if i != model and math.isfinite(to_anchors[model][i])]

@@ -13,14 +13,18 @@ import torch
 
 from gifviz.audit import audit
 from gifviz.audit.calibration import calibrate
-from gifviz.audit.flips import FLIP_EPSILON, craft_flips, flip_evidence
-from gifviz.audit.names import AUDIT_METHODS, SOURCE_FLIPS
+from gifviz.audit.flips import FLIP_EPSILON, craft_flips, flip_evidence, weighted_distance
+from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.audit.reading import MethodReading
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import load_reference_folder
+from tests.conftest import make_cnn, save_torchscript
 from tests.test_audit import FIELD, INDEPENDENTS, cli, lineage_zoo
+
+NO_WEIGHERS = "no other independent to weigh the flips with"
+ALL_FOLLOWED = "every flip is followed by every other independent"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,7 @@ def test_a_copy_follows_the_source_and_each_independent_is_weighed_without_itsel
     assert math.isnan(found.distances["transfer"]) and "other output classes" in found.reasons["transfer"]
 
 
-def test_it_is_read_raw_under_the_relative_rule_and_fused_like_any_method(lineage, zoo_and_images):
+def test_it_is_read_raw_and_each_calibration_weighs_it_without_the_independents_it_leaves_out(lineage, zoo_and_images):
     zoo, _ = zoo_and_images
     refs = lineage[1]
     references = load_reference_folder(refs, zoo.space)
@@ -75,26 +79,92 @@ def test_it_is_read_raw_under_the_relative_rule_and_fused_like_any_method(lineag
         zoo, "source", ["ft1", "ind0"], None, ("disagreement", SOURCE_FLIPS), references, FIELD, calibration="relative"
     )
     assert not MethodReading(result.evidence, SOURCE_FLIPS, "relative", INDEPENDENTS).relative
+    follows = result.evidence.follows[SOURCE_FLIPS]
     distances = result.evidence.distances[SOURCE_FLIPS]
-    # ft1 against the five independents' raw values; ind0 (leave-one-out) against the other four
+    # ft1 against the five independents, each weighed by the other four
     expected = calibrate(distances["ft1"], [distances[i] for i in INDEPENDENTS], result.alpha)
     assert result.row("ft1", SOURCE_FLIPS).score == pytest.approx(expected.score)
-    assert result.row("ft1", SOURCE_FLIPS).verdict == "derived"
-    assert "source-flips" in result.row("ft1").note or result.row("ft1").verdict == "derived"
-    assert result.evidence.samples[SOURCE_FLIPS] > 0
+    assert result.row("ft1", SOURCE_FLIPS).verdict != "n/a"
+    # ind0 (a suspect and an independent) against the other four, each of them weighed without ind0 too: ind0's own
+    # answers shape nothing it is read against
+    others = [i for i in INDEPENDENTS if i != "ind0"]
+    against = [weighted_distance(follows, k, others)[0] for k in others]
+    assert against != [distances[k] for k in others]  # the stored values were weighed with ind0
+    expected = calibrate(weighted_distance(follows, "ind0", others)[0], against, result.alpha)
+    row = result.row("ind0", SOURCE_FLIPS)
+    assert (row.score, row.p_value) == (pytest.approx(expected.score), expected.p_value)
+    assert result.evidence.samples[SOURCE_FLIPS] == len(next(iter(follows.values())))
 
 
-def test_a_query_only_source_leaves_it_not_available_and_the_rest_runs(tmp_path):
+def test_the_weights_leave_the_model_out_and_say_why_a_value_cannot_be_read():
+    follows = {
+        "a": np.array([True, True, False, False]),
+        "b": np.array([True, False, False, False]),
+        "c": np.array([True, True, True, True]),
+    }
+    # flips weighed by the share of b that does not follow them: 0, 1, 1, 1; a follows one of the three that count
+    assert weighted_distance(follows, "a", ["a", "b"]) == (pytest.approx(1 - 1 / 3), "")
+    assert weighted_distance(follows, "a", ["a"]) == (pytest.approx(math.nan, nan_ok=True), NO_WEIGHERS)
+    assert weighted_distance(follows, "a", ["c"]) == (pytest.approx(math.nan, nan_ok=True), ALL_FOLLOWED)
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def start(self, model_id: str, position: int, count: int, total_points: int) -> None:
+        self.calls.append(("start", model_id, position, count, total_points))
+
+    def advance(self, points_done: int, total_points: int) -> None:
+        self.calls.append(("advance", points_done, total_points))
+
+    def finish(self, model_id: str) -> None:
+        self.calls.append(("finish", model_id))
+
+
+def test_the_crafting_shows_its_progress_once_for_the_source(zoo_and_images):
+    zoo, images = zoo_and_images
+    progress = RecordingProgress()
+    flip_evidence(zoo, "source", ["ft1"], INDEPENDENTS[:2], images, progress)
+    total = len(images) * 9
+    assert progress.calls[0] == ("start", "source (source-flips)", 0, 1, total)
+    assert progress.calls[-1] == ("finish", "source (source-flips)")
+    advances = [call[1] for call in progress.calls[1:-1]]
+    assert advances == sorted(advances) and advances[-1] == total
+    assert all(call[2] == total for call in progress.calls[1:-1])
+
+
+class Detached(torch.nn.Module):
+    """A network whose outputs carry no gradient to its input (as an API wrapped without being marked so)."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.detach())
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("query", "source-flips crafts its probes from the source's gradients, and 'source' answers queries only"),
+        ("detached", "source-flips needs the gradients of 'source''s outputs"),
+    ],
+)
+def test_a_source_without_gradients_leaves_it_not_available_and_the_rest_runs(tmp_path, kind, reason):
     manifest, refs = lineage_zoo(tmp_path)
-    text = manifest.read_text().replace('id = "source"\n', 'id = "source"\naccess = "query"\n')
-    manifest.write_text(text)
+    if kind == "query":
+        manifest.write_text(manifest.read_text().replace('id = "source"\n', 'id = "source"\naccess = "query"\n'))
+    else:
+        save_torchscript(Detached(make_cnn(0)), tmp_path / "models" / "source.pt")
     zoo = Zoo.open(manifest)
     references = load_reference_folder(refs, zoo.space)
     result = audit(zoo, "source", ["ft1"], None, ("disagreement", SOURCE_FLIPS), references, FIELD)
     row = result.row("ft1", SOURCE_FLIPS)
-    assert row.verdict == "n/a" and "answers queries only" in row.note
+    assert row.verdict == "n/a" and reason in row.note and "\n" not in row.note
     assert result.row("ft1", "disagreement").verdict != "n/a"
-    assert result.provenance["method_failures"][SOURCE_FLIPS].startswith("source-flips crafts its probes")
+    assert result.provenance["method_failures"][SOURCE_FLIPS].startswith(reason)
 
 
 def test_the_command_takes_it_by_name_and_refuses_an_unknown_one(lineage, tmp_path, capsys):
@@ -110,7 +180,6 @@ def test_the_command_takes_it_by_name_and_refuses_an_unknown_one(lineage, tmp_pa
     assert len(error.splitlines()) == 1 and SOURCE_FLIPS in error
     with pytest.raises(ConfigError, match="choose one of"):
         audit(Zoo.open(manifest), "source", methods=("flips",))
-    assert AUDIT_METHODS[-1] == SOURCE_FLIPS  # the parser's and the page's choices
 
 
 def test_its_cost_is_estimated_before_it_runs_crafting_included(zoo_and_images):

@@ -109,7 +109,8 @@ class AuditResult:
 
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
-        than itself, or its raw distance from the source (``absolute``); NaN where the method cannot compare it."""
+        than itself, or its raw distance from the source (``absolute``, and source flips under either rule); NaN
+        where the method cannot compare it."""
         reading = MethodReading(self.evidence, method, self.calibration, self.roles.independents)
         models = dict.fromkeys((*self.roles.suspects, *self.roles.independents))
         return {m: reading.value(m) for m in models}
@@ -239,8 +240,8 @@ def audit(
         suspects: default all models but the source and the independents.
         independents: default the models with ``relation = "independent"`` and the source's task. A model that is
             both a suspect and an independent is scored against the other independents (leave-one-out).
-        methods: distance methods (:data:`gifviz.methods.METHODS` names); each runs once on source, suspects and
-            independents with the source as probe.
+        methods: :data:`AUDIT_METHODS` names (the distance methods and ``source-flips``); each runs once on source,
+            suspects and independents with the source as probe.
         references: probe inputs ``(N, C, H, W)``; default the testbeds' references for this zoo, ``n_refs`` of them
             (the built-in zoo's labelled reference split, else the manifest's folder).
         field_config: ModelGiF's field configuration (default ``FieldConfig(steps=10)``, as the testbeds).

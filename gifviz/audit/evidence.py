@@ -1,9 +1,10 @@
 """Every method's distances from one model (the source, or the original) to the others, each method run once, and
 from every model to a few anchor models (the independents, for the audit's relative calibration).
 
-Every method runs through :func:`gifviz.methods.run.method_run` on all the models of the question, with the asking
-model as the probe (ModelDiff's input pairs and SAC-w's samples are crafted from it). A method that cannot run on
-these models (no labels, no hookable layer) becomes NaN distances with its reason, as in the testbeds.
+Every distance method runs through :func:`gifviz.methods.run.method_run` on all the models of the question, with the
+asking model as the probe (ModelDiff's input pairs and SAC-w's samples are crafted from it); the audit's source flips
+(:mod:`gifviz.audit.flips`), which need the independents, run here too. A method that cannot run on these models (no
+labels, no hookable layer, no gradients) becomes NaN distances with its reason, as in the testbeds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
@@ -23,6 +27,9 @@ from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
+
+if TYPE_CHECKING:  # gifviz.audit.flips imports this module (the shared reason wording): imported where it runs
+    from gifviz.audit.flips import FlipEvidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +44,8 @@ class Evidence:
             by default); a model's distance to itself is left out.
         other_classes: the models with other output classes than ``origin`` (a new head, another task), as their
             manifest entries say, else as one reference's outputs say; empty unless asked for.
+        follows: ``method -> model id -> (F,)`` booleans for a method whose value depends on which independents are
+            in use (source flips: which of its flips each model follows), so the calibration can leave one out.
     """
 
     origin: str
@@ -45,6 +54,7 @@ class Evidence:
     samples: dict[str, int]
     to_anchors: dict[str, dict[str, dict[str, float]]] = dataclasses.field(default_factory=dict)
     other_classes: frozenset[str] = frozenset()
+    follows: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
 
 
 def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
@@ -97,7 +107,8 @@ def method_evidence(
     ``labelled_pool``: labelled samples for a method that needs labels (SAC-w; default: the references).
     ``anchors``: models among ``ids`` whose distance to every model is kept too (no model runs again: a method's
     signatures are computed once, and a pair costs one comparison; for ModelGiF one pass over two fields, ``N * S *
-    D`` products, so 100 models and 50 anchors add 5,000 such passes to the 100 from the origin).
+    D`` products, so 100 models and 50 anchors add 5,000 such passes to the 100 from the origin); they also weigh
+    the source flips.
     ``find_other_classes``: also find the models with other output classes than ``origin`` (the audit's cross-task
     rule), from the manifest or one reference's outputs.
     """
@@ -105,11 +116,13 @@ def method_evidence(
     ids = list(dict.fromkeys((origin, *ids)))
     other = _other_classes(zoo, origin, ids, references) if find_other_classes else frozenset()
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
-    distances, reasons, samples, to_anchors = {}, {}, {}, {}
+    distances, reasons, samples, to_anchors, follows = {}, {}, {}, {}, {}
     for name in methods:
         if name == SOURCE_FLIPS:
-            distances[name], reasons[name], samples[name] = _flips(zoo, origin, ids, anchors, references, progress)
-            to_anchors[name] = {}  # read raw (SELF_CALIBRATED_METHODS): its weights already leave each model out
+            found = _flips(zoo, origin, ids, anchors, references, progress)
+            distances[name], reasons[name], samples[name] = found.distances, found.reasons, found.flips
+            follows[name] = found.follows  # re-weighed by the calibration when it leaves an independent out
+            to_anchors[name] = {}
             continue
         method = distance_method(name)
         pool = labelled_pool if method.needs_labels and labelled_pool is not None else references
@@ -132,7 +145,7 @@ def method_evidence(
         }
         samples[name] = run.samples
         to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
-    return Evidence(origin, distances, reasons, samples, to_anchors, other)
+    return Evidence(origin, distances, reasons, samples, to_anchors, other, follows)
 
 
 def _flips(
@@ -142,19 +155,19 @@ def _flips(
     independents: Sequence[str],
     references: ReferenceSet,
     progress: ZooProgress | None,
-) -> tuple[dict[str, float], dict[str, str], int]:
-    """:mod:`gifviz.audit.flips`' distances, reasons and flip count; every model n/a with the reason when the flips
-    cannot be crafted (a query-only source) or there are no independents to weigh them with."""
-    from gifviz.audit.flips import flip_evidence  # torch work, only when the method is asked for
+) -> FlipEvidence:
+    """:mod:`gifviz.audit.flips`' evidence, the ``anchors`` of :func:`method_evidence` weighing the flips; every
+    model n/a with the reason when the flips cannot be crafted (a source without gradients) or there are no
+    independents to weigh them with."""
+    from gifviz.audit.flips import FlipEvidence, flip_evidence  # it imports this module: imported here, not above
 
     models = [m for m in ids if m != origin]
     try:
         if not independents:
             raise GifvizError("source-flips weighs the source's flips by the independents, and there are none")
-        found = flip_evidence(zoo, origin, models, independents, references.images, progress)
+        return flip_evidence(zoo, origin, models, independents, references.images, progress)
     except GifvizError as error:
-        return dict.fromkeys(models, math.nan), dict.fromkeys(models, str(error)), 0
-    return found.distances, found.reasons, found.flips
+        return FlipEvidence(dict.fromkeys(models, math.nan), dict.fromkeys(models, str(error)), 0)
 
 
 def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -45,20 +45,18 @@ FLIP_EPSILON = 0.1  # L-inf budget of a flip, a fraction of the input range (set
 FLIP_STEPS = 40  # signed-gradient steps of a tenth of the budget each: room to cross the budget's ball four times
 FLIP_TARGETS = 9  # runner-up classes per reference: every other class of a ten-class task
 FLIP_BATCH = 64  # references crafted at once (one forward and backward pass of the source per step)
+FLIP_TITLE = "source flips"
 
 
 @dataclasses.dataclass(frozen=True)
 class FlipEvidence:
-    """``d(m)`` per model (NaN where it cannot be read, with the reason) and how many flips were crafted."""
+    """``d(m)`` per model (NaN where it cannot be read, with the reason), how many flips were crafted, and which flips
+    each model follows (``(F,)`` booleans; the audit re-weighs them when it leaves an independent out)."""
 
     distances: dict[str, float]
     reasons: dict[str, str]
     flips: int
-
-
-def flip_columns(source: LoadedModel, images: torch.Tensor, targets: int = FLIP_TARGETS) -> int:
-    """How many runner-up classes each reference is flipped toward: ``targets``, or every other class when fewer."""
-    return min(targets, int(model_outputs(source, images[:1]).shape[1]) - 1)
+    follows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def craft_flips(
@@ -70,10 +68,12 @@ def craft_flips(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Probes ``(F, C, H, W)`` on which the source answers the class ``(F,)`` it ranked next at a reference.
 
-    For each reference ``(N, C, H, W)`` and each of the source's ``targets`` runner-up classes there, signed-gradient
-    descent on the source's cross-entropy toward that class, within ``FLIP_EPSILON`` of the reference (L-inf) and the
-    input range; the probes where the source does answer it are kept (``F <= N * targets``). ``progress(done,
-    total)`` counts the probes crafted so far (the source's forward and backward passes are ``FLIP_STEPS`` per probe).
+    For each reference ``(N, C, H, W)`` and each of the source's ``targets`` runner-up classes there (every other
+    class when fewer), signed-gradient descent on the source's cross-entropy toward that class; after each step the
+    probe is projected back into the input range and within ``FLIP_EPSILON`` of the reference (L-inf), so a pixel
+    pushed to a bound can move back. The probes where the source does answer the class are kept (``F <= N *
+    targets``). ``progress(done, total)`` counts the probes crafted so far (``FLIP_STEPS`` forward and backward passes
+    of the source each).
     """
     if is_query_only(source.module):
         raise GifvizError(
@@ -83,28 +83,45 @@ def craft_flips(
     budget = FLIP_EPSILON * (high - low)
     wrapped = source.wrapped()
     probes, classes = [], []
-    total, done = len(images) * flip_columns(source, images, targets), 0
+    done = 0
     for chunk in images.split(FLIP_BATCH):
         with torch.no_grad():
             ranked = wrapped(chunk).argsort(dim=1, descending=True)[:, 1 : targets + 1]
+        total = len(images) * ranked.shape[1]
         for column in range(ranked.shape[1]):
             target = ranked[:, column]
             delta = torch.zeros_like(chunk, requires_grad=True)
             for _ in range(FLIP_STEPS):
-                loss = torch.nn.functional.cross_entropy(wrapped((chunk + delta).clamp(low, high)), target)
-                (gradient,) = torch.autograd.grad(loss, delta)
+                loss = torch.nn.functional.cross_entropy(wrapped(chunk + delta), target)
+                try:
+                    (gradient,) = torch.autograd.grad(loss, delta)
+                except RuntimeError as error:  # outputs that carry no gradient (a wrapped API, a detached head)
+                    why = str(error).splitlines()[0] if str(error) else type(error).__name__
+                    raise GifvizError(f"source-flips needs the gradients of {source.id!r}'s outputs: {why}") from error
                 with torch.no_grad():
                     delta -= budget / 10 * gradient.sign()
-                    delta.clamp_(-budget, budget)
+                    delta.copy_(((chunk + delta).clamp(low, high) - chunk).clamp(-budget, budget))
             with torch.no_grad():
-                probe = (chunk + delta).clamp(low, high)
+                probe = chunk + delta
                 flipped = wrapped(probe).argmax(dim=1) == target
-            probes.append(probe[flipped])
+            probes.append(probe[flipped].detach())
             classes.append(target[flipped])
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
     return torch.cat(probes), torch.cat(classes)
+
+
+def weighted_distance(follows: Mapping[str, np.ndarray], model: str, weighers: Iterable[str]) -> tuple[float, str]:
+    """``d(model)`` with each flip weighed by the share of ``weighers`` (independents, ``model`` never among them)
+    that do not follow it; NaN and the reason when it cannot be read."""
+    others = [follows[i] for i in weighers if i != model and i in follows]
+    if not others:
+        return math.nan, "no other independent to weigh the flips with"
+    weights = 1.0 - np.mean(others, axis=0)
+    if weights.sum() <= 0:
+        return math.nan, "every flip is followed by every other independent"
+    return 1.0 - float(np.sum(weights * follows[model]) / weights.sum()), ""
 
 
 def flip_evidence(
@@ -118,27 +135,26 @@ def flip_evidence(
     """``d(m)`` (module docstring) for each of ``ids`` but ``origin``, the weights of each computed from the
     ``independents`` other than ``m``; flips crafted from ``origin`` on ``images`` ``(N, C, H, W)``. ``progress``
     sees the crafting as one run of the source (the models' answers after it take one forward pass each)."""
+    models = [m for m in ids if m != origin]
     source = zoo.load(origin)
+    first = model_outputs(source, images[:1])
+    source_classes, columns = output_classes(source, first), min(FLIP_TARGETS, first.shape[1] - 1)
     label = f"{origin} (source-flips)"
     if progress is not None:
-        progress.start(label, 0, 1, len(images) * flip_columns(source, images))
+        progress.start(label, 0, 1, len(images) * columns)
     try:
         probes, targets = craft_flips(
-            source, images, zoo.space.value_range, progress=progress.advance if progress is not None else None
+            source, images, zoo.space.value_range, columns, progress.advance if progress is not None else None
         )
     finally:
         if progress is not None:
             progress.finish(label)
-    models = [m for m in ids if m != origin]
     if not len(probes):
         reason = "no flip to read: the source could not be flipped at any reference"
         return FlipEvidence(dict.fromkeys(models, math.nan), dict.fromkeys(models, reason), 0)
-    source_classes = output_classes(source, model_outputs(source, images[:1]))
     follows: dict[str, np.ndarray] = {}
     reasons: dict[str, str] = {}
-    for model_id in dict.fromkeys((*ids, *independents)):
-        if model_id == origin:
-            continue
+    for model_id in dict.fromkeys((*models, *independents)):
         try:
             model = zoo.load(model_id)
             outputs = model_outputs(model, probes)
@@ -152,15 +168,8 @@ def flip_evidence(
     distances = {}
     for model_id in models:
         distances[model_id] = math.nan
-        if model_id in reasons:
-            continue
-        others = [follows[i] for i in independents if i != model_id and i in follows]
-        if not others:
-            reasons[model_id] = "no other independent to weigh the flips with"
-            continue
-        weights = 1.0 - np.mean(others, axis=0)
-        if weights.sum() <= 0:
-            reasons[model_id] = "every flip is followed by every other independent"
-            continue
-        distances[model_id] = 1.0 - float(np.sum(weights * follows[model_id]) / weights.sum())
-    return FlipEvidence(distances, {m: r for m, r in reasons.items() if m in distances}, len(probes))
+        if model_id not in reasons:
+            distances[model_id], why = weighted_distance(follows, model_id, independents)
+            if why:
+                reasons[model_id] = why
+    return FlipEvidence(distances, {m: r for m, r in reasons.items() if m in distances}, len(probes), follows)

@@ -30,8 +30,9 @@ AUDIT_METHODS = (*DISTANCE_METHODS, SOURCE_FLIPS)
 # from, and why its stress-zoo numbers are a best case). source-flips was added on stress seeds 1-32, all seen: the
 # criterion ties (0.894 against 0.893 on seeds 1-28; 0.923 against 0.924 on 29-32), and at the stated rate it finds
 # more thieves with no more innocent models accused (1-28: 438 of 840 thieves derived against 351, innocent models
-# of the task 17 of 504 against 18; the README's tie-break, step 11), to be reported on seeds 33-36. Each costs
-# seconds on a small zoo (ZEST and CKA are available by name).
+# of the task 17 of 504 against 18; the README's tie-break, step 11), and reported on seeds 33-36 and, as corrected
+# after that report (step 12), on 37-40. Each costs seconds on a small zoo (source flips: 40 forward and backward
+# passes of the source per flip, up to 9 flips per reference; ZEST and CKA are available by name).
 DEFAULT_METHODS = ("modelgif", "modeldiff", "sac-m", "disagreement", "dark-knowledge", "off-task", SOURCE_FLIPS)
 # Methods whose values are read raw whatever the calibration rule: their evidence is already taken against the
 # independents (the relative rule would subtract the independents a second time).

@@ -30,6 +30,7 @@ import math
 from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
+from gifviz.audit.flips import weighted_distance
 from gifviz.audit.names import CALIBRATION_RULES, SELF_CALIBRATED_METHODS
 from gifviz.audit.roles import AuditError
 
@@ -56,6 +57,8 @@ class MethodReading:
         self.relative = calibration == "relative" and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
+        # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
+        self._follows = evidence.follows.get(method)
         raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]
         self.floor_scale = sum(raw) / len(raw) if self.relative and raw else None
         self._anchors: dict[str, dict[str, float]] = {}
@@ -78,8 +81,12 @@ class MethodReading:
 
     def value(self, model: str, left_out: frozenset[str] = frozenset()) -> float:
         """``model``'s value (smaller = more derived) against the independents but ``left_out`` and itself; NaN when
-        the method gives no distance, or (relative) compares the model with none of those independents."""
+        the method gives no distance, or (relative) compares the model with none of those independents. Source flips
+        are read raw, weighed by the independents but ``left_out`` and the model (its stored distance when none is
+        left out: the weights then leave out only the model itself)."""
         distance = self.distances[model]
+        if self._follows is not None and math.isfinite(distance) and left_out:
+            return weighted_distance(self._follows, model, self.independents.difference(left_out))[0]
         if not self.relative or not math.isfinite(distance):
             return distance
         anchors = self._anchors.get(model, {})

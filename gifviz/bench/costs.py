@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from gifviz.audit.flips import FLIP_STEPS, FLIP_TARGETS
+from gifviz.audit.flips import FLIP_STEPS, FLIP_TARGETS, FLIP_TITLE
 from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.methods.off_task import OFF_TASK_PROBES
@@ -77,7 +77,7 @@ class MethodCost:
 
 
 def method_title(method: str) -> str:
-    return "source flips" if method == SOURCE_FLIPS else distance_method(method).title
+    return FLIP_TITLE if method == SOURCE_FLIPS else distance_method(method).title
 
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:

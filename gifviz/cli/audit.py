@@ -79,7 +79,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_CALIBRATION,
         help="relative: the source's distance to a suspect against the suspect's own distances to the independents "
         "(a thief of another architecture is far from everything but closest to its source); absolute: the raw "
-        "distance against the independents' distances from the source",
+        "distance against the independents' distances from the source (source-flips is read raw under either)",
     )
     audit.add_argument("--out", required=True, metavar="DIR", help="folder for audit.csv and audit.json")
     audit.add_argument("--quiet", action="store_true", help="no progress bars")
