@@ -21,14 +21,14 @@ from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs
-from gifviz.methods.peers.evaluation import model_outputs, output_classes
+from gifviz.methods.peers.evaluation import model_outputs, other_classes_reason, output_classes
 from gifviz.methods.registry import distance_method
 from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
 
-if TYPE_CHECKING:  # gifviz.audit.flips imports this module (the shared reason wording): imported where it runs
+if TYPE_CHECKING:  # imported where it runs: crafting flips is torch work the other methods never need
     from gifviz.audit.flips import FlipEvidence
 
 
@@ -66,12 +66,6 @@ def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
     if first.num_classes is not None and second.num_classes is not None:
         return first.num_classes == second.num_classes
     return None
-
-
-def other_classes_reason(origin: str, model_id: str) -> str:
-    """Why a method that compares outputs class by class leaves ``model_id`` out (one wording, so the audit's notes
-    group the methods that share it)."""
-    return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
 
 
 def _reason(run: MethodRun, method: DistanceMethod, zoo: Zoo, origin: str, model_id: str) -> str:
@@ -159,7 +153,7 @@ def _flips(
     """:mod:`gifviz.audit.flips`' evidence, the ``anchors`` of :func:`method_evidence` weighing the flips; every
     model n/a with the reason when the flips cannot be crafted (a source without gradients) or there are no
     independents to weigh them with."""
-    from gifviz.audit.flips import FlipEvidence, flip_evidence  # it imports this module: imported here, not above
+    from gifviz.audit.flips import FlipEvidence, flip_evidence
 
     models = [m for m in ids if m != origin]
     try:

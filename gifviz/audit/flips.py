@@ -33,12 +33,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from gifviz.audit.evidence import other_classes_reason
 from gifviz.errors import GifvizError
 from gifviz.hub.query_only import is_query_only
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
-from gifviz.methods.peers.evaluation import model_outputs, output_classes
+from gifviz.methods.peers.evaluation import model_outputs, other_classes_reason, output_classes
 from gifviz.pipeline import ZooProgress
 
 FLIP_EPSILON = 0.1  # L-inf budget of a flip, a fraction of the input range (set before any score; never tuned)

@@ -47,6 +47,12 @@ def output_classes(model: LoadedModel, outputs: torch.Tensor) -> tuple:
     return (outputs.shape[1], model.classes)
 
 
+def other_classes_reason(origin: str, model_id: str) -> str:
+    """Why a method that compares outputs class by class leaves ``model_id`` out (one wording, so the audit's notes
+    group the methods that share it)."""
+    return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
+
+
 def default_layer(model: LoadedModel) -> str:
     """The penultimate features: the ``backbone`` module of gifviz architectures, else the module before the last."""
     names = [name for name, _ in model.module.named_children()]
