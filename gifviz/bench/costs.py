@@ -32,7 +32,7 @@ SECONDS_PER_MODEL_AT_32 = {
     "zest": 3.5,  # 64 masked copies of every reference
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
-    SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: SOURCE_FLIPS_CRAFT)
+    SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
 FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
