@@ -20,7 +20,7 @@ from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import load_reference_folder
-from tests.conftest import make_cnn, save_torchscript
+from tests.conftest import make_cnn, save_torchscript, write_zoo
 from tests.test_audit import FIELD, INDEPENDENTS, cli, lineage_zoo
 
 NO_WEIGHERS = "no other independent to weigh the flips with"
@@ -84,7 +84,8 @@ def test_it_is_read_raw_and_each_calibration_weighs_it_without_the_independents_
     # ft1 against the five independents, each weighed by the other four
     expected = calibrate(distances["ft1"], [distances[i] for i in INDEPENDENTS], result.alpha)
     assert result.row("ft1", SOURCE_FLIPS).score == pytest.approx(expected.score)
-    assert result.row("ft1", SOURCE_FLIPS).verdict != "n/a"
+    # the fine-tuned copy follows more of the weighted flips than any independent does
+    assert distances["ft1"] < min(distances[i] for i in INDEPENDENTS) and result.row("ft1", SOURCE_FLIPS).score > 0
     # ind0 (a suspect and an independent) against the other four, each of them weighed without ind0 too: ind0's own
     # answers shape nothing it is read against
     others = [i for i in INDEPENDENTS if i != "ind0"]
@@ -106,6 +107,12 @@ def test_the_weights_leave_the_model_out_and_say_why_a_value_cannot_be_read():
     assert weighted_distance(follows, "a", ["a", "b"]) == (pytest.approx(1 - 1 / 3), "")
     assert weighted_distance(follows, "a", ["a"]) == (pytest.approx(math.nan, nan_ok=True), NO_WEIGHERS)
     assert weighted_distance(follows, "a", ["c"]) == (pytest.approx(math.nan, nan_ok=True), ALL_FOLLOWED)
+
+
+def test_a_source_of_one_class_has_nothing_to_flip_toward(tmp_path):
+    zoo = Zoo.open(write_zoo(tmp_path, {"one": make_cnn(0, classes=1)}))
+    probes, targets = craft_flips(zoo.load("one"), torch.rand(3, 1, 16, 16), zoo.space.value_range)
+    assert probes.shape == (0, 1, 16, 16) and targets.shape == (0,)
 
 
 class RecordingProgress:

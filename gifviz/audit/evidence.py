@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gifviz.audit.flips import FlipEvidence, flip_evidence
 from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
@@ -27,9 +27,6 @@ from gifviz.methods.run import MethodRun, SignatureCache, failed_run, method_run
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
-
-if TYPE_CHECKING:  # imported where it runs: crafting flips is torch work the other methods never need
-    from gifviz.audit.flips import FlipEvidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +51,8 @@ class Evidence:
     samples: dict[str, int]
     to_anchors: dict[str, dict[str, dict[str, float]]] = dataclasses.field(default_factory=dict)
     other_classes: frozenset[str] = frozenset()
-    follows: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
+    # arrays: left out of == (numpy would make it ambiguous) and of the repr (thousands of booleans)
+    follows: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
@@ -153,8 +151,6 @@ def _flips(
     """:mod:`gifviz.audit.flips`' evidence, the ``anchors`` of :func:`method_evidence` weighing the flips; every
     model n/a with the reason when the flips cannot be crafted (a source without gradients) or there are no
     independents to weigh them with."""
-    from gifviz.audit.flips import FlipEvidence, flip_evidence
-
     models = [m for m in ids if m != origin]
     try:
         if not independents:

@@ -92,11 +92,9 @@ def craft_flips(
             delta = torch.zeros_like(chunk, requires_grad=True)
             for _ in range(FLIP_STEPS):
                 loss = torch.nn.functional.cross_entropy(wrapped(chunk + delta), target)
-                try:
-                    (gradient,) = torch.autograd.grad(loss, delta)
-                except RuntimeError as error:  # outputs that carry no gradient (a wrapped API, a detached head)
-                    why = str(error).splitlines()[0] if str(error) else type(error).__name__
-                    raise GifvizError(f"source-flips needs the gradients of {source.id!r}'s outputs: {why}") from error
+                (gradient,) = torch.autograd.grad(loss, delta, allow_unused=True)
+                if gradient is None:  # outputs that do not depend on the input's gradient (a wrapped API, a detach)
+                    raise GifvizError(f"source-flips needs the gradients of {source.id!r}'s outputs to its inputs")
                 with torch.no_grad():
                     delta -= budget / 10 * gradient.sign()
                     delta.copy_(((chunk + delta).clamp(low, high) - chunk).clamp(-budget, budget))
@@ -108,6 +106,8 @@ def craft_flips(
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
+    if not probes:  # a source of one class has no runner-up to flip toward
+        return images[:0], torch.zeros(0, dtype=torch.long)
     return torch.cat(probes), torch.cat(classes)
 
 

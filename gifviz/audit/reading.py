@@ -21,7 +21,9 @@ to lie close together would otherwise look derived from a small difference). Cho
 The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
 ``O(n)`` per value and ``O(n^3)`` per suspect with ``n`` independents; instead each model's sum and count over all
-independents are kept once and the few left-out distances subtracted, ``O(1)`` per value.
+independents are kept once and the few left-out distances subtracted, ``O(1)`` per value. Source flips are the
+exception: each value re-weighs the flips by the independents in use, ``O(n F)`` for ``F`` flips (about 20 us for
+1,000 flips and a dozen independents).
 """
 
 from __future__ import annotations
@@ -82,10 +84,10 @@ class MethodReading:
     def value(self, model: str, left_out: frozenset[str] = frozenset()) -> float:
         """``model``'s value (smaller = more derived) against the independents but ``left_out`` and itself; NaN when
         the method gives no distance, or (relative) compares the model with none of those independents. Source flips
-        are read raw, weighed by the independents but ``left_out`` and the model (its stored distance when none is
-        left out: the weights then leave out only the model itself)."""
+        are read raw, weighed by this reading's independents but ``left_out`` and the model (with the audit's own
+        independents and none left out, that is the stored distance)."""
         distance = self.distances[model]
-        if self._follows is not None and math.isfinite(distance) and left_out:
+        if self._follows is not None and math.isfinite(distance):
             return weighted_distance(self._follows, model, self.independents.difference(left_out))[0]
         if not self.relative or not math.isfinite(distance):
             return distance
