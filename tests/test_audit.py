@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gifviz.audit import FUSIONS, AuditError, audit, calibrate, verify_unlearning
-from gifviz.audit.audit import CSV_COLUMNS, assess
+from gifviz.audit import FUSIONS, AuditError, SelfCheck, audit, calibrate, verify_unlearning
+from gifviz.audit.audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
@@ -295,6 +295,54 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     )
 
 
+def test_the_self_check_reads_every_independent_as_a_suspect_leave_one_out(audited):
+    check = audited.self_check()
+    assert check.independents == INDEPENDENTS and check.alpha == audited.alpha
+    assert [(r.suspect, r.method) for r in check.rows] == [
+        (i, m) for i in INDEPENDENTS for m in (*audited.methods, COMBINED)
+    ]
+    row = {(r.suspect, r.method): r.calibration for r in check.rows}
+    # an independent that is also a suspect reads the same in the audit and in its check
+    for method in (*audited.methods, COMBINED):
+        assert row[("ind0", method)] == audited.row("ind0", method)
+    # one that is not, as the rule reads it: against the other four, each read against the rest
+    others = [i for i in INDEPENDENTS if i != "ind3"]
+    expected = calibrated_by_hand(audited, "modelgif", "ind3", others, "relative")
+    got = row[("ind3", "modelgif")]
+    assert got.independents == 4 and "leave-one-out" in got.note
+    assert (got.p_value, got.score) == pytest.approx((expected.p_value, expected.score))
+    record = check.record()
+    assert record["read"] == check.readable() == sum(row[(i, COMBINED)].usable for i in INDEPENDENTS)
+    assert record["combined"]["derived"] == [i for i in INDEPENDENTS if row[(i, COMBINED)].verdict == "derived"]
+    assert list(check.frame()["independent"]) == [i for i in INDEPENDENTS for _ in (*audited.methods, COMBINED)]
+
+
+def _checked(verdicts: dict[str, str], alpha: float = 0.05) -> SelfCheck:
+    """A check whose combined (and modeldiff) rows give each independent the verdict named."""
+    rows = tuple(
+        AuditRow(i, method, Calibration(0.5, 1.0, 0.5, 0.5, len(verdicts) - 1, verdict))
+        for i, verdict in verdicts.items()
+        for method in ("modeldiff", COMBINED)
+    )
+    return SelfCheck(rows, tuple(verdicts), ("modeldiff",), alpha)
+
+
+def test_the_self_check_counts_against_the_rate_and_says_what_to_do():
+    calm = _checked(dict.fromkeys(("a", "b", "c", "d"), "independent")).summary()
+    assert "combined calls 0 of 4 derived; about 0.2 expected at this rate." in calm
+    assert "Add independents" not in calm and "Each method alone" not in calm
+    one = _checked({"a": "derived", "b": "independent", "c": "inconclusive", "d": "independent"}).summary()
+    assert "combined calls 1 of 4 derived (a) and 1 inconclusive (c)" in one
+    assert "modeldiff calls 1 derived (a)" in one and "A suspect like a" in one and "than the rate" not in one
+    many = _checked({"a": "derived", "b": "derived", "c": "independent", "d": "independent"}).summary()
+    assert "2 of 4 derived (a, b)" in many and "More independents look derived than the rate allows" in many
+    # twenty independents at rate 0.1 allow about two: two are no alarm
+    twenty = {f"m{k}": "derived" if k < 2 else "independent" for k in range(20)}
+    assert "than the rate allows" not in _checked(twenty, 0.1).summary()
+    none = _checked({"a": "n/a", "b": "n/a"}).summary()
+    assert "none could be read" in none and none.count("Add independents") == 1
+
+
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
     combined = audited.row("transfer")
@@ -468,6 +516,16 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     )
     assert f"combined verdicts: {expected}" in lines
     assert " ".join(VERDICT_MEANING.split()) in " ".join(printed.split())  # what each verdict claims, wrapped
+    # the audit's own false-positive check: printed, kept in the JSON, every independent's rows in their own CSV
+    check = provenance["independents_check"]
+    assert check["read"] <= len(INDEPENDENTS) and set(check["derived_by_method_alone"]) == set(DEFAULT_METHODS)
+    assert "Independents read as suspects, each against the other independents" in " ".join(printed.split())
+    with open(out / "independents.csv", newline="") as handle:
+        checked = list(csv.DictReader(handle))
+    assert tuple(checked[0]) == ("independent", *CSV_COLUMNS[1:])
+    assert {(r["independent"], r["method"]) for r in checked} == {
+        (i, m) for i in INDEPENDENTS for m in (*DEFAULT_METHODS, "combined")
+    }
 
 
 def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):

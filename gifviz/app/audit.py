@@ -114,12 +114,15 @@ def run_unlearning(
 
 @dataclasses.dataclass(frozen=True)
 class AuditView:
-    """What the page shows of an audit: the combined verdict per suspect, the full table, the figure, the CSV."""
+    """What the page shows of an audit: the combined verdict per suspect, the full table, the figure, the CSV, and
+    the audit's own false-positive check (every independent read as a suspect: its summary and rows)."""
 
     verdicts: pd.DataFrame
     table: pd.DataFrame
     figure: go.Figure
     csv: str
+    check_summary: str
+    check_table: pd.DataFrame
 
 
 def audit_view(result: AuditResult) -> AuditView:
@@ -142,7 +145,8 @@ def audit_view(result: AuditResult) -> AuditView:
     figure = audit_spread_figure(
         values, verdicts_by_suspect, list(result.roles.independents), CALIBRATION_AXES[result.calibration]
     )
-    return AuditView(verdicts, table, figure, table.to_csv(index=False))
+    check = result.self_check()
+    return AuditView(verdicts, table, figure, table.to_csv(index=False), check.summary(), check.frame())
 
 
 def unlearning_caption(result: UnlearningResult) -> str:

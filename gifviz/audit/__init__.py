@@ -2,6 +2,7 @@
 
 - :func:`audit`: was each suspect derived from the source? Per method and combined, every distance calibrated
   against independent models (:mod:`~gifviz.audit.calibration`, :mod:`~gifviz.audit.fusion`);
+- :meth:`AuditResult.self_check`: the audit's own false-positive check, each independent read as a suspect;
 - :func:`verify_unlearning`: is each candidate like a retrained model, or still close to the original?
 
 Imported on first use (PEP 562): ``gifviz.audit.names`` is torch-free for the command line's parser.
@@ -16,11 +17,12 @@ from gifviz._lazy import lazy_exports
 _EXPORTS = {
     "audit": "gifviz.audit.audit",
     "AuditResult": "gifviz.audit.audit",
-    "AuditRow": "gifviz.audit.audit",
+    "AuditRow": "gifviz.audit.rows",
     "AuditError": "gifviz.audit.roles",
     "Calibration": "gifviz.audit.calibration",
     "calibrate": "gifviz.audit.calibration",
     "FUSIONS": "gifviz.audit.fusion",
+    "SelfCheck": "gifviz.audit.self_check",
     "verify_unlearning": "gifviz.audit.unlearning",
     "UnlearningResult": "gifviz.audit.unlearning",
 }
@@ -31,6 +33,7 @@ __all__ = [
     "AuditResult",
     "AuditRow",
     "Calibration",
+    "SelfCheck",
     "UnlearningResult",
     "audit",
     "calibrate",
@@ -38,10 +41,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gifviz.audit.audit import AuditResult, AuditRow, audit
+    from gifviz.audit.audit import AuditResult, audit
     from gifviz.audit.calibration import Calibration, calibrate
     from gifviz.audit.fusion import FUSIONS
     from gifviz.audit.roles import AuditError
+    from gifviz.audit.rows import AuditRow
+    from gifviz.audit.self_check import SelfCheck
     from gifviz.audit.unlearning import UnlearningResult, verify_unlearning
 
 

@@ -19,6 +19,7 @@ from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
 from gifviz.audit.names import (
     AUDIT_METHODS,
+    COMBINED,
     CROSS_TASK_METHODS,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
@@ -29,41 +30,14 @@ from gifviz.audit.names import (
 from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
+from gifviz.audit.rows import CSV_COLUMNS, AuditRow
+from gifviz.audit.self_check import SelfCheck
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
-
-COMBINED = "combined"
-CSV_COLUMNS = ("suspect", "method", "distance", "score", "p_value", "verdict", "p_tail", "independents", "note")
-
-
-@dataclasses.dataclass(frozen=True)
-class AuditRow:
-    """One suspect's evidence by one method (or ``combined``)."""
-
-    suspect: str
-    method: str
-    calibration: Calibration
-
-    def record(self) -> dict[str, Any]:
-        """The CSV row (:data:`CSV_COLUMNS`); a combined row's distance is empty (its fused statistic is in the
-        JSON), and a value that does not exist is empty."""
-        c = self.calibration
-        distance = math.nan if self.method == COMBINED else c.distance
-        return {
-            "suspect": self.suspect,
-            "method": self.method,
-            "distance": distance,
-            "score": c.score,
-            "p_value": c.p_value,
-            "verdict": c.verdict,
-            "p_tail": c.p_tail,
-            "independents": c.independents,
-            "note": c.note,
-        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +80,14 @@ class AuditResult:
         rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, calibration)
         provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "calibration": calibration}}
         return dataclasses.replace(self, calibration=calibration, rows=tuple(rows), provenance=provenance)
+
+    def self_check(self) -> SelfCheck:
+        """The audit's own false-positive check: every independent read as a suspect against the other
+        independents, by this audit's methods, fusion, calibration rule and rate (no model runs again;
+        :mod:`gifviz.audit.self_check`)."""
+        roles = dataclasses.replace(self.roles, suspects=self.roles.independents)
+        rows = assess(self.evidence, roles, self.methods, self.alpha, self.fusion, self.calibration)
+        return SelfCheck(tuple(rows), self.roles.independents, self.methods, self.alpha)
 
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from gifviz.constants import DISTANCE_METHODS
 
+# The name of the row that fuses every method's evidence for a suspect (gifviz.audit.fusion).
+COMBINED = "combined"
 # The fusions of gifviz.audit.fusion.FUSIONS, in its order (a test keeps the two in step).
 FUSION_NAMES = ("stouffer", "fisher", "best", "rank", "positive-sum")
 # Picked on the sixteen stress zoos seen while the audit was designed (gifviz.audit.fusion.DEFAULT_FUSION_NOTE has the

@@ -153,7 +153,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
-    zoo, references = _prepare(args, ["audit.csv", "audit.json"])
+    zoo, references = _prepare(args, ["audit.csv", "audit.json", "independents.csv"])
     config = config_from_args(args)
     result = audit(
         zoo,
@@ -172,11 +172,14 @@ def run_audit(args: argparse.Namespace) -> int:
         progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
     )
     frame = result.frame()
+    check = result.self_check()
     out = Path(args.out)
+    provenance = {**result.provenance, "independents_check": check.record()}
     paths = write_files(
         {
             out / "audit.csv": frame.to_csv(index=False),
-            out / "audit.json": json.dumps(_finite(result.provenance), indent=2, default=str) + "\n",
+            out / "audit.json": json.dumps(_finite(provenance), indent=2, default=str) + "\n",
+            out / "independents.csv": check.frame().to_csv(index=False),
         }
     )
     rows = [
@@ -208,6 +211,7 @@ def run_audit(args: argparse.Namespace) -> int:
         listed = f" ({', '.join(ids)})" if ids and verdict in ("derived", "inconclusive") else ""
         summary.append(f"{verdict} {len(ids)}{listed}")
     print("\ncombined verdicts: " + "; ".join(summary))
+    print("\n" + textwrap.fill(check.summary(), width=120))
     print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
     return 0
