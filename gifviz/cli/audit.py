@@ -52,7 +52,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Score each suspect's distance from the source with every method against the same distance to "
         "independent models: a score, an empirical p-value (how often an independent looks at least as derived), "
         "a Student-t tail p-value and a verdict (derived, independent, inconclusive) at the false-positive rate "
-        "--alpha, per method and combined. Writes DIR/audit.csv and DIR/audit.json (provenance) and prints a table.",
+        "--alpha, per method and combined. Writes DIR/audit.csv, DIR/audit.json (provenance) and "
+        "DIR/independents.csv (the audit's own false-positive check: every independent read as a suspect against "
+        "the others) and prints a table.",
     )
     audit.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
     audit.add_argument("--source", required=True, metavar="ID", help="the owner's model")
@@ -81,7 +83,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(a thief of another architecture is far from everything but closest to its source); absolute: the raw "
         "distance against the independents' distances from the source (source-flips is read raw under either)",
     )
-    audit.add_argument("--out", required=True, metavar="DIR", help="folder for audit.csv and audit.json")
+    audit.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"
+    )
     audit.add_argument("--quiet", action="store_true", help="no progress bars")
     add_reference_options(audit)
     add_field_options(audit)
