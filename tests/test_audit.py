@@ -7,6 +7,7 @@ import copy
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from gifviz.audit import FUSIONS, AuditError, SelfCheck, audit, calibrate, verif
 from gifviz.audit.audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, combined_evidence
+from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence
 from gifviz.audit.names import (
     CROSS_TASK_METHODS,
     DEFAULT_FUSION,
@@ -135,6 +136,14 @@ def test_what_cannot_be_calibrated_is_not_available():
 
 def test_fusions_are_named_alike_in_the_parser_and_the_library():
     assert tuple(FUSIONS) == FUSION_NAMES
+
+
+def test_the_fusion_note_cites_results_that_ship_with_the_checkout():
+    """Every result folder the default fusion's note (written into each audit.json) cites exists."""
+    cited = re.findall(r"benchmarks/results/[\w.-]+", DEFAULT_FUSION_NOTE)
+    assert len(cited) >= 5
+    root = Path(__file__).resolve().parents[1]
+    assert [c for c in cited if not (root / c / "selection.csv").is_file()] == []
 
 
 def test_positive_sum_adds_what_each_method_sees_and_nothing_else():
@@ -312,35 +321,52 @@ def test_the_self_check_reads_every_independent_as_a_suspect_leave_one_out(audit
     assert got.independents == 4 and "leave-one-out" in got.note
     assert (got.p_value, got.score) == pytest.approx((expected.p_value, expected.score))
     record = check.record()
-    assert record["read"] == check.readable() == sum(row[(i, COMBINED)].usable for i in INDEPENDENTS)
+    assert record["read"] == check.readable() == len(INDEPENDENTS)  # five independents: each read against four
     assert record["combined"]["derived"] == [i for i in INDEPENDENTS if row[(i, COMBINED)].verdict == "derived"]
     assert list(check.frame()["independent"]) == [i for i in INDEPENDENTS for _ in (*audited.methods, COMBINED)]
 
 
-def _checked(verdicts: dict[str, str], alpha: float = 0.05) -> SelfCheck:
-    """A check whose combined (and modeldiff) rows give each independent the verdict named."""
+def _checked(combined: dict[str, str], alone: dict[str, str] | None = None, alpha: float = 0.05) -> SelfCheck:
+    """A check whose combined rows give each independent the verdict named, and whose modeldiff rows give it the
+    verdict of ``alone`` (default: the same)."""
+    alone = alone or combined
+    verdicts = {"modeldiff": alone, COMBINED: combined}
     rows = tuple(
-        AuditRow(i, method, Calibration(0.5, 1.0, 0.5, 0.5, len(verdicts) - 1, verdict))
-        for i, verdict in verdicts.items()
+        AuditRow(i, method, Calibration(0.5, 1.0, 0.5, 0.5, len(combined) - 1, verdicts[method][i]))
+        for i in combined
         for method in ("modeldiff", COMBINED)
     )
-    return SelfCheck(rows, tuple(verdicts), ("modeldiff",), alpha)
+    return SelfCheck(rows, tuple(combined), ("modeldiff",), alpha)
 
 
 def test_the_self_check_counts_against_the_rate_and_says_what_to_do():
-    calm = _checked(dict.fromkeys(("a", "b", "c", "d"), "independent")).summary()
+    calm = _checked(dict.fromkeys("abcd", "independent")).summary()
     assert "combined calls 0 of 4 derived; about 0.2 expected at this rate." in calm
-    assert "Add independents" not in calm and "Each method alone" not in calm
-    one = _checked({"a": "derived", "b": "independent", "c": "inconclusive", "d": "independent"}).summary()
-    assert "combined calls 1 of 4 derived (a) and 1 inconclusive (c)" in one
-    assert "modeldiff calls 1 derived (a)" in one and "A suspect like a" in one and "than the rate" not in one
+    assert "A suspect like" not in calm and "Each method alone" not in calm and "name more" not in calm
+    unsure = _checked({"a": "independent", "b": "independent", "c": "inconclusive", "d": "n/a"}).summary()
+    assert (
+        "combined calls 0 of 3 derived and 1 inconclusive (c); about 0.15 expected at this rate; it could not read "
+        "d (n/a)." in unsure
+    )
+    # one of four happens one time in five at this rate (1 - 0.95^4 = 0.19): a caution about suspects like it, no alarm
+    one = _checked({"a": "derived", "b": "independent", "c": "inconclusive", "d": "independent"})
+    assert one.chance() == pytest.approx(1 - 0.95**4)
+    text = one.summary()
+    assert "combined calls 1 of 4 derived (a) and 1 inconclusive (c)" in text
+    assert "modeldiff calls 1 derived (a)" in text
+    assert "A suspect like a (its architecture, its training data)" in text and "differ among themselves" not in text
+    # two of four happen about 1.4% of the time at 5%: the independents differ more than their spread says
     many = _checked({"a": "derived", "b": "derived", "c": "independent", "d": "independent"}).summary()
-    assert "2 of 4 derived (a, b)" in many and "More independents look derived than the rate allows" in many
-    # twenty independents at rate 0.1 allow about two: two are no alarm
+    assert "2 of 4 derived (a, b)" in many and "(their architecture, their training data)" in many
+    assert "2 or more of 4 happen at this rate with a probability of about 0.014" in many
+    assert "differ among themselves more than their spread says" in many
+    # twenty independents at rate 0.1 make two derived ones likely (61%): no alarm
     twenty = {f"m{k}": "derived" if k < 2 else "independent" for k in range(20)}
-    assert "than the rate allows" not in _checked(twenty, 0.1).summary()
-    none = _checked({"a": "n/a", "b": "n/a"}).summary()
-    assert "none could be read" in none and none.count("Add independents") == 1
+    assert "differ among themselves" not in _checked(twenty, alpha=0.1).summary()
+    # combined reads none of two (it needs four), yet what each method alone says is still reported
+    none = _checked({"a": "n/a", "b": "n/a"}, {"a": "derived", "b": "independent"}).summary()
+    assert "combined could read none of the 2." in none and "modeldiff calls 1 derived (a)" in none
+    assert "only with 4 independents or more; name more" in none and math.isnan(_checked({"a": "n/a"}).chance())
 
 
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
@@ -518,7 +544,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert " ".join(VERDICT_MEANING.split()) in " ".join(printed.split())  # what each verdict claims, wrapped
     # the audit's own false-positive check: printed, kept in the JSON, every independent's rows in their own CSV
     check = provenance["independents_check"]
-    assert check["read"] <= len(INDEPENDENTS) and set(check["derived_by_method_alone"]) == set(DEFAULT_METHODS)
+    assert check["read"] == len(INDEPENDENTS) and set(check["derived_by_method_alone"]) == set(DEFAULT_METHODS)
     assert "Independents read as suspects, each against the other independents" in " ".join(printed.split())
     with open(out / "independents.csv", newline="") as handle:
         checked = list(csv.DictReader(handle))
@@ -526,6 +552,12 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert {(r["independent"], r["method"]) for r in checked} == {
         (i, m) for i in INDEPENDENTS for m in (*DEFAULT_METHODS, "combined")
     }
+    for verdict in ("derived", "inconclusive"):  # the JSON names whom the CSV's combined rows give each verdict
+        named = [r["independent"] for r in checked if r["method"] == "combined" and r["verdict"] == verdict]
+        assert check["combined"][verdict] == named
+    for method in DEFAULT_METHODS:
+        named = [r["independent"] for r in checked if r["method"] == method and r["verdict"] == "derived"]
+        assert check["derived_by_method_alone"][method] == named
 
 
 def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):

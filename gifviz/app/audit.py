@@ -21,8 +21,8 @@ from gifviz.app.resources import (
 )
 from gifviz.app.settings import AppSettings
 from gifviz.audit import audit, verify_unlearning
-from gifviz.audit.audit import COMBINED, AuditResult
-from gifviz.audit.names import DEFAULT_CALIBRATION
+from gifviz.audit.audit import AuditResult
+from gifviz.audit.names import COMBINED, DEFAULT_CALIBRATION
 from gifviz.audit.roles import AuditRoles, audit_roles
 from gifviz.audit.unlearning import UnlearningResult
 from gifviz.errors import GifvizError

@@ -4,11 +4,11 @@ A verdict's false-positive rate is a claim about the independents: at rate ``alp
 called ``derived`` at most that often. The audit can test the claim on the models it already has. Each independent is
 read as a suspect against the *other* independents (leave-one-out, as a suspect named as an independent is), per method
 and combined, and the check counts how many the audit would call ``derived``. With ``n`` independents about ``alpha *
-n`` are expected; more means the independents disagree among themselves more than their spread says (one of another
-architecture than the rest is the usual case: on stress seeds 1-40, ``combined`` calls the one MLP among eight
-independents derived in 13 of its 80 readings, each other architecture in at most 5 of about 120, and ModelDiff alone
-calls the MLP derived 37 times), and the verdicts on suspects like that independent deserve less trust. The fix is in
-the zoo, not in the numbers: more independents, of the suspects' kinds.
+n`` are expected; many more (a binomial tail below the rate) means the independents disagree among themselves more than
+their spread says (one of another architecture than the rest is the usual case: on stress seeds 1-40, ``combined`` calls
+the one MLP among eight independents derived in 13 of its 80 readings, each other architecture in at most 5 of about
+120; benchmarks/results/audit-seeds-1-40/verdicts_by_model.csv), and the verdicts on suspects like that independent
+deserve less trust. The fix is in the zoo, not in the numbers: more independents, of the suspects' kinds.
 
 :meth:`gifviz.audit.audit.AuditResult.self_check` builds it; no model runs again, the check re-reads the audit's
 evidence.
@@ -17,10 +17,21 @@ evidence.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
+from scipy import stats
+
+from gifviz.audit.calibration import MIN_INDEPENDENTS
 from gifviz.audit.names import COMBINED
-from gifviz.audit.rows import AuditRow
+from gifviz.audit.rows import CSV_COLUMNS, AuditRow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# An independent read as a suspect leaves n - 1 to calibrate against, and combined's second calibration leaves one
+# more out in turn and needs MIN_INDEPENDENTS of the rest (gifviz.audit.fusion): n - 2 >= MIN_INDEPENDENTS.
+_FUSED_LEAVE_ONE_OUT = MIN_INDEPENDENTS + 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,50 +59,65 @@ class SelfCheck:
         method cannot compare them)."""
         return sum(r.calibration.usable for r in self.rows if r.method == method)
 
-    def frame(self):
-        """``pandas.DataFrame`` of the rows, with the audit's CSV columns and ``independent`` for ``suspect``."""
+    def frame(self) -> pd.DataFrame:
+        """The rows, with the audit's CSV columns and ``independent`` for ``suspect``."""
         import pandas as pd
 
-        return pd.DataFrame([row.record() for row in self.rows]).rename(columns={"suspect": "independent"})
+        frame = pd.DataFrame([row.record() for row in self.rows], columns=list(CSV_COLUMNS))
+        return frame.rename(columns={"suspect": "independent"})
+
+    def chance(self) -> float:
+        """How likely ``combined`` would call at least as many of the independents it read derived if each were
+        called so at the rate ``alpha`` on its own (binomial tail; the readings share independents, so this is a
+        guide, not an exact p-value); NaN when it read none."""
+        n, k = self.readable(), len(self.called())
+        return float(stats.binom.sf(k - 1, n, self.alpha)) if n else math.nan
 
     def summary(self) -> str:
         """One paragraph: how many independents ``combined`` (and each method alone) calls derived, against how many
-        the rate allows, and what to do when it is more."""
+        the rate leads one to expect, and what to do about it."""
         n = self.readable()
-        if n == 0:
-            return (
-                f"Independents read as suspects: none could be read ({len(self.independents)} independents; each is "
-                "read against the others, and combined needs 3 of them). Add independents to check the "
-                "false-positive rate on this zoo."
-            )
         derived = self.called()
-        inconclusive = self.called(verdict="inconclusive")
-        expected = self.alpha * n
-        parts = [
-            f"Independents read as suspects, each against the other independents (the audit's own check of its "
-            f"false-positive rate {self.alpha:g}): combined calls {len(derived)} of {n} derived"
-            + (f" ({', '.join(derived)})" if derived else "")
-            + (f" and {len(inconclusive)} inconclusive ({', '.join(inconclusive)})" if inconclusive else "")
-            + f"; about {expected:.1f} expected at this rate."
-        ]
-        alone = {m: self.called(m) for m in self.methods}
-        alone = {m: ids for m, ids in alone.items() if ids}
+        intro = "Independents read as suspects, each against the other independents (the audit's own check of its "
+        intro += f"false-positive rate {self.alpha:g}): "
+        if n == 0:
+            parts = [intro + f"combined could read none of the {len(self.independents)}."]
+        else:
+            inconclusive = self.called(verdict="inconclusive")
+            read = {r.suspect for r in self.rows if r.method == COMBINED and r.calibration.usable}
+            unread = [i for i in self.independents if i not in read]
+            parts = [
+                intro
+                + f"combined calls {len(derived)} of {n} derived"
+                + (f" ({', '.join(derived)})" if derived else "")
+                + (f" and {len(inconclusive)} inconclusive ({', '.join(inconclusive)})" if inconclusive else "")
+                + f"; about {self.alpha * n:.2g} expected at this rate"
+                + (f"; it could not read {', '.join(unread)} (n/a)" if unread else "")
+                + "."
+            ]
+        alone = {m: ids for m in self.methods if (ids := self.called(m))}
         if alone:
             parts.append(
-                "Each method alone (about the same expected of each): "
+                "Each method alone (about as many expected of each): "
                 + "; ".join(f"{m} calls {len(ids)} derived ({', '.join(ids)})" for m, ids in alone.items())
                 + "."
             )
-        if len(derived) > max(1.0, expected):
+        if derived:
+            their = "its" if len(derived) == 1 else "their"
             parts.append(
-                "More independents look derived than the rate allows: they differ among themselves more than their "
-                "spread says, and a suspect like them may be called derived without cause. Add independents of "
-                "the suspects' kinds (architecture, training data)."
+                f"A suspect like {', '.join(derived)} ({their} architecture, {their} training data) may be called "
+                f"derived without cause: independents of {their} kind make such a reading safer."
             )
-        elif derived:
+            if self.chance() < self.alpha:
+                parts.append(
+                    f"{len(derived)} or more of {n} happen at this rate with a probability of about "
+                    f"{self.chance():.2g}: the independents differ among themselves more than their spread says. Add "
+                    "independents of the suspects' kinds (architecture, training data)."
+                )
+        if len(self.independents) < _FUSED_LEAVE_ONE_OUT:
             parts.append(
-                f"A suspect like {', '.join(derived)} (its architecture, its training data) may be called derived "
-                "without cause: independents of its kind make its reading safer."
+                f"Combined reads an independent against the others only with {_FUSED_LEAVE_ONE_OUT} independents or "
+                "more; name more to check the rate on this zoo."
             )
         return " ".join(parts)
 
