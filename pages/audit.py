@@ -64,7 +64,7 @@ with audit_tab:
             st.plotly_chart(view.figure, width="stretch", key="audit_spread")
             with st.expander("Every method's evidence"):
                 st.dataframe(view.table, hide_index=True, width="stretch")
-            st.caption(view.check_summary)
+            (st.warning if view.check_warns else st.caption)(view.check_summary)
             with st.expander("Independents read as suspects (the audit's own false-positive check)"):
                 st.dataframe(view.check_table, hide_index=True, width="stretch")
             st.download_button("Download audit (CSV)", view.csv, "audit.csv", "text/csv", key="download_audit")

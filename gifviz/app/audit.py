@@ -123,6 +123,7 @@ class AuditView:
     csv: str
     check_summary: str
     check_table: pd.DataFrame
+    check_warns: bool  # combined calls some independent derived: shown as a warning, not a caption
 
 
 def audit_view(result: AuditResult) -> AuditView:
@@ -146,7 +147,9 @@ def audit_view(result: AuditResult) -> AuditView:
         values, verdicts_by_suspect, list(result.roles.independents), CALIBRATION_AXES[result.calibration]
     )
     check = result.self_check()
-    return AuditView(verdicts, table, figure, table.to_csv(index=False), check.summary(), check.frame())
+    return AuditView(
+        verdicts, table, figure, table.to_csv(index=False), check.summary(), check.frame(), bool(check.called())
+    )
 
 
 def unlearning_caption(result: UnlearningResult) -> str:
