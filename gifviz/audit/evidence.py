@@ -157,7 +157,7 @@ def _flips(
             raise GifvizError("source-flips weighs the source's flips by the independents, and there are none")
         return flip_evidence(zoo, origin, models, independents, references.images, progress)
     except GifvizError as error:
-        return FlipEvidence(dict.fromkeys(models, math.nan), dict.fromkeys(models, str(error)), 0)
+        return FlipEvidence.unavailable(models, str(error))
 
 
 def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:

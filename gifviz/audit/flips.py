@@ -57,6 +57,11 @@ class FlipEvidence:
     flips: int
     follows: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def unavailable(cls, models: Sequence[str], reason: str) -> FlipEvidence:
+        """Every model ``n/a`` with ``reason`` (no flip could be crafted or read)."""
+        return cls(dict.fromkeys(models, math.nan), dict.fromkeys(models, reason), 0)
+
 
 def craft_flips(
     source: LoadedModel,
@@ -149,8 +154,7 @@ def flip_evidence(
         if progress is not None:
             progress.finish(label)
     if not len(probes):
-        reason = "no flip to read: the source could not be flipped at any reference"
-        return FlipEvidence(dict.fromkeys(models, math.nan), dict.fromkeys(models, reason), 0)
+        return FlipEvidence.unavailable(models, "no flip to read: the source could not be flipped at any reference")
     follows: dict[str, np.ndarray] = {}
     reasons: dict[str, str] = {}
     for model_id in dict.fromkeys((*models, *independents)):

@@ -108,10 +108,11 @@ class SelfCheck:
                 f"A suspect like {', '.join(derived)} ({their} architecture, {their} training data) may be called "
                 f"derived without cause: independents of {their} kind make such a reading safer."
             )
-            if self.chance() < self.alpha:
+            chance = self.chance()
+            if chance < self.alpha:
                 parts.append(
                     f"{len(derived)} or more of {n} happen at this rate with a probability of about "
-                    f"{self.chance():.2g}: the independents differ among themselves more than their spread says. Add "
+                    f"{chance:.2g}: the independents differ among themselves more than their spread says. Add "
                     "independents of the suspects' kinds (architecture, training data)."
                 )
         if len(self.independents) < _FUSED_LEAVE_ONE_OUT:
