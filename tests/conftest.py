@@ -104,6 +104,22 @@ def write_zoo(
     return manifest
 
 
+class RecordingProgress:
+    """A progress reporter (:class:`gifviz.pipeline.ZooProgress`) that records each call, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def start(self, model_id: str, position: int, count: int, total_points: int) -> None:
+        self.calls.append(("start", model_id, position, count, total_points))
+
+    def advance(self, points_done: int, total_points: int) -> None:
+        self.calls.append(("advance", points_done, total_points))
+
+    def finish(self, model_id: str) -> None:
+        self.calls.append(("finish", model_id))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--screenshots",

@@ -20,7 +20,7 @@ from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import load_reference_folder
-from tests.conftest import make_cnn, save_torchscript, write_zoo
+from tests.conftest import RecordingProgress, make_cnn, save_torchscript, write_zoo
 from tests.test_audit import FIELD, INDEPENDENTS, cli, lineage_zoo
 
 NO_WEIGHERS = "no other independent to weigh the flips with"
@@ -113,20 +113,6 @@ def test_a_source_of_one_class_has_nothing_to_flip_toward(tmp_path):
     zoo = Zoo.open(write_zoo(tmp_path, {"one": make_cnn(0, classes=1)}))
     probes, targets = craft_flips(zoo.load("one"), torch.rand(3, 1, 16, 16), zoo.space.value_range)
     assert probes.shape == (0, 1, 16, 16) and targets.shape == (0,)
-
-
-class RecordingProgress:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def start(self, model_id: str, position: int, count: int, total_points: int) -> None:
-        self.calls.append(("start", model_id, position, count, total_points))
-
-    def advance(self, points_done: int, total_points: int) -> None:
-        self.calls.append(("advance", points_done, total_points))
-
-    def finish(self, model_id: str) -> None:
-        self.calls.append(("finish", model_id))
 
 
 def test_the_crafting_shows_its_progress_once_for_the_source(zoo_and_images):

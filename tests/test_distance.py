@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
-from conftest import Scaled, make_cnn
+from conftest import RecordingProgress, Scaled, make_cnn
 
 from gifviz import DistanceMatrix, FieldConfig, compute_field, distance_matrix, field_distance
 from gifviz.errors import ConfigError
@@ -151,21 +151,11 @@ def test_zoo_sketches_report_progress_over_the_whole_zoo(tiny_zoo):
 
     manifest, refs = tiny_zoo
     zoo = Zoo.open(manifest)
-    started = []
-
-    class Recorder:
-        def start(self, model_id, position, count, total_points):
-            started.append((model_id, position, count))
-
-        def advance(self, points_done, total_points):
-            pass
-
-        def finish(self, model_id):
-            pass
-
+    progress = RecordingProgress()
     references = load_reference_folder(refs, zoo.space)
-    sketches = zoo_sketches(zoo, references, FieldConfig(steps=2), zoo.ids, None, dim=256, progress=Recorder())
+    sketches = zoo_sketches(zoo, references, FieldConfig(steps=2), zoo.ids, None, dim=256, progress=progress)
     assert len(sketches) == len(zoo.ids) == 3
+    started = [call[1:4] for call in progress.calls if call[0] == "start"]
     assert started == [(model_id, i, 3) for i, model_id in enumerate(zoo.ids)]
 
 
