@@ -120,6 +120,14 @@ class RecordingProgress:
         self.calls.append(("finish", model_id))
 
 
+@pytest.fixture(scope="module")
+def lineage(tmp_path_factory) -> tuple[Path, Path]:
+    """(manifest, references) of the audit tests' zoo of known lineage (:mod:`lineage_zoo`), built once per module."""
+    from lineage_zoo import lineage_zoo  # it builds on this module's helpers
+
+    return lineage_zoo(tmp_path_factory.mktemp("lineage"))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--screenshots",

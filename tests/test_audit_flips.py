@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from lineage_zoo import INDEPENDENTS, lineage_zoo
 
 from gifviz.audit import audit
 from gifviz.audit.calibration import calibrate
@@ -21,15 +21,10 @@ from gifviz.hub.zoo import Zoo
 from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import load_reference_folder
 from tests.conftest import RecordingProgress, make_cnn, save_torchscript, write_zoo
-from tests.test_audit import FIELD, INDEPENDENTS, cli, lineage_zoo
+from tests.test_audit import FIELD, cli
 
 NO_WEIGHERS = "no other independent to weigh the flips with"
 ALL_FOLLOWED = "every flip is followed by every other independent"
-
-
-@pytest.fixture(scope="module")
-def lineage(tmp_path_factory) -> tuple[Path, Path]:
-    return lineage_zoo(tmp_path_factory.mktemp("flips"))
 
 
 @pytest.fixture(scope="module")
