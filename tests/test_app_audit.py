@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
 from gifviz.audit import audit
-from gifviz.audit.names import VERDICT_MEANING
+from gifviz.audit.names import DEFAULT_CALIBRATION, VERDICT_MEANING
 from gifviz.figures.audit import audit_spread_figure
 from gifviz.hub import Zoo
 from gifviz.refs import load_reference_folder
@@ -73,7 +73,7 @@ def test_the_audit_page_reads_raw_distances_when_asked(manifest, downloads):  # 
     app = open_audit(manifest)
     app.multiselect[2].set_value(["modelgif", "softmax"]).run()
     picker = next(s for s in app.selectbox if s.label == "Distances read")
-    assert picker.value == "relative"
+    assert picker.value == DEFAULT_CALIBRATION
     picker.set_value("absolute").run()
     next(b for b in app.button if b.label == "Run audit").click().run()
     assert not app.exception, app.exception

@@ -23,6 +23,7 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     FUSION_NAMES,
+    SAME_ARCH,
     SELF_CALIBRATED_METHODS,
     VERDICT_MEANING,
     VERDICTS,
@@ -184,7 +185,7 @@ def test_unknown_ids_name_the_zoo_models(lineage):
         ({"alpha": 1.5}, "between 0 and 1"),
         ({"methods": ["nope"]}, "unknown distance method"),
         ({"fusion": "x"}, "fusion"),
-        ({"calibration": "raw"}, "unknown calibration 'raw'; choose one of: relative, absolute"),
+        ({"calibration": "raw"}, "unknown calibration 'raw'; choose one of: same-arch, relative, absolute"),
     ],
 )
 def test_bad_options_are_refused_before_any_model_runs(lineage, kwargs, expected):
@@ -223,7 +224,7 @@ def calibrated_by_hand(audited, method: str, model: str, against: list[str], cal
     distances' scale for the relative rule."""
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
-    floor = sum(finite) / len(finite) if calibration == "relative" and method not in SELF_CALIBRATED_METHODS else None
+    floor = sum(finite) / len(finite) if calibration != "absolute" and method not in SELF_CALIBRATED_METHODS else None
     if not math.isfinite(raw[model]):
         return None
     value = by_hand(audited, method, model, against, calibration)
@@ -236,7 +237,9 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     distances = audited.evidence.distances["modelgif"]
     expected = calibrated_by_hand(audited, "modelgif", "ind0", others, "relative")
     row = audited.row("ind0", "modelgif")
-    assert audited.calibration == "relative" and row.distance == distances["ind0"]
+    # the default same-arch rule reads as the relative one here: every independent has the source's architecture
+    assert audited.calibration == SAME_ARCH and set(INDEPENDENTS) <= audited.evidence.same_architecture
+    assert row.distance == distances["ind0"]
     assert row.independents == len(others) and "leave-one-out" in row.note
     assert (row.p_value, row.score) == pytest.approx((expected.p_value, expected.score))
     # the absolute rule reads the raw distances, against the other independents' from the source
@@ -478,7 +481,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["independents"] == list(INDEPENDENTS)
     assert provenance["config"]["leave_one_out"] == ["ind0"]
     assert provenance["fusion"]["name"] == DEFAULT_FUSION and provenance["references"]["count"] == 8
-    assert provenance["config"]["calibration"] == "relative"
+    assert provenance["config"]["calibration"] == SAME_ARCH
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed

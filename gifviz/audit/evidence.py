@@ -19,6 +19,7 @@ from gifviz.audit.flips import FlipEvidence, flip_evidence
 from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
+from gifviz.hub.digest import architecture_digest
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.peers.evaluation import model_outputs, other_classes_reason, output_classes
@@ -43,6 +44,8 @@ class Evidence:
             manifest entries say, else as one reference's outputs say; empty unless asked for.
         follows: ``method -> model id -> (F,)`` booleans for a method whose value depends on which independents are
             in use (source flips: which of its flips each model follows), so the calibration can leave one out.
+        same_architecture: the models with ``origin``'s architecture (the same parameter shapes,
+            :func:`~gifviz.hub.digest.architecture_digest`); empty unless asked for.
     """
 
     origin: str
@@ -53,6 +56,7 @@ class Evidence:
     other_classes: frozenset[str] = frozenset()
     # arrays: left out of == (numpy would make it ambiguous) and of the repr (thousands of booleans)
     follows: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    same_architecture: frozenset[str] = frozenset()
 
 
 def _same_classes(zoo: Zoo, a: str, b: str) -> bool | None:
@@ -93,6 +97,7 @@ def method_evidence(
     progress: ZooProgress | None = None,
     anchors: Sequence[str] = (),
     find_other_classes: bool = False,
+    find_same_architecture: bool = False,
 ) -> Evidence:
     """Distances from ``origin`` to each of ``ids`` for each of ``methods`` on ``references`` ``(N, C, H, W)``.
 
@@ -103,10 +108,13 @@ def method_evidence(
     the source flips.
     ``find_other_classes``: also find the models with other output classes than ``origin`` (the audit's cross-task
     rule), from the manifest or one reference's outputs.
+    ``find_same_architecture``: also find the models with ``origin``'s architecture (the audit's ``same-arch``
+    calibration rule).
     """
     field_config = field_config or FieldConfig(steps=10)
     ids = list(dict.fromkeys((origin, *ids)))
     other = _other_classes(zoo, origin, ids, references) if find_other_classes else frozenset()
+    same_arch = _same_architecture(zoo, origin, ids) if find_same_architecture else frozenset()
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
     distances, reasons, samples, to_anchors, follows = {}, {}, {}, {}, {}
     for name in methods:
@@ -137,7 +145,7 @@ def method_evidence(
         }
         samples[name] = run.samples
         to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
-    return Evidence(origin, distances, reasons, samples, to_anchors, other, follows)
+    return Evidence(origin, distances, reasons, samples, to_anchors, other, follows, same_arch)
 
 
 def _flips(
@@ -158,6 +166,22 @@ def _flips(
         return flip_evidence(zoo, origin, models, independents, references.images, progress)
     except GifvizError as error:
         return FlipEvidence.unavailable(models, str(error))
+
+
+def _same_architecture(zoo: Zoo, origin: str, ids: Sequence[str]) -> frozenset[str]:
+    """The models of ``ids`` whose parameters have ``origin``'s shapes; none when the source shows no parameters (an
+    API), and a model that shows none, or does not load, is not among them."""
+
+    def digest(model_id: str) -> str | None:
+        try:
+            return architecture_digest(zoo.load(model_id).module)
+        except GifvizError:
+            return None
+
+    own = digest(origin)
+    if own is None:
+        return frozenset()
+    return frozenset(m for m in ids if m != origin and digest(m) == own)
 
 
 def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:

@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 VERDICT_COLOURS = {"derived": "#d62728", "inconclusive": "#ff7f0e", "independent": "#2ca02c", "n/a": "#7f7f7f"}
 # The x axis of each calibration rule (gifviz.audit.names.CALIBRATION_RULES).
 CALIBRATION_AXES = {
+    "same-arch": "distance from the source minus the model's mean distance to the independents of the source's "
+    "architecture (each method's scale; source flips: raw)",
     "relative": "distance from the source minus the model's mean distance to the independents (each method's scale; "
     "source flips: raw)",
     "absolute": "distance from the source (each method's own scale)",

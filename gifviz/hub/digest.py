@@ -31,3 +31,14 @@ def model_digest(module: nn.Module, preprocess: Preprocess | None = None) -> str
 
 def count_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
+
+
+def architecture_digest(module: nn.Module) -> str | None:
+    """sha256 over the shapes of the module's parameters, in the order the module holds them: equal for two models
+    of one architecture whatever their weights and file format (eager, TorchScript, ``torch.export``), so the audit
+    can tell which independents share the source's architecture. Names are left out because formats may spell them
+    differently. ``None`` for a model that shows no parameters (one reached through an API)."""
+    shapes = [tuple(p.shape) for p in module.parameters()]
+    if not shapes:
+        return None
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()

@@ -1,0 +1,156 @@
+"""The audit's same-arch calibration rule and its capped fusion: the rule by hand, the case it exists for (an innocent
+model of the source's architecture, a thief of another), the exception for other output classes, and how models of
+one architecture are recognised across file formats (on distances written here, and a zoo of two widths)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_cnn, write_pngs, write_zoo
+from torch import nn
+
+from gifviz.audit.audit import assess, audit
+from gifviz.audit.calibration import Calibration
+from gifviz.audit.evidence import Evidence
+from gifviz.audit.fusion import SCORE_CAP, capped_sum
+from gifviz.audit.names import DEFAULT_CALIBRATION, DEFAULT_FUSION, SAME_ARCH
+from gifviz.audit.reading import MethodReading
+from gifviz.audit.roles import AuditRoles
+from gifviz.config import FieldConfig
+from gifviz.hub import Zoo
+from gifviz.hub.digest import architecture_digest
+from gifviz.refs import load_reference_folder
+
+
+def test_same_arch_and_capped_sum_are_the_defaults():
+    assert DEFAULT_CALIBRATION == SAME_ARCH and DEFAULT_FUSION == "capped-sum"
+
+
+def kin_value(to_source: float, to_anchors: dict[str, float], kin: set[str], left_out: frozenset[str] = frozenset()):
+    evidence = Evidence(
+        "source",
+        {"m": {"y": to_source, **to_anchors}},
+        {"m": {}},
+        {"m": 1},
+        {"m": {"y": to_anchors}},
+        same_architecture=frozenset(kin),
+    )
+    return MethodReading(evidence, "m", SAME_ARCH, list(to_anchors)).value("y", left_out)
+
+
+def test_same_arch_value_by_hand():
+    anchors = {"k1": 0.3, "k2": 0.5, "o1": 0.9, "o2": 0.7}
+    # the mean over the independents of the source's architecture only
+    assert kin_value(0.2, anchors, {"k1", "k2"}) == pytest.approx(0.2 - 0.4)
+    assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"k2"})) == pytest.approx(0.2 - 0.3)
+    # none of them left (all left out, or none at all): every anchor, as the relative rule
+    assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"k1", "k2"})) == pytest.approx(0.2 - 0.8)
+    assert kin_value(0.2, anchors, set()) == pytest.approx(0.2 - 0.6)
+    # a model of the source's architecture that is no independent is no anchor
+    assert kin_value(0.2, anchors, {"k1", "suspect"}) == pytest.approx(0.2 - 0.3)
+    assert math.isnan(kin_value(0.2, {"k1": math.nan}, {"k1"}))
+
+
+KIN = ("k1", "k2")  # independents of the source's architecture
+OTHERS = ("o1", "o2", "o3", "o4")  # independents of one other architecture
+
+
+def two_kinds_evidence() -> tuple[Evidence, AuditRoles]:
+    """Models of one architecture are 0.3 apart, of two architectures 0.6 (one method, small seeded noise). The
+    innocent model has the source's architecture; the thief (another architecture) is 0.4 from the source, closer
+    than any model of its kind but farther than the source's own kind. The new head is the innocent model with
+    other output classes."""
+    rng = np.random.default_rng(0)
+    kind = {"source": "s", **dict.fromkeys(KIN, "s"), **dict.fromkeys(OTHERS, "o"), "innocent": "s", "newhead": "s"}
+
+    def apart(a: str, b: str) -> float:
+        return (0.3 if kind[a] == kind[b] else 0.6) + float(rng.uniform(-0.01, 0.01))
+
+    independents = (*KIN, *OTHERS)
+    models = (*independents, "innocent", "newhead", "thief")
+    from_source = {m: apart("source", m) for m in models if m != "thief"} | {"thief": 0.4}
+    to_anchors: dict[str, dict[str, float]] = {m: {} for m in models}
+    for k, a in enumerate(independents):
+        for b in independents[k + 1 :]:
+            to_anchors[a][b] = to_anchors[b][a] = apart(a, b)
+        for suspect in ("innocent", "newhead"):
+            to_anchors[suspect][a] = apart(suspect, a)
+        to_anchors["thief"][a] = 0.6 if kind[a] == "s" else 0.5
+    evidence = Evidence(
+        "source",
+        {"m": from_source},
+        {"m": {}},
+        {"m": 10},
+        {"m": to_anchors},
+        other_classes=frozenset({"newhead"}),
+        same_architecture=frozenset({*KIN, "innocent", "newhead"}),
+    )
+    return evidence, AuditRoles("source", ("innocent", "newhead", "thief"), independents)
+
+
+def readings(calibration: str) -> dict[str, Calibration]:
+    evidence, roles = two_kinds_evidence()
+    rows = assess(evidence, roles, ["m"], 0.05, "best", calibration)
+    return {r.suspect: r.calibration for r in rows if r.method == "m"}
+
+
+def test_an_innocent_of_the_sources_architecture_stands_out_only_against_every_independent():
+    relative, same_arch = readings("relative"), readings(SAME_ARCH)
+    # against every independent, its own kind's closeness reads as evidence, and the thief's is drowned
+    assert relative["innocent"].score > 1 and relative["thief"].verdict != "derived"
+    # against the independents of the source's architecture, it is one of them, and the thief stands out
+    assert same_arch["innocent"].score < 1 and same_arch["innocent"].verdict != "derived"
+    assert same_arch["thief"].verdict == "derived"
+
+
+def test_a_suspect_with_other_output_classes_is_read_against_every_independent():
+    relative, same_arch = readings("relative"), readings(SAME_ARCH)
+    assert same_arch["newhead"] == relative["newhead"]
+    assert same_arch["innocent"] != relative["innocent"]
+
+
+def test_capped_sum_caps_each_method_and_ignores_negative_scores():
+    def scored(score: float) -> Calibration:
+        return Calibration(0.1, score, 0.1, 0.01, 8, "derived")
+
+    assert round(SCORE_CAP, 2) == 7.94
+    assert capped_sum([scored(800.0), scored(1.5), scored(-3.0)]) == pytest.approx(SCORE_CAP + 1.5)
+
+
+def test_one_architecture_has_one_digest_in_every_format(tmp_path):
+    eager, other_weights = make_cnn(0), make_cnn(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(make_cnn(2))
+        program = torch.export.export(make_cnn(3), (torch.rand(2, 1, 16, 16),))
+    exported = torch.export.unflatten(program)
+    digest = architecture_digest(eager)
+    assert digest is not None
+    assert {architecture_digest(m) for m in (other_weights, scripted, exported)} == {digest}
+    assert architecture_digest(make_cnn(0, width=6)) != digest
+    assert architecture_digest(make_cnn(0, classes=5)) != digest  # a new head is another architecture
+    assert architecture_digest(nn.ReLU()) is None  # nothing to tell it by (as a model behind an API)
+
+
+def test_an_audit_finds_the_independents_of_the_sources_architecture(tmp_path):
+    models = {
+        "source": make_cnn(0),
+        "suspect": make_cnn(1, width=6),
+        **{f"narrow{k}": make_cnn(10 + k) for k in range(3)},
+        **{f"wide{k}": make_cnn(20 + k, width=6) for k in range(3)},
+    }
+    manifest = write_zoo(tmp_path, models)
+    text = manifest.read_text()
+    for model_id in models:
+        if model_id not in ("source", "suspect"):
+            text = text.replace(f'id = "{model_id}"\n', f'id = "{model_id}"\nrelation = "independent"\n')
+    manifest.write_text(text)
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 4), zoo.space)
+    result = audit(zoo, "source", ["suspect"], None, ("disagreement",), references, FieldConfig(steps=2))
+    assert result.evidence.same_architecture == {"narrow0", "narrow1", "narrow2"}
+    assert result.calibration == SAME_ARCH and result.provenance["config"]["calibration"] == SAME_ARCH
