@@ -46,8 +46,10 @@ with audit_tab:
         "Distances read",
         CALIBRATION_RULES,
         index=CALIBRATION_RULES.index(DEFAULT_CALIBRATION),
-        help="relative: how much closer the source is to a suspect than the independents are to that suspect (finds "
-        "thieves of another architecture); absolute: the raw distance from the source",
+        help="same-arch: how much closer the source is to a suspect than the independents of the source's "
+        "architecture are to that suspect (finds thieves of another architecture, and does not mistake the source's "
+        "kind for its lineage); relative: the same against every independent; absolute: the raw distance from the "
+        "source",
     )
     if st.button("Run audit", type="primary", disabled=not (suspects and methods)):
         request = (source, tuple(suspects), tuple(independents), tuple(methods), alpha, calibration)

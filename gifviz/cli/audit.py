@@ -79,9 +79,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--calibration",
         choices=CALIBRATION_RULES,
         default=DEFAULT_CALIBRATION,
-        help="relative: the source's distance to a suspect against the suspect's own distances to the independents "
-        "(a thief of another architecture is far from everything but closest to its source); absolute: the raw "
-        "distance against the independents' distances from the source (source-flips is read raw under either)",
+        help="same-arch: the source's distance to a suspect against the suspect's own distances to the independents "
+        "of the source's architecture (a thief of another architecture is far from everything but closest to its "
+        "source, and an innocent model of the source's architecture is as close to its kind); relative: the same "
+        "against every independent; absolute: the raw distance against the independents' distances from the source "
+        "(source-flips is read raw under each)",
     )
     audit.add_argument(
         "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"
