@@ -15,7 +15,8 @@ The summary gives, per category, the mean and worst case across held-out zoos fo
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
 extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
 descriptive, and no choice is made on it. So is the row ``combined without the cross-task rule``: the shipped
-audit with every usable method fused for suspects of another task too. A third counts the audit's own verdicts
+audit with every usable method fused for suspects of another task too, and (under the same-arch calibration rule)
+those suspects read by that rule like the others. A third counts the audit's own verdicts
 (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed for the
 default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
 thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by
@@ -129,7 +130,7 @@ def zoo_aucs(
 
 def without_cross_task(result: AuditResult) -> AuditResult:
     """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
-    for every suspect (no model runs again)."""
+    for every suspect, and each read by the audit's calibration rule (no model runs again)."""
     evidence = dataclasses.replace(result.evidence, other_classes=frozenset())
     rows = assess(evidence, result.roles, result.methods, result.alpha, result.fusion, result.calibration)
     return dataclasses.replace(result, evidence=evidence, rows=tuple(rows))

@@ -73,7 +73,7 @@ def test_it_is_read_raw_and_each_calibration_weighs_it_without_the_independents_
     result = audit(
         zoo, "source", ["ft1", "ind0"], None, ("disagreement", SOURCE_FLIPS), references, FIELD, calibration="relative"
     )
-    assert not MethodReading(result.evidence, SOURCE_FLIPS, "relative", INDEPENDENTS).relative
+    assert not MethodReading(result.evidence, SOURCE_FLIPS, "relative", INDEPENDENTS).reads_anchors
     follows = result.evidence.follows[SOURCE_FLIPS]
     distances = result.evidence.distances[SOURCE_FLIPS]
     # ft1 against the five independents, each weighed by the other four

@@ -66,14 +66,18 @@ def test_a_thief_far_from_every_model_but_closest_to_its_source_is_derived_only_
 
 def test_the_row_keeps_the_raw_distance_and_its_score_reads_the_relative_one():
     evidence, roles = far_thief_evidence()
-    (row,) = [r for r in assess(evidence, roles, ["m"], 0.05) if r.suspect == "thief" and r.method == "m"]
+    (row,) = [
+        r for r in assess(evidence, roles, ["m"], 0.05, "best", "relative") if r.suspect == "thief" and r.method == "m"
+    ]
     assert row.calibration.distance == 0.70 and row.calibration.score > 3
 
 
 def test_a_suspect_comparable_with_no_independent_is_not_available():
     evidence, roles = far_thief_evidence()
     evidence.to_anchors["m"]["thief"] = {i: math.nan for i in INDEPENDENTS}
-    (row,) = [r for r in assess(evidence, roles, ["m"], 0.05) if r.suspect == "thief" and r.method == "m"]
+    (row,) = [
+        r for r in assess(evidence, roles, ["m"], 0.05, "best", "relative") if r.suspect == "thief" and r.method == "m"
+    ]
     assert row.calibration.verdict == "n/a" and "none of the independents" in row.calibration.note
 
 
@@ -87,7 +91,7 @@ def test_a_model_with_tightly_spread_distances_is_not_accused_for_a_small_differ
         outlier[other] = evidence.to_anchors["m"][other]["i1"] = 0.900 + 0.0002 * k
     evidence.distances["m"]["i1"] = 0.897
     assert verdicts("relative")["thief"] == "derived"
-    rows = assess(evidence, roles, ["m"], 0.05)
+    rows = assess(evidence, roles, ["m"], 0.05, "best", "relative")
     assert next(r for r in rows if r.suspect == "i1" and r.method == "m").calibration.verdict != "derived"
 
 
@@ -124,6 +128,6 @@ def test_relative_reading_without_distances_to_the_independents_is_one_line():
     evidence, roles = far_thief_evidence()
     bare = Evidence("source", evidence.distances, evidence.reasons, evidence.samples)
     with pytest.raises(AuditError, match="no distances to the independents") as raised:
-        assess(bare, roles, ["m"], 0.05)
+        assess(bare, roles, ["m"], 0.05, "best", "relative")
     assert "\n" not in str(raised.value)
     assert {r.calibration.verdict for r in assess(bare, roles, ["m"], 0.05, "best", "absolute")} <= set(VERDICTS)

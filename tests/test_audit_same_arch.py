@@ -13,11 +13,11 @@ import torch
 from conftest import make_cnn, write_pngs, write_zoo
 from torch import nn
 
-from gifviz.audit.audit import assess, audit
+from gifviz.audit.audit import COMBINED, AuditResult, assess, audit
 from gifviz.audit.calibration import Calibration
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.fusion import SCORE_CAP, capped_sum
-from gifviz.audit.names import DEFAULT_CALIBRATION, DEFAULT_FUSION, SAME_ARCH
+from gifviz.audit.names import SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditRoles
 from gifviz.config import FieldConfig
@@ -26,11 +26,11 @@ from gifviz.hub.digest import architecture_digest
 from gifviz.refs import load_reference_folder
 
 
-def test_same_arch_and_capped_sum_are_the_defaults():
-    assert DEFAULT_CALIBRATION == SAME_ARCH and DEFAULT_FUSION == "capped-sum"
-
-
-def kin_value(to_source: float, to_anchors: dict[str, float], kin: set[str], left_out: frozenset[str] = frozenset()):
+def kin_value(
+    to_source: float, to_anchors: dict[str, float], kin: set[str], left_out: frozenset[str] = frozenset()
+) -> float:
+    """The value of a model ``y`` at ``to_source`` from the source and ``to_anchors`` from the independents, the
+    models of the source's architecture being ``kin``, in a calibration that leaves ``left_out`` out."""
     evidence = Evidence(
         "source",
         {"m": {"y": to_source, **to_anchors}},
@@ -47,12 +47,39 @@ def test_same_arch_value_by_hand():
     # the mean over the independents of the source's architecture only
     assert kin_value(0.2, anchors, {"k1", "k2"}) == pytest.approx(0.2 - 0.4)
     assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"k2"})) == pytest.approx(0.2 - 0.3)
-    # none of them left (all left out, or none at all): every anchor, as the relative rule
+    # others left out change nothing
+    assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"o1"})) == pytest.approx(0.2 - 0.4)
+    # none of them in use (all left out, or none at all): every independent in use, as the relative rule
     assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"k1", "k2"})) == pytest.approx(0.2 - 0.8)
     assert kin_value(0.2, anchors, set()) == pytest.approx(0.2 - 0.6)
-    # a model of the source's architecture that is no independent is no anchor
+    # a model of the source's architecture that is no independent is no anchor, and does not keep the rule on
     assert kin_value(0.2, anchors, {"k1", "suspect"}) == pytest.approx(0.2 - 0.3)
+    assert kin_value(0.2, anchors, {"k1", "suspect"}, frozenset({"k1"})) == pytest.approx(0.2 - 0.7)
     assert math.isnan(kin_value(0.2, {"k1": math.nan}, {"k1"}))
+
+
+def test_the_anchors_are_chosen_per_calibration_not_per_model():
+    """With ``k1`` left out, ``k2`` is the only independent of the source's architecture in use: it has no value in
+    that calibration (read against every independent, it would be read by another rule than the rest), and every
+    other model is read against it alone."""
+    to_anchors = {
+        "k1": {"k2": 0.3, "o1": 0.6, "o2": 0.6},
+        "k2": {"k1": 0.3, "o1": 0.6, "o2": 0.6},
+        "o1": {"k1": 0.6, "k2": 0.6, "o2": 0.3},
+        "o2": {"k1": 0.6, "k2": 0.6, "o1": 0.3},
+    }
+    from_source = {"k1": 0.3, "k2": 0.3, "o1": 0.6, "o2": 0.6}
+    evidence = Evidence(
+        "source", {"m": from_source}, {"m": {}}, {"m": 1}, {"m": to_anchors}, same_architecture=frozenset(KIN)
+    )
+    reading = MethodReading(evidence, "m", SAME_ARCH, list(from_source))
+    assert [reading.value(m) for m in from_source] == pytest.approx([0.0] * 4)
+    left_out = frozenset({"k1"})
+    assert math.isnan(reading.value("k2", left_out))
+    assert reading.value("o1", left_out) == pytest.approx(0.6 - 0.6)
+    # the same under the relative rule: every model against every independent in use
+    relative = MethodReading(evidence, "m", "relative", list(from_source))
+    assert relative.value("k2", left_out) == pytest.approx(0.3 - 0.6)
 
 
 KIN = ("k1", "k2")  # independents of the source's architecture
@@ -89,17 +116,18 @@ def two_kinds_evidence() -> tuple[Evidence, AuditRoles]:
         other_classes=frozenset({"newhead"}),
         same_architecture=frozenset({*KIN, "innocent", "newhead"}),
     )
-    return evidence, AuditRoles("source", ("innocent", "newhead", "thief"), independents)
+    # the suspect with other output classes first: each suspect's own readings must not carry over to the next
+    return evidence, AuditRoles("source", ("newhead", "innocent", "thief"), independents)
 
 
-def readings(calibration: str) -> dict[str, Calibration]:
+def calibrations_by_rule(calibration: str, method: str = "m") -> dict[str, Calibration]:
     evidence, roles = two_kinds_evidence()
-    rows = assess(evidence, roles, ["m"], 0.05, "best", calibration)
-    return {r.suspect: r.calibration for r in rows if r.method == "m"}
+    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", calibration)
+    return {r.suspect: r.calibration for r in rows if r.method == method}
 
 
 def test_an_innocent_of_the_sources_architecture_stands_out_only_against_every_independent():
-    relative, same_arch = readings("relative"), readings(SAME_ARCH)
+    relative, same_arch = calibrations_by_rule("relative"), calibrations_by_rule(SAME_ARCH)
     # against every independent, its own kind's closeness reads as evidence, and the thief's is drowned
     assert relative["innocent"].score > 1 and relative["thief"].verdict != "derived"
     # against the independents of the source's architecture, it is one of them, and the thief stands out
@@ -108,9 +136,19 @@ def test_an_innocent_of_the_sources_architecture_stands_out_only_against_every_i
 
 
 def test_a_suspect_with_other_output_classes_is_read_against_every_independent():
-    relative, same_arch = readings("relative"), readings(SAME_ARCH)
-    assert same_arch["newhead"] == relative["newhead"]
-    assert same_arch["innocent"] != relative["innocent"]
+    for method in ("m", COMBINED):  # its own reading, and the fused one (each independent fused against the others)
+        relative, same_arch = calibrations_by_rule("relative", method), calibrations_by_rule(SAME_ARCH, method)
+        assert same_arch["newhead"] == relative["newhead"]
+        assert same_arch["innocent"] != relative["innocent"]
+    # what the page plots for it is what its verdict was read on
+    evidence, roles = two_kinds_evidence()
+    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH)
+    result = AuditResult(roles, ("m",), 0.05, "capped-sum", evidence, tuple(rows), {}, SAME_ARCH)
+    values = result.statistics("m")
+    independents = [i for i in roles.independents]
+    assert values["newhead"] == MethodReading(evidence, "m", "relative", independents).value("newhead")
+    assert values["innocent"] == MethodReading(evidence, "m", SAME_ARCH, independents).value("innocent")
+    assert values["innocent"] != MethodReading(evidence, "m", "relative", independents).value("innocent")
 
 
 def test_capped_sum_caps_each_method_and_ignores_negative_scores():
@@ -121,7 +159,7 @@ def test_capped_sum_caps_each_method_and_ignores_negative_scores():
     assert capped_sum([scored(800.0), scored(1.5), scored(-3.0)]) == pytest.approx(SCORE_CAP + 1.5)
 
 
-def test_one_architecture_has_one_digest_in_every_format(tmp_path):
+def test_one_architecture_has_one_digest_in_every_format():
     eager, other_weights = make_cnn(0), make_cnn(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -148,9 +186,12 @@ def test_an_audit_finds_the_independents_of_the_sources_architecture(tmp_path):
     for model_id in models:
         if model_id not in ("source", "suspect"):
             text = text.replace(f'id = "{model_id}"\n', f'id = "{model_id}"\nrelation = "independent"\n')
+    # a model reached only through its answers shows no architecture, whatever network its wrapper holds
+    text = text.replace('id = "narrow2"\n', 'id = "narrow2"\naccess = "query"\n')
     manifest.write_text(text)
     zoo = Zoo.open(manifest)
     references = load_reference_folder(write_pngs(tmp_path / "refs", 4), zoo.space)
     result = audit(zoo, "source", ["suspect"], None, ("disagreement",), references, FieldConfig(steps=2))
-    assert result.evidence.same_architecture == {"narrow0", "narrow1", "narrow2"}
+    assert result.evidence.same_architecture == {"narrow0", "narrow1"}
     assert result.calibration == SAME_ARCH and result.provenance["config"]["calibration"] == SAME_ARCH
+    assert result.provenance["config"]["same_architecture"] == ["narrow0", "narrow1"]

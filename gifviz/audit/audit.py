@@ -26,6 +26,7 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    RELATIVE,
     SAME_ARCH,
 )
 from gifviz.audit.provenance import default_references, run_provenance
@@ -96,7 +97,10 @@ class AuditResult:
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself (for ``same-arch``, those of the source's architecture), or its raw distance from the source
-        (``absolute``, and source flips under either rule); NaN where the method cannot compare it."""
+        (``absolute``, and source flips under each rule); NaN where the method cannot compare it. Under
+        ``same-arch``, a suspect with other output classes than the source gives its value against every independent,
+        which is what its verdict was read on (against the independents' own such values, which this does not
+        return)."""
         own = {method: MethodReading(self.evidence, method, self.calibration, self.roles.independents)}
         cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.calibration, own)
         models = dict.fromkeys((*self.roles.suspects, *self.roles.independents))
@@ -178,12 +182,12 @@ def _cross_task_readings(
 ) -> dict[str, MethodReading]:
     """The readings of a suspect with other output classes than the source: ``relative`` where the rule is
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
-    architecture's share is too narrow for it: on stress seeds 1-44, same-arch called 60 of 704 readings of innocent
-    models of the transfer task derived, against 19 with every independent as anchor (and 34 against 27 of 792 of the
-    source's task, where the rule belongs). The suspect's value and the independents' are then read alike."""
+    architecture's share is too narrow for it: on stress seeds 1-44, the rule's first form called 60 of 704 readings of
+    innocent models of the transfer task derived, against 19 with every independent as anchor (README: the audit,
+    step 14). The suspect's value and the independents' are then read alike."""
     if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
-    return {m: MethodReading(evidence, m, "relative", roles.independents) for m in methods}
+    return {m: MethodReading(evidence, m, RELATIVE, roles.independents) for m in methods}
 
 
 def _cross_task(
@@ -309,6 +313,8 @@ def audit(
             "methods": list(methods),
             "alpha": alpha,
             "calibration": calibration,
+            # the independents of the source's architecture: the same-arch rule's anchors
+            "same_architecture": sorted(evidence.same_architecture & set(roles.independents)),
             "seed": seed,
             "field_config": field_config.to_dict(),
             "samples": evidence.samples,

@@ -20,6 +20,7 @@ from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.digest import architecture_digest
+from gifviz.hub.query_only import is_query_only
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.peers.evaluation import model_outputs, other_classes_reason, output_classes
@@ -169,14 +170,18 @@ def _flips(
 
 
 def _same_architecture(zoo: Zoo, origin: str, ids: Sequence[str]) -> frozenset[str]:
-    """The models of ``ids`` whose parameters have ``origin``'s shapes; none when the source shows no parameters (an
-    API), and a model that shows none, or does not load, is not among them."""
+    """The models of ``ids`` whose parameters have ``origin``'s shapes, in order; none when the source is reached only
+    through its answers (an API) or shows no parameters, and a model that is, or does not load, is not among them.
+    Shapes alone cannot tell two architectures apart that differ only in what carries no parameter (an activation, a
+    stride, a skip connection); they are one architecture here."""
 
     def digest(model_id: str) -> str | None:
         try:
-            return architecture_digest(zoo.load(model_id).module)
+            module = zoo.load(model_id).module
         except GifvizError:
             return None
+        # a model reached only through its answers shows no architecture, whatever its wrapper holds
+        return None if is_query_only(module) else architecture_digest(module)
 
     own = digest(origin)
     if own is None:

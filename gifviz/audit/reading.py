@@ -20,22 +20,20 @@ to lie close together would otherwise look derived from a small difference). Cho
 17-24); the README has the figures, the commands and the order in which they were seen.
 
 ``same-arch`` takes the mean over the anchors with the source's architecture (the same parameter shapes,
-:attr:`Evidence.same_architecture`), and over every anchor when none of them is left. Two models of one architecture
-are closer by every method than two of different ones, whatever their lineage. Against all anchors, an innocent model
-of the source's architecture is therefore closer to the source than to the average independent, and looks derived to
-several methods at once (on stress seed 41, ``indep-digit-cnn_deep-2`` against the ``cnn_deep`` source: small
-positive scores from five methods, fused above five of its label thieves). Against the independents of the source's
-architecture, it is compared with models as alike as itself; a thief of another architecture is still compared with
-models of the source's kind, exactly as the source is. Chosen on stress seeds 1-44 (all seen) and reported on 45-48
-(README: the audit). The audit reads a suspect with other output classes than the source with ``relative``
-(:func:`gifviz.audit.audit.assess`).
+:attr:`Evidence.same_architecture`). Two models of one architecture are closer by every method than two of different
+ones, whatever their lineage. Against all anchors, an innocent model of the source's architecture is therefore
+closer to the source than to the average independent, and looks derived to several methods at once (on stress seed
+41, ``indep-digit-cnn_deep-2`` against the ``cnn_deep`` source: small positive scores from five methods, fused above
+five of its label thieves). Against the independents of the source's architecture, it is compared with models as
+alike as itself; a thief of another architecture is still compared with models of the source's kind, exactly as the
+source is. Chosen on stress seeds 1-44 (all seen) and reported on fresh zoos (README: the audit, step 14). The audit
+reads a suspect with other output classes than the source with ``relative`` (:func:`gifviz.audit.audit.assess`).
 
-The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
-anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
-``O(n)`` per value and ``O(n^3)`` per suspect with ``n`` independents; instead each model's sum and count over all
-independents are kept once and the few left-out distances subtracted, ``O(1)`` per value. Source flips are the
-exception: each value re-weighs the flips by the independents in use, ``O(n F)`` for ``F`` flips (about 20 us for
-1,000 flips and a dozen independents).
+Which anchors is decided per calibration, never per model: while any independent of the source's architecture is in
+use, every value is taken against those, and the one of them left alone (the others left out) has no value in that
+calibration; with none in use, every value is taken against every independent in use. Decided per model, that last
+one would be read against every independent among values read against its kind: two rules in one calibration (a
+review found it after the rule's first report).
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.names import CALIBRATION_RULES, SAME_ARCH, SELF_CALIBRATED_METHODS
+from gifviz.audit.names import ABSOLUTE, CALIBRATION_RULES, SAME_ARCH, SELF_CALIBRATED_METHODS
 from gifviz.audit.roles import AuditError
 
 
@@ -59,16 +57,18 @@ class MethodReading:
     """One method's values for the calibration, for every model of an audit, under one rule.
 
     Attributes:
+        reads_anchors: whether values are taken against the anchors (``same-arch`` and ``relative``, but for a
+            method whose evidence is already taken against the independents).
         floor_scale: the scale the calibration's spread floor is taken from: the independents' mean raw distance
-            from the source for ``relative`` (its values sit around 0, where a floor proportional to their own
-            mean would vanish and a saturated method would give unbounded scores); ``None`` for ``absolute`` (the
-            values' own mean, as before).
+            from the source when values are taken against the anchors (they sit around 0, where a floor
+            proportional to their own mean would vanish and a saturated method would give unbounded scores);
+            ``None`` for ``absolute`` (the values' own mean, as before).
     """
 
     def __init__(self, evidence: Evidence, method: str, calibration: str, independents: Sequence[str]) -> None:
         check_rule(calibration)
         # a method whose evidence is already taken against the independents is read raw under either rule
-        self.relative = calibration != "absolute" and method not in SELF_CALIBRATED_METHODS
+        self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
         # same-arch: the independents of the source's architecture, whose mean is read first (None: every anchor)
@@ -76,22 +76,22 @@ class MethodReading:
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
         raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]
-        self.floor_scale = sum(raw) / len(raw) if self.relative and raw else None
+        self.floor_scale = sum(raw) / len(raw) if self.reads_anchors and raw else None
         self._anchors: dict[str, dict[str, float]] = {}
         self._totals: dict[str, tuple[float, int]] = {}
         self._kin_totals: dict[str, tuple[float, int]] = {}
-        if not self.relative:
+        if not self.reads_anchors:
             return
         if method not in evidence.to_anchors:
             raise AuditError(
-                f"{method}'s evidence holds no distances to the independents, which the relative calibration reads; "
+                f"{method}'s evidence holds no distances to the independents, which the relative rules read; "
                 "compute it with anchors=<the independents>, or use the absolute calibration"
             )
         for model, to_anchors in evidence.to_anchors[method].items():
             kept = {a: d for a, d in to_anchors.items() if a in self.independents and a != model and math.isfinite(d)}
             self._anchors[model] = kept
             self._totals[model] = (math.fsum(kept.values()), len(kept))
-            if self._kin is not None:
+            if self._kin:
                 kin = [d for a, d in kept.items() if a in self._kin]
                 self._kin_totals[model] = (math.fsum(kin), len(kin))
 
@@ -100,20 +100,25 @@ class MethodReading:
         return self.independents.difference(independents)
 
     def value(self, model: str, left_out: frozenset[str] = frozenset()) -> float:
-        """``model``'s value (smaller = more derived) against the independents but ``left_out`` and itself; NaN when
-        the method gives no distance, or (relative) compares the model with none of those independents. Source flips
+        """``model``'s value (smaller = more derived) against the independents but ``left_out`` and itself (under
+        ``same-arch``, those of the source's architecture, as long as any of them is in use); NaN when the method
+        gives no distance, or compares the model with none of those independents (under ``same-arch``, the one
+        independent of the source's architecture left in use has none). Source flips
         are read raw, weighed by this reading's independents but ``left_out`` and the model (with the audit's own
         independents and none left out, that is the stored distance)."""
         distance = self.distances[model]
         if self._follows is not None and math.isfinite(distance):
             return weighted_distance(self._follows, model, self.independents.difference(left_out))[0]
-        if not self.relative or not math.isfinite(distance):
+        if not self.reads_anchors or not math.isfinite(distance):
             return distance
         anchors = self._anchors.get(model, {})
-        if self._kin is not None:
+        # same-arch decides its anchors per calibration (the independents in use), never per model: with any of the
+        # source's architecture in use, every value is read against them, and one of them with no other left gives
+        # no value (a model read against every independent among models read against its kind would be read by
+        # another rule)
+        if self._kin and self._kin - left_out:
             total, count = self._remaining(self._kin_totals.get(model, (0.0, 0)), anchors, left_out & self._kin)
-            if count:
-                return distance - total / count
+            return distance - total / count if count else math.nan
         total, count = self._remaining(self._totals.get(model, (0.0, 0)), anchors, left_out)
         return distance - total / count if count else math.nan
 
