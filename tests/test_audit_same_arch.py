@@ -14,7 +14,7 @@ from conftest import make_cnn, write_pngs, write_zoo
 from torch import nn
 
 from gifviz.audit.audit import COMBINED, AuditResult, assess, audit
-from gifviz.audit.calibration import Calibration
+from gifviz.audit.calibration import Calibration, calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.fusion import SCORE_CAP, capped_sum
 from gifviz.audit.names import SAME_ARCH
@@ -27,13 +27,19 @@ from gifviz.refs import load_reference_folder
 
 
 def kin_value(
-    to_source: float, to_anchors: dict[str, float], kin: set[str], left_out: frozenset[str] = frozenset()
+    to_source: float,
+    to_anchors: dict[str, float],
+    kin: set[str],
+    left_out: frozenset[str] = frozenset(),
+    anchors_from_source: dict[str, float] | None = None,
 ) -> float:
-    """The value of a model ``y`` at ``to_source`` from the source and ``to_anchors`` from the independents, the
-    models of the source's architecture being ``kin``, in a calibration that leaves ``left_out`` out."""
+    """The value of a model ``y`` at ``to_source`` from the source and ``to_anchors`` from the independents (these at
+    ``anchors_from_source`` from the source, default ``to_anchors``), the models of the source's architecture being
+    ``kin``, in a calibration that leaves ``left_out`` out."""
+    from_source = anchors_from_source if anchors_from_source is not None else to_anchors
     evidence = Evidence(
         "source",
-        {"m": {"y": to_source, **to_anchors}},
+        {"m": {"y": to_source, **from_source}},
         {"m": {}},
         {"m": 1},
         {"m": {"y": to_anchors}},
@@ -52,10 +58,13 @@ def test_same_arch_value_by_hand():
     # none of them in use (all left out, or none at all): every independent in use, as the relative rule
     assert kin_value(0.2, anchors, {"k1", "k2"}, frozenset({"k1", "k2"})) == pytest.approx(0.2 - 0.8)
     assert kin_value(0.2, anchors, set()) == pytest.approx(0.2 - 0.6)
-    # a model of the source's architecture that is no independent is no anchor, and does not keep the rule on
+    # a model of the source's architecture that is no independent (a suspect) is no anchor, and keeps no rule on
     assert kin_value(0.2, anchors, {"k1", "suspect"}) == pytest.approx(0.2 - 0.3)
     assert kin_value(0.2, anchors, {"k1", "suspect"}, frozenset({"k1"})) == pytest.approx(0.2 - 0.7)
-    assert math.isnan(kin_value(0.2, {"k1": math.nan}, {"k1"}))
+    # in use, but this model's distance to it is missing: no value (against every independent, another rule)
+    assert math.isnan(kin_value(0.2, {"k1": math.nan, "o1": 0.5}, {"k1"}, anchors_from_source={"k1": 0.3, "o1": 0.5}))
+    # an independent the method cannot compare at all (no distance from the source) is never in use
+    assert kin_value(0.2, {"k1": math.nan, "o1": 0.5}, {"k1"}) == pytest.approx(0.2 - 0.5)
 
 
 def test_the_anchors_are_chosen_per_calibration_not_per_model():
@@ -149,6 +158,25 @@ def test_a_suspect_with_other_output_classes_is_read_against_every_independent()
     assert values["newhead"] == MethodReading(evidence, "m", "relative", independents).value("newhead")
     assert values["innocent"] == MethodReading(evidence, "m", SAME_ARCH, independents).value("innocent")
     assert values["innocent"] != MethodReading(evidence, "m", "relative", independents).value("innocent")
+
+
+def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
+    """``k1`` read leave-one-out (as the audit's own check reads every independent): ``k2`` is then the only
+    independent of the source's architecture in use, has no value, and is not among the independents it is read
+    against; every other value is taken against ``k2``."""
+    evidence, roles = two_kinds_evidence()
+    roles = AuditRoles("source", ("k1",), roles.independents)
+    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH)
+    (row,) = [r.calibration for r in rows if r.method == "m"]
+    reading = MethodReading(evidence, "m", SAME_ARCH, roles.independents)
+    left_out = frozenset({"k1"})
+    others = [reading.value(j, left_out) for j in roles.independents if j != "k1"]
+    assert math.isnan(others[0]) and all(math.isfinite(v) for v in others[1:])  # k2 first
+    expected = calibrate(reading.value("k1", left_out), others, 0.05, reading.floor_scale)
+    assert row.independents == len(roles.independents) - 2 and row.score == pytest.approx(expected.score)
+    # the page plots it at the value its verdict was read on
+    result = AuditResult(roles, ("m",), 0.05, "capped-sum", evidence, tuple(rows), {}, SAME_ARCH)
+    assert result.statistics("m")["k1"] == pytest.approx(reading.value("k1", left_out))
 
 
 def test_capped_sum_caps_each_method_and_ignores_negative_scores():

@@ -103,8 +103,13 @@ class AuditResult:
         return)."""
         own = {method: MethodReading(self.evidence, method, self.calibration, self.roles.independents)}
         cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.calibration, own)
-        models = dict.fromkeys((*self.roles.suspects, *self.roles.independents))
-        return {m: (cross_task if m in self.evidence.other_classes else own)[method].value(m) for m in models}
+        suspects = set(self.roles.suspects)
+        values = {}
+        for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
+            reading = (cross_task if m in suspects and m in self.evidence.other_classes else own)[method]
+            # a suspect that is also an independent was read with itself left out (leave-one-out), so it is here
+            values[m] = reading.value(m, frozenset({m}) & reading.independents if m in suspects else frozenset())
+        return values
 
 
 def method_calibration(
@@ -182,9 +187,9 @@ def _cross_task_readings(
 ) -> dict[str, MethodReading]:
     """The readings of a suspect with other output classes than the source: ``relative`` where the rule is
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
-    architecture's share is too narrow for it: on stress seeds 1-44, the rule's first form called 60 of 704 readings of
-    innocent models of the transfer task derived, against 19 with every independent as anchor (README: the audit,
-    step 14). The suspect's value and the independents' are then read alike."""
+    architecture's share is too narrow for it: on stress seeds 1-44, round two's rule (same-arch for every suspect)
+    called 60 of 704 readings of innocent models of the transfer task derived, against 19 with every independent as
+    anchor (README: the audit, step 14). The suspect's value and the independents' are then read alike."""
     if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
     return {m: MethodReading(evidence, m, RELATIVE, roles.independents) for m in methods}
@@ -261,7 +266,8 @@ def audit(
         fusion: the candidate fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`).
         calibration: what each method's evidence is read on (:data:`CALIBRATION_RULES`): ``same-arch`` (default),
             the source's distance to a model against the model's own distances to the independents of the source's
-            architecture (all of them when there are none, and for a suspect with other output classes);
+            architecture (all of them when none is in use in a calibration, and for a suspect with other output
+            classes);
             ``relative``, against every independent (:mod:`gifviz.audit.reading`); or ``absolute``, the raw
             distance against the independents' from the source.
 

@@ -170,8 +170,9 @@ def _flips(
 
 
 def _same_architecture(zoo: Zoo, origin: str, ids: Sequence[str]) -> frozenset[str]:
-    """The models of ``ids`` whose parameters have ``origin``'s shapes, in order; none when the source is reached only
-    through its answers (an API) or shows no parameters, and a model that is, or does not load, is not among them.
+    """The models of ``ids`` whose parameters have ``origin``'s shapes in ``origin``'s order; none when the source is
+    reached only through its answers (an API) or shows no parameters, and a model that is, or does not load, is not
+    among them.
     Shapes alone cannot tell two architectures apart that differ only in what carries no parameter (an activation, a
     stride, a skip connection); they are one architecture here."""
 

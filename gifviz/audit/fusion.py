@@ -115,12 +115,12 @@ assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parse
 # written into every audit.json.
 DEFAULT_FUSION_NOTE = (
     "capped-sum with the same-arch calibration rule, chosen on stress seeds 1-44 (all seen; declared candidates, "
-    "criterion: the mean over attack categories of the worst-case AUC across zoos): 0.901 against 0.882 for the "
-    "positive-sum and relative rule shipped before, with innocent models called derived at most at the stated rate "
-    "(32 of 792 readings of the source's task, 19 of 704 of the transfer task); reported once on seeds 49-52, never "
+    "criterion: the mean over attack categories of the worst-case AUC across zoos): 0.903 in its first form (the "
+    "fallback to every independent decided per model) and 0.901 as corrected, against 0.882 for the positive-sum "
+    "and relative rule shipped before, with innocent models called derived at most at the stated rate (corrected: 32 "
+    "of 792 readings of the source's task, 19 of 704 of the transfer task); reported once on seeds 49-52, never "
     "scored before ('python benchmarks/audit_selection.py ZOO.toml ... --n-refs 128', benchmarks/results/audit); its "
-    "first form (the fallback to every independent decided per model) on seeds 45-48 "
-    "(benchmarks/results/audit-seeds-45-48). "
+    "first form on seeds 45-48 (benchmarks/results/audit-seeds-45-48). "
     "Before: positive-sum was picked on the sixteen stress zoos seen while the audit was designed (seeds 1-16, "
     "benchmarks/results/audit-choice), reported on seeds 17-24, 25-28, 29-32, 33-36, 37-40 and 41-44 "
     "(benchmarks/results/audit-seeds-17-24, benchmarks/results/audit-seeds-25-28, "

@@ -17,11 +17,11 @@ FUSION_NAMES = ("stouffer", "fisher", "best", "rank", "positive-sum", "capped-su
 # coincide (disagreement, counted in steps of 1/N) must not decide alone through a vanishing spread.
 DEFAULT_FUSION = "capped-sum"
 # What a method's evidence is read on (gifviz.audit.reading): "same-arch", the source's distance to the model minus
-# the model's mean distance to the independents of the source's architecture (all of them when none is left);
-# "relative", the same against every independent; or "absolute", the raw distance against the independents'
-# distances from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built after (seeds
-# 13-16, and again 17-24); same-arch (with capped-sum) on stress seeds 1-44, all seen, and reported on 45-48 (README:
-# the audit).
+# the model's mean distance to the independents of the source's architecture (all of them when none is in use in a
+# calibration); "relative", the same against every independent; or "absolute", the raw distance against the
+# independents' distances from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built
+# after (seeds 13-16, and again 17-24); same-arch (with capped-sum) on stress seeds 1-44, all seen, and reported on
+# 49-52, in its first form on 45-48 (README: the audit, step 14).
 SAME_ARCH = "same-arch"
 RELATIVE = "relative"
 ABSOLUTE = "absolute"

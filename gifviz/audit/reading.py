@@ -71,8 +71,17 @@ class MethodReading:
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
-        # same-arch: the independents of the source's architecture, whose mean is read first (None: every anchor)
-        self._kin = evidence.same_architecture & self.independents if calibration == SAME_ARCH else None
+        # same-arch: the independents of the source's architecture that this method can compare (one it gives no
+        # distance for is never in use, so the rule is still decided per calibration); None: every anchor
+        self._kin = (
+            frozenset(
+                a
+                for a in evidence.same_architecture & self.independents
+                if math.isfinite(self.distances.get(a, math.nan))
+            )
+            if calibration == SAME_ARCH
+            else None
+        )
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
         raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]

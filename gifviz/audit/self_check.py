@@ -5,9 +5,10 @@ called ``derived`` at most that often. The audit can test the claim on the model
 read as a suspect against the *other* independents (leave-one-out, as a suspect named as an independent is), per method
 and combined, and the check counts how many the audit would call ``derived``. With ``n`` independents about ``alpha *
 n`` are expected; many more (a binomial tail below the rate) means the independents disagree among themselves more than
-their spread says (one of another architecture than the rest is the usual case: on stress seeds 1-40, ``combined`` calls
-the one MLP among eight independents derived in 13 of its 80 readings, each other architecture in at most 5 of about
-120; benchmarks/results/audit-seeds-1-40/verdicts_by_model.csv), and the verdicts on suspects like that independent
+their spread says (one of another architecture than the rest is the usual case: on stress seeds 1-40, with the
+relative rule and positive-sum of that time, ``combined`` calls the one MLP among eight independents derived in 13 of
+its 80 readings, each other architecture in at most 5 of about 120;
+benchmarks/results/audit-seeds-1-40/verdicts_by_model.csv), and the verdicts on suspects like that independent
 deserve less trust. The fix is in the zoo, not in the numbers: more independents, of the suspects' kinds.
 
 :meth:`gifviz.audit.audit.AuditResult.self_check` builds it; no model runs again, the check re-reads the audit's
