@@ -267,9 +267,8 @@ def audit(
         calibration: what each method's evidence is read on (:data:`CALIBRATION_RULES`): ``same-arch`` (default),
             the source's distance to a model against the model's own distances to the independents of the source's
             architecture (all of them when none is in use in a calibration, and for a suspect with other output
-            classes);
-            ``relative``, against every independent (:mod:`gifviz.audit.reading`); or ``absolute``, the raw
-            distance against the independents' from the source.
+            classes); ``relative``, against every independent (:mod:`gifviz.audit.reading`); or ``absolute``, the
+            raw distance against the independents' from the source.
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
     ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for
