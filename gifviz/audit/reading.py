@@ -78,21 +78,14 @@ class MethodReading:
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
-        # same-arch: the independents of the source's architecture that this method can compare (one it gives no
-        # distance for is never in use, so the rule is still decided per calibration); None: every anchor
-        self._kin = (
-            frozenset(
-                a
-                for a in evidence.same_architecture & self.independents
-                if math.isfinite(self.distances.get(a, math.nan))
-            )
-            if calibration == SAME_ARCH
-            else None
-        )
+        # the independents this method can compare (a distance from the source), with that distance
+        raw = {i: self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))}
+        # same-arch: those of the source's architecture (one the method gives no distance for is never in use, so the
+        # rule is still decided per calibration); None: every anchor
+        self._kin = evidence.same_architecture.intersection(raw) if calibration == SAME_ARCH else None
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
-        raw = [self.distances[i] for i in independents if math.isfinite(self.distances.get(i, math.nan))]
-        self.floor_scale = sum(raw) / len(raw) if self.reads_anchors and raw else None
+        self.floor_scale = sum(raw.values()) / len(raw) if self.reads_anchors and raw else None
         self._anchors: dict[str, dict[str, float]] = {}
         self._totals: dict[str, tuple[float, int]] = {}
         self._kin_totals: dict[str, tuple[float, int]] = {}
