@@ -13,10 +13,10 @@ import torch
 from conftest import make_cnn, write_pngs, write_zoo
 from torch import nn
 
-from gifviz.audit.audit import COMBINED, AuditResult, assess, audit
+from gifviz.audit.audit import COMBINED, AuditResult, assess, audit, method_calibration
 from gifviz.audit.calibration import Calibration, calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.fusion import SCORE_CAP, capped_sum
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, SCORE_CAP, capped_sum
 from gifviz.audit.names import SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditRoles
@@ -177,6 +177,39 @@ def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
     # the page plots it at the value its verdict was read on
     result = AuditResult(roles, ("m",), 0.05, "capped-sum", evidence, tuple(rows), {}, SAME_ARCH)
     assert result.statistics("m")["k1"] == pytest.approx(reading.value("k1", left_out))
+
+
+def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
+    """``k1`` read leave-one-out: ``k2`` has no value in its calibration, so ``combined``'s null fuses every other
+    independent (each against the rest, ``k2`` among their anchors) and not ``k2``, which its own calibration would
+    read against every independent."""
+    evidence, roles = two_kinds_evidence()
+    roles = AuditRoles("source", ("k1",), roles.independents)
+    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH)
+    (combined,) = [r.calibration for r in rows if r.method == COMBINED]
+    (own,) = [r.calibration for r in rows if r.method == "m"]
+    reading = MethodReading(evidence, "m", SAME_ARCH, roles.independents)
+    independents = [i for i in roles.independents if i != "k1"]
+    assert reading.without_value(independents) == {"k2"}
+
+    def fused_null(members: list[str]) -> list[float]:
+        null = []
+        for j in members:
+            others = [i for i in independents if i != j]
+            null.append(capped_sum([method_calibration(evidence, "m", reading, j, others, 0.05)]))
+        return null
+
+    def read(null: list[float]) -> Calibration:
+        return calibrate(-capped_sum([own]), [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"])
+
+    expected = read(fused_null([j for j in independents if j != "k2"]))
+    assert combined.independents == len(independents) - 1 and combined.score == pytest.approx(expected.score)
+    assert "not in the fused null: k2" in combined.note
+    # with k2 fused (read by the relative rule), the reading would differ: the test can tell the two apart
+    assert read(fused_null(independents)).score != pytest.approx(expected.score)
+    # under the relative rule every independent has a value, and every one is in the null
+    relative = MethodReading(evidence, "m", "relative", roles.independents)
+    assert relative.without_value(independents) == frozenset()
 
 
 def test_capped_sum_caps_each_method_and_ignores_negative_scores():

@@ -171,7 +171,11 @@ def assess(
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
         fused, note = _cross_task(evidence, suspect, calibrations)
-        combined = combined_evidence(suspect, fused, calibration_of, independents, alpha, fusion)
+        # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
+        without_value = frozenset().union(
+            *(readings[m].without_value(independents) for m, c in fused.items() if c.usable)
+        )
+        combined = combined_evidence(suspect, fused, calibration_of, independents, alpha, fusion, without_value)
         combined = _noted(combined, note) if note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, fused, alpha)))

@@ -15,13 +15,16 @@ Methods share inputs and outputs, so their p-values are not independent and Stou
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
 independents themselves: each independent ``j`` is fused the same way from its calibration against the *other*
 independents (leave-one-out), and the suspect's fused statistic is read against those ``n`` values with the rule of
-:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents.
+:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents. An
+independent that has no value in the suspect's own calibration of a method (under ``same-arch``, the one of the
+source's architecture left alone: :meth:`gifviz.audit.reading.MethodReading.without_value`) is no member of the
+null: its own calibration would read it by another rule than the suspect's. It stays an anchor of the others.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -145,6 +148,7 @@ def combined_evidence(
     independents: Sequence[str],
     alpha: float,
     fusion: str = DEFAULT_FUSION,
+    without_value: Collection[str] = frozenset(),
 ) -> Calibration:
     """The ``combined`` calibration of ``suspect``.
 
@@ -153,6 +157,8 @@ def combined_evidence(
         calibration_of: ``(method, model, independents) -> Calibration``, the rule that calibrated ``per_method``
             (each independent is fused from its own, against the other independents).
         independents: the independents the suspect was calibrated against (the suspect itself already left out).
+        without_value: those of them that have no value in the suspect's own calibration of a fused method; they
+            are left out of the null (and stay among the others' independents).
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
     independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
@@ -170,11 +176,16 @@ def combined_evidence(
     described = f"{fusion} of {', '.join(used) or 'no method'}" + (
         f"; left out: {'; '.join(left_out)}" if left_out else ""
     )
+    outside = [j for j in independents if j in without_value]
+    if outside:
+        described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
     if not used:
         return not_available(math.nan, f"no method could compare this model; {described}")
     statistic = fuse([per_method[m] for m in used])
     held_out = []
     for j in independents:
+        if j in without_value:
+            continue
         others = [i for i in independents if i != j]
         calibrations = [calibration_of(m, j, others) for m in used]
         usable = [c for c in calibrations if c.usable]
