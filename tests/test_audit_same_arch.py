@@ -4,6 +4,7 @@ one architecture are recognised across file formats (on distances written here, 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -210,6 +211,22 @@ def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
     # under the relative rule every independent has a value, and every one is in the null
     relative = MethodReading(evidence, "m", "relative", roles.independents)
     assert relative.without_value(independents) == frozenset()
+
+
+def test_a_lone_independent_of_the_sources_architecture_is_left_out_of_every_suspects_fused_null():
+    """With one independent of the source's architecture, every suspect's calibration reads against it: no suspect's
+    fused null holds it, under same-arch only."""
+    evidence, roles = two_kinds_evidence()
+    evidence = dataclasses.replace(evidence, same_architecture=frozenset({"k1", "innocent", "newhead"}))
+    for rule in (SAME_ARCH, "relative", "absolute"):
+        rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", rule)
+        combined = {r.suspect: r.calibration for r in rows if r.method == COMBINED}
+        for suspect in ("innocent", "thief"):
+            left_out = rule == SAME_ARCH
+            assert ("not in the fused null: k1" in combined[suspect].note) is left_out
+            assert combined[suspect].independents == len(roles.independents) - left_out
+        # the suspect with other output classes is read by the relative rule: every independent is in its null
+        assert "not in the fused null" not in combined["newhead"].note
 
 
 def test_capped_sum_caps_each_method_and_ignores_negative_scores():

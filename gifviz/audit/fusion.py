@@ -165,7 +165,7 @@ def combined_evidence(
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
     independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
-    fused and the methods left out with why.
+    fused, the methods left out with why, and the independents left out of the null.
     """
     fuse = fusion_named(fusion)
     used = [m for m, c in per_method.items() if c.usable]
@@ -198,7 +198,8 @@ def combined_evidence(
         return not_available(
             statistic,
             f"{described}; the fused evidence is calibrated leave-one-out over the independents and needs "
-            f"{MIN_INDEPENDENTS + 1} that these methods can compare (got {len(independents)})",
+            f"{MIN_INDEPENDENTS + 1} that these methods can compare ({len(independents)} in use, "
+            f"{len(held_out)} fused in the null)",
             len(held_out),
         )
     # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
