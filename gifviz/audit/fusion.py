@@ -15,10 +15,10 @@ Methods share inputs and outputs, so their p-values are not independent and Stou
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
 independents themselves: each independent ``j`` is fused the same way from its calibration against the *other*
 independents (leave-one-out), and the suspect's fused statistic is read against those ``n`` values with the rule of
-:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents. An
-independent that has no value in the suspect's own calibration of a method (under ``same-arch``, the one of the
-source's architecture left alone: :meth:`gifviz.audit.reading.MethodReading.without_value`) is no member of the
-null: its own calibration would read it by another rule than the suspect's. It stays an anchor of the others.
+:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents. Under
+``same-arch``, the one independent of the source's architecture in use, when it is alone, is no member of the null
+(:meth:`gifviz.audit.reading.MethodReading.without_value`): it has no value in the suspect's calibration, and its own
+would read it by the relative rule. It stays an anchor of the others.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ DEFAULT_FUSION_NOTE = (
     "benchmarks/results/audit-seeds-49-52); its first form on seeds 45-48 (benchmarks/results/audit-seeds-45-48). "
     "The fused null without the independent same-arch cannot read: chosen on seeds 1-52 as a consistency fix (0.897 "
     "against 0.901, within the declared 0.005; benchmarks/results/audit-seeds-1-52), reported once on seeds 53-56 "
-    "(0.894; benchmarks/results/audit). "
+    "(0.894; benchmarks/results/audit-seeds-53-56) and, unchanged, on seeds 53-60, 57-60 never scored before "
+    "(benchmarks/results/audit). "
     "Before: positive-sum was picked on the sixteen stress zoos seen while the audit was designed (seeds 1-16, "
     "benchmarks/results/audit-choice), reported on seeds 17-24, 25-28, 29-32, 33-36, 37-40 and 41-44 "
     "(benchmarks/results/audit-seeds-17-24, benchmarks/results/audit-seeds-25-28, "
@@ -160,8 +161,9 @@ def combined_evidence(
         calibration_of: ``(method, model, independents) -> Calibration``, the rule that calibrated ``per_method``
             (each independent is fused from its own, against the other independents).
         independents: the independents the suspect was calibrated against (the suspect itself already left out).
-        without_value: those of them that have no value in the suspect's own calibration of a fused method; they
-            are left out of the null (and stay among the others' independents).
+        without_value: those of them with no value in the suspect's own calibration of a fused method (same-arch's
+            lone independent of the source's architecture); they are left out of the null and stay among the
+            others' independents.
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
     independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
