@@ -176,18 +176,14 @@ def _same_architecture(zoo: Zoo, origin: str, ids: Sequence[str]) -> frozenset[s
     Shapes alone cannot tell two architectures apart that differ only in what carries no parameter (an activation, a
     stride, a skip connection); they are one architecture here."""
 
-    def digest(model_id: str) -> str | None:
-        try:
-            module = zoo.load(model_id).module
-        except GifvizError:
-            return None
-        # a model reached only through its answers shows no architecture, whatever its wrapper holds
-        return None if is_query_only(module) else architecture_digest(module)
-
-    own = digest(origin)
+    # a model that does not load has no digest (the zoo keeps its error; the methods report it)
+    loaded, _ = zoo.load_available(dict.fromkeys((origin, *ids)))
+    # a model reached only through its answers shows no architecture, whatever its wrapper holds
+    digests = {m.id: None if is_query_only(m.module) else architecture_digest(m.module) for m in loaded}
+    own = digests.get(origin)
     if own is None:
         return frozenset()
-    return frozenset(m for m in ids if m != origin and digest(m) == own)
+    return frozenset(m for m in ids if m != origin and digests.get(m) == own)
 
 
 def _other_classes(zoo: Zoo, origin: str, ids: Sequence[str], references: ReferenceSet) -> frozenset[str]:
