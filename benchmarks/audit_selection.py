@@ -40,7 +40,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from gifviz.audit.audit import COMBINED, AuditResult, assess, audit
 from gifviz.audit.fusion import FUSIONS
 from gifviz.audit.names import (
     CALIBRATION_RULES,
@@ -52,6 +51,7 @@ from gifviz.audit.names import (
     VERDICTS,
 )
 from gifviz.audit.provenance import default_references, versions
+from gifviz.audit.run_audit import COMBINED, AuditResult, assess, audit
 from gifviz.bench import ipp
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError

@@ -14,7 +14,6 @@ import torch
 from lineage_zoo import INDEPENDENTS
 
 from gifviz.audit import FUSIONS, AuditError, SelfCheck, audit, calibrate, verify_unlearning
-from gifviz.audit.audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence
@@ -29,6 +28,7 @@ from gifviz.audit.names import (
     VERDICTS,
 )
 from gifviz.audit.roles import audit_roles
+from gifviz.audit.run_audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.cli import main
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError, ManifestError
@@ -563,8 +563,8 @@ def test_audit_refuses_an_out_that_is_a_file(lineage, tmp_path, capsys):
 
 
 def test_combined_names_the_methods_that_alone_call_a_suspect_derived():
-    from gifviz.audit.audit import _with_dissent
     from gifviz.audit.calibration import Calibration
+    from gifviz.audit.run_audit import _with_dissent
 
     derived = Calibration(0.1, 4.0, 0.1, 0.01, 9, "derived")
     unsure = Calibration(0.5, 0.5, 0.4, 0.3, 9, "independent")

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from gifviz.audit.audit import assess
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.names import VERDICTS
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
+from gifviz.audit.run_audit import assess
 from gifviz.cli import main
 
 

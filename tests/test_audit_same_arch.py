@@ -14,13 +14,13 @@ import torch
 from conftest import make_cnn, write_pngs, write_zoo
 from torch import nn
 
-from gifviz.audit.audit import COMBINED, AuditResult, assess, audit, method_calibration
 from gifviz.audit.calibration import Calibration, calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, SCORE_CAP, capped_sum
 from gifviz.audit.names import SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditRoles
+from gifviz.audit.run_audit import COMBINED, AuditResult, assess, audit, method_calibration
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
 from gifviz.hub.digest import architecture_digest

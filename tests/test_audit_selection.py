@@ -131,9 +131,9 @@ def test_each_models_verdict_names_its_architecture_and_only_a_thief_what_it_que
 def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_another_task(selection, tmp_path):
     from lineage_zoo import lineage_zoo
 
-    from gifviz.audit.audit import audit
     from gifviz.audit.fusion import FUSIONS
     from gifviz.audit.names import DEFAULT_FUSION
+    from gifviz.audit.run_audit import audit
     from gifviz.hub.zoo import Zoo
     from gifviz.refs import load_reference_folder
     from tests.test_audit import FIELD

@@ -199,6 +199,53 @@ def test_lower_layers_do_not_reach_the_field_engine() -> None:
         assert not any(edge == "gifviz.field" or edge.startswith("gifviz.field.") for edge in graph[low]), low
 
 
+def shadowed_exports(root: Path = ROOT, package: str = PACKAGE) -> list[str]:
+    """``package.name`` for each name a lazy table (``_EXPORTS``) exports that is also a submodule of its package.
+
+    Importing the submodule sets the package attribute of that name, so ``from package import name`` then returns the
+    module and the package's ``__getattr__`` is never asked for the function (a bug that depends on import order)."""
+    modules = set(module_files(root, package))
+    shadowed = []
+    for name, path in module_files(root, package).items():
+        if path.name != "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(target, ast.Name) and target.id == "_EXPORTS" for target in node.targets)
+                and isinstance(node.value, ast.Dict)
+            ):
+                keys = (key.value for key in node.value.keys if isinstance(key, ast.Constant))
+                shadowed += [f"{name}.{key}" for key in keys if f"{name}.{key}" in modules]
+    return sorted(shadowed)
+
+
+def test_shadowed_exports_are_found(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text('_EXPORTS = {"run": "pkg.run", "Tool": "pkg.tools"}\n')
+    (package / "run.py").write_text("def run(): ...\n")
+    (package / "tools.py").write_text("class Tool: ...\n")
+    assert shadowed_exports(tmp_path, "pkg") == ["pkg.run"]
+
+
+def test_no_lazy_export_is_shadowed_by_a_submodule() -> None:
+    shadowed = shadowed_exports()
+    assert not shadowed, f"rename these modules, their names hide the function the package exports: {shadowed}"
+
+
+def test_the_audit_function_survives_importing_its_module() -> None:
+    import importlib
+
+    import gifviz.audit
+
+    importlib.import_module(gifviz.audit._EXPORTS["audit"])
+    from gifviz.audit import audit
+
+    assert callable(audit)
+
+
 def test_no_library_module_imports_the_package_itself() -> None:
     """``gifviz/__init__.py`` imports lazily from most of the library: a module that imports ``gifviz`` (for
     ``__version__``, say) closes a circle through it. ``gifviz._version`` is the place for the version."""

@@ -21,9 +21,9 @@ from gifviz.app.resources import (
 )
 from gifviz.app.settings import AppSettings
 from gifviz.audit import audit, verify_unlearning
-from gifviz.audit.audit import AuditResult
 from gifviz.audit.names import COMBINED, DEFAULT_CALIBRATION
 from gifviz.audit.roles import AuditRoles, audit_roles
+from gifviz.audit.run_audit import AuditResult
 from gifviz.audit.unlearning import UnlearningResult
 from gifviz.errors import GifvizError
 from gifviz.figures.audit import CALIBRATION_AXES, audit_spread_figure

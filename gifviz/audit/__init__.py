@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from gifviz._lazy import lazy_exports
 
 _EXPORTS = {
-    "audit": "gifviz.audit.audit",
-    "AuditResult": "gifviz.audit.audit",
+    "audit": "gifviz.audit.run_audit",
+    "AuditResult": "gifviz.audit.run_audit",
     "AuditRow": "gifviz.audit.rows",
     "AuditError": "gifviz.audit.roles",
     "Calibration": "gifviz.audit.calibration",
@@ -41,11 +41,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gifviz.audit.audit import AuditResult, audit
     from gifviz.audit.calibration import Calibration, calibrate
     from gifviz.audit.fusion import FUSIONS
     from gifviz.audit.roles import AuditError
     from gifviz.audit.rows import AuditRow
+    from gifviz.audit.run_audit import AuditResult, audit
     from gifviz.audit.self_check import SelfCheck
     from gifviz.audit.unlearning import UnlearningResult, verify_unlearning
 

@@ -27,7 +27,7 @@ closer to the source than to the average independent, and looks derived to sever
 five of its label thieves). Against the independents of the source's architecture, it is compared with models as
 alike as itself; a thief of another architecture is still compared with models of the source's kind, exactly as the
 source is. Chosen on stress seeds 1-44 (all seen) and reported on fresh zoos (README: the audit, step 14). The audit
-reads a suspect with other output classes than the source with ``relative`` (:func:`gifviz.audit.audit.assess`).
+reads a suspect with other output classes than the source with ``relative`` (:func:`gifviz.audit.run_audit.assess`).
 
 Which anchors is decided per calibration, never per model: while any independent of the source's architecture is in
 use, every value is taken against those, and the one of them left alone (the others left out) has no value in that

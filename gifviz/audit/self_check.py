@@ -11,7 +11,7 @@ its 80 readings, each other architecture in at most 5 of about 120;
 benchmarks/results/audit-seeds-1-40/verdicts_by_model.csv), and the verdicts on suspects like that independent
 deserve less trust. The fix is in the zoo, not in the numbers: more independents, of the suspects' kinds.
 
-:meth:`gifviz.audit.audit.AuditResult.self_check` builds it; no model runs again, the check re-reads the audit's
+:meth:`gifviz.audit.run_audit.AuditResult.self_check` builds it; no model runs again, the check re-reads the audit's
 evidence.
 """
 

@@ -152,7 +152,7 @@ def _prepare(args: argparse.Namespace, names: list[str]):
 def run_audit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from gifviz.audit.audit import audit
+    from gifviz.audit.run_audit import audit
     from gifviz.cli.options import config_from_args, store_from_args
     from gifviz.cli.progress import TerminalProgress
     from gifviz.cli.table import format_table

@@ -33,7 +33,7 @@ from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 
-# CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.audit) by the app, the benchmarks and
+# CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
 # the tests: the audit's table is read where it is made.
 from gifviz.audit.rows import CSV_COLUMNS, AuditRow
 from gifviz.audit.self_check import SelfCheck
