@@ -21,7 +21,8 @@ DEFAULT_FUSION = "capped-sum"
 # calibration); "relative", the same against every independent; or "absolute", the raw distance against the
 # independents' distances from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built
 # after (seeds 13-16, and again 17-24); same-arch (with capped-sum) on stress seeds 1-44, all seen, and reported on
-# 49-52, in its first form on 45-48 (README: the audit, step 14), and with the fused null of step 15 on 53-60.
+# 49-52, in its first form on 45-48 (README: the audit, step 14), with the fused null of step 15 on 53-60
+# and 61-64, and with CKA among the methods (step 16) on 65-68.
 SAME_ARCH = "same-arch"
 RELATIVE = "relative"
 ABSOLUTE = "absolute"
