@@ -204,20 +204,25 @@ def shadowed_exports(root: Path = ROOT, package: str = PACKAGE) -> list[str]:
 
     Importing the submodule sets the package attribute of that name, so ``from package import name`` then returns the
     module and the package's ``__getattr__`` is never asked for the function (a bug that depends on import order)."""
-    modules = set(module_files(root, package))
+    files = module_files(root, package)
     shadowed = []
-    for name, path in module_files(root, package).items():
+    for name, path in files.items():
         if path.name != "__init__.py":
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Assign)
-                and any(isinstance(target, ast.Name) and target.id == "_EXPORTS" for target in node.targets)
-                and isinstance(node.value, ast.Dict)
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in targets) and isinstance(
+                node.value, ast.Dict
             ):
                 keys = (key.value for key in node.value.keys if isinstance(key, ast.Constant))
-                shadowed += [f"{name}.{key}" for key in keys if f"{name}.{key}" in modules]
+                shadowed += [f"{name}.{key}" for key in keys if f"{name}.{key}" in files]
     return sorted(shadowed)
 
 
@@ -227,7 +232,10 @@ def test_shadowed_exports_are_found(tmp_path: Path) -> None:
     (package / "__init__.py").write_text('_EXPORTS = {"run": "pkg.run", "Tool": "pkg.tools"}\n')
     (package / "run.py").write_text("def run(): ...\n")
     (package / "tools.py").write_text("class Tool: ...\n")
-    assert shadowed_exports(tmp_path, "pkg") == ["pkg.run"]
+    (package / "sub").mkdir()
+    (package / "sub" / "__init__.py").write_text('_EXPORTS: dict[str, str] = {"check": "pkg.sub.check"}\n')
+    (package / "sub" / "check.py").write_text("def check(): ...\n")
+    assert shadowed_exports(tmp_path, "pkg") == ["pkg.run", "pkg.sub.check"]
 
 
 def test_no_lazy_export_is_shadowed_by_a_submodule() -> None:
@@ -240,10 +248,10 @@ def test_the_audit_function_survives_importing_its_module() -> None:
 
     import gifviz.audit
 
-    importlib.import_module(gifviz.audit._EXPORTS["audit"])
+    module = importlib.import_module(gifviz.audit._EXPORTS["audit"])
     from gifviz.audit import audit
 
-    assert callable(audit)
+    assert audit is module.audit
 
 
 def test_no_library_module_imports_the_package_itself() -> None:
