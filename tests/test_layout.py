@@ -211,16 +211,14 @@ def shadowed_exports(root: Path = ROOT, package: str = PACKAGE) -> list[str]:
             continue
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            targets = (
-                node.targets
-                if isinstance(node, ast.Assign)
-                else [node.target]
-                if isinstance(node, ast.AnnAssign)
-                else []
-            )
-            if any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in targets) and isinstance(
-                node.value, ast.Dict
-            ):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            else:
+                continue
+            named = any(isinstance(target, ast.Name) and target.id == "_EXPORTS" for target in targets)
+            if named and isinstance(node.value, ast.Dict):
                 keys = (key.value for key in node.value.keys if isinstance(key, ast.Constant))
                 shadowed += [f"{name}.{key}" for key in keys if f"{name}.{key}" in files]
     return sorted(shadowed)
