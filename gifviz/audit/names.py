@@ -22,7 +22,7 @@ DEFAULT_FUSION = "capped-sum"
 # independents' distances from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built
 # after (seeds 13-16, and again 17-24); same-arch (with capped-sum) on stress seeds 1-44, all seen, and reported on
 # 49-52, in its first form on 45-48 (README: the audit, step 14), with the fused null of step 15 on 53-60
-# and 61-64, and with CKA among the methods (step 16) on 65-68.
+# and 61-64, and with CKA among the methods (step 16) on 65-68 and 65-72.
 SAME_ARCH = "same-arch"
 RELATIVE = "relative"
 ABSOLUTE = "absolute"
