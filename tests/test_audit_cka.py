@@ -1,5 +1,5 @@
 """CKA in the audit's default methods: fused into ``combined`` for a suspect of the source's classes, read but not
-fused for a transfer model (the cross-task rule), on TorchScript models whose penultimate layer can be hooked."""
+fused for a transfer model (the cross-task rule), on TorchScript files of the stress zoos' own architecture."""
 
 from __future__ import annotations
 
@@ -12,33 +12,25 @@ from torch import nn
 
 from gifviz.audit import audit
 from gifviz.audit.names import CROSS_TASK_METHODS, DEFAULT_FUSION, DEFAULT_METHODS
+from gifviz.builtin_zoo.architectures import cnn_small
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
 from gifviz.refs import load_reference_folder
 
 
-def chain(seed: int, classes: int = 10) -> nn.Sequential:
-    """A CNN written as one chain of submodules (flatten included), so a hook can read its penultimate features
-    whatever the file format."""
+def small_cnn(seed: int, classes: int = 10) -> nn.Module:
+    """The stress zoos' ``cnn_small`` on 1-channel digits: ``head(backbone(x))``, a backbone a hook can read on
+    TorchScript files too."""
     torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(4, 4, 3, padding=1, stride=2),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(4 * 8 * 8, 16),
-        nn.ReLU(),
-        nn.Linear(16, classes),
-    ).eval()
+    return cnn_small(classes, in_channels=1).eval()
 
 
 def test_cka_is_fused_for_a_suspect_of_the_sources_classes_and_not_for_a_transfer_model(tmp_path):
     assert "cka" in DEFAULT_METHODS and "cka" not in CROSS_TASK_METHODS
-    source = chain(0)
+    source = small_cnn(0)
     transfer = copy.deepcopy(source)
-    transfer[-1] = nn.Linear(16, 5)  # a new head for another task on the source's backbone
-    independents = {f"ind{k}": chain(10 + k) for k in range(4)}
+    transfer.head = nn.Linear(transfer.head.in_features, 5)  # a new head for another task on the source's backbone
+    independents = {f"ind{k}": small_cnn(10 + k) for k in range(4)}
     manifest = write_zoo(
         tmp_path, {"source": source, "ft": fine_tuned(source, 1), "transfer": transfer, **independents}
     )
