@@ -96,81 +96,6 @@ def autograd_ready(model: nn.Module) -> Iterator[InplaceGuard]:
             module.training = mode
 
 
-class _ScriptTap(nn.Module):
-    """An eager module calling one scripted submodule, so a Python forward hook can see its output (TorchScript
-    modules take no Python hooks)."""
-
-    def __init__(self, scripted: torch.jit.ScriptModule) -> None:
-        super().__init__()
-        self.scripted = scripted
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scripted(x)
-
-
-class _ScriptChain(nn.Module):
-    """A TorchScript module whose ``forward`` only calls its submodules one after the other, rebuilt as an eager
-    chain of the same scripted submodules: the same function, whose steps forward hooks can read."""
-
-    def __init__(self, steps: dict[str, nn.Module]) -> None:
-        super().__init__()
-        for name, step in steps.items():
-            self.add_module(name, step)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for step in self.children():
-            x = step(x)
-        return x
-
-
-def _script_chain(module: torch.jit.ScriptModule) -> list[str] | None:
-    """The submodule names a scripted ``forward`` calls one after the other on its input (``head(backbone(x))``,
-    an ``nn.Sequential``), or ``None`` when its graph does anything else (arithmetic, several inputs, branches)."""
-    try:
-        graph = module.graph
-    except (AttributeError, RuntimeError):
-        return None
-    inputs = list(graph.inputs())
-    if len(inputs) != 2:
-        return None
-    self_value, current = inputs
-    attributes: dict[str, str] = {}
-    order: list[str] = []
-    for node in graph.nodes():
-        kind, node_inputs = node.kind(), list(node.inputs())
-        if kind == "prim::GetAttr" and node_inputs[0].unique() == self_value.unique():
-            attributes[node.output().debugName()] = node.s("name")
-        elif kind == "prim::CallMethod" and node.s("name") == "forward" and len(node_inputs) == 2:
-            owner, argument = node_inputs
-            if owner.debugName() not in attributes or argument.unique() != current.unique():
-                return None
-            order.append(attributes[owner.debugName()])
-            current = node.output()
-        else:
-            return None
-    outputs = list(graph.outputs())
-    if not order or len(outputs) != 1 or outputs[0].unique() != current.unique():
-        return None
-    return order
-
-
-def hookable(model: nn.Module) -> nn.Module:
-    """``model``, or for a TorchScript model whose ``forward`` is a chain of submodule calls, the same function as an
-    eager chain (recursively), so that :func:`layer_output` can read an inner layer's output. Other models are
-    returned as they are (a TorchScript model with any other ``forward`` stays unhookable, and says so)."""
-    if not isinstance(model, torch.jit.ScriptModule):
-        return model
-    order = _script_chain(model)
-    if order is None:
-        return model
-    steps = {}
-    for name in order:
-        child = getattr(model, name)
-        inner = hookable(child)
-        steps[name] = inner if inner is not child else _ScriptTap(child)
-    return _ScriptChain(steps)
-
-
 @contextlib.contextmanager
 def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
     """Yield ``read(output)``: the model output itself, or the output of module ``layer`` seen by a forward hook."""
@@ -179,8 +104,8 @@ def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torc
         return
     if isinstance(model, torch.jit.ScriptModule):  # compiled modules take no Python hooks (nor get_submodule)
         raise ConfigError(
-            f"cannot hook layer {layer!r}: the model is a TorchScript file whose forward is not a plain chain of "
-            "its submodules; use an output target, or load it as safetensors/state dict with its architecture"
+            f"cannot hook layer {layer!r}: the model is a TorchScript module; rebuild it with "
+            "gifviz.script_layers.hookable(model, layer) first"
         )
     try:
         module = model.get_submodule(layer)
@@ -190,7 +115,9 @@ def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torc
     captured: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
-        captured.append(output[0] if isinstance(output, tuple) else output)
+        value = output[0] if isinstance(output, tuple) else output
+        # a copy: an in-place operation after the layer (``out += identity``) would otherwise change what is read
+        captured.append(value.clone())
 
     try:
         handle = module.register_forward_hook(hook)

@@ -191,7 +191,7 @@ def test_benchmarks_page_runs_a_testbed_and_downloads_its_table(setup, downloads
     assert list(table.index) == ["ModelGiF", "Softmax distance", "SAC-w", "Linear CKA"]
     assert table.loc["ModelGiF", "finetune"].startswith("1.00")  # the children are the source's closest models
     # SAC-w needs labelled references: shown as n/a, with why. CKA reads the penultimate layer of these TorchScript
-    # files (their forward is a chain of submodules, rebuilt as a hookable eager chain).
+    # files (gifviz.script_layers).
     assert table.loc["SAC-w", "finetune"] == "n/a" and "labels" in table.loc["SAC-w", "note"]
     assert table.loc["Linear CKA", "finetune"] != "n/a"
     roc = plotly_specs(app)[0]

@@ -4,6 +4,7 @@ modules: the same function, the same numbers."""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from gifviz.hub import Zoo
 from gifviz.hub.architectures import build_architecture
 from gifviz.methods.peers.evaluation import model_features
 from gifviz.refs import load_reference_folder
+from gifviz.torch_helpers import layer_output
 
 LAYER = FieldConfig(steps=3, target="channel_max", layer="backbone")
 
@@ -69,12 +71,135 @@ def test_cka_features_are_the_same_for_every_file_format(zoo):
         torch.testing.assert_close(model_features(zoo.load(model_id), images), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_a_torchscript_forward_that_is_not_a_chain_says_why_it_cannot_be_hooked(tmp_path):
+class Residual(torch.nn.Module):
+    """relu(bn(conv(x)) + x), the sum in place: a forward that is no chain of submodule calls, and a layer (bn) whose
+    output is changed in place after it ran."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(width, width, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn(self.conv(x))
+        out += x
+        return torch.relu(out)
+
+
+class Branchy(torch.nn.Module):
+    """What TorchScript files hold besides chains: a helper method, a layer called twice on different inputs,
+    residual blocks, a ModuleList iterated and indexed, pooling by arithmetic, a default argument, and layers that
+    only run in a loop or compute nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(1, 6, 3, padding=1)
+        self.mix = torch.nn.Conv2d(6, 6, 1)
+        self.blocks = torch.nn.Sequential(Residual(6), torch.nn.ReLU(), Residual(6))
+        self.extra = torch.nn.ModuleList([torch.nn.Conv2d(6, 6, 1), torch.nn.Conv2d(6, 6, 1)])
+        self.looped = torch.nn.Tanh()
+        self.nothing = torch.nn.Identity()
+        self.fc = torch.nn.Linear(6, 10)
+
+    def forward(self, x: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+        return self._features(x).mean((2, 3)).mul(scale).matmul(self.fc.weight.t()) + self.fc.bias
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.mix(torch.tanh(self.mix(torch.relu(self.stem(x)))) * 2)  # a hook sees the last call
+        x = self.blocks(x)
+        for layer in self.extra:
+            x = x + layer(x)
+        x = self.extra[1](x)
+        for _ in range(2):
+            x = self.looped(x)
+        return self.nothing(x)
+
+
+def scripted_copy(model: torch.nn.Module, tmp_path, traced: bool = False, size: tuple = (1, 16, 16)):
+    """``model`` saved as a TorchScript file (scripted, or traced) and loaded back, as a zoo holds it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scripted = torch.jit.script(make_cnn(0))  # head(features(x).flatten(1)): not a plain chain
-    with pytest.raises(ConfigError, match="not a plain chain of its submodules"):
-        compute_field(scripted, torch.rand(2, 1, 16, 16), FieldConfig(steps=2, target="channel_max", layer="features"))
+        compiled = torch.jit.trace(model, torch.rand(2, *size)) if traced else torch.jit.script(model)
+        torch.jit.save(compiled, str(tmp_path / "m.pt"))
+        return torch.jit.load(str(tmp_path / "m.pt"))
+
+
+def branchy() -> Branchy:
+    torch.manual_seed(0)
+    model = Branchy().eval()
+    with torch.no_grad():  # batch norm statistics that are not the identity, so its layer differs from the conv's
+        for block in (model.blocks[0], model.blocks[2]):
+            block.bn.running_mean.uniform_(-0.5, 0.5)
+            block.bn.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+@pytest.mark.parametrize("traced", [False, True])
+@pytest.mark.parametrize("layer", ["stem", "mix", "blocks", "blocks.0", "blocks.2.conv", "blocks.2.bn", "extra.1"])
+def test_any_layer_of_a_torchscript_forward_gives_the_eager_field(tmp_path, layer, traced):
+    model = branchy()
+    config = FieldConfig(steps=3, target="channel_max", layer=layer)
+    inputs = torch.rand(4, 1, 16, 16)
+    expected = compute_field(model, inputs, config)
+    got = compute_field(scripted_copy(model, tmp_path, traced), inputs, config)
+    assert float(expected.values.abs().max()) > 0
+    torch.testing.assert_close(got.values, expected.values, rtol=1e-4, atol=1e-6)
+
+
+def test_a_layer_changed_in_place_after_it_ran_reads_its_own_output():
+    """The hook copies the layer's output: ``out += x`` after the batch norm must not change what was read."""
+    model = branchy()
+    inputs = torch.rand(3, 1, 16, 16)
+    with layer_output(model, "blocks.0.bn") as read:
+        model(inputs)
+        bn = read(None)
+    with layer_output(model, "blocks.0.conv") as read:
+        model(inputs)
+        conv = read(None)
+    torch.testing.assert_close(bn, model.blocks[0].bn(conv))
+
+
+@pytest.mark.parametrize("traced", [False, True])
+@pytest.mark.parametrize("layer", ["layer1.0.bn2", "layer2", "avgpool"])
+def test_torchvision_resnet_layers_read_through_its_helper_method(tmp_path, layer, traced):
+    """torchvision's ResNet runs ``_forward_impl``, and its blocks add the shortcut in place after ``bn2``."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(num_classes=10).eval()
+    images = torch.rand(3, 3, 32, 32)
+    script = scripted_copy(model, tmp_path, traced, size=(3, 32, 32))
+    expected = model_features(SimpleNamespace(id="eager", module=model, preprocess=None), images, layer)
+    got = model_features(SimpleNamespace(id="script", module=script, preprocess=None), images, layer)
+    torch.testing.assert_close(got, expected)
+
+
+def test_cka_features_of_a_torchscript_forward_that_is_no_chain_are_the_eager_ones(tmp_path):
+    model = make_cnn(0)  # head(features(x).flatten(1)): the penultimate module is features
+    images = torch.rand(5, 1, 16, 16)
+    script = scripted_copy(model, tmp_path)
+    # model_features reads a loaded model's id, module and preprocess only
+    expected = model_features(SimpleNamespace(id="eager", module=model, preprocess=None), images)
+    assert expected.shape == (5, 4 * 8 * 8)
+    got = model_features(SimpleNamespace(id="script", module=script, preprocess=None), images)
+    torch.testing.assert_close(got, expected)
+
+
+def test_a_torchscript_layer_that_cannot_be_read_says_why(tmp_path):
+    script = scripted_copy(branchy(), tmp_path)
+    inputs = torch.rand(2, 1, 16, 16)
+
+    def field(layer: str) -> None:
+        compute_field(script, inputs, FieldConfig(steps=2, target="channel_max", layer=layer))
+
+    with pytest.raises(ConfigError, match="'looped' of this TorchScript model: its operations run only inside a loop"):
+        field("looped")
+    with pytest.raises(ConfigError, match="'nothing' of this TorchScript model: it computes nothing there"):
+        field("nothing")
+    with pytest.raises(
+        ConfigError, match=r"'blocks\.7' is not a module of this model; some of its modules: \['blocks\.0'"
+    ):
+        field("blocks.7")
 
 
 def test_bench_tasks_runs_on_a_torchscript_zoo_with_the_channel_max_rule_and_cka(tmp_path, capsys):

@@ -30,12 +30,12 @@ from gifviz.field.result import Field
 from gifviz.field.targets import TargetState, resolve_target, target_scalar
 from gifviz.field.zeroth_order import STEP, direction_basis, directions_count, zeroth_order_gradient
 from gifviz.refs import ReferenceSet
+from gifviz.script_layers import hookable
 from gifviz.space import Preprocess, PreprocessedModel
 from gifviz.torch_helpers import (
     InplaceGuard,
     autograd_ready,
     forward_in_chunks,
-    hookable,
     is_inplace_error,
     layer_output,
     on_device,
@@ -87,8 +87,8 @@ def compute_field(
     _check_query_access(model, config, model_id)
     path = _path_problem(inputs, config, baselines, labels, value_range)
     model = on_device(model, path.x.device, path.x.dtype)
-    if config.layer is not None:  # a TorchScript chain becomes hookable; any other model is left as it is
-        model = hookable(model)
+    # after on_device: the wrapper of a TorchScript model (its layer made readable) cannot be deep-copied
+    model = hookable(model, config.layer)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     wrapped = PreprocessedModel(model, preprocess)

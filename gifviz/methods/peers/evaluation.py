@@ -13,8 +13,9 @@ import torch
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs
+from gifviz.script_layers import hookable
 from gifviz.space import PreprocessedModel
-from gifviz.torch_helpers import forward_in_chunks, hookable, layer_output
+from gifviz.torch_helpers import forward_in_chunks, layer_output
 
 EVAL_BATCH = 256
 
@@ -65,9 +66,10 @@ def default_layer(model: LoadedModel) -> str:
 
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
     """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
-    module = hookable(model.module)  # a TorchScript chain of submodules becomes hookable
+    layer = layer or default_layer(model)
+    module = hookable(model.module, layer)  # a TorchScript model's layer becomes readable by a forward hook
     wrapped = PreprocessedModel(module, model.preprocess)
-    with layer_output(module, layer or default_layer(model)) as read:
+    with layer_output(module, layer) as read:
         features = forward_in_chunks(lambda chunk: read(wrapped(chunk)).flatten(1), images, EVAL_BATCH)
     return features.double()
 
