@@ -17,6 +17,9 @@ from gifviz.errors import ConfigError
 # what the parser offers and what __post_init__ checks (values also arrive from the command line, TOML and URLs).
 Rule = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
 Baseline = Literal["zeros", "blur", "shuffle", "noise"]
+# `layer=` value naming each model's own penultimate module (gifviz.torch_helpers.penultimate_layer): its child
+# `backbone` when it has one, else the child before its last (the head).
+PENULTIMATE = "penultimate"
 # Targets on the model's output, and representation targets on a hooked inner layer (`layer=`).
 OutputTarget = Literal["predicted", "predicted_logsoftmax", "label", "sum", "topk_map"]
 LayerTarget = Literal["channel_max", "topk_features"]
@@ -72,7 +75,8 @@ class FieldConfig:
             (need ``layer``, read by a forward hook): ``channel_max`` (per channel the maximum of the map, summed),
             ``topk_features`` (sum of the endpoint's ``topk`` largest features). A callable maps the model output
             ``(B, ...)`` to ``(B,)``; its qualified name stands for it in the JSON form.
-        layer: dotted module name for layer targets (``None``: the model's output).
+        layer: dotted module name for layer targets (``None``: the model's output); :data:`PENULTIMATE` names each
+            model's penultimate module, so one configuration serves models whose layers are named differently.
         cumulative: True: cumulative integrated gradients ``(sum_{j<=k} w_j g_j) * (x - b)``; False: the raw gradient
             ``g_k`` at each path point.
         channel_reduction: ``none`` keeps ``D = C*H*W``; ``mean`` averages channels, ``D = H*W``.

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
+from gifviz.config import PENULTIMATE
 from gifviz.errors import ConfigError
 
 
@@ -94,6 +95,27 @@ def autograd_ready(model: nn.Module) -> Iterator[InplaceGuard]:
         guard.restore()
         for module, mode in previous.items():
             module.training = mode
+
+
+def penultimate_layer(model: nn.Module, model_id: str = "") -> str:
+    """The module whose output is ``model``'s penultimate features: its child ``backbone`` (gifviz's architectures),
+    else the child before its last, taken as the head (``features`` of ``head(features(x).flatten(1))``, ``avgpool``
+    of a torchvision ResNet, the layer before the last of an ``nn.Sequential``)."""
+    names = [name for name, _ in model.named_children()]
+    if "backbone" in names:
+        return "backbone"
+    if len(names) < 2:
+        who = f"model {model_id!r}" if model_id else "this model"
+        raise ConfigError(f"{who} has no child modules to read penultimate features from; name a layer")
+    return names[-2]
+
+
+def resolve_layer(model: nn.Module, layer: str | None, model_id: str = "") -> str | None:
+    """``layer``, with :data:`~gifviz.config.PENULTIMATE` replaced by ``model``'s :func:`penultimate_layer` (unless the
+    model has a module of that very name)."""
+    if layer != PENULTIMATE or any(name == PENULTIMATE for name, _ in model.named_modules()):
+        return layer
+    return penultimate_layer(model, model_id)
 
 
 @contextlib.contextmanager

@@ -13,12 +13,13 @@ from conftest import make_cnn, save_torchscript, write_pngs
 
 from gifviz import FieldConfig, compute_field
 from gifviz.cli import main
+from gifviz.config import PENULTIMATE
 from gifviz.errors import ConfigError
 from gifviz.hub import Zoo
 from gifviz.hub.architectures import build_architecture
 from gifviz.methods.peers.evaluation import model_features
 from gifviz.refs import load_reference_folder
-from gifviz.torch_helpers import layer_output
+from gifviz.torch_helpers import layer_output, resolve_layer
 
 LAYER = FieldConfig(steps=3, target="channel_max", layer="backbone")
 
@@ -202,12 +203,30 @@ def test_a_torchscript_layer_that_cannot_be_read_says_why(tmp_path):
         field("blocks.7")
 
 
-def test_bench_tasks_runs_on_a_torchscript_zoo_with_the_channel_max_rule_and_cka(tmp_path, capsys):
+def test_penultimate_names_each_models_own_layer():
+    assert resolve_layer(eager(0), PENULTIMATE) == "backbone"
+    assert resolve_layer(make_cnn(0), PENULTIMATE) == "features"  # head(features(x).flatten(1))
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    assert resolve_layer(mlp, PENULTIMATE) == "2"
+    assert resolve_layer(mlp, "1") == "1" and resolve_layer(mlp, None) is None
+    named = torch.nn.Module()
+    named.penultimate, named.head = torch.nn.Identity(), torch.nn.Identity()
+    named.other = torch.nn.Identity()
+    assert resolve_layer(named, PENULTIMATE) == "penultimate"  # a module of that very name is taken as it is
+    with pytest.raises(ConfigError, match="model 'lone' has no child modules to read penultimate features from"):
+        resolve_layer(torch.nn.Sequential(torch.nn.Linear(2, 2)), PENULTIMATE, "lone")
+
+
+@pytest.mark.parametrize("family", ["gifviz", "no backbone"])
+def test_bench_tasks_runs_on_a_torchscript_zoo_with_the_channel_max_rule_and_cka(tmp_path, capsys, family):
+    """By default the channel-max rule reads each model's penultimate module: ``backbone`` for gifviz's
+    architectures, ``features`` for ``head(features(x).flatten(1))``, which has no backbone."""
     tasks = ("digit", "parity", "colour")
     lines = ['name = "tasks"', 'references = "refs"', "[input]", "channels = 3", "size = [32, 32]", "[data]",
              'transferability = "t.csv"']  # fmt: skip
     for seed, task in enumerate(tasks):
-        save_torchscript(eager(seed), tmp_path / f"{task}.pt")
+        model = eager(seed) if family == "gifviz" else make_cnn(seed, channels=3, size=32)
+        save_torchscript(model, tmp_path / f"{task}.pt")
         lines += ["[[models]]", f'id = "{task}"', f'file = "{task}.pt"', f'task = "{task}"', 'relation = "task"']
     (tmp_path / "zoo.toml").write_text("\n".join(lines) + "\n")
     matrix = {"digit": "1.0,0.8,0.2", "parity": "0.7,1.0,0.3", "colour": "0.1,0.4,1.0"}  # no ties: Spearman defined

@@ -15,7 +15,7 @@ import pandas as pd
 
 from gifviz.analysis.stats import bootstrap_rows, percentile_interval
 from gifviz.bench import ipp, task_relatedness, unlearning
-from gifviz.config import FieldConfig
+from gifviz.config import PENULTIMATE, FieldConfig
 from gifviz.constants import TESTBEDS
 from gifviz.errors import ConfigError, GifvizError
 from gifviz.hub.zoo import Zoo
@@ -37,7 +37,7 @@ class BenchConfig:
         field: ModelGiF's field configuration.
         task_layer: for task relatedness, ModelGiF differentiates this inner layer with the ``channel_max`` rule, as the
             paper does for its task-relatedness testbed (models of different tasks share their features, not their
-            heads); ``None`` keeps ``field``'s own target.
+            heads); by default each model's penultimate module; ``None`` keeps ``field``'s own target.
         methods: ``modelgif`` and peer names.
         n_refs: references in the main table (the sweep may go further, up to all given references).
         sweep: reference counts of the sweep (capped at the references given).
@@ -47,7 +47,7 @@ class BenchConfig:
     """
 
     field: FieldConfig = dataclasses.field(default_factory=lambda: FieldConfig(steps=10))
-    task_layer: str | None = "backbone"
+    task_layer: str | None = PENULTIMATE
     methods: tuple[str, ...] = METHODS
     n_refs: int = 128
     sweep: tuple[int, ...] = (8, 16, 32, 64, 128, 256)

@@ -7,6 +7,7 @@ import time
 
 from gifviz.cli.choices import METHODS, QUICK_METHODS, TESTBEDS
 from gifviz.cli.options import add_field_options, add_store_options, config_from_args, store_from_args
+from gifviz.config import PENULTIMATE
 from gifviz.errors import ConfigError
 
 # The handler imports the testbeds (torch, pandas, scikit-learn) when it runs: the parser stays light.
@@ -52,8 +53,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument(
         "--task-layer",
-        default="backbone",
-        help="layer whose channel maxima ModelGiF differentiates in the task testbed ('' for the output)",
+        default=PENULTIMATE,
+        help="layer whose channel maxima ModelGiF differentiates in the task testbed (default: each model's "
+        "penultimate module, its 'backbone' or the child before its head; '' for the output)",
     )
     bench.add_argument(
         "--out", metavar="DIR", help="write <testbed>.csv, _sweep.csv and _details.csv here (default: print only)"

@@ -40,6 +40,7 @@ from gifviz.torch_helpers import (
     layer_output,
     on_device,
     resolve_device,
+    resolve_layer,
 )
 
 ProgressFn = Callable[[int, int], None]
@@ -87,12 +88,13 @@ def compute_field(
     _check_query_access(model, config, model_id)
     path = _path_problem(inputs, config, baselines, labels, value_range)
     model = on_device(model, path.x.device, path.x.dtype)
+    layer = resolve_layer(model, config.layer, model_id)
     # after on_device: the wrapper of a TorchScript model (its layer made readable) cannot be deep-copied
-    model = hookable(model, config.layer)
+    model = hookable(model, layer)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     wrapped = PreprocessedModel(model, preprocess)
-    with autograd_ready(wrapped) as guard, layer_output(model, config.layer) as read:
+    with autograd_ready(wrapped) as guard, layer_output(model, layer) as read:
         control = _RunControl(progress, should_stop, guard)
         function = _scoring_function(wrapped, read, config, path.x.device)
         ends = _endpoint_pass(function, path, config, model_id)

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from gifviz.errors import ConfigError, GifvizError
+from gifviz.errors import GifvizError
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs
 from gifviz.script_layers import hookable
 from gifviz.space import PreprocessedModel
-from gifviz.torch_helpers import forward_in_chunks, layer_output
+from gifviz.torch_helpers import forward_in_chunks, layer_output, penultimate_layer
 
 EVAL_BATCH = 256
 
@@ -55,13 +55,8 @@ def other_classes_reason(origin: str, model_id: str) -> str:
 
 
 def default_layer(model: LoadedModel) -> str:
-    """The penultimate features: the ``backbone`` module of gifviz architectures, else the module before the last."""
-    names = [name for name, _ in model.module.named_children()]
-    if "backbone" in names:
-        return "backbone"
-    if len(names) < 2:
-        raise ConfigError(f"model {model.id!r} has no child modules to read features from; name a layer")
-    return names[-2]
+    """The penultimate features: :func:`~gifviz.torch_helpers.penultimate_layer`."""
+    return penultimate_layer(model.module, model.id)
 
 
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
