@@ -8,8 +8,12 @@ own output and the layer's value come from one run, with the gradients of the co
 Finding the layer's output in the compiled graph: after inlining every call (submodules, helper methods such as
 ``_forward_impl``, scripted or traced), each operation of the graph still knows which module instance ran it
 (``Node.getModuleHierarchy``). The layer's output is the last tensor its operations make that an operation outside
-it uses, which is what a forward hook on its last call would see. It is copied (``aten::clone``) right where it is
-made, so an in-place operation that follows (``out += identity``) cannot change what is read.
+it uses, which is what a forward hook on its last call would see (a tuple's first item, as a hook reads it). It is
+copied (``aten::clone``) where the layer's call ends, so an in-place operation that follows (``out += identity``)
+cannot change what is read. gifviz calls a model with its input alone, so the copy fixes the forward's other arguments
+to their defaults and folds the branches they decide (timm's ``if attn_mask is not None``). A layer the graph cannot
+place (it runs only in a loop or branch, or again in one after its last plain call; it computes nothing; items of
+look-alike containers) is refused with why, never read wrong.
 
 TorchScript has no public way to return an inner value of a compiled ``forward``, so the graph copy becomes a function
 through ``torch._C._create_function_from_graph`` (checked on torch 2.14). A leaf module: it imports torch, ``re`` and
@@ -31,7 +35,7 @@ from gifviz.errors import ConfigError
 _WHOLE = "gifviz_scripted_model"
 # One step of a node's module hierarchy, ``name(Type)``; ``SELF`` steps are calls of the module's own methods and
 # ``UNKNOWN_INSTANCE`` steps calls of functions, both inside the module of the step before.
-_STEP = re.compile(r"([^.()]+)\(([^()]*)\)")
+_STEPS = re.compile(r"(?<=\))\.")
 _NOT_A_SUBMODULE = {"SELF", "UNKNOWN_INSTANCE"}
 # Nodes that read a constant or an attribute (weights included) make nothing a layer outputs.
 _NO_COMPUTATION = {"prim::Constant", "prim::GetAttr"}
@@ -62,57 +66,78 @@ class _ScriptLayerTap(nn.Module):
         parent.add_module(last, _Reported())
         self._layer = layer
         self._tapped = tapped  # a compiled function (module, *inputs) -> (output, layer value)
-        self._defaults = defaults  # the forward's arguments after the model itself, default or None when it has none
+        self._defaults = defaults  # the forward's arguments after its input: their defaults (None when none)
 
-    def forward(self, *inputs: Any) -> Any:
-        arguments = list(inputs) + list(self._defaults[len(inputs) :])
-        output, value = self._tapped(getattr(self, _WHOLE)._c, *arguments)
+    def forward(self, x: torch.Tensor) -> Any:
+        # the compiled copy has the forward's other arguments fixed to their defaults (_with_defaults)
+        output, value = self._tapped(getattr(self, _WHOLE)._c, x, *self._defaults)
         self.get_submodule(self._layer)(value)
         return output
 
 
 class _ModulePaths:
-    """The dotted path of the module instance that ran a node, from the node's hierarchy string, resolved against
-    the model's own tree: a step names an attribute of the module of the step before, except for a call of an item of
-    a ``ModuleList`` or ``ModuleDict``, which TorchScript records under the item's name alone (``0(Conv2d)``); the
-    container is the child that holds an item of that name and type."""
+    """Which module instances may have run a node, as dotted paths resolved against the model's own tree.
+
+    A node's hierarchy string is a chain of ``name(Type)`` steps, each an attribute of the module of the step before,
+    except a call of an item of a ``ModuleList`` or ``ModuleDict``, which TorchScript records under the item's name
+    alone (``0(Conv2d)``): such a step stands for every module below the step before that has that name and type, so a
+    node can have several candidate paths. A block's return node belongs to the loop or branch that owns the block.
+    """
 
     def __init__(self, model: torch.jit.ScriptModule) -> None:
         self.model = model
-        self.known: dict[str, tuple[str, ...]] = {}
+        self.known: dict[str, frozenset[tuple[str, ...]]] = {}
 
-    def of(self, node: torch._C.Node) -> tuple[str, ...]:
+    def of(self, node: torch._C.Node) -> frozenset[tuple[str, ...]]:
+        while node.kind() == "prim::Return":
+            owner = node.owningBlock().owningNode()
+            if owner is None:  # the graph's own return: the model's output, outside every layer
+                return frozenset([()])
+            node = owner
         hierarchy = node.getModuleHierarchy()
         if hierarchy not in self.known:
             self.known[hierarchy] = self._resolve(hierarchy)
         return self.known[hierarchy]
 
-    def _resolve(self, hierarchy: str) -> tuple[str, ...]:
-        path: list[str] = []
-        module: nn.Module = self.model
-        for name, kind in _STEP.findall(hierarchy):
+    def _resolve(self, hierarchy: str) -> frozenset[tuple[str, ...]]:
+        states: list[tuple[tuple[str, ...], nn.Module]] = [((), self.model)]
+        # steps end in ")" and are joined by "."; a name may hold "(", ")" or spaces (ModuleDict keys)
+        for step in (piece.lstrip(".") for piece in _STEPS.split(hierarchy) if piece.strip(".")):
+            name, _, kind = step[:-1].rpartition("(")
             if name in _NOT_A_SUBMODULE:
                 continue
-            children = dict(module.named_children())
-            if name not in children:
-                holders = [
-                    (holder, child)
-                    for holder, child in children.items()
-                    for item_name, item in child.named_children()
-                    if item_name == name and getattr(item, "original_name", None) == kind
+            following: list[tuple[tuple[str, ...], nn.Module]] = []
+            for path, module in states:
+                children = dict(module.named_children())
+                if name in children:
+                    following.append(((*path, name), children[name]))
+                    continue
+                following += [
+                    ((*path, *inner.split(".")), item)
+                    for inner, item in module.named_modules()
+                    if inner.rpartition(".")[2] == name and getattr(item, "original_name", None) == kind
                 ]
-                if len(holders) != 1:
-                    where = ".".join(path) or "the model"
-                    raise ConfigError(
-                        f"cannot tell which submodule of {where} ran as {name}({kind}) in this TorchScript model "
-                        f"({len(holders)} containers hold one); use an output target"
-                    )
-                holder, module = holders[0]
-                path += [holder, name]
-                continue
-            path.append(name)
-            module = children[name]
-        return tuple(path)
+            states = following
+        return frozenset(path for path, _ in states)
+
+    def inside(self, node: torch._C.Node, layer: tuple[str, ...], name: str) -> bool:
+        """Whether ``node`` ran inside ``layer``; a :class:`ConfigError` when its candidate paths disagree."""
+        candidates = self.of(node)
+        verdicts = {path[: len(layer)] == layer for path in candidates}
+        if len(verdicts) != 1:
+            raise ConfigError(
+                f"cannot read layer {name!r} of this TorchScript model: some of its operations may belong to "
+                f"{sorted('.'.join(path) for path in candidates)}, items of containers that look alike; name "
+                "another layer, or use an output target"
+            )
+        return verdicts.pop()
+
+
+def _top_level(node: torch._C.Node) -> torch._C.Node:
+    """The node of the graph's top-level block that holds ``node`` (itself, or the loop or branch around it)."""
+    while node.owningBlock().owningNode() is not None:
+        node = node.owningBlock().owningNode()
+    return node
 
 
 def _nested_nodes(graph: torch._C.Graph) -> Iterator[torch._C.Node]:
@@ -125,39 +150,91 @@ def _nested_nodes(graph: torch._C.Graph) -> Iterator[torch._C.Node]:
             pending.extend(node.blocks())
 
 
-def _layer_value(graph: torch._C.Graph, paths: _ModulePaths, layer: tuple[str, ...], name: str) -> torch._C.Value:
-    """The last tensor the operations of ``layer`` make in the top-level block that an operation outside it uses."""
+def _is_output(value: torch._C.Value) -> bool:
+    """A tensor, or a tuple whose first item is one (a forward hook reads ``output[0]`` of a tuple)."""
+    kind = value.type()
+    if isinstance(kind, torch._C.TupleType):
+        items = kind.elements()
+        return bool(items) and isinstance(items[0], torch._C.TensorType)
+    return isinstance(kind, torch._C.TensorType)
 
-    def _inside(node: torch._C.Node) -> bool:
-        return paths.of(node)[: len(layer)] == layer
+
+def _layer_value(graph: torch._C.Graph, paths: _ModulePaths, layer: tuple[str, ...], name: str) -> torch._C.Value:
+    """The last value the operations of ``layer`` make in the top-level block that an operation outside it uses."""
+
+    def inside(node: torch._C.Node) -> bool:
+        return paths.inside(node, layer, name)
 
     found = None
     for node in graph.nodes():
-        if node.kind() in _NO_COMPUTATION or not _inside(node):
+        if node.kind() in _NO_COMPUTATION or not inside(node):
             continue
         for value in node.outputs():
-            if isinstance(value.type(), torch._C.TensorType) and any(not _inside(use.user) for use in value.uses()):
+            if _is_output(value) and any(not inside(use.user) for use in value.uses()):
                 found = value
+    nested = [node for node in _nested_nodes(graph) if node.kind() not in _NO_COMPUTATION and inside(node)]
     if found is None:
-        nested = any(_inside(node) for node in _nested_nodes(graph) if node.kind() not in _NO_COMPUTATION)
         why = "its operations run only inside a loop or branch" if nested else "it computes nothing there (identity)"
         raise ConfigError(
             f"cannot read layer {name!r} of this TorchScript model: {why}; name another layer, or use an output target"
         )
+    # a later call inside a loop or branch would be the one a hook sees last, and it may or may not run
+    last = _top_level(found.node())
+    if any(_top_level(node).isAfter(last) and not inside(_top_level(node)) for node in nested):
+        raise ConfigError(
+            f"cannot read layer {name!r} of this TorchScript model: it runs again inside a loop or branch after its "
+            "last plain call; name another layer, or use an output target"
+        )
     return found
 
 
+def _end_of_call(graph: torch._C.Graph, paths: _ModulePaths, value: torch._C.Value, layer: str) -> torch._C.Node:
+    """The last top-level node of the call of ``layer`` that made ``value``: an in-place operation of the layer on
+    its output (``y.clamp_(min=0)``) comes after the node that made it."""
+    nodes = list(graph.nodes())
+    path = tuple(layer.split("."))
+    at = nodes.index(_top_level(value.node()))
+    while at + 1 < len(nodes) and (nodes[at + 1].kind() in _NO_COMPUTATION or paths.inside(nodes[at + 1], path, layer)):
+        at += 1
+    return nodes[at]
+
+
+def _with_defaults(model: torch.jit.ScriptModule, graph: torch._C.Graph) -> None:
+    """Fix the forward's arguments after the first to their defaults, as gifviz calls ``model(x)``, and fold the
+    branches they decide (``if attn_mask is not None``), so that layers behind them are plain calls again."""
+    arguments = model.forward.schema.arguments[2:]  # after the model itself and its input
+    start = next(iter(graph.nodes()))
+    for argument, value in zip(arguments, list(graph.inputs())[2:], strict=True):
+        if not argument.has_default_value() or not value.uses():
+            continue
+        constant = graph.insertConstant(argument.default_value)
+        constant.node().moveBefore(start)
+        value.replaceAllUsesWith(constant)
+    torch._C._jit_pass_constant_propagation(graph)
+
+
 def _tapped_forward(model: torch.jit.ScriptModule, layer: str) -> Any:
-    """A compiled function ``(model, *inputs) -> (output, layer value)`` from an inlined copy of ``model``'s forward."""
+    """A compiled function ``(model, x, ...) -> (output, layer value)`` from an inlined copy of ``model``'s
+    forward."""
     try:
         graph = model.graph.copy()
     except (AttributeError, RuntimeError):
         raise ConfigError(f"cannot read layer {layer!r}: this TorchScript model has no forward to read") from None
     torch._C._jit_pass_inline(graph)
-    value = _layer_value(graph, _ModulePaths(model), tuple(layer.split(".")), layer)
+    _with_defaults(model, graph)
+    paths = _ModulePaths(model)
+    value = _layer_value(graph, paths, tuple(layer.split(".")), layer)
+    at = _end_of_call(graph, paths, value, layer)
+    if isinstance(value.type(), torch._C.TupleType):  # a hook reads the first item of a tuple
+        zero = graph.insertConstant(0)
+        first = graph.create("prim::TupleIndex", [value, zero])
+        first.insertAfter(at)
+        zero.node().moveBefore(first)
+        first.output().setType(value.type().elements()[0])
+        at, value = first, first.output()
     no_format = graph.insertConstant(None)  # clone's memory_format argument
     keep = graph.create("aten::clone", [value, no_format])
-    keep.insertAfter(value.node())
+    keep.insertAfter(at)
     no_format.node().moveBefore(keep)
     keep.output().setType(value.type())
     graph.registerOutput(keep.output())
@@ -188,6 +265,6 @@ def hookable(model: nn.Module, layer: str | None) -> nn.Module:
     _check_layer(model, layer)
     if layer.split(".")[0] == _WHOLE:
         raise ConfigError(f"cannot read layer {layer!r}: gifviz keeps the scripted model under that name; rename it")
-    arguments = model.forward.schema.arguments[1:]  # after the model itself
+    arguments = model.forward.schema.arguments[2:]  # after the model itself and its input
     defaults = tuple(argument.default_value for argument in arguments)
     return _ScriptLayerTap(model, layer, _tapped_forward(model, layer), defaults)

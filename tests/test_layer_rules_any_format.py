@@ -116,6 +116,51 @@ class Branchy(torch.nn.Module):
         return self.nothing(x)
 
 
+class Clamped(torch.nn.Module):
+    """A layer that changes its own output in place after making it."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(width, width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        y.clamp_(min=0.0)
+        return y
+
+
+class Paired(torch.nn.Module):
+    """A layer that returns a tuple (a forward hook reads its first item)."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(width, width, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.conv(x)
+        return y, y.mean((2, 3))
+
+
+class Varied(torch.nn.Module):
+    """Blocks with submodules in a ModuleList, an in-place change inside a layer, a tuple-valued layer, and a layer
+    behind a branch on a default argument (``if mask is None``, as timm's attention has)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(1, 6, 3, padding=1)
+        self.blocks = torch.nn.ModuleList([Residual(6), Residual(6)])
+        self.clamp, self.pair, self.gate = Clamped(6), Paired(6), torch.nn.Conv2d(6, 6, 1)
+        self.head = torch.nn.Linear(6, 10)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        x, _ = self.pair(self.clamp(x) - 0.5)
+        x = self.gate(x) if mask is None else x * mask
+        return self.head(x.mean((2, 3)))
+
+
 def scripted_copy(model: torch.nn.Module, tmp_path, traced: bool = False, size: tuple = (1, 16, 16)):
     """``model`` saved as a TorchScript file (scripted, or traced) and loaded back, as a zoo holds it."""
     with warnings.catch_warnings():
@@ -139,6 +184,19 @@ def branchy() -> Branchy:
 @pytest.mark.parametrize("layer", ["stem", "mix", "blocks", "blocks.0", "blocks.2.conv", "blocks.2.bn", "extra.1"])
 def test_any_layer_of_a_torchscript_forward_gives_the_eager_field(tmp_path, layer, traced):
     model = branchy()
+    config = FieldConfig(steps=3, target="channel_max", layer=layer)
+    inputs = torch.rand(4, 1, 16, 16)
+    expected = compute_field(model, inputs, config)
+    got = compute_field(scripted_copy(model, tmp_path, traced), inputs, config)
+    assert float(expected.values.abs().max()) > 0
+    torch.testing.assert_close(got.values, expected.values, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("traced", [False, True])
+@pytest.mark.parametrize("layer", ["blocks.0", "blocks.1.conv", "clamp", "pair", "gate"])
+def test_containers_in_place_layers_tuples_and_default_arguments_give_the_eager_field(tmp_path, layer, traced):
+    torch.manual_seed(1)
+    model = Varied().eval()
     config = FieldConfig(steps=3, target="channel_max", layer=layer)
     inputs = torch.rand(4, 1, 16, 16)
     expected = compute_field(model, inputs, config)
@@ -201,6 +259,21 @@ def test_a_torchscript_layer_that_cannot_be_read_says_why(tmp_path):
         ConfigError, match=r"'blocks\.7' is not a module of this model; some of its modules: \['blocks\.0'"
     ):
         field("blocks.7")
+
+    class Again(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 1, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = self.conv(x) * 2
+            for _ in range(2):
+                x = self.conv(x)
+            return x.flatten(1)
+
+    again = scripted_copy(Again().eval(), tmp_path)
+    with pytest.raises(ConfigError, match="'conv' of this TorchScript model: it runs again inside a loop or branch"):
+        compute_field(again, inputs, FieldConfig(steps=2, target="channel_max", layer="conv"))
 
 
 def test_penultimate_names_each_models_own_layer():
