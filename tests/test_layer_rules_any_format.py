@@ -180,23 +180,21 @@ def branchy() -> Branchy:
     return model
 
 
-@pytest.mark.parametrize("traced", [False, True])
-@pytest.mark.parametrize("layer", ["stem", "mix", "blocks", "blocks.0", "blocks.2.conv", "blocks.2.bn", "extra.1"])
-def test_any_layer_of_a_torchscript_forward_gives_the_eager_field(tmp_path, layer, traced):
-    model = branchy()
-    config = FieldConfig(steps=3, target="channel_max", layer=layer)
-    inputs = torch.rand(4, 1, 16, 16)
-    expected = compute_field(model, inputs, config)
-    got = compute_field(scripted_copy(model, tmp_path, traced), inputs, config)
-    assert float(expected.values.abs().max()) > 0
-    torch.testing.assert_close(got.values, expected.values, rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("traced", [False, True])
-@pytest.mark.parametrize("layer", ["blocks.0", "blocks.1.conv", "clamp", "pair", "gate"])
-def test_containers_in_place_layers_tuples_and_default_arguments_give_the_eager_field(tmp_path, layer, traced):
+def varied() -> Varied:
     torch.manual_seed(1)
-    model = Varied().eval()
+    return Varied().eval()
+
+
+BRANCHY_LAYERS = ["stem", "mix", "blocks", "blocks.0", "blocks.2.conv", "blocks.2.bn", "extra.1"]
+VARIED_LAYERS = ["blocks.0", "blocks.1.conv", "clamp", "pair", "gate"]
+
+
+@pytest.mark.parametrize("traced", [False, True])
+@pytest.mark.parametrize(
+    ("make", "layer"), [(branchy, layer) for layer in BRANCHY_LAYERS] + [(varied, layer) for layer in VARIED_LAYERS]
+)
+def test_any_layer_of_a_torchscript_forward_gives_the_eager_field(tmp_path, make, layer, traced):
+    model = make()
     config = FieldConfig(steps=3, target="channel_max", layer=layer)
     inputs = torch.rand(4, 1, 16, 16)
     expected = compute_field(model, inputs, config)
