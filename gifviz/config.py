@@ -48,6 +48,10 @@ DEFAULT_QUERIES = 512
 EXECUTION_ONLY = ("batch_size", "device", "channels_last")
 # Options added after fields were first stored enter the key only when set, so stored fields stay valid.
 KEY_ONLY_WHEN_SET = {"autocast": "none", "gradient": "autograd", "queries": None}
+# How an inner layer's output is read, in the key of every layer field: 2 = a copy taken where the layer's call ends
+# (an in-place operation after it, `out += identity`, changed what version 1 read), and PENULTIMATE resolved by the
+# rule of gifviz.torch_helpers.penultimate_layer as of this version. Bump it when either changes.
+LAYER_READING = 2
 
 TargetFn = Callable[[Any], Any]
 
@@ -76,7 +80,8 @@ class FieldConfig:
             ``topk_features`` (sum of the endpoint's ``topk`` largest features). A callable maps the model output
             ``(B, ...)`` to ``(B,)``; its qualified name stands for it in the JSON form.
         layer: dotted module name for layer targets (``None``: the model's output); :data:`PENULTIMATE` names each
-            model's penultimate module, so one configuration serves models whose layers are named differently.
+            model's penultimate module (a top-level child literally named ``penultimate`` is taken as it is), so one
+            configuration serves models whose layers are named differently.
         cumulative: True: cumulative integrated gradients ``(sum_{j<=k} w_j g_j) * (x - b)``; False: the raw gradient
             ``g_k`` at each path point.
         channel_reduction: ``none`` keeps ``D = C*H*W``; ``mean`` averages channels, ``D = H*W``.
@@ -183,6 +188,8 @@ class FieldConfig:
             for name, unset in KEY_ONLY_WHEN_SET.items():
                 if data[name] == unset:
                     data.pop(name)
+            if data["layer"] is not None:
+                data["layer_reading"] = LAYER_READING
         return data
 
     def to_json(self, *, for_key: bool = False) -> str:

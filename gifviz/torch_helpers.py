@@ -1,8 +1,8 @@
 """General torch helpers that every layer may use: the device to run on, a model's training flags, in-place
 activations under autograd, reading an inner layer's output, and chunked evaluation without gradients.
 
-A leaf module: it imports torch and :mod:`gifviz.errors` only, so the hub (loading sets eval mode), the peers (they
-read layers) and the field engine share these helpers without reaching into one another.
+A leaf module: it imports torch, :mod:`gifviz.errors` and :mod:`gifviz.config` only, so the hub (loading sets eval
+mode), the peers (they read layers) and the field engine share these helpers without reaching into one another.
 """
 
 from __future__ import annotations
@@ -100,20 +100,28 @@ def autograd_ready(model: nn.Module) -> Iterator[InplaceGuard]:
 def penultimate_layer(model: nn.Module, model_id: str = "") -> str:
     """The module whose output is ``model``'s penultimate features: its child ``backbone`` (gifviz's architectures),
     else the child before its last, taken as the head (``features`` of ``head(features(x).flatten(1))``, ``avgpool``
-    of a torchvision ResNet, the layer before the last of an ``nn.Sequential``)."""
-    names = [name for name, _ in model.named_children()]
-    if "backbone" in names:
+    of a torchvision ResNet, the layer before the last of an ``nn.Sequential``), stepping back over identity
+    placeholders (timm's ``norm_pre``): they pass their input on, and a TorchScript copy has no call of them to read.
+    A change to this rule must bump :data:`gifviz.config.LAYER_READING`."""
+    children = list(model.named_children())
+    if any(name == "backbone" for name, _ in children):
         return "backbone"
-    if len(names) < 2:
+    before_head = [name for name, child in children[:-1] if not _is_identity(child)]
+    if not before_head:
         who = f"model {model_id!r}" if model_id else "this model"
         raise ConfigError(f"{who} has no child modules to read penultimate features from; name a layer")
-    return names[-2]
+    return before_head[-1]
+
+
+def _is_identity(module: nn.Module) -> bool:
+    """``nn.Identity``, eager or compiled (TorchScript keeps the class name as ``original_name``)."""
+    return isinstance(module, nn.Identity) or getattr(module, "original_name", None) == "Identity"
 
 
 def resolve_layer(model: nn.Module, layer: str | None, model_id: str = "") -> str | None:
     """``layer``, with :data:`~gifviz.config.PENULTIMATE` replaced by ``model``'s :func:`penultimate_layer` (unless the
-    model has a module of that very name)."""
-    if layer != PENULTIMATE or any(name == PENULTIMATE for name, _ in model.named_modules()):
+    model has a top-level child of that very name)."""
+    if layer != PENULTIMATE or any(name == PENULTIMATE for name, _ in model.named_children()):
         return layer
     return penultimate_layer(model, model_id)
 

@@ -13,7 +13,7 @@ from conftest import make_cnn, save_torchscript, write_pngs
 
 from gifviz import FieldConfig, compute_field
 from gifviz.cli import main
-from gifviz.config import PENULTIMATE
+from gifviz.config import LAYER_READING, PENULTIMATE
 from gifviz.errors import ConfigError
 from gifviz.hub import Zoo
 from gifviz.hub.architectures import build_architecture
@@ -286,6 +286,20 @@ def test_penultimate_names_each_models_own_layer():
     assert resolve_layer(named, PENULTIMATE) == "penultimate"  # a module of that very name is taken as it is
     with pytest.raises(ConfigError, match="model 'lone' has no child modules to read penultimate features from"):
         resolve_layer(torch.nn.Sequential(torch.nn.Linear(2, 2)), PENULTIMATE, "lone")
+    # an identity placeholder before the head passes its input on: the module before it is read, in every format
+    placeholder = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Identity(),
+                                      torch.nn.Linear(392, 10))  # fmt: skip
+    assert resolve_layer(placeholder, PENULTIMATE) == "1"
+    assert resolve_layer(torch.jit.script(placeholder), PENULTIMATE) == "1"
+
+
+def test_a_layer_fields_key_names_how_its_layer_is_read():
+    """Fields of an inner layer stored before its output was copied (an in-place op after it changed what was read)
+    are not served again: the key of every layer field carries the reading's version; output fields keep theirs."""
+    assert "layer_reading" not in FieldConfig().to_json(for_key=True)
+    keyed = LAYER.to_json(for_key=True)
+    assert f'"layer_reading":{LAYER_READING}' in keyed and LAYER_READING >= 2
+    assert "layer_reading" not in LAYER.to_json()  # the config itself is unchanged
 
 
 @pytest.mark.parametrize("family", ["gifviz", "no backbone"])

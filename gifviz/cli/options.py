@@ -65,8 +65,8 @@ def add_field_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--topk", type=int, default=_DEFAULT.topk, help="k for topk_map / topk_features")
     group.add_argument(
         "--layer",
-        help="module name for layer targets (channel_max, topk_features), or 'penultimate' (each model's own); no "
-        "default: those targets need it",
+        help="module name for layer targets (channel_max, topk_features), or 'penultimate' (each model's own: its "
+        "backbone, else the child before its head); no default: those targets need it",
     )
     group.add_argument("--raw", action="store_true", help="raw gradients per point instead of cumulative IG")
     group.add_argument(

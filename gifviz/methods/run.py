@@ -145,8 +145,9 @@ def _pair_distance(method: DistanceMethod, signatures: dict[str, Signature]) -> 
 
 
 def failed_run(name: str, title: str, access: str, reason: str) -> MethodRun:
-    """A method that could not run on these models (a model behind an API has no layer to read, SAC-w has no labels):
-    it stays in the tables as n/a with the reason, instead of stopping the whole testbed or vanishing from it."""
+    """A method that could not run on these models (a model behind an API has no layer to read, a TorchScript layer
+    its graph cannot place, SAC-w has no labels): it stays in the tables as n/a with the reason, instead of stopping
+    the whole testbed or vanishing from it."""
     return MethodRun(name, title, access, 0, 0, 0.0, lambda a, b, rows: float("nan"), note=reason)
 
 

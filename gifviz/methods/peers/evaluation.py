@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from gifviz.config import PENULTIMATE
 from gifviz.errors import GifvizError
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs
 from gifviz.script_layers import hookable
 from gifviz.space import PreprocessedModel
-from gifviz.torch_helpers import forward_in_chunks, layer_output, penultimate_layer
+from gifviz.torch_helpers import forward_in_chunks, layer_output, resolve_layer
 
 EVAL_BATCH = 256
 
@@ -55,13 +56,13 @@ def other_classes_reason(origin: str, model_id: str) -> str:
 
 
 def default_layer(model: LoadedModel) -> str:
-    """The penultimate features: :func:`~gifviz.torch_helpers.penultimate_layer`."""
-    return penultimate_layer(model.module, model.id)
+    """The penultimate features: :data:`~gifviz.config.PENULTIMATE`, resolved for this model."""
+    return resolve_layer(model.module, PENULTIMATE, model.id)
 
 
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
     """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
-    layer = layer or default_layer(model)
+    layer = resolve_layer(model.module, layer, model.id) if layer else default_layer(model)
     module = hookable(model.module, layer)  # a TorchScript model's layer becomes readable by a forward hook
     wrapped = PreprocessedModel(module, model.preprocess)
     with layer_output(module, layer) as read:
