@@ -17,8 +17,7 @@ from gifviz.errors import ConfigError
 # what the parser offers and what __post_init__ checks (values also arrive from the command line, TOML and URLs).
 Rule = Literal["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
 Baseline = Literal["zeros", "blur", "shuffle", "noise"]
-# `layer=` value naming each model's own penultimate module (gifviz.torch_helpers.penultimate_layer): its child
-# `backbone` when it has one, else the child before its last (the head).
+# `layer=` value naming each model's own penultimate module, by the rule of gifviz.torch_helpers.penultimate_layer.
 PENULTIMATE = "penultimate"
 # Targets on the model's output, and representation targets on a hooked inner layer (`layer=`).
 OutputTarget = Literal["predicted", "predicted_logsoftmax", "label", "sum", "topk_map"]
@@ -178,7 +177,8 @@ class FieldConfig:
         return self.target
 
     def to_dict(self, *, for_key: bool = False) -> dict[str, Any]:
-        """Plain-JSON form. ``for_key=True`` drops execution-only fields (they do not change the field)."""
+        """Plain-JSON form. ``for_key=True`` drops execution-only fields (they do not change the field) and adds
+        ``layer_reading`` to layer fields (not a field of this class: :meth:`from_dict` takes the plain form only)."""
         data = dataclasses.asdict(self)
         data["target"] = self.target_name
         data["pool"] = list(self.pool) if self.pool is not None else None

@@ -257,8 +257,10 @@ def hookable(model: nn.Module, layer: str | None) -> nn.Module:
     they are.
 
     Raises:
-        ConfigError: ``layer`` is not a submodule of ``model``, or its output cannot be found in the compiled forward
-            (it runs only inside a loop or branch, or computes nothing).
+        ConfigError: ``layer`` is not a submodule of ``model``, or the compiled forward cannot place its output: it
+            runs only inside a loop or branch, or again in one after its last plain call; it computes nothing; its
+            operations may belong to items of look-alike containers; the model has no readable forward; or it is
+            the name the wrapper keeps the model under.
     """
     if layer is None or not isinstance(model, torch.jit.ScriptModule):
         return model

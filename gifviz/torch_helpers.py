@@ -1,5 +1,6 @@
 """General torch helpers that every layer may use: the device to run on, a model's training flags, in-place
-activations under autograd, reading an inner layer's output, and chunked evaluation without gradients.
+activations under autograd, which module holds a model's penultimate features, reading an inner layer's output, and
+chunked evaluation without gradients.
 
 A leaf module: it imports torch, :mod:`gifviz.errors` and :mod:`gifviz.config` only, so the hub (loading sets eval
 mode), the peers (they read layers) and the field engine share these helpers without reaching into one another.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator
+from typing import overload
 
 import torch
 from torch import nn
@@ -118,6 +120,14 @@ def _is_identity(module: nn.Module) -> bool:
     return isinstance(module, nn.Identity) or getattr(module, "original_name", None) == "Identity"
 
 
+@overload
+def resolve_layer(model: nn.Module, layer: str, model_id: str = "") -> str: ...
+
+
+@overload
+def resolve_layer(model: nn.Module, layer: None, model_id: str = "") -> None: ...
+
+
 def resolve_layer(model: nn.Module, layer: str | None, model_id: str = "") -> str | None:
     """``layer``, with :data:`~gifviz.config.PENULTIMATE` replaced by ``model``'s :func:`penultimate_layer` (unless the
     model has a top-level child of that very name)."""
@@ -155,6 +165,8 @@ def layer_output(model: nn.Module, layer: str | None) -> Iterator[Callable[[torc
         raise ConfigError(f"cannot hook layer {layer!r} of this model ({error}); use an output target") from None
 
     def read(_output: torch.Tensor) -> torch.Tensor:
+        if not captured:  # a container (ModuleList), or a module the forward never calls
+            raise ConfigError(f"layer {layer!r} did not run in the model's forward pass; name a module it calls")
         value = captured.pop()
         captured.clear()
         return value

@@ -327,3 +327,9 @@ def test_bench_tasks_runs_on_a_torchscript_zoo_with_the_channel_max_rule_and_cka
     table = pd.read_csv(out / "tasks.csv")
     assert set(table["method"]) == {"modelgif", "cka"}
     assert table["note"].isna().all() and np.isfinite(table["value"]).all()
+
+
+def test_a_layer_the_forward_never_runs_says_so():
+    """A container (a ModuleList) is a module, but no forward hook of it ever fires."""
+    with pytest.raises(ConfigError, match=r"layer 'extra' did not run in the model's forward pass"):
+        model_features(SimpleNamespace(id="m", module=branchy(), preprocess=None), torch.rand(2, 1, 16, 16), "extra")

@@ -55,14 +55,10 @@ def other_classes_reason(origin: str, model_id: str) -> str:
     return f"compares outputs class by class, and {model_id!r} has other output classes than {origin!r}"
 
 
-def default_layer(model: LoadedModel) -> str:
-    """The penultimate features: :data:`~gifviz.config.PENULTIMATE`, resolved for this model."""
-    return resolve_layer(model.module, PENULTIMATE, model.id)
-
-
 def model_features(model: LoadedModel, images: torch.Tensor, layer: str | None = None) -> torch.Tensor:
-    """Features ``(N, F)`` of ``layer`` (default: :func:`default_layer`), read by a forward hook and flattened."""
-    layer = resolve_layer(model.module, layer, model.id) if layer else default_layer(model)
+    """Features ``(N, F)`` of ``layer`` (default: the model's penultimate module, :data:`~gifviz.config.PENULTIMATE`),
+    read by a forward hook and flattened."""
+    layer = resolve_layer(model.module, layer or PENULTIMATE, model.id)
     module = hookable(model.module, layer)  # a TorchScript model's layer becomes readable by a forward hook
     wrapped = PreprocessedModel(module, model.preprocess)
     with layer_output(module, layer) as read:
