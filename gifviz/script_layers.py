@@ -33,8 +33,9 @@ from gifviz.errors import ConfigError
 
 # The name the wrapper keeps the whole scripted model under, beside the path of the layer it reports.
 _WHOLE = "gifviz_scripted_model"
-# One step of a node's module hierarchy, ``name(Type)``; ``SELF`` steps are calls of the module's own methods and
-# ``UNKNOWN_INSTANCE`` steps calls of functions, both inside the module of the step before.
+# Splits a node's module hierarchy into its steps, ``name(Type)``, at each dot after a closing parenthesis. ``SELF``
+# steps are calls of the module's own methods and ``UNKNOWN_INSTANCE`` steps calls of functions, both inside the
+# module of the step before.
 _STEPS = re.compile(r"(?<=\))\.")
 _NOT_A_SUBMODULE = {"SELF", "UNKNOWN_INSTANCE"}
 # Nodes that read a constant or an attribute (weights included) make nothing a layer outputs.
@@ -65,7 +66,7 @@ class _ScriptLayerTap(nn.Module):
             parent = container
         parent.add_module(last, _Reported())
         self._layer = layer
-        self._tapped = tapped  # a compiled function (module, *inputs) -> (output, layer value)
+        self._tapped = tapped  # a compiled function (module, x, *defaults) -> (output, layer value)
         self._defaults = defaults  # the forward's arguments after its input: their defaults (None when none)
 
     def forward(self, x: torch.Tensor) -> Any:
@@ -123,6 +124,11 @@ class _ModulePaths:
     def inside(self, node: torch._C.Node, layer: tuple[str, ...], name: str) -> bool:
         """Whether ``node`` ran inside ``layer``; a :class:`ConfigError` when its candidate paths disagree."""
         candidates = self.of(node)
+        if not candidates:  # a step names no module of the tree: which layer ran the node is unknown
+            raise ConfigError(
+                f"cannot read layer {name!r} of this TorchScript model: some of its operations name a module "
+                f"({node.getModuleHierarchy()!r}) that its tree does not hold; use an output target"
+            )
         verdicts = {path[: len(layer)] == layer for path in candidates}
         if len(verdicts) != 1:
             raise ConfigError(
