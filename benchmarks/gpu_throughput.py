@@ -3,6 +3,8 @@ measured bf16 matrix-multiply rate, for float32, bf16 autocast and bf16 + channe
 the effect of bf16 on distances.
 
 Run:  python benchmarks/gpu_throughput.py                 (needs CUDA)
+      python benchmarks/gpu_throughput.py --profile       (then where each engine spends its time: torch.profiler's
+                                                           top operations, gifviz float32 against captum)
       python benchmarks/gpu_throughput.py --allow-cpu --size 64 --n 2 --steps 4 --batch 8   (smoke run on a CPU)
 """
 
@@ -66,6 +68,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--allow-cpu", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also print each engine's top operations")
     args = parser.parse_args()
     if not torch.cuda.is_available() and not args.allow_cpu:
         print("no CUDA device here: the GPU figures are pending (run this on a GPU machine)")
@@ -112,6 +115,28 @@ def main() -> None:
         f"| captum IG float32 (last map only) | {rate:,.0f} | {rate * per_point / 1e12:.1f} | "
         f"{rate * per_point / peak:.0%} | - |"
     )
+    if args.profile:
+        # captum runs as fast as the engine on a CPU (field_throughput.py) but about twice as fast on an H200: this
+        # says where the time goes on the device (one warm run each)
+        profile("gifviz float32", lambda: compute_field(model, inputs, configs["float32"]), device)
+        profile("captum IG float32", lambda: ig.attribute(x, target=target, n_steps=args.steps,
+                                                           internal_batch_size=args.batch), device)  # fmt: skip
+
+
+def profile(label: str, function, device: torch.device, rows: int = 15) -> None:
+    """torch.profiler's operations of one warm run of ``function``, sorted by their own time on ``device``."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    function()
+    synchronize(device)
+    with profiler(activities=activities) as recorded:
+        function()
+        synchronize(device)
+    order = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(f"\n{label}: top {rows} operations by {order}")
+    print(recorded.key_averages().table(sort_by=order, row_limit=rows))
 
 
 if __name__ == "__main__":
