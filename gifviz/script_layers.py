@@ -55,7 +55,7 @@ class _ScriptLayerTap(nn.Module):
     Not deep-copyable (it holds a compiled function): move the model to its device and dtype before wrapping it.
     """
 
-    def __init__(self, scripted: torch.jit.ScriptModule, layer: str, tapped: Any, defaults: tuple[Any, ...]) -> None:
+    def __init__(self, scripted: torch.jit.ScriptModule, layer: str, tapped: Any) -> None:
         super().__init__()
         self.add_module(_WHOLE, scripted)
         *outer, last = layer.split(".")
@@ -66,12 +66,10 @@ class _ScriptLayerTap(nn.Module):
             parent = container
         parent.add_module(last, _Reported())
         self._layer = layer
-        self._tapped = tapped  # a compiled function (module, x, *defaults) -> (output, layer value)
-        self._defaults = defaults  # the forward's arguments after its input: their defaults (None when none)
+        self._tapped = tapped  # a compiled function (module, x) -> (output, layer value)
 
     def forward(self, x: torch.Tensor) -> Any:
-        # the compiled copy has the forward's other arguments fixed to their defaults (_with_defaults)
-        output, value = self._tapped(getattr(self, _WHOLE)._c, x, *self._defaults)
+        output, value = self._tapped(getattr(self, _WHOLE)._c, x)
         self.get_submodule(self._layer)(value)
         return output
 
@@ -194,55 +192,68 @@ def _layer_value(graph: torch._C.Graph, paths: _ModulePaths, layer: tuple[str, .
     return found
 
 
-def _end_of_call(graph: torch._C.Graph, paths: _ModulePaths, value: torch._C.Value, layer: str) -> torch._C.Node:
+def _end_of_call(
+    graph: torch._C.Graph, paths: _ModulePaths, value: torch._C.Value, layer: tuple[str, ...], name: str
+) -> torch._C.Node:
     """The last top-level node of the call of ``layer`` that made ``value``: an in-place operation of the layer on
     its output (``y.clamp_(min=0)``) comes after the node that made it."""
     nodes = list(graph.nodes())
-    path = tuple(layer.split("."))
     at = nodes.index(_top_level(value.node()))
-    while at + 1 < len(nodes) and (nodes[at + 1].kind() in _NO_COMPUTATION or paths.inside(nodes[at + 1], path, layer)):
+    while at + 1 < len(nodes) and (nodes[at + 1].kind() in _NO_COMPUTATION or paths.inside(nodes[at + 1], layer, name)):
         at += 1
     return nodes[at]
 
 
-def _with_defaults(model: torch.jit.ScriptModule, graph: torch._C.Graph) -> None:
-    """Fix the forward's arguments after the first to their defaults, as gifviz calls ``model(x)``, and fold the
-    branches they decide (``if attn_mask is not None``), so that layers behind them are plain calls again."""
+def _insert_after(
+    graph: torch._C.Graph, at: torch._C.Node, kind: str, value: torch._C.Value, argument: object, output: Any
+) -> torch._C.Node:
+    """A node ``kind(value, argument)`` right after ``at`` (its constant argument just before it), of type
+    ``output``."""
+    constant = graph.insertConstant(argument)
+    node = graph.create(kind, [value, constant])
+    node.insertAfter(at)
+    constant.node().moveBefore(node)
+    node.output().setType(output)
+    return node
+
+
+def _with_defaults(model: torch.jit.ScriptModule, graph: torch._C.Graph, layer: str) -> None:
+    """Fix the forward's arguments after its input to their defaults, as gifviz calls ``model(x)``, fold the
+    branches they decide (``if attn_mask is not None``), so that layers behind them are plain calls again, and drop
+    them from the copy's inputs: it takes ``(model, x)``."""
     arguments = model.forward.schema.arguments[2:]  # after the model itself and its input
     start = next(iter(graph.nodes()))
     for argument, value in zip(arguments, list(graph.inputs())[2:], strict=True):
-        if not argument.has_default_value() or not value.uses():
+        if not value.uses():
             continue
+        if not argument.has_default_value():
+            raise ConfigError(
+                f"cannot read layer {layer!r}: this TorchScript model's forward needs argument {argument.name!r} "
+                "beside its input, and gifviz calls a model with its input alone"
+            )
         constant = graph.insertConstant(argument.default_value)
         constant.node().moveBefore(start)
         value.replaceAllUsesWith(constant)
     torch._C._jit_pass_constant_propagation(graph)
+    for index in reversed(range(2, len(list(graph.inputs())))):
+        graph.eraseInput(index)
 
 
 def _tapped_forward(model: torch.jit.ScriptModule, layer: str) -> Any:
-    """A compiled function ``(model, x, ...) -> (output, layer value)`` from an inlined copy of ``model``'s
-    forward."""
+    """A compiled function ``(model, x) -> (output, layer value)`` from an inlined copy of ``model``'s forward."""
     try:
         graph = model.graph.copy()
     except (AttributeError, RuntimeError):
         raise ConfigError(f"cannot read layer {layer!r}: this TorchScript model has no forward to read") from None
     torch._C._jit_pass_inline(graph)
-    _with_defaults(model, graph)
-    paths = _ModulePaths(model)
-    value = _layer_value(graph, paths, tuple(layer.split(".")), layer)
-    at = _end_of_call(graph, paths, value, layer)
+    _with_defaults(model, graph, layer)
+    paths, path = _ModulePaths(model), tuple(layer.split("."))
+    value = _layer_value(graph, paths, path, layer)
+    at = _end_of_call(graph, paths, value, path, layer)
     if isinstance(value.type(), torch._C.TupleType):  # a hook reads the first item of a tuple
-        zero = graph.insertConstant(0)
-        first = graph.create("prim::TupleIndex", [value, zero])
-        first.insertAfter(at)
-        zero.node().moveBefore(first)
-        first.output().setType(value.type().elements()[0])
-        at, value = first, first.output()
-    no_format = graph.insertConstant(None)  # clone's memory_format argument
-    keep = graph.create("aten::clone", [value, no_format])
-    keep.insertAfter(at)
-    no_format.node().moveBefore(keep)
-    keep.output().setType(value.type())
+        at = _insert_after(graph, at, "prim::TupleIndex", value, 0, value.type().elements()[0])
+        value = at.output()
+    keep = _insert_after(graph, at, "aten::clone", value, None, value.type())  # None: clone's memory_format
     graph.registerOutput(keep.output())
     graph.makeMultiOutputIntoTuple()  # a compiled function returns one value: (output, layer value)
     return torch._C._create_function_from_graph("gifviz_layer_tap", graph)
@@ -273,6 +284,4 @@ def hookable(model: nn.Module, layer: str | None) -> nn.Module:
     _check_layer(model, layer)
     if layer.split(".")[0] == _WHOLE:
         raise ConfigError(f"cannot read layer {layer!r}: gifviz keeps the scripted model under that name; rename it")
-    arguments = model.forward.schema.arguments[2:]  # after the model itself and its input
-    defaults = tuple(argument.default_value for argument in arguments)
-    return _ScriptLayerTap(model, layer, _tapped_forward(model, layer), defaults)
+    return _ScriptLayerTap(model, layer, _tapped_forward(model, layer))
