@@ -18,9 +18,11 @@ from gifviz.bench.ipp import ipp_cases
 from gifviz.builtin_zoo.build import ZooBuildError
 from gifviz.builtin_zoo.recipes import Recipe
 from gifviz.builtin_zoo.stress import StressZooError, build_stress_zoo
+from gifviz.builtin_zoo.stress_architectures import new_network
 from gifviz.builtin_zoo.stress_checks import Predictions, agreement_rows, agreement_summary
 from gifviz.builtin_zoo.stress_data import digit_splits, image_keys, images_digest, natural_queries
 from gifviz.builtin_zoo.stress_plan import FULL, SMOKE, STRESS_SCALES, design, stress_plan
+from gifviz.builtin_zoo.stress_train import StressData, extract_16px, label_thief_twin
 from gifviz.cli import main
 from gifviz.hub.zoo import Zoo
 
@@ -187,3 +189,54 @@ def test_the_parser_lists_the_library_scales():
     from gifviz.cli import choices
 
     assert tuple(STRESS_SCALES) == choices.STRESS_SCALES
+
+
+class _Constant(torch.nn.Module):
+    """A victim that answers class ``k`` to every query, so its answers are known without running it."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(torch.full((len(x),), self.k), 10).float()
+
+
+def _student(seed: int = 7) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return new_network("cnn_small", 10)
+
+
+def test_a_label_thiefs_twin_differs_from_it_only_in_the_answers():
+    pool = digit_splits(SEED)["attacker"].images[:96]
+    common = {"answer": "label", "epochs": 1, "lr": 4e-3, "seed": 11}
+    thief, queries = extract_16px(_student(), _Constant(3), pool, **common)
+    # Where the victim's answers are the truth, the twin is the thief, weight for weight.
+    same, no_queries = extract_16px(_student(), _Constant(0), pool, **common, true_labels=torch.full((96,), 3))
+    assert queries == 96 and no_queries == 0
+    assert all(torch.equal(a, b) for a, b in zip(thief.state_dict().values(), same.state_dict().values(), strict=True))
+    other, _ = extract_16px(_student(), _Constant(3), pool, **common, true_labels=torch.full((96,), 5))
+    assert not torch.equal(thief.state_dict()["head.weight"], other.state_dict()["head.weight"])
+
+
+def test_only_a_label_thief_on_digits_has_a_twin():
+    recipes = stress_plan(SEED, TINY)
+    data = StressData(SEED, digit_splits(SEED), TINY.natural_pool)
+    thief = next(r for r in recipes if r.kind == "extract_label" and r.params["data"] == "digits:attacker")
+    twin = label_thief_twin(thief, data)
+    assert not twin.training and twin(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
+    for recipe in recipes:
+        if recipe.kind != "extract_label" or recipe.params["data"] == "natural":
+            with pytest.raises(ValueError, match="only a label-only thief on digits"):
+                label_thief_twin(recipe, data)
+    with pytest.raises(ValueError, match="twin of a one-round label thief"):
+        extract_16px(
+            _student(),
+            _Constant(0),
+            torch.zeros(4, 1, 16, 16),
+            answer="probabilities",
+            epochs=1,
+            lr=1e-3,
+            seed=0,
+            true_labels=torch.zeros(4, dtype=torch.int64),
+        )

@@ -49,12 +49,31 @@ def shift_and_shade(images: torch.Tensor, generator: torch.Generator) -> torch.T
 
 
 def extract_16px(
-    student: nn.Module, victim: nn.Module, pool: torch.Tensor, *, answer: str, epochs: int, lr: float, seed: int
+    student: nn.Module,
+    victim: nn.Module,
+    pool: torch.Tensor,
+    *,
+    answer: str,
+    epochs: int,
+    lr: float,
+    seed: int,
+    true_labels: torch.Tensor | None = None,
 ) -> tuple[nn.Module, int]:
     """Model extraction as :func:`gifviz.builtin_zoo.training.extract` (its training loop and answer losses), with
     :func:`shift_and_shade` as the query augmentation: each batch of ``pool`` ``(N, 1, 16, 16)`` is augmented, sent
-    to ``victim``, and the student learns its ``label`` or ``probabilities``. Returns the student and the queries."""
-    return extract(student, victim, pool, answer=answer, epochs=epochs, lr=lr, seed=seed, augment=shift_and_shade)
+    to ``victim``, and the student learns its ``label`` or ``probabilities``. Returns the student and the queries.
+    ``true_labels`` ``(N,)`` train the label thief's twin instead (``extract``'s argument)."""
+    return extract(
+        student,
+        victim,
+        pool,
+        answer=answer,
+        epochs=epochs,
+        lr=lr,
+        seed=seed,
+        augment=shift_and_shade,
+        true_labels=true_labels,
+    )
 
 
 def make_stress_model(
@@ -87,15 +106,43 @@ def make_stress_model(
         module.head = nn.Linear(module.head.in_features, TASKS[recipe.task])
         fit(module, pool.images, labelled.labels[recipe.task], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed)
     elif recipe.kind in ("extract_label", "extract_prob"):
-        # Budgets nest: a smaller budget queries a prefix of the same (shuffled) pool.
-        pool = Pool(pool.name, pool.images[: max(1, round(p["budget"] * len(pool.images)))])
-        seeded(recipe.seed)
-        student = new_network(recipe.arch, recipe.num_classes)
-        module, queries = extract_16px(
-            student, parent, pool.images, answer=p["answers"], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed
-        )
+        module, pool, queries = _student(recipe, parent, pool)
         metrics["queries"] = queries
         metrics["query_images"] = len(pool.images)
     else:
         raise ValueError(f"recipe {recipe.id!r}: unknown kind {recipe.kind!r}")
     return module.eval(), metrics, pool
+
+
+def _student(
+    recipe: Recipe, victim: nn.Module, pool: Pool, labels: torch.Tensor | None = None
+) -> tuple[nn.Module, Pool, int]:
+    """A thief of ``recipe`` (or, given the pool's ``labels``, its twin): the student, its query images, queries."""
+    p = recipe.params
+    # Budgets nest: a smaller budget queries a prefix of the same (shuffled) pool.
+    count = max(1, round(p["budget"] * len(pool.images)))
+    pool = Pool(pool.name, pool.images[:count])
+    seeded(recipe.seed)
+    student = new_network(recipe.arch, recipe.num_classes)
+    module, queries = extract_16px(
+        student,
+        victim,
+        pool.images,
+        answer=p["answers"],
+        epochs=p["epochs"],
+        lr=p["lr"],
+        seed=recipe.seed,
+        true_labels=None if labels is None else labels[:count],
+    )
+    return module, pool, queries
+
+
+def label_thief_twin(recipe: Recipe, data: StressData) -> nn.Module:
+    """The twin of a label-only thief on digits (``recipe``: kind ``extract_label``, data ``digits:*``): the thief's
+    architecture, seed, query images, augmentation and steps, trained on the images' true classes instead of the
+    victim's answers (:func:`gifviz.builtin_zoo.training.extract`'s ``true_labels``). Eval mode."""
+    if recipe.kind != "extract_label" or not recipe.params["data"].startswith("digits:"):
+        raise ValueError(f"recipe {recipe.id!r}: only a label-only thief on digits has a true-label twin")
+    pool, labelled = data.pool(recipe.params["data"], recipe.seed)
+    module, _, _ = _student(recipe, nn.Identity(), pool, labelled.labels[recipe.task])
+    return module.eval()

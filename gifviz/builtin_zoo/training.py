@@ -159,14 +159,22 @@ def extract(
     seed: int,
     rounds: int = 1,
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    true_labels: torch.Tensor | None = None,
 ) -> tuple[nn.Module, int]:
     """Model extraction through a query API: every batch of ``pool`` ``(N, C, H, W)`` is augmented (``augment``,
     default :func:`jitter`),
     sent to ``victim``, and the student learns from the answers: the top ``label`` or the ``probabilities``. With
     ``rounds`` > 1, each later round adds FGSM points of the current student near its decision boundary to the pool
-    (adversarial extraction). Returns the student and the queries made."""
+    (adversarial extraction). Returns the student and the queries made.
+
+    ``true_labels`` ``(N,)``, the pool's own classes, make the label thief's *twin*: the same batches, augmentation
+    draws and steps, but each image's true class stands where the victim's top label would, and the victim is never
+    queried (0 queries). A twin never saw the victim, so it is an independent model that differs from the thief only
+    where the victim's answers differ from the truth (the control of ``benchmarks/label_thief_twins.py``)."""
     if answer not in ("label", "probabilities"):
         raise ValueError(f"answer must be 'label' or 'probabilities', got {answer!r}")
+    if true_labels is not None and (answer != "label" or rounds != 1 or len(true_labels) != len(pool)):
+        raise ValueError("true_labels makes the twin of a one-round label thief: one class per pool image")
     generator = seeded(seed)
     victim.eval()
     queries, current = 0, pool
@@ -175,6 +183,8 @@ def extract(
     def batch_loss(index: torch.Tensor) -> torch.Tensor:
         nonlocal queries
         batch = augment(current[index], generator)
+        if true_labels is not None:
+            return F.cross_entropy(student(batch), true_labels[index])
         with torch.no_grad():
             answers = victim(batch)
         queries += len(batch)
