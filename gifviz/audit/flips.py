@@ -17,7 +17,7 @@ needed (a label-only API will do); the source's gradients are (the auditor owns 
 The idea is that of fingerprints made of adversarial examples that transfer to copies of a model but not to
 independent ones (IPGuard, Cao et al., AsiaCCS 2021; conferrable adversarial examples, Lukas et al., ICLR 2021); here
 the independents the audit already has do the filtering, and no surrogate model is trained. Written here because no
-maintained library builds such probes against a set of independent models. On stress seeds 1-28 (README: the audit,
+maintained library builds such probes against a set of independent models. On stress seeds 1-28 (docs/audit-history.md,
 step 11) it finds label-only thieves that queried natural images best of all, alone (AUC 0.99 / 0.93, mean / worst
 case, against 0.95 / 0.83 for off-task disagreement), and fused into ``combined`` it lets the audit call more thieves
 derived at the stated rate without accusing more innocent models. Cost: ``FLIP_STEPS`` forward and backward passes of

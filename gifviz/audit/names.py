@@ -21,7 +21,7 @@ DEFAULT_FUSION = "capped-sum"
 # calibration); "relative", the same against every independent; or "absolute", the raw distance against the
 # independents' distances from the source. Relative was chosen on design zoos (seeds 5-12) and reported on zoos built
 # after (seeds 13-16, and again 17-24); same-arch (with capped-sum) on stress seeds 1-44, all seen, and reported on
-# 49-52, in its first form on 45-48 (README: the audit, step 14), with the fused null of step 15 on 53-60
+# 49-52, in its first form on 45-48 (docs/audit-history.md, step 14), with the fused null of step 15 on 53-60
 # and 61-64, and with CKA among the methods (step 16) on 65-68 and 65-72.
 SAME_ARCH = "same-arch"
 RELATIVE = "relative"
@@ -40,14 +40,15 @@ AUDIT_METHODS = (*DISTANCE_METHODS, SOURCE_FLIPS)
 # from, and why its stress-zoo numbers are a best case). source-flips was added on stress seeds 1-32, all seen: the
 # criterion ties (0.894 against 0.893 on seeds 1-28; 0.923 against 0.924 on 29-32), and at the stated rate it finds
 # more thieves with no more innocent models accused (1-28: 438 of 840 thieves derived against 351, innocent models
-# of the task 17 of 504 against 18; the README's tie-break, step 11), and reported on seeds 33-36 and, as corrected
-# after that report (step 12), on 37-40 and 41-44 (leaving any one method out lowers the criterion on seeds 1-40,
-# 0.819-0.895 against 0.898). Each costs seconds on a small zoo (source flips: 40 forward and backward
+# of the task 17 of 504 against 18; docs/audit-history.md, step 11, the tie-break), and reported on seeds 33-36 and,
+# as corrected after that report (step 12), on 37-40 and 41-44 (leaving any one method out lowers the criterion on
+# seeds 1-40, 0.819-0.895 against 0.898). Each costs seconds on a small zoo (source flips: 40 forward and backward
 # passes of the source per reference and runner-up class, 9 of them at most; ZEST is available by name). Linear CKA
 # of the penultimate features (white-box, any width) joined on stress seeds 1-64, all seen, declared before it was
 # scored: 0.881 against 0.869 (innocent readings derived 50 of 1152 and 24 of 1024, as before), fused for suspects of
 # the source's classes only (read for transfer models too, it lowered their worst case to 0.81: innocent models of
-# the other task look alike to it as well); step 16 in the README, benchmarks/results/audit-seeds-1-64/DECLARED.md.
+# the other task look alike to it as well); step 16 in docs/audit-history.md and
+# benchmarks/results/audit-seeds-1-64/DECLARED.md.
 DEFAULT_METHODS = (
     "modelgif",
     "modeldiff",

@@ -17,7 +17,7 @@ computed against the other independents, so the spread it is divided by is the i
 distances), never the model's own few distances to the anchors (a model whose distances to the independents happen
 to lie close together would otherwise look derived from a small difference). Chosen on design stress zoos (seeds
 5-12) among raw, relative and mixed rules, and reported on zoos built after the choice (seeds 13-16, and again
-17-24); the README has the figures, the commands and the order in which they were seen.
+17-24); docs/audit-history.md has the figures, the commands and the order in which they were seen.
 
 ``same-arch`` takes the mean over the anchors with the source's architecture (the same parameter shapes,
 :attr:`Evidence.same_architecture`). Two models of one architecture are closer by every method than two of different
@@ -26,7 +26,7 @@ closer to the source than to the average independent, and looks derived to sever
 41, ``indep-digit-cnn_deep-2`` against the ``cnn_deep`` source: small positive scores from five methods, fused above
 five of its label thieves). Against the independents of the source's architecture, it is compared with models as
 alike as itself; a thief of another architecture is still compared with models of the source's kind, exactly as the
-source is. Chosen on stress seeds 1-44 (all seen) and reported on fresh zoos (README: the audit, step 14). The audit
+source is. Chosen on stress seeds 1-44 (all seen) and reported on fresh zoos (docs/audit-history.md, step 14). The audit
 reads a suspect with other output classes than the source with ``relative`` (:func:`gifviz.audit.run_audit.assess`).
 
 Which anchors is decided per calibration, never per model: while any independent of the source's architecture is in

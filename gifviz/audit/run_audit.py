@@ -193,7 +193,7 @@ def _cross_task_readings(
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
     architecture's share is too narrow for it: on stress seeds 1-44, round two's rule (same-arch for every suspect)
     called 60 of 704 readings of innocent models of the transfer task derived, against 19 with every independent as
-    anchor (README: the audit, step 14). The suspect's value and the independents' are then read alike."""
+    anchor (docs/audit-history.md, step 14). The suspect's value and the independents' are then read alike."""
     if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
     return {m: MethodReading(evidence, m, RELATIVE, roles.independents) for m in methods}
