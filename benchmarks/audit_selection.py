@@ -13,7 +13,8 @@ alone while a candidate's losses elsewhere (``best`` on transfer: worst case 0.8
 ``positive-sum`` gives 0.95) did not count.
 The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
 for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
-extraction categories by what the thieves queried (the manifest's ``recipe.data``), against the same negatives; it is
+extraction categories by what the thieves queried (the manifest's ``recipe.data``), and transfer by how long its
+models were trained (``recipe.epochs``) where a zoo has more than one length, against the same negatives; it is
 descriptive, and no choice is made on it. So is the row ``combined without the cross-task rule``: the shipped
 audit with every usable method fused for suspects of another task too, and (under the same-arch calibration rule)
 those suspects read by that rule like the others. A third counts the audit's own verdicts
@@ -109,6 +110,10 @@ def zoo_aucs(
                 if case.category.startswith("extract"):
                     queried = sorted({_queried(zoo.spec(m)) for m in ([model_id] if label else case.positives)})
                     groups += [f"{case.category} [{data}]" for data in queried]
+                elif case.category == "transfer" and len({_trained(zoo.spec(m)) for m in case.positives}) > 1:
+                    # Light and long transfer models apart (benchmarks/results/transfer-long/DECLARED.md).
+                    trained = sorted({_trained(zoo.spec(m)) for m in ([model_id] if label else case.positives)})
+                    groups += [f"transfer [{length}]" for length in trained]
                 for category in groups:
                     for method in methods:
                         labels, values = scored.setdefault(method, {}).setdefault(category, ([], []))
@@ -186,6 +191,11 @@ def _queried(spec: ModelSpec) -> str:
     return str((spec.extra.get("recipe") or {}).get("data", "unrecorded"))
 
 
+def _trained(spec: ModelSpec) -> str:
+    """How long a transfer model was trained (the stress zoos' ``recipe.epochs``), as ``"<n> epochs"``."""
+    return f"{(spec.extra.get('recipe') or {}).get('epochs', 'unrecorded')} epochs"
+
+
 def main_categories(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of the attack categories themselves (not their breakdown by what a thief queried)."""
     return table[table["category"].isin(ipp.CATEGORIES)]
@@ -234,7 +244,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def breakdown(table: pd.DataFrame) -> pd.DataFrame:
-    """The extraction categories split by what the thieves queried (descriptive: no choice is made on it)."""
+    """The extraction categories split by what the thieves queried, and transfer by how long its models were trained
+    where a zoo has both lengths (descriptive: no choice is made on it)."""
     groups = table[~table["category"].isin(ipp.CATEGORIES)]
     if groups.empty:
         return pd.DataFrame()
@@ -279,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(everything).to_string())
     split = breakdown(everything)
     if not split.empty:
-        print("\nExtraction split by what the thieves queried (same audits, same negatives; mean / worst across zoos)")
+        print(
+            "\nExtraction split by what the thieves queried, transfer by training length (same audits, same negatives; "
+            "mean / worst across zoos)"
+        )
         print(split.to_string())
     print("\npicked per held-out zoo: " + ", ".join(f"{Path(z).parent.name or z}: {f}" for z, f in picks.items()))
     final = pick(table)

@@ -154,6 +154,14 @@ def test_the_full_design_has_every_thief_budget_and_independent_it_promises(seed
             assert source.arch in {r.arch for r in mine} and {r.arch for r in mine} | {source.arch} >= ISSUE_ARCHS
             assert len({r.params["budget"] for r in mine}) > 1
         assert {r.relation for r in thieves} == {"extract-label", "extract-prob"}
+        # transfer models trained lightly and with the independents' own budget, on the task they are read against
+        transfers = [r for r in recipes if r.parent == source.id and r.relation == "transfer"]
+        independent = next(r for r in recipes if r.relation == "transfer-independent")
+        assert {r.params["epochs"] for r in transfers} == {FULL.derive_epochs, FULL.scratch_epochs}
+        long = [r for r in transfers if r.id.startswith("transferlong-")]
+        assert len(long) == FULL.derived and all(r.params["lr"] == independent.params["lr"] for r in long)
+        assert {r.task for r in transfers} == {independent.task} == {chosen.transfer_task}
+    assert len({r.seed for r in recipes}) == len(recipes)
 
 
 def test_the_design_varies_with_the_seed():

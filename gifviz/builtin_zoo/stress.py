@@ -156,12 +156,40 @@ def _group(recipe: Recipe) -> str:
     return f"{recipe.relation} ({recipe.params['data']})" if recipe.relation.startswith("extract") else recipe.relation
 
 
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    """One recipe trained and written: its module (eval mode), test accuracy, predicted classes on the test split
+    ``(N,)`` and manifest entry."""
+
+    module: nn.Module
+    accuracy: float
+    test_classes: torch.Tensor
+    entry: dict[str, Any]
+
+
+def train_into(folder: Path, recipe: Recipe, parents: dict[str, nn.Module], data: StressData) -> Trained:
+    """Train ``recipe`` (its parent among ``parents``, never changed), write ``folder/models/<id>.pt`` and return it
+    with its manifest entry; what every stress-zoo model goes through, in a build or added to a zoo later."""
+    started = time.perf_counter()
+    module, metrics, pool = make_stress_model(recipe, parents, data)
+    test = data.splits["test"]
+    test_classes = predict(module, test.images).argmax(1)
+    accuracy = float((test_classes == test.labels[recipe.task]).float().mean())
+    (folder / "models" / f"{recipe.id}.pt").write_bytes(_scripted_bytes(module))
+    extra = {
+        "recipe": {"data_images": len(pool.images), "data_digest": pool.digest},
+        "digest": model_digest(module),  # what the hub computes for the TorchScript file (same state dict)
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return Trained(module, accuracy, test_classes, _entry(recipe, accuracy, metrics, extra))
+
+
 def _build_into(folder: Path, seed: int, scale: StressScale, progress: ProgressFn | None) -> tuple[dict, list, list]:
     """Train and write every model into ``folder``; returns the manifest, the check rows and the failures."""
     started = time.perf_counter()
     full = digit_splits(seed)
     data = StressData(seed, _fraction(full, scale.data_fraction), scale.natural_pool)
-    test, held_out = data.splits["test"], natural_held_out(seed)
+    held_out = natural_held_out(seed)
     recipes = stress_plan(seed, scale)
     modules: dict[str, nn.Module] = {}
     predictions: dict[str, Predictions] = {}
@@ -171,22 +199,13 @@ def _build_into(folder: Path, seed: int, scale: StressScale, progress: ProgressF
     for position, recipe in enumerate(recipes):
         if progress:
             progress(position, len(recipes), recipe.id)
-        t0 = time.perf_counter()
-        module, metrics, pool = make_stress_model(recipe, modules, data)
-        test_classes = predict(module, test.images).argmax(1)
-        accuracy = float((test_classes == test.labels[recipe.task]).float().mean())
-        predictions[recipe.id] = Predictions(test_classes, predict(module, held_out).argmax(1))
-        modules[recipe.id] = module
-        accuracies[recipe.id] = accuracy
-        (folder / "models" / f"{recipe.id}.pt").write_bytes(_scripted_bytes(module))
-        extra = {
-            "recipe": {"data_images": len(pool.images), "data_digest": pool.digest},
-            "digest": model_digest(module),  # what the hub computes for the TorchScript file (same state dict)
-            "seconds": round(time.perf_counter() - t0, 1),
-        }
-        entries.append(_entry(recipe, accuracy, metrics, extra))
-        if accuracy < recipe.min_accuracy:
-            failures.append(f"{recipe.id} {accuracy:.3f} < {recipe.min_accuracy}")
+        trained = train_into(folder, recipe, modules, data)
+        predictions[recipe.id] = Predictions(trained.test_classes, predict(trained.module, held_out).argmax(1))
+        modules[recipe.id] = trained.module
+        accuracies[recipe.id] = trained.accuracy
+        entries.append(trained.entry)
+        if trained.accuracy < recipe.min_accuracy:
+            failures.append(f"{recipe.id} {trained.accuracy:.3f} < {recipe.min_accuracy}")
     if progress:
         progress(len(recipes), len(recipes), "references and checks")
     references = data.splits["reference"]

@@ -7,7 +7,9 @@ score on it). Per source:
 
 - ``finetune``: the source trained further on half its training set or on the attacker's own labelled digits;
 - ``prune``: 30-70% of the weights removed (global magnitude), then a short fine-tune that keeps them removed;
-- ``transfer``: a new head for another task (``parity`` or ``ge5``), the whole network trained on it;
+- ``transfer``: a new head for another task (``parity`` or ``ge5``), the whole network trained on it, lightly
+  (``derive_epochs`` at lr 5e-4 to 2e-3) and, as ``transferlong-*``, with the independents' budget (``scratch_epochs``
+  at lr 3e-3; zoos built before the kind was added, seeds 1-72, lack these);
 - ``extract-prob``: students of several architectures distilled from the victim's probabilities on the attacker's
   unlabelled digits;
 - ``extract-label``: students taught by the victim's top label only, on the attacker's digits, and students that
@@ -37,6 +39,9 @@ INDEPENDENT_ARCHS = ("mlp", "cnn_wide", "cnn_k5", "resnet_tiny", "cnn_deep", "cn
 BUDGETS = (1.0, 0.5, 0.25)  # fraction of the thief's query pool it may send
 PRUNE_AMOUNTS = (0.3, 0.5, 0.7)
 FINETUNE_DATA = ("digits:train-half", "digits:attacker")
+# A long transfer model: the independents' budget (scratch epochs, the from-scratch learning rate) from the source's
+# weights, so that the source is only a starting point (benchmarks/results/transfer-long/DECLARED.md).
+LONG_TRANSFER_DATA = ("digits:train", "digits:attacker", "digits:train")
 # (id prefix, kind, relation, query pool, what the victim answers)
 THIEVES = (
     ("xprob", "extract_prob", "extract-prob", "digits:attacker", "probabilities"),
@@ -197,6 +202,22 @@ def _source_recipes(scale: StressScale, chosen: StressDesign, index: int, arch: 
                 TRANSFER_OK,
             ),
         ]
+    for k in range(scale.derived):
+        # Seeds after the light kinds' (base + 100 k + 0..2), so that every older recipe keeps its own.
+        recipes.append(
+            Recipe(
+                f"transferlong-{name}-{k + 1}",
+                "lineage",
+                arch,
+                chosen.transfer_task,
+                "transfer",
+                "transfer",
+                base + 100 * (k + 1) + 3,
+                source,
+                {"epochs": scale.scratch_epochs, "lr": 3e-3, "data": LONG_TRANSFER_DATA[k % 3]},
+                TRANSFER_OK,
+            )
+        )
     for t, (prefix, kind, relation, queries, answer) in enumerate(THIEVES):
         epochs = scale.natural_epochs if queries == "natural" else scale.student_epochs
         for j, thief_arch in enumerate(_thief_archs(arch, scale.thieves, chosen.seed + index + t)):
