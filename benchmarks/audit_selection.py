@@ -48,7 +48,9 @@ from gifviz.audit.names import (
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
+    DEFAULT_ONE_METHOD,
     NO_CROSS_TASK,
+    ONE_METHOD_READINGS,
     VERDICTS,
 )
 from gifviz.audit.provenance import default_references, versions
@@ -60,6 +62,11 @@ from gifviz.hub import Zoo
 from gifviz.hub.spec import ModelSpec
 from gifviz.outputs import write_files
 from gifviz.store import FieldStore
+
+# The shipped fusion with the other reading of a suspect for which `combined` fuses one method (descriptive, never a
+# candidate of the fusion choice; round eight compares it: benchmarks/results/transfer-long/DECLARED.md).
+OTHER_ONE_METHOD = next(r for r in ONE_METHOD_READINGS if r != DEFAULT_ONE_METHOD)
+ONE_METHOD_COLUMN = f"combined, one method fused read as '{OTHER_ONE_METHOD}'"
 
 
 def zoo_aucs(
@@ -99,9 +106,13 @@ def zoo_aucs(
         # The shipped audit with its cross-task rule switched off, to show what the rule changes (descriptive: never a
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
+        audits[ONE_METHOD_COLUMN] = result.with_one_method(OTHER_ONE_METHOD)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
+            verdicts += [
+                {**v, "fusion": ONE_METHOD_COLUMN} for v in source_verdicts(zoo, audits[ONE_METHOD_COLUMN], own)
+            ]
         for case in own:
             for model_id in case.positives + case.negatives:
                 label = int(model_id in case.positives)
@@ -137,7 +148,9 @@ def without_cross_task(result: AuditResult) -> AuditResult:
     """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
     for every suspect, and each read by the audit's calibration rule (no model runs again)."""
     evidence = dataclasses.replace(result.evidence, other_classes=frozenset())
-    rows = assess(evidence, result.roles, result.methods, result.alpha, result.fusion, result.calibration)
+    rows = assess(
+        evidence, result.roles, result.methods, result.alpha, result.fusion, result.calibration, result.one_method
+    )
     return dataclasses.replace(result, evidence=evidence, rows=tuple(rows))
 
 
@@ -172,7 +185,7 @@ def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
     """Models per fusion, group and verdict, summed over zoos and sources."""
     counts = pd.DataFrame(verdicts).groupby(["fusion", "group", "verdict"]).size().unstack(fill_value=0)
     groups = [*ipp.CATEGORIES, "innocent, same task", "innocent, other task"]
-    order = [(f, g) for f in FUSIONS for g in groups if (f, g) in counts.index]
+    order = [(f, g) for f in (*FUSIONS, ONE_METHOD_COLUMN) for g in groups if (f, g) in counts.index]
     index = pd.MultiIndex.from_tuples(order, names=["fusion", "group"])
     return counts.reindex(index=index, columns=list(VERDICTS), fill_value=0)
 
@@ -305,12 +318,20 @@ def main(argv: list[str] | None = None) -> int:
             for name in FUSIONS
         )
     )
+    shipped = f"fusion:{DEFAULT_FUSION}"
+    print(
+        f"\n{ONE_METHOD_COLUMN} (the shipped fusion, {DEFAULT_FUSION}; descriptive): criterion "
+        f"{mean_worst_case(table, ONE_METHOD_COLUMN):.3f} against {mean_worst_case(table, shipped):.3f} as shipped"
+    )
     counts = verdict_table(verdicts)
     print(
         f"\nVerdicts of the audit as run (combined, fusion {DEFAULT_FUSION}, false-positive rate {DEFAULT_ALPHA}), "
         "models summed over zoos and sources (descriptive: no choice is made on it; every fusion's in verdicts.csv)"
     )
     print(counts.loc[DEFAULT_FUSION].to_string())
+    if ONE_METHOD_COLUMN in counts.index.get_level_values("fusion"):
+        print(f"\nThe same with {ONE_METHOD_COLUMN}")
+        print(counts.loc[ONE_METHOD_COLUMN].to_string())
     for by in ("queried", "architecture"):
         thieves = thief_verdict_table(verdicts, DEFAULT_FUSION, by)
         if not thieves.empty:

@@ -143,6 +143,27 @@ def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_abov
     assert combined.score == pytest.approx(3.0 / FUSED_SPREAD_FLOORS["positive-sum"]) and combined.verdict == "derived"
 
 
+def test_one_method_fused_can_be_read_as_its_own_calibration():
+    # a transfer model's combined fuses ModelGiF alone: "own" keeps that reading, "fused" calibrates it a second time
+    mine = Calibration(0.3, -0.7, 0.2, 0.25, 6, "independent", note="read against 6")
+    independents = ["a", "b", "c", "d", "e", "f"]
+    spread = [Calibration(0.5, s, 0.5, 0.5, 5, "independent") for s in (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0)]
+
+    def calibration_of(method: str, model: str, others) -> Calibration:
+        return spread[independents.index(model)]
+
+    own = combined_evidence("s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum", one_method="own")
+    assert (own.distance, own.score, own.p_value, own.verdict) == (0.3, -0.7, 0.2, "independent")
+    assert own.note.startswith("modelgif's own reading") and "read against 6" in own.note
+    fused = combined_evidence("s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum")
+    assert fused.score != own.score  # clipped at 0 and read against the independents' fused values
+    # with two methods fused, "own" changes nothing
+    two = {"modelgif": mine, "cka": mine}
+    assert combined_evidence("s", two, calibration_of, independents, 0.05, one_method="own") == combined_evidence(
+        "s", two, calibration_of, independents, 0.05
+    )
+
+
 # --- roles ------------------------------------------------------------------------------------------------------
 
 

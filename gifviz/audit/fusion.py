@@ -23,6 +23,7 @@ would read it by the relative rule. It stays an anchor of the others.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 
@@ -30,7 +31,7 @@ import numpy as np
 from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
-from gifviz.audit.names import DEFAULT_FUSION, FUSION_NAMES
+from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES
 from gifviz.errors import ConfigError
 
 Fusion = Callable[[Sequence[Calibration]], float]
@@ -158,6 +159,7 @@ def combined_evidence(
     alpha: float,
     fusion: str = DEFAULT_FUSION,
     without_value: Collection[str] = frozenset(),
+    one_method: str = DEFAULT_ONE_METHOD,
 ) -> Calibration:
     """The ``combined`` calibration of ``suspect``.
 
@@ -169,6 +171,8 @@ def combined_evidence(
         without_value: those of them with no value in the suspect's own calibration of a fused method (same-arch's
             lone independent of the source's architecture); they are left out of the null and stay among the
             others' independents.
+        one_method: with exactly one usable method, ``"own"`` returns that method's own calibration (noted) and
+            ``"fused"`` calibrates it again like a fused statistic (:data:`gifviz.audit.names.ONE_METHOD_READINGS`).
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
     independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
@@ -191,6 +195,10 @@ def combined_evidence(
         described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
     if not used:
         return not_available(math.nan, f"no method could compare this model; {described}")
+    if one_method == "own" and len(used) == 1:
+        only = per_method[used[0]]
+        own = f"{used[0]}'s own reading: one method fused, and a second calibration of it adds no evidence"
+        return dataclasses.replace(only, note="; ".join(p for p in (own, described, only.note) if p))
     statistic = fuse([per_method[m] for m in used])
     held_out = []
     for j in independents:

@@ -72,6 +72,12 @@ CROSS_TASK_METHODS = ("modelgif",)
 # The label of benchmarks/audit_selection.py's descriptive row (the shipped audit with the rule switched off), which
 # the app's Benchmarks page reads back from the results it ships.
 NO_CROSS_TASK = "combined without the cross-task rule"
+# How `combined` reads a suspect for which it fuses exactly one method (the cross-task rule's ModelGiF alone, or an
+# audit run with one method): "fused" calibrates that method's score a second time against the independents' fused
+# null, as for several methods; "own" takes the method's own calibration, since a second calibration of one method
+# adds no evidence (round eight, benchmarks/results/transfer-long/DECLARED.md).
+ONE_METHOD_READINGS = ("fused", "own")
+DEFAULT_ONE_METHOD = "fused"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

@@ -26,6 +26,8 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    DEFAULT_ONE_METHOD,
+    ONE_METHOD_READINGS,
     RELATIVE,
     SAME_ARCH,
 )
@@ -61,6 +63,7 @@ class AuditResult:
     rows: tuple[AuditRow, ...]
     provenance: dict[str, Any]
     calibration: str = DEFAULT_CALIBRATION
+    one_method: str = DEFAULT_ONE_METHOD
 
     def frame(self):
         """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
@@ -76,22 +79,33 @@ class AuditResult:
 
     def with_fusion(self, fusion: str) -> AuditResult:
         """The same audit combined with another candidate fusion (no model is evaluated again)."""
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion, self.calibration)
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion, self.calibration, self.one_method)
         provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": fusion}}
         return dataclasses.replace(self, fusion=fusion, rows=tuple(rows), provenance=provenance)
 
     def with_calibration(self, calibration: str) -> AuditResult:
         """The same audit read with another calibration rule (:data:`CALIBRATION_RULES`; no model runs again)."""
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, calibration)
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, calibration, self.one_method)
         provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "calibration": calibration}}
         return dataclasses.replace(self, calibration=calibration, rows=tuple(rows), provenance=provenance)
+
+    def with_one_method(self, one_method: str) -> AuditResult:
+        """The same audit with another reading of a suspect for which ``combined`` fuses one method
+        (:data:`ONE_METHOD_READINGS`; no model runs again)."""
+        if one_method not in ONE_METHOD_READINGS:
+            raise AuditError(
+                f"unknown one-method reading {one_method!r}; choose one of {', '.join(ONE_METHOD_READINGS)}"
+            )
+        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, self.calibration, one_method)
+        provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "one_method": one_method}}
+        return dataclasses.replace(self, one_method=one_method, rows=tuple(rows), provenance=provenance)
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
         independents, by this audit's methods, fusion, calibration rule and rate (no model runs again;
         :mod:`gifviz.audit.self_check`)."""
         roles = dataclasses.replace(self.roles, suspects=self.roles.independents)
-        rows = assess(self.evidence, roles, self.methods, self.alpha, self.fusion, self.calibration)
+        rows = assess(self.evidence, roles, self.methods, self.alpha, self.fusion, self.calibration, self.one_method)
         return SelfCheck(tuple(rows), self.roles.independents, self.methods, self.alpha)
 
     def statistics(self, method: str) -> dict[str, float]:
@@ -151,8 +165,10 @@ def assess(
     alpha: float,
     fusion: str = DEFAULT_FUSION,
     calibration: str = DEFAULT_CALIBRATION,
+    one_method: str = DEFAULT_ONE_METHOD,
 ) -> list[AuditRow]:
-    """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``."""
+    """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined`` (for a suspect
+    it fuses one method for, read by ``one_method``: :data:`gifviz.audit.names.ONE_METHOD_READINGS`)."""
     own_rule = {m: MethodReading(evidence, m, calibration, roles.independents) for m in methods}
     cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule)
     rows = []
@@ -175,7 +191,9 @@ def assess(
         without_value = frozenset().union(
             *(readings[m].without_value(independents) for m, c in fused.items() if c.usable)
         )
-        combined = combined_evidence(suspect, fused, calibration_of, independents, alpha, fusion, without_value)
+        combined = combined_evidence(
+            suspect, fused, calibration_of, independents, alpha, fusion, without_value, one_method
+        )
         combined = _noted(combined, note) if note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, fused, alpha)))
@@ -322,6 +340,7 @@ def audit(
             "methods": list(methods),
             "alpha": alpha,
             "calibration": calibration,
+            "one_method": DEFAULT_ONE_METHOD,
             # the independents of the source's architecture: the same-arch rule's anchors
             "same_architecture": sorted(evidence.same_architecture & set(roles.independents)),
             "seed": seed,
