@@ -135,11 +135,16 @@ def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_abov
 
     independents = ["a", "b", "c"]
     hair, clear = {"m": scored(0.01)}, {"m": scored(3.0)}
-    combined = combined_evidence("s", hair, lambda m, j, others: scored(-0.5), independents, 0.05, "positive-sum")
+
+    def fused(per_method: dict[str, Calibration]) -> Calibration:  # one method, read as a fused statistic
+        return combined_evidence("s", per_method, lambda m, j, o: scored(-0.5), independents, 0.05, "positive-sum",
+                                 one_method="fused")  # fmt: skip
+
+    combined = fused(hair)
     assert combined.score == pytest.approx(0.01 / FUSED_SPREAD_FLOORS["positive-sum"])
     assert combined.verdict != "derived"
     # evidence that stands out from them by several of the floor's units still does
-    combined = combined_evidence("s", clear, lambda m, j, others: scored(-0.5), independents, 0.05, "positive-sum")
+    combined = fused(clear)
     assert combined.score == pytest.approx(3.0 / FUSED_SPREAD_FLOORS["positive-sum"]) and combined.verdict == "derived"
 
 
@@ -155,7 +160,9 @@ def test_one_method_fused_can_be_read_as_its_own_calibration():
     own = combined_evidence("s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum", one_method="own")
     assert (own.distance, own.score, own.p_value, own.verdict) == (0.3, -0.7, 0.2, "independent")
     assert own.note.startswith("modelgif's own reading") and "read against 6" in own.note
-    fused = combined_evidence("s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum")
+    fused = combined_evidence(
+        "s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum", one_method="fused"
+    )
     assert fused.score != own.score  # clipped at 0 and read against the independents' fused values
     # with two methods fused, "own" changes nothing
     two = {"modelgif": mine, "cka": mine}
@@ -355,12 +362,20 @@ def test_the_self_check_counts_against_the_rate_and_says_what_to_do():
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
     combined = audited.row("transfer")
-    # another task's head: combined reads the field alone, says so, and so do the other fusions and rules
-    assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([audited.row("transfer", "modelgif")]))
+    # another task's head: combined reads the field alone, as the field's own reading, says so, and so do the other
+    # fusions and rules
+    field = audited.row("transfer", "modelgif")
+    assert (combined.distance, combined.score, combined.verdict) == (field.distance, field.score, field.verdict)
     assert "other output classes than 'source': combined reads modelgif only" in combined.note
-    assert f"{DEFAULT_FUSION} of modelgif" in combined.note and f"{DEFAULT_FUSION} of modelgif," not in combined.note
+    assert "modelgif's own reading: one method fused" in combined.note
     for other in (audited.with_fusion("best"), audited.with_calibration("absolute")):
         assert "combined reads modelgif only" in other.row("transfer").note
+    # read the way it was before round eight, the field's score is calibrated a second time as a fused statistic
+    fused = audited.with_one_method("fused").row("transfer")
+    assert fused.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([field]))
+    assert f"{DEFAULT_FUSION} of modelgif" in fused.note and f"{DEFAULT_FUSION} of modelgif," not in fused.note
+    with pytest.raises(AuditError, match="unknown one-method reading"):
+        audited.with_one_method("twice")
     # the lineage zoo's TorchScript forward is no chain of submodule calls (it flattens), yet CKA reads its
     # penultimate layer: every method is fused, and nothing is left out
     note = audited.row("ft1").note
@@ -389,7 +404,8 @@ def test_methods_left_out_for_one_reason_share_it_and_a_suspect_of_another_task_
 def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audited, suspect, calibration):
     """By hand: each independent fused from its own calibrations against the others (the suspect, when it is an
     independent too, left out of everything), and the suspect's fused statistic read against those values."""
-    result = audited.with_calibration(calibration)
+    # (the fused reading of one method: the transfer model's field, read as a fused statistic as before round eight)
+    result = audited.with_calibration(calibration).with_one_method("fused")
     independents = [i for i in INDEPENDENTS if i != suspect]
     fuse = FUSIONS[DEFAULT_FUSION]
     used = [m for m in result.methods if result.row(suspect, m).usable]

@@ -190,15 +190,15 @@ def combined_evidence(
     described = f"{fusion} of {', '.join(used) or 'no method'}" + (
         f"; left out: {'; '.join(left_out)}" if left_out else ""
     )
-    outside = [j for j in independents if j in without_value]
-    if outside:
-        described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
     if not used:
         return not_available(math.nan, f"no method could compare this model; {described}")
-    if one_method == "own" and len(used) == 1:
+    if one_method == "own" and len(used) == 1:  # no fused null: the method's own calibration stands
         only = per_method[used[0]]
         own = f"{used[0]}'s own reading: one method fused, and a second calibration of it adds no evidence"
         return dataclasses.replace(only, note="; ".join(p for p in (own, described, only.note) if p))
+    outside = [j for j in independents if j in without_value]
+    if outside:
+        described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
     statistic = fuse([per_method[m] for m in used])
     held_out = []
     for j in independents:
