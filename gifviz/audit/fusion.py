@@ -187,15 +187,14 @@ def combined_evidence(
         if not c.usable:
             reasons.setdefault(c.note or "n/a", []).append(m)
     left_out = [f"{', '.join(names)} ({reason})" for reason, names in reasons.items()]
-    described = f"{fusion} of {', '.join(used) or 'no method'}" + (
-        f"; left out: {'; '.join(left_out)}" if left_out else ""
-    )
+    left = f"; left out: {'; '.join(left_out)}" if left_out else ""
+    described = f"{fusion} of {', '.join(used) or 'no method'}{left}"
     if not used:
         return not_available(math.nan, f"no method could compare this model; {described}")
-    if one_method == "own" and len(used) == 1:  # no fused null: the method's own calibration stands
+    if one_method == "own" and len(used) == 1:  # no fusion and no fused null: the method's own calibration stands
         only = per_method[used[0]]
-        own = f"{used[0]}'s own reading: one method fused, and a second calibration of it adds no evidence"
-        return dataclasses.replace(only, note="; ".join(p for p in (own, described, only.note) if p))
+        own = f"{used[0]}'s own reading (one method: a second calibration of it adds no evidence){left}"
+        return dataclasses.replace(only, note="; ".join(p for p in (own, only.note) if p))
     outside = [j for j in independents if j in without_value]
     if outside:
         described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
