@@ -102,25 +102,27 @@ def detail_methods(result: BenchResult) -> list[str]:
     return list(dict.fromkeys(result.details["method"]))
 
 
-# The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout.
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit" / "selection.csv"
+# The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
+# the current report, on seeds 73-80 (the first with long transfer models, scored once after round eight). Earlier
+# reports keep their folders (benchmarks/results/audit holds seeds 65-72's).
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-73-80" / "selection.csv"
 STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
 
 
 def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     """AUC per attack category as ``mean / worst`` across the stress zoos: first the audit as shipped (the default
     fusion's row, named ``combined (default: ...)``), then the same audits without the cross-task rule (when
-    recorded), then one row per method, per other candidate fusion and for
-    ``combined (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others); columns per category,
-    then per extraction category split by what the thieves queried. ``None`` when the results file is not there (an
-    installed package without the checkout's benchmarks)."""
+    recorded), then one row per method, per other candidate fusion and for ``combined (leave-one-zoo-out)`` (each zoo
+    scored with the fusion picked on the others); columns per category, then per extraction category split by what
+    the thieves queried and transfer by training length. ``None`` when the results file is not there (an installed
+    package without the checkout's benchmarks)."""
     if not path.is_file():
         return None
     results = pd.read_csv(path)
     shipped = f"combined (default: {DEFAULT_FUSION})"
     results["column"] = results["column"].replace(f"fusion:{DEFAULT_FUSION}", shipped)
     summary = results.groupby(["column", "category"])["auc"].agg(["mean", "min"])
-    # then the extraction categories split by what the thieves queried ("extract-label [natural]"), when recorded
+    # then the breakdown groups ("extract-label [natural]", "transfer [10 epochs]"), when recorded
     categories = [*STRESS_CATEGORIES, *(c for c in dict.fromkeys(results["category"]) if c not in STRESS_CATEGORIES)]
     rows = {}
     columns = dict.fromkeys(results["column"])
