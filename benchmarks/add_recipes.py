@@ -6,8 +6,8 @@ this copies its folder to ``--out/<folder>``, trains the recipes of the zoo's se
 generator has and the zoo lacks (only the ids starting with ``--only``, when given) with the generator's own code
 (:func:`gifviz.builtin_zoo.stress.train_into`; parents are the zoo's TorchScript files), and appends their entries to
 the copy's manifest. The copy's ``checks.csv`` keeps the zoo's rows only. A copy already there is reused, so nothing is
-trained twice. Models trained on another CPU than the zoo's differ from what a fresh build there would give (a build is
-deterministic per machine), so the added models are this machine's.
+trained twice. Training runs on one thread, as a build does, so the added models are those a fresh build of the
+zoo's seed would train (a build is exact across machines on one thread).
 
     python benchmarks/add_recipes.py /work/stress_zoos/fresh-seed-{65..72}/zoo.toml --only transferlong- \
         --out /work/transfer_long_zoos
@@ -53,11 +53,19 @@ def copy_with_new_recipes(manifest: Path, out: Path, only: str) -> Path:
     """The manifest of the copy of ``manifest``'s zoo under ``out`` with the missing recipes added; reused if there."""
     target = out / manifest.parent.name
     if (target / "zoo.toml").exists():
+        have = {entry["id"] for entry in tomllib.loads((target / "zoo.toml").read_text())["models"]}
+        if not any(i.startswith(only) for i in have):
+            raise AddRecipesError(f"{target} exists without any model whose id starts with {only!r}; delete it first")
         print(f"  {target.name}: reusing the copy")
         return target / "zoo.toml"
+    if target.exists():
+        raise AddRecipesError(f"{target} exists without a zoo.toml; give another --out or delete it")
     started = time.perf_counter()
-    text = tomllib.loads(manifest.read_text())
-    settings = text["data"]
+    try:
+        text = tomllib.loads(manifest.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise AddRecipesError(f"cannot read {manifest}: {error}") from None
+    settings = text.get("data", {})
     if settings.get("generator") != "gifviz-stress-digits" or settings.get("scale") not in STRESS_SCALES:
         raise AddRecipesError(f"{manifest} is not a stress zoo of a known scale (gifviz zoo stress builds one)")
     scale = STRESS_SCALES[settings["scale"]]
@@ -66,15 +74,18 @@ def copy_with_new_recipes(manifest: Path, out: Path, only: str) -> Path:
     seed = settings["seed"]
     have = {entry["id"]: entry for entry in text["models"]}
     missing = [r for r in stress_plan(seed, scale) if r.id not in have and r.id.startswith(only)]
+    if not missing:
+        raise AddRecipesError(f"{manifest} lacks no recipe whose id starts with {only!r}; nothing to add")
     data = StressData(seed, digit_splits(seed), settings["natural_pool"])
     staging = out / f".{target.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(manifest.parent, staging)
     parents: dict[str, torch.nn.Module] = {}
-    for recipe in missing:
+    for recipe in missing:  # parents come before children in a plan
         if recipe.parent and recipe.parent not in parents:
             parents[recipe.parent] = _eager(manifest.parent, have[recipe.parent])
         trained = train_into(staging, recipe, parents, data)
+        parents[recipe.id] = trained.module  # a parent added in this run
         if trained.accuracy < recipe.min_accuracy:
             shutil.rmtree(staging)
             raise AddRecipesError(
@@ -94,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, metavar="DIR", help="where the copies go")
     parser.add_argument("--only", default="", help="add only the recipes whose id starts with this")
     args = parser.parse_args(argv)
+    # One thread, as build_stress_zoo trains: the rounding of a sum split over two threads differs, and training
+    # grows it (a source retrained on two threads ends up to 0.08 away in a weight).
+    torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:

@@ -17,9 +17,11 @@ extraction categories by what the thieves queried (the manifest's ``recipe.data`
 models were trained (``recipe.epochs``) where a zoo has more than one length, against the same negatives; it is
 descriptive, and no choice is made on it. So is the row ``combined without the cross-task rule``: the shipped
 audit with every usable method fused for suspects of another task too, and (under the same-arch calibration rule)
-those suspects read by that rule like the others. A third counts the audit's own verdicts
-(``combined`` at the default false-positive rate) per attack category and for the innocent models, printed for the
-default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
+those suspects read by that rule like the others; and the row of the shipped fusion with the other reading of a
+suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
+shipped one), whose criterion and verdicts are printed beside the shipped audit's. A third counts the audit's own
+verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
+for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
 thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by
 architecture; descriptive too.
 
@@ -50,7 +52,8 @@ from gifviz.audit.names import (
     DEFAULT_METHODS,
     DEFAULT_ONE_METHOD,
     NO_CROSS_TASK,
-    ONE_METHOD_READINGS,
+    ONE_METHOD_COLUMN,
+    ONE_METHOD_OTHER,
     VERDICTS,
 )
 from gifviz.audit.provenance import default_references, versions
@@ -62,11 +65,6 @@ from gifviz.hub import Zoo
 from gifviz.hub.spec import ModelSpec
 from gifviz.outputs import write_files
 from gifviz.store import FieldStore
-
-# The shipped fusion with the other reading of a suspect for which `combined` fuses one method (descriptive, never a
-# candidate of the fusion choice; round eight compares it: benchmarks/results/transfer-long/DECLARED.md).
-OTHER_ONE_METHOD = next(r for r in ONE_METHOD_READINGS if r != DEFAULT_ONE_METHOD)
-ONE_METHOD_COLUMN = f"combined, one method fused read as '{OTHER_ONE_METHOD}'"
 
 
 def zoo_aucs(
@@ -106,7 +104,7 @@ def zoo_aucs(
         # The shipped audit with its cross-task rule switched off, to show what the rule changes (descriptive: never a
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
-        audits[ONE_METHOD_COLUMN] = result.with_one_method(OTHER_ONE_METHOD)
+        audits[ONE_METHOD_COLUMN] = result.with_one_method(ONE_METHOD_OTHER)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
@@ -344,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             "methods": list(methods),
             "n_refs": args.n_refs,
             "calibration": args.calibration,
+            "one_method": DEFAULT_ONE_METHOD,
             "field_config": field.to_dict(),
             "picks": picks,
             "picked_on_all": final,

@@ -6,17 +6,17 @@ on all but a few of its queries (the sources mislabel 0.7-2.4% of the attacker's
 classes: it never saw the source, so it is an independent model by construction. Whatever tells a thief from its
 twin is the trace the source's answers left.
 
-For each zoo, every such thief is trained twice on this machine: again with the source's answers (``rebuilt``; the
-source's TorchScript file answers) and as its twin. Both are needed because a rebuild on another CPU is not the same
-model: rounding differences grow over training (a source rebuilt here differs from its file by up to 0.08 in a
-weight), so only a thief rebuilt here and its twin differ in nothing but the answers. The zoo is copied into
+For each zoo, every such thief is trained twice here, on one thread as a build trains: again with the source's
+answers (``rebuilt``; the source's TorchScript file answers, which gives the zoo's own thief) and as its twin, so the
+two differ in nothing but the answers. The zoo is copied into
 ``--zoos-out`` with both added (relations ``label-rebuilt`` and ``label-twin``; the zoo itself is never changed; a copy
 already there is reused, so nothing is trained twice), and the shipped audit runs per source with its usual suspects
 and the new ones; the independents, so every calibration, are the usual ones.
 
 Printed: per method and for ``combined``, the AUC pooled over a zoo's two sources (mean / worst / best across zoos)
 of rebuilt thieves against twins (the control), of the zoo's thieves, the rebuilt ones and the twins against the
-same-task independents (left out one at a time, as the audit reads them); on all pairs together, the AUC of rebuilt
+models a defender must not accuse (the same-task independents, left out one at a time as the audit reads them, and
+the other source); on all pairs together, the AUC of rebuilt
 thieves against twins and a paired sign test of each against its own twin; and the audit's verdicts per group.
 
     python benchmarks/label_thief_twins.py /work/stress_zoos/fresh-seed-{65..72}/zoo.toml \
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -188,7 +189,8 @@ def auc_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def pooled_control(table: pd.DataFrame) -> pd.DataFrame:
     """Per column, over every zoo and source: the AUC of rebuilt thieves against twins, and the paired sign test of
-    each rebuilt thief against its own twin (share scoring higher, ties counted a half; two-sided binomial p)."""
+    each rebuilt thief against its own twin (ties dropped: share of the others where it scores higher, two-sided
+    binomial p)."""
     from scipy.stats import binomtest
 
     rows = []
@@ -196,10 +198,18 @@ def pooled_control(table: pd.DataFrame) -> pd.DataFrame:
         chosen = frame[frame.group.isin(("rebuilt", "twin"))]
         auc = ipp.auc((chosen.group == "rebuilt").astype(int).tolist(), chosen.score.tolist())
         pairs = chosen.pivot_table(index=["zoo", "thief"], columns="group", values="score")
-        wins = (pairs.rebuilt > pairs.twin).sum() + 0.5 * (pairs.rebuilt == pairs.twin).sum()
-        p_value = binomtest(round(wins), len(pairs)).pvalue
+        # A sign test drops ties (a method that scores both at its floor says nothing about the pair).
+        wins, ties = int((pairs.rebuilt > pairs.twin).sum()), int((pairs.rebuilt == pairs.twin).sum())
+        untied = len(pairs) - ties
         rows.append(
-            {"column": column, "auc": auc, "pairs": len(pairs), "rebuilt_higher": wins / len(pairs), "sign_p": p_value}
+            {
+                "column": column,
+                "auc": auc,
+                "pairs": len(pairs),
+                "ties": ties,
+                "rebuilt_higher": wins / untied if untied else math.nan,
+                "sign_p": binomtest(wins, untied).pvalue if untied else math.nan,
+            }
         )
     return pd.DataFrame(rows).set_index("column")
 
@@ -212,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-refs", type=int, default=128, help="references per audit")
     parser.add_argument("--steps", type=int, default=10, help="ModelGiF path steps")
     args = parser.parse_args(argv)
+    # One thread, as build_stress_zoo trains, so a thief rebuilt here is the zoo's own (on two threads it is not:
+    # the rounding of a split sum differs, and training grows it).
+    torch.set_num_threads(1)
     store, field = FieldStore(), FieldConfig(steps=args.steps)
     zoos_out = Path(args.zoos_out)
     zoos_out.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from gifviz.audit.roles import audit_roles
 from gifviz.audit.run_audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.cli import main
 from gifviz.config import FieldConfig
-from gifviz.errors import GifvizError, ManifestError
+from gifviz.errors import ConfigError, GifvizError, ManifestError
 from gifviz.hub.zoo import Zoo
 from gifviz.refs import load_reference_folder
 
@@ -158,7 +158,8 @@ def test_one_method_fused_can_be_read_as_its_own_calibration():
         return spread[independents.index(model)]
 
     own = combined_evidence("s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum", one_method="own")
-    assert (own.distance, own.score, own.p_value, own.verdict) == (0.3, -0.7, 0.2, "independent")
+    assert math.isnan(own.distance)  # no statistic was fused
+    assert (own.score, own.p_value, own.verdict) == (-0.7, 0.2, "independent")
     assert (
         own.note == "modelgif's own reading (one method: a second calibration of it adds no evidence); read against 6"
     )
@@ -367,7 +368,7 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     # another task's head: combined reads the field alone, as the field's own reading, says so, and so do the other
     # fusions and rules
     field = audited.row("transfer", "modelgif")
-    assert (combined.distance, combined.score, combined.verdict) == (field.distance, field.score, field.verdict)
+    assert math.isnan(combined.distance) and (combined.score, combined.verdict) == (field.score, field.verdict)
     assert "other output classes than 'source': combined reads modelgif only" in combined.note
     assert "modelgif's own reading (one method" in combined.note and "capped-sum of" not in combined.note
     for other in (audited.with_fusion("best"), audited.with_calibration("absolute")):
@@ -378,6 +379,8 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert f"{DEFAULT_FUSION} of modelgif" in fused.note and f"{DEFAULT_FUSION} of modelgif," not in fused.note
     with pytest.raises(AuditError, match="unknown one-method reading"):
         audited.with_one_method("twice")
+    with pytest.raises(ConfigError, match="unknown one-method reading"):
+        combined_evidence("transfer", {"modelgif": field}, lambda *a: field, ["a"], 0.05, one_method="twice")
     # the lineage zoo's TorchScript forward is no chain of submodule calls (it flattens), yet CKA reads its
     # penultimate layer: every method is fused, and nothing is left out
     note = audited.row("ft1").note

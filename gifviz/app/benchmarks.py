@@ -15,7 +15,7 @@ import streamlit as st
 from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
-from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK
+from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK, ONE_METHOD_COLUMN
 from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
@@ -111,24 +111,25 @@ STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "tran
 
 def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     """AUC per attack category as ``mean / worst`` across the stress zoos: first the audit as shipped (the default
-    fusion's row, named ``combined (default: ...)``), then the same audits without the cross-task rule (when
-    recorded), then one row per method, per other candidate fusion and for ``combined (leave-one-zoo-out)`` (each zoo
-    scored with the fusion picked on the others); columns per category, then per extraction category split by what
-    the thieves queried and transfer by training length. ``None`` when the results file is not there (an installed
-    package without the checkout's benchmarks)."""
+    fusion's row, named ``combined (default: ...)``), then, when recorded, the audit before round eight and the same
+    audits without the cross-task rule, then one row per method, per other candidate fusion and for ``combined
+    (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others); columns per category, then per
+    extraction category split by what the thieves queried and transfer by training length. ``None`` when the results
+    file is not there (an installed package without the checkout's benchmarks)."""
     if not path.is_file():
         return None
     results = pd.read_csv(path)
     shipped = f"combined (default: {DEFAULT_FUSION})"
-    results["column"] = results["column"].replace(f"fusion:{DEFAULT_FUSION}", shipped)
+    before = "the audit before round eight (one fused method read as fused)"
+    results["column"] = results["column"].replace({f"fusion:{DEFAULT_FUSION}": shipped, ONE_METHOD_COLUMN: before})
     summary = results.groupby(["column", "category"])["auc"].agg(["mean", "min"])
     # then the breakdown groups ("extract-label [natural]", "transfer [10 epochs]"), when recorded
     categories = [*STRESS_CATEGORIES, *(c for c in dict.fromkeys(results["category"]) if c not in STRESS_CATEGORIES)]
     rows = {}
     columns = dict.fromkeys(results["column"])
-    # the audit as shipped first, then the same audits without its cross-task rule (descriptive: what the rule
-    # changes), the rest as written
-    for column in sorted(columns, key=lambda c: (c != shipped, c != NO_CROSS_TASK)):
+    # the audit as shipped first, then the audit before round eight and the same audits without the cross-task rule
+    # (descriptive: what each changes), the rest as written
+    for column in sorted(columns, key=lambda c: (c != shipped, c != before, c != NO_CROSS_TASK)):
         cells = {}
         for category in categories:
             if (column, category) in summary.index:

@@ -19,6 +19,11 @@ independents (leave-one-out), and the suspect's fused statistic is read against 
 ``same-arch``, the one independent of the source's architecture in use, when it is alone, is no member of the null
 (:meth:`gifviz.audit.reading.MethodReading.without_value`): it has no value in the suspect's calibration, and its own
 would read it by the relative rule. It stays an anchor of the others.
+
+When only one method can compare a suspect (the cross-task rule's ModelGiF for a transfer model, or an audit run with
+one method), there is nothing to fuse, and by default (``one_method="own"``, round eight) ``combined`` is that method's
+own calibration: no fused statistic (its ``distance`` is NaN) and no second calibration, which with one method adds
+no evidence, and which clipped and rescaled each source's audit on its own.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
-from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES
+from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
 from gifviz.errors import ConfigError
 
 Fusion = Callable[[Sequence[Calibration]], float]
@@ -176,9 +181,12 @@ def combined_evidence(
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
     independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
-    fused, the methods left out with why, and the independents left out of the null.
+    fused, the methods left out with why, and the independents left out of the null; for one method read as its own,
+    that method's calibration with ``distance`` NaN (no statistic was fused) and a note that says so.
     """
     fuse = fusion_named(fusion)
+    if one_method not in ONE_METHOD_READINGS:
+        raise ConfigError(f"unknown one-method reading {one_method!r}; choose one of {', '.join(ONE_METHOD_READINGS)}")
     used = [m for m, c in per_method.items() if c.usable]
     # Methods left out for the same reason (three that compare outputs class by class, say) share one reason: a
     # zoo's transfer models would otherwise repeat it once per method on every row.
@@ -194,7 +202,7 @@ def combined_evidence(
     if one_method == "own" and len(used) == 1:  # no fusion and no fused null: the method's own calibration stands
         only = per_method[used[0]]
         own = f"{used[0]}'s own reading (one method: a second calibration of it adds no evidence){left}"
-        return dataclasses.replace(only, note="; ".join(p for p in (own, only.note) if p))
+        return dataclasses.replace(only, distance=math.nan, note="; ".join(p for p in (own, only.note) if p))
     outside = [j for j in independents if j in without_value]
     if outside:
         described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"

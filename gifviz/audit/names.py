@@ -80,6 +80,11 @@ NO_CROSS_TASK = "combined without the cross-task rule"
 # 0.88, innocent readings derived unchanged), and reported on seeds 73-80.
 ONE_METHOD_READINGS = ("fused", "own")
 DEFAULT_ONE_METHOD = "own"
+# The label of benchmarks/audit_selection.py's other descriptive row (beside NO_CROSS_TASK): the shipped fusion with
+# the reading of one fused method that is not the default (before round eight, "fused" was); the app shows it as the
+# audit before round eight.
+ONE_METHOD_OTHER = next(r for r in ONE_METHOD_READINGS if r != DEFAULT_ONE_METHOD)
+ONE_METHOD_COLUMN = f"combined, one method fused read as '{ONE_METHOD_OTHER}'"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.
@@ -91,12 +96,13 @@ VERDICTS = ("derived", "independent", "inconclusive", "n/a")
 # stress zoos, where the audit's verdicts are counted per kind of thief).
 VERDICT_MEANING = (
     "Each verdict is read at the stated false-positive rate, per method and for combined (the methods' evidence "
-    "fused, then read against the independents' own fused evidence). derived: the evidence sets the suspect apart "
+    "fused, then read against the independents' own fused evidence; where one method alone can compare the suspect, "
+    "that method's own reading). derived: the evidence sets the suspect apart "
     "from the independents; with several methods, one of them alone does so for innocent models more often than the "
     "rate. inconclusive: the empirical and the Student-t p-values disagree. independent: the evidence does not set it "
     "apart (combined can say so while one method alone says derived). That is no proof of innocence: on gifviz's "
     "stress zoos, most label-only thieves that queried the source's own kind of data, and some probability thieves "
     "built as MLPs, get it. n/a: the method (for combined, every method) could not compare it, or too few "
-    "independents could be compared (2 per method, 3 for combined)."
+    "independents could be compared (2 per method, 3 for combined when it fuses several)."
 )
 UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")

@@ -4,7 +4,8 @@ Each method's distance from the source to a suspect becomes evidence only agains
 (:mod:`gifviz.audit.calibration`): by default its relative distance (how much closer the source is to the suspect
 than the independents of the source's architecture are, :mod:`gifviz.audit.reading`) against the independents' own
 relative distances, or the raw distance against theirs from the source. ``combined`` fuses the methods' calibrated
-evidence and calibrates the fusion once more (:mod:`gifviz.audit.fusion`).
+evidence and calibrates the fusion once more (:mod:`gifviz.audit.fusion`); where one method alone can compare a
+suspect, it is that method's own calibration.
 """
 
 from __future__ import annotations
@@ -348,6 +349,7 @@ def audit(
             "samples": evidence.samples,
         },
         "fusion": {"name": fusion, "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
+        # NaN for a suspect read by one method's own calibration: nothing was fused
         "fused_statistics": {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED},
         # a method that could not run at all gives every model the same reason
         "method_failures": {m: next(iter(r.values())) for m, r in evidence.reasons.items() if not evidence.samples[m]},

@@ -118,8 +118,8 @@ class SelfCheck:
                 )
         if len(self.independents) < _FUSED_LEAVE_ONE_OUT:
             parts.append(
-                f"Combined reads an independent against the others only with {_FUSED_LEAVE_ONE_OUT} independents or "
-                "more; name more to check the rate on this zoo."
+                f"Combined fuses several methods for an independent read against the others only with "
+                f"{_FUSED_LEAVE_ONE_OUT} independents or more; name more to check the rate on this zoo."
             )
         return " ".join(parts)
 

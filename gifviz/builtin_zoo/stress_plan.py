@@ -203,7 +203,7 @@ def _source_recipes(scale: StressScale, chosen: StressDesign, index: int, arch: 
             ),
         ]
     for k in range(scale.derived):
-        # Seeds after the light kinds' (base + 100 k + 0..2), so that every older recipe keeps its own.
+        # Seeds after the light kinds' (base + 100 (k + 1) + 0..2), so that every older recipe keeps its own.
         recipes.append(
             Recipe(
                 f"transferlong-{name}-{k + 1}",
