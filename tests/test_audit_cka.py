@@ -51,4 +51,4 @@ def test_cka_is_fused_for_a_suspect_of_the_sources_classes_and_not_for_a_transfe
     # the transfer model is read by ModelGiF alone, though CKA has a value for it
     transfer_note = result.row("transfer").note
     assert "combined reads modelgif only" in transfer_note
-    assert f"{DEFAULT_FUSION} of modelgif" in transfer_note and f"{DEFAULT_FUSION} of modelgif," not in transfer_note
+    assert "modelgif's own reading (one method" in transfer_note and "cka" not in transfer_note
