@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,32 +49,12 @@ def shift_and_shade(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return (shifted * brightness + 0.02 * torch.randn(images.shape, generator=generator)).clamp(0, 1)
 
 
-def extract_16px(
-    student: nn.Module,
-    victim: nn.Module,
-    pool: torch.Tensor,
-    *,
-    answer: str,
-    epochs: int,
-    lr: float,
-    seed: int,
-    true_labels: torch.Tensor | None = None,
-) -> tuple[nn.Module, int]:
-    """Model extraction as :func:`gifviz.builtin_zoo.training.extract` (its training loop and answer losses), with
+def extract_16px(student: nn.Module, victim: nn.Module, pool: torch.Tensor, **settings: Any) -> tuple[nn.Module, int]:
+    """Model extraction as :func:`gifviz.builtin_zoo.training.extract` (its training loop, answer losses and keyword
+    ``settings``: ``answer``, ``epochs``, ``lr``, ``seed``, ``true_labels`` for a label thief's twin), with
     :func:`shift_and_shade` as the query augmentation: each batch of ``pool`` ``(N, 1, 16, 16)`` is augmented, sent
-    to ``victim``, and the student learns its ``label`` or ``probabilities``. Returns the student and the queries.
-    ``true_labels`` ``(N,)`` train the label thief's twin instead (``extract``'s argument)."""
-    return extract(
-        student,
-        victim,
-        pool,
-        answer=answer,
-        epochs=epochs,
-        lr=lr,
-        seed=seed,
-        augment=shift_and_shade,
-        true_labels=true_labels,
-    )
+    to ``victim``, and the student learns its ``label`` or ``probabilities``. Returns the student and the queries."""
+    return extract(student, victim, pool, augment=shift_and_shade, **settings)
 
 
 def make_stress_model(
