@@ -21,7 +21,6 @@ import shutil
 import sys
 import time
 import tomllib
-import warnings
 from pathlib import Path
 
 import tomli_w
@@ -32,6 +31,7 @@ from gifviz.builtin_zoo.stress_architectures import new_network
 from gifviz.builtin_zoo.stress_data import digit_splits
 from gifviz.builtin_zoo.stress_plan import STRESS_SCALES, stress_plan
 from gifviz.builtin_zoo.stress_train import StressData
+from gifviz.hub.files import load_torchscript
 
 
 class AddRecipesError(Exception):
@@ -41,9 +41,7 @@ class AddRecipesError(Exception):
 def _eager(folder: Path, entry: dict) -> torch.nn.Module:
     """The zoo's model of ``entry`` as an eager module (a transfer model swaps its parent's head, which a ScriptModule
     refuses): the generator's architecture with the TorchScript file's weights."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is the stress zoos' format
-        script = torch.jit.load(str(folder / entry["file"]), map_location="cpu")
+    script = load_torchscript(folder / entry["file"], entry["id"])
     module = new_network(entry["arch"], entry["num_classes"])
     module.load_state_dict(script.state_dict())
     return module.eval()

@@ -33,7 +33,6 @@ import shutil
 import sys
 import time
 import tomllib
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +43,7 @@ from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_METHODS
 from gifviz.audit.provenance import default_references, versions
 from gifviz.audit.run_audit import COMBINED, audit
 from gifviz.bench import ipp
+from gifviz.builtin_zoo.stress import scripted_bytes
 from gifviz.builtin_zoo.stress_data import digit_splits
 from gifviz.builtin_zoo.stress_plan import STRESS_SCALES, stress_plan
 from gifviz.builtin_zoo.stress_train import StressData, label_thief_twin, make_stress_model
@@ -52,6 +52,7 @@ from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
 from gifviz.hub.digest import model_digest
+from gifviz.hub.files import load_torchscript
 from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
@@ -64,22 +65,6 @@ COMPARISONS = (
     ("rebuilt vs independent", "rebuilt", "independent"),
     ("twin vs independent", "twin", "independent"),
 )
-
-
-def _scripted(module: torch.nn.Module) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is the stress zoos' format
-        torch.jit.save(torch.jit.script(module), buffer)
-    return buffer.getvalue()
-
-
-def _load(path: Path) -> torch.nn.Module:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.load(str(path), map_location="cpu")
 
 
 def _entry(thief: dict, relation: str, module: torch.nn.Module, accuracy: float, extra: dict) -> dict:
@@ -117,9 +102,9 @@ def twin_zoo(manifest: Path, zoos_out: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(manifest.parent, staging)
     test = data.splits["test"]
+    sources = {r.parent: load_torchscript(manifest.parent / entries[r.parent]["file"], r.parent) for r in thieves}
     for recipe in thieves:
-        thief = entries[recipe.id]
-        victim = _load(manifest.parent / entries[recipe.parent]["file"])
+        thief, victim = entries[recipe.id], sources[recipe.parent]
         pool = data.pool(recipe.params["data"], recipe.seed)[1]
         count = max(1, round(recipe.params["budget"] * len(pool)))
         with torch.no_grad():
@@ -130,7 +115,7 @@ def twin_zoo(manifest: Path, zoos_out: Path) -> Path:
         for relation, module in ((REBUILT, rebuilt), (TWIN, twin)):
             accuracy = float((predict(module, test.images).argmax(1) == test.labels["digit"]).float().mean())
             entry = _entry(thief, relation, module, accuracy, extra)
-            (staging / entry["file"]).write_bytes(_scripted(module))
+            (staging / entry["file"]).write_bytes(scripted_bytes(module))
             text["models"].append(entry)
     text["description"] += " With each digit label thief rebuilt and its true-label twin (label_thief_twins.py)."
     (staging / "zoo.toml").write_text(tomli_w.dumps(text))

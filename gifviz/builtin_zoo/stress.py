@@ -101,7 +101,8 @@ def _fraction(splits: dict[str, Split], fraction: float) -> dict[str, Split]:
     return {name: s.subset(torch.arange(max(10, int(len(s) * fraction)))) for name, s in splits.items()}
 
 
-def _scripted_bytes(module: nn.Module) -> bytes:
+def scripted_bytes(module: nn.Module) -> bytes:
+    """``module`` compiled with ``torch.jit.script`` and saved: the bytes of a stress zoo's model file."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated upstream but still the format
@@ -175,7 +176,7 @@ def train_into(folder: Path, recipe: Recipe, parents: dict[str, nn.Module], data
     test = data.splits["test"]
     test_classes = predict(module, test.images).argmax(1)
     accuracy = float((test_classes == test.labels[recipe.task]).float().mean())
-    (folder / "models" / f"{recipe.id}.pt").write_bytes(_scripted_bytes(module))
+    (folder / "models" / f"{recipe.id}.pt").write_bytes(scripted_bytes(module))
     extra = {
         "recipe": {"data_images": len(pool.images), "data_digest": pool.digest},
         "digest": model_digest(module),  # what the hub computes for the TorchScript file (same state dict)
