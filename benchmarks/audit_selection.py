@@ -112,6 +112,8 @@ def zoo_aucs(
                 {**v, "fusion": ONE_METHOD_COLUMN} for v in source_verdicts(zoo, audits[ONE_METHOD_COLUMN], own)
             ]
         for case in own:
+            # light and long transfer models apart where a source has both (transfer-long/DECLARED.md)
+            lengths = {m: _trained(zoo.spec(m)) for m in case.positives} if case.category == "transfer" else {}
             for model_id in case.positives + case.negatives:
                 label = int(model_id in case.positives)
                 # A thief also counts in its breakdown group (what it queried); negatives count in every group.
@@ -119,9 +121,8 @@ def zoo_aucs(
                 if case.category.startswith("extract"):
                     queried = sorted({_queried(zoo.spec(m)) for m in ([model_id] if label else case.positives)})
                     groups += [f"{case.category} [{data}]" for data in queried]
-                elif case.category == "transfer" and len({_trained(zoo.spec(m)) for m in case.positives}) > 1:
-                    # Light and long transfer models apart (benchmarks/results/transfer-long/DECLARED.md).
-                    trained = sorted({_trained(zoo.spec(m)) for m in ([model_id] if label else case.positives)})
+                elif len(set(lengths.values())) > 1:
+                    trained = sorted({lengths[model_id]} if label else set(lengths.values()))
                     groups += [f"transfer [{length}]" for length in trained]
                 for category in groups:
                     for method in methods:
@@ -197,14 +198,19 @@ def thief_verdict_table(verdicts: list[dict], fusion: str, by: str) -> pd.DataFr
     return counts.reindex(columns=list(VERDICTS), fill_value=0)
 
 
+def _recipe_value(spec: ModelSpec, key: str) -> str:
+    """``key`` of the model's recipe as the stress zoos' manifests record it, or ``unrecorded``."""
+    return str((spec.extra.get("recipe") or {}).get(key, "unrecorded"))
+
+
 def _queried(spec: ModelSpec) -> str:
     """What a thief queried its source with (the stress zoos' ``recipe.data``: ``natural`` or ``digits:attacker``)."""
-    return str((spec.extra.get("recipe") or {}).get("data", "unrecorded"))
+    return _recipe_value(spec, "data")
 
 
 def _trained(spec: ModelSpec) -> str:
     """How long a transfer model was trained (the stress zoos' ``recipe.epochs``), as ``"<n> epochs"``."""
-    return f"{(spec.extra.get('recipe') or {}).get('epochs', 'unrecorded')} epochs"
+    return f"{_recipe_value(spec, 'epochs')} epochs"
 
 
 def main_categories(table: pd.DataFrame) -> pd.DataFrame:
