@@ -19,7 +19,9 @@ descriptive, and no choice is made on it. So is the row ``combined without the c
 audit with every usable method fused for suspects of another task too, and (under the same-arch calibration rule)
 those suspects read by that rule like the others; and the row of the shipped fusion with the other reading of a
 suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
-shipped one), whose criterion and verdicts are printed beside the shipped audit's. A third counts the audit's own
+shipped one), and with the other spread floor of the methods whose distance is a share of their samples
+(``gifviz.audit.names.RATE_SPREAD_COLUMN``: round nine's candidate), whose criteria and verdicts are printed beside
+the shipped audit's. A third counts the audit's own
 verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
 for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
 thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by
@@ -51,13 +53,16 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_ONE_METHOD,
+    DEFAULT_RATE_SPREAD,
     NO_CROSS_TASK,
     ONE_METHOD_COLUMN,
     ONE_METHOD_OTHER,
+    RATE_SPREAD_COLUMN,
+    RATE_SPREAD_OTHER,
     VERDICTS,
 )
 from gifviz.audit.provenance import default_references, versions
-from gifviz.audit.run_audit import COMBINED, AuditResult, assess, audit
+from gifviz.audit.run_audit import COMBINED, AuditResult, audit
 from gifviz.bench import ipp
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
@@ -65,6 +70,10 @@ from gifviz.hub import Zoo
 from gifviz.hub.spec import ModelSpec
 from gifviz.outputs import write_files
 from gifviz.store import FieldStore
+
+# The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
+# verdicts: the reading round eight replaced ("the audit before round eight"), and round nine's candidate.
+OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN)
 
 
 def zoo_aucs(
@@ -105,12 +114,13 @@ def zoo_aucs(
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
         audits[ONE_METHOD_COLUMN] = result.with_one_method(ONE_METHOD_OTHER)
+        # round nine's candidate beside the shipped audit (rate-spread/DECLARED.md)
+        audits[RATE_SPREAD_COLUMN] = result.with_rate_spread(RATE_SPREAD_OTHER)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
-            verdicts += [
-                {**v, "fusion": ONE_METHOD_COLUMN} for v in source_verdicts(zoo, audits[ONE_METHOD_COLUMN], own)
-            ]
+            for column in OTHER_READINGS:
+                verdicts += [{**v, "fusion": column} for v in source_verdicts(zoo, audits[column], own)]
         for case in own:
             # light and long transfer models apart where a source has both (transfer-long/DECLARED.md)
             lengths = {m: _trained(zoo.spec(m)) for m in case.positives} if case.category == "transfer" else {}
@@ -147,9 +157,7 @@ def without_cross_task(result: AuditResult) -> AuditResult:
     """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
     for every suspect, and each read by the audit's calibration rule (no model runs again)."""
     evidence = dataclasses.replace(result.evidence, other_classes=frozenset())
-    rows = assess(
-        evidence, result.roles, result.methods, result.alpha, result.fusion, result.calibration, result.one_method
-    )
+    rows = dataclasses.replace(result, evidence=evidence).assessed(result.roles)
     return dataclasses.replace(result, evidence=evidence, rows=tuple(rows))
 
 
@@ -184,7 +192,7 @@ def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
     """Models per fusion, group and verdict, summed over zoos and sources."""
     counts = pd.DataFrame(verdicts).groupby(["fusion", "group", "verdict"]).size().unstack(fill_value=0)
     groups = [*ipp.CATEGORIES, "innocent, same task", "innocent, other task"]
-    order = [(f, g) for f in (*FUSIONS, ONE_METHOD_COLUMN) for g in groups if (f, g) in counts.index]
+    order = [(f, g) for f in (*FUSIONS, *OTHER_READINGS) for g in groups if (f, g) in counts.index]
     index = pd.MultiIndex.from_tuples(order, names=["fusion", "group"])
     return counts.reindex(index=index, columns=list(VERDICTS), fill_value=0)
 
@@ -323,19 +331,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     shipped = f"fusion:{DEFAULT_FUSION}"
-    print(
-        f"\n{ONE_METHOD_COLUMN} (the shipped fusion, {DEFAULT_FUSION}; descriptive): criterion "
-        f"{mean_worst_case(table, ONE_METHOD_COLUMN):.3f} against {mean_worst_case(table, shipped):.3f} as shipped"
-    )
+    for column in OTHER_READINGS:
+        print(
+            f"\n{column} (the shipped fusion, {DEFAULT_FUSION}): criterion "
+            f"{mean_worst_case(table, column):.3f} against {mean_worst_case(table, shipped):.3f} as shipped"
+        )
     counts = verdict_table(verdicts)
     print(
         f"\nVerdicts of the audit as run (combined, fusion {DEFAULT_FUSION}, false-positive rate {DEFAULT_ALPHA}), "
         "models summed over zoos and sources (descriptive: no choice is made on it; every fusion's in verdicts.csv)"
     )
     print(counts.loc[DEFAULT_FUSION].to_string())
-    if ONE_METHOD_COLUMN in counts.index.get_level_values("fusion"):
-        print(f"\nThe same with {ONE_METHOD_COLUMN}")
-        print(counts.loc[ONE_METHOD_COLUMN].to_string())
+    for column in OTHER_READINGS:
+        if column in counts.index.get_level_values("fusion"):
+            print(f"\nThe same with {column}")
+            print(counts.loc[column].to_string())
     for by in ("queried", "architecture"):
         thieves = thief_verdict_table(verdicts, DEFAULT_FUSION, by)
         if not thieves.empty:
@@ -349,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             "n_refs": args.n_refs,
             "calibration": args.calibration,
             "one_method": DEFAULT_ONE_METHOD,
+            "rate_spread": DEFAULT_RATE_SPREAD,
             "field_config": field.to_dict(),
             "picks": picks,
             "picked_on_all": final,

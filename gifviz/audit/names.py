@@ -85,6 +85,17 @@ DEFAULT_ONE_METHOD = "own"
 # audit before round eight.
 ONE_METHOD_OTHER = next(r for r in ONE_METHOD_READINGS if r != DEFAULT_ONE_METHOD)
 ONE_METHOD_COLUMN = f"combined, one method fused read as '{ONE_METHOD_OTHER}'"
+# How small a calibration's spread may get for a method whose distance is a share of its samples (output and off-task
+# disagreement: gifviz.methods.interface.DistanceMethod.share_of_samples): "value", floored at 0.1% of the values'
+# scale as for every method; "sampling", also at the sampling error of one such rate at the independents' mean
+# (gifviz.audit.reading.sampling_error). Independents whose rates coincide to the count are a tie at the measurement's
+# resolution, not a spread of zero: on stress seed 75 an innocent MLP scored 695 on a two-reference difference.
+# Round nine (benchmarks/results/rate-spread/DECLARED.md) decides between them.
+RATE_SPREADS = ("value", "sampling")
+DEFAULT_RATE_SPREAD = "value"
+# The label of benchmarks/audit_selection.py's row for the other rate spread, printed beside the shipped audit.
+RATE_SPREAD_OTHER = next(r for r in RATE_SPREADS if r != DEFAULT_RATE_SPREAD)
+RATE_SPREAD_COLUMN = f"combined, rate spread '{RATE_SPREAD_OTHER}'"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

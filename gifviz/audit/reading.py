@@ -53,14 +53,39 @@ from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.names import ABSOLUTE, CALIBRATION_RULES, SAME_ARCH, SELF_CALIBRATED_METHODS
+from gifviz.audit.names import (
+    ABSOLUTE,
+    CALIBRATION_RULES,
+    DEFAULT_RATE_SPREAD,
+    RATE_SPREADS,
+    SAME_ARCH,
+    SELF_CALIBRATED_METHODS,
+)
 from gifviz.audit.roles import AuditError
+from gifviz.methods.registry import METHODS
 
 
 def check_rule(calibration: str) -> None:
     """One line naming the choices for an unknown rule."""
     if calibration not in CALIBRATION_RULES:
         raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
+
+
+def check_rate_spread(rate_spread: str) -> None:
+    """One line naming the choices for an unknown rate spread floor."""
+    if rate_spread not in RATE_SPREADS:
+        raise AuditError(f"unknown rate spread {rate_spread!r}; choose one of: {', '.join(RATE_SPREADS)}")
+
+
+def sampling_error(rate: float, samples: int) -> float:
+    """The standard error of a proportion ``rate`` measured on ``samples`` inputs, ``sqrt(p (1 - p) / N)``, with
+    ``p = (N rate + 1/2) / (N + 1)``: the half count keeps it above 0 when the rate is 0 or 1 (every independent
+    agreeing with the source on every input), where a plain ``p`` would claim a rate known exactly. 0 for no
+    samples."""
+    if samples <= 0:
+        return 0.0
+    p = (samples * rate + 0.5) / (samples + 1)
+    return math.sqrt(p * (1.0 - p) / samples)
 
 
 class MethodReading:
@@ -73,10 +98,21 @@ class MethodReading:
             from the source when values are taken against the anchors (they sit around 0, where a floor
             proportional to their own mean would vanish and a saturated method would give unbounded scores);
             ``None`` for ``absolute`` (the values' own mean, as before).
+        min_spread: the smallest spread the calibration reads the values with, in the method's own units: under the
+            ``sampling`` rate spread, for a method whose distance is a share of its samples, the sampling error of
+            the independents' mean raw rate from the source (:func:`sampling_error`); else 0.
     """
 
-    def __init__(self, evidence: Evidence, method: str, calibration: str, independents: Sequence[str]) -> None:
+    def __init__(
+        self,
+        evidence: Evidence,
+        method: str,
+        calibration: str,
+        independents: Sequence[str],
+        rate_spread: str = DEFAULT_RATE_SPREAD,
+    ) -> None:
         check_rule(calibration)
+        check_rate_spread(rate_spread)
         # a method whose evidence is already taken against the independents is read raw under either rule
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
@@ -89,6 +125,14 @@ class MethodReading:
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
         self.floor_scale = sum(raw.values()) / len(raw) if self.reads_anchors and raw else None
+        # one mean rate for every calibration of the audit: the floor is the measurement's resolution, which does not
+        # change with the independents a calibration leaves out
+        is_rate = method in METHODS and METHODS[method].share_of_samples
+        self.min_spread = (
+            sampling_error(sum(raw.values()) / len(raw), evidence.samples.get(method, 0))
+            if rate_spread == "sampling" and is_rate and raw
+            else 0.0
+        )
         self._anchors: dict[str, dict[str, float]] = {}
         self._totals: dict[str, tuple[float, int]] = {}
         self._kin_totals: dict[str, tuple[float, int]] = {}

@@ -28,12 +28,13 @@ from gifviz.audit.names import (
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
     DEFAULT_ONE_METHOD,
+    DEFAULT_RATE_SPREAD,
     ONE_METHOD_READINGS,
     RELATIVE,
     SAME_ARCH,
 )
 from gifviz.audit.provenance import default_references, run_provenance
-from gifviz.audit.reading import MethodReading, check_rule
+from gifviz.audit.reading import MethodReading, check_rate_spread, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 
 # CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
@@ -65,6 +66,7 @@ class AuditResult:
     provenance: dict[str, Any]
     calibration: str = DEFAULT_CALIBRATION
     one_method: str = DEFAULT_ONE_METHOD
+    rate_spread: str = DEFAULT_RATE_SPREAD
 
     def frame(self):
         """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
@@ -80,15 +82,11 @@ class AuditResult:
 
     def with_fusion(self, fusion: str) -> AuditResult:
         """The same audit combined with another candidate fusion (no model is evaluated again)."""
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, fusion, self.calibration, self.one_method)
-        provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": fusion}}
-        return dataclasses.replace(self, fusion=fusion, rows=tuple(rows), provenance=provenance)
+        return self._reread("fusion", fusion)
 
     def with_calibration(self, calibration: str) -> AuditResult:
         """The same audit read with another calibration rule (:data:`CALIBRATION_RULES`; no model runs again)."""
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, calibration, self.one_method)
-        provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "calibration": calibration}}
-        return dataclasses.replace(self, calibration=calibration, rows=tuple(rows), provenance=provenance)
+        return self._reread("calibration", calibration)
 
     def with_one_method(self, one_method: str) -> AuditResult:
         """The same audit with another reading of a suspect for which ``combined`` fuses one method
@@ -97,16 +95,43 @@ class AuditResult:
             raise AuditError(
                 f"unknown one-method reading {one_method!r}; choose one of {', '.join(ONE_METHOD_READINGS)}"
             )
-        rows = assess(self.evidence, self.roles, self.methods, self.alpha, self.fusion, self.calibration, one_method)
-        provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), "one_method": one_method}}
-        return dataclasses.replace(self, one_method=one_method, rows=tuple(rows), provenance=provenance)
+        return self._reread("one_method", one_method)
+
+    def with_rate_spread(self, rate_spread: str) -> AuditResult:
+        """The same audit with another spread floor for the methods whose distance is a share of their samples
+        (:data:`gifviz.audit.names.RATE_SPREADS`; no model runs again)."""
+        check_rate_spread(rate_spread)
+        return self._reread("rate_spread", rate_spread)
+
+    def _reread(self, setting: str, value: str) -> AuditResult:
+        """The rows assessed again from the same evidence with one reading ``setting`` changed, recorded in the
+        provenance (the fusion's name in its own entry, the others in the configuration)."""
+        changed = dataclasses.replace(self, **{setting: value})
+        if setting == "fusion":
+            provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": value}}
+        else:
+            provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), setting: value}}
+        rows = changed.assessed(changed.roles)
+        return dataclasses.replace(changed, rows=tuple(rows), provenance=provenance)
+
+    def assessed(self, roles: AuditRoles) -> list[AuditRow]:
+        """:func:`assess` of this audit's evidence for ``roles``, with this audit's methods and reading settings."""
+        return assess(
+            self.evidence,
+            roles,
+            self.methods,
+            self.alpha,
+            self.fusion,
+            self.calibration,
+            self.one_method,
+            self.rate_spread,
+        )
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
         independents, by this audit's methods, fusion, calibration rule and rate (no model runs again;
         :mod:`gifviz.audit.self_check`)."""
-        roles = dataclasses.replace(self.roles, suspects=self.roles.independents)
-        rows = assess(self.evidence, roles, self.methods, self.alpha, self.fusion, self.calibration, self.one_method)
+        rows = self.assessed(dataclasses.replace(self.roles, suspects=self.roles.independents))
         return SelfCheck(tuple(rows), self.roles.independents, self.methods, self.alpha)
 
     def statistics(self, method: str) -> dict[str, float]:
@@ -116,8 +141,10 @@ class AuditResult:
         ``same-arch``, a suspect with other output classes than the source gives its value against every independent,
         which is what its verdict was read on (against the independents' own such values, which this does not
         return)."""
-        own = {method: MethodReading(self.evidence, method, self.calibration, self.roles.independents)}
-        cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.calibration, own)
+        own = {
+            method: MethodReading(self.evidence, method, self.calibration, self.roles.independents, self.rate_spread)
+        }
+        cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.calibration, own, self.rate_spread)
         suspects = set(self.roles.suspects)
         values = {}
         for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
@@ -140,7 +167,8 @@ def method_calibration(
     if not math.isfinite(value):
         return not_available(distance, "compares it with none of the independents", len(independents))
     others = [reading.value(j, left_out) for j in independents]  # j is never its own anchor
-    return dataclasses.replace(calibrate(value, others, alpha, reading.floor_scale), distance=distance)
+    calibrated = calibrate(value, others, alpha, reading.floor_scale, reading.min_spread)
+    return dataclasses.replace(calibrated, distance=distance)
 
 
 def suspect_calibrations(
@@ -167,11 +195,14 @@ def assess(
     fusion: str = DEFAULT_FUSION,
     calibration: str = DEFAULT_CALIBRATION,
     one_method: str = DEFAULT_ONE_METHOD,
+    rate_spread: str = DEFAULT_RATE_SPREAD,
 ) -> list[AuditRow]:
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined`` (for a suspect
-    it fuses one method for, read by ``one_method``: :data:`gifviz.audit.names.ONE_METHOD_READINGS`)."""
-    own_rule = {m: MethodReading(evidence, m, calibration, roles.independents) for m in methods}
-    cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule)
+    it fuses one method for, read by ``one_method``: :data:`gifviz.audit.names.ONE_METHOD_READINGS`). ``rate_spread``:
+    the spread floor of the methods whose distance is a share of their samples
+    (:data:`gifviz.audit.names.RATE_SPREADS`)."""
+    own_rule = {m: MethodReading(evidence, m, calibration, roles.independents, rate_spread) for m in methods}
+    cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule, rate_spread)
     rows = []
     for suspect in roles.suspects:
         readings = cross_task if suspect in evidence.other_classes else own_rule
@@ -207,6 +238,7 @@ def _cross_task_readings(
     methods: Sequence[str],
     calibration: str,
     own_rule: dict[str, MethodReading],
+    rate_spread: str = DEFAULT_RATE_SPREAD,
 ) -> dict[str, MethodReading]:
     """The readings of a suspect with other output classes than the source: ``relative`` where the rule is
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
@@ -215,7 +247,7 @@ def _cross_task_readings(
     anchor (docs/audit-history.md, step 14). The suspect's value and the independents' are then read alike."""
     if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
-    return {m: MethodReading(evidence, m, RELATIVE, roles.independents) for m in methods}
+    return {m: MethodReading(evidence, m, RELATIVE, roles.independents, rate_spread) for m in methods}
 
 
 def _cross_task(
@@ -342,6 +374,7 @@ def audit(
             "alpha": alpha,
             "calibration": calibration,
             "one_method": DEFAULT_ONE_METHOD,
+            "rate_spread": DEFAULT_RATE_SPREAD,
             # the independents of the source's architecture: the same-arch rule's anchors
             "same_architecture": sorted(evidence.same_architecture & set(roles.independents)),
             "seed": seed,

@@ -94,6 +94,9 @@ class DistanceMethod:
             one Gram matrix).
         undefined: why the distance of two models with the same output classes can be NaN, when it can (shown in the
             audit's notes).
+        share_of_samples: the distance is the share of the samples on which the two models differ (a count over
+            ``N``), so it is known no more precisely than a proportion's sampling error (the audit's ``sampling``
+            spread floor reads this).
     """
 
     name: str
@@ -111,6 +114,7 @@ class DistanceMethod:
     zoo_signatures: Callable[[Zoo, Sequence[str], Any, ZooProgress | None], dict[str, Signature]] | None = None
     all_pairs: Callable[[Sequence[Signature]], np.ndarray] | None = None
     undefined: str = ""
+    share_of_samples: bool = False
 
     def distance(self, a: Signature, b: Signature, rows: np.ndarray | None = None) -> float:
         """The distance of two signatures on sample ``rows``; NaN where this method cannot compare them."""

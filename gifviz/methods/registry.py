@@ -31,6 +31,7 @@ PEERS: dict[str, DistanceMethod] = {
             signature=outputs.probabilities_signature,
             compare=outputs.disagreement,
             evaluations=sample_count,
+            share_of_samples=True,
         ),
         DistanceMethod(
             name="softmax",
@@ -125,6 +126,7 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             signature=outputs.probabilities_signature,
             compare=outputs.disagreement,
             evaluations=sample_count,
+            share_of_samples=True,
         ),
     )
 }

@@ -1,0 +1,96 @@
+"""The spread floor of the methods whose distance is a share of their samples (round nine's candidate): the sampling
+error by hand, the case it exists for (independents whose rates coincide to the count), and that nothing else
+changes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gifviz.audit.calibration import calibrate
+from gifviz.audit.evidence import Evidence
+from gifviz.audit.names import ABSOLUTE, RATE_SPREADS, SAME_ARCH
+from gifviz.audit.reading import MethodReading, sampling_error
+from gifviz.audit.roles import AuditError, AuditRoles
+from gifviz.audit.run_audit import AuditResult, assess
+from gifviz.methods.registry import METHODS
+
+N = 128
+INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5")
+
+
+def test_sampling_error_by_hand():
+    p = (100 * 0.25 + 0.5) / 101
+    assert sampling_error(0.25, 100) == pytest.approx(math.sqrt(p * (1 - p) / 100))
+    # many samples: the textbook sqrt(r (1 - r) / N)
+    assert sampling_error(0.3, 10**6) == pytest.approx(math.sqrt(0.21 / 10**6), rel=1e-3)
+    # a rate of 0 or 1 is not known exactly from N samples
+    assert sampling_error(0.0, N) > 0 and sampling_error(1.0, N) > 0
+    assert sampling_error(0.0, N) == pytest.approx(sampling_error(1.0, N))
+    assert sampling_error(0.5, 0) == 0.0
+
+
+def test_the_rate_methods_are_the_two_disagreements():
+    """The declared candidate floors output and off-task disagreement, and no method whose distance is no count."""
+    assert {name for name, method in METHODS.items() if method.share_of_samples} == {"disagreement", "off-task"}
+
+
+def coinciding(method: str) -> tuple[Evidence, AuditRoles]:
+    """Five independents each 2 of ``N`` references away from the source, and a suspect that agrees on all."""
+    distances = {"suspect": 0.0, **{i: 2 / N for i in INDEPENDENTS}}
+    evidence = Evidence("source", {method: distances}, {method: {}}, {method: N}, {method: {}})
+    return evidence, AuditRoles("source", ("suspect",), INDEPENDENTS)
+
+
+def suspect_score(method: str, rate_spread: str) -> float:
+    evidence, roles = coinciding(method)
+    rows = assess(evidence, roles, [method], 0.05, "capped-sum", ABSOLUTE, rate_spread=rate_spread)
+    (row,) = [r.calibration for r in rows if r.method == method]
+    return row.score
+
+
+def test_coinciding_rates_are_read_at_the_sampling_error():
+    """The shipped floor (0.1% of the independents' mean) turns two references into a thousand standard deviations;
+    the sampling floor reads them as about one and a half."""
+    assert suspect_score("disagreement", "value") == pytest.approx((2 / N) / (1e-3 * 2 / N))
+    expected = (2 / N) / sampling_error(2 / N, N)
+    assert suspect_score("disagreement", "sampling") == pytest.approx(expected)
+    assert 1.0 < expected < 2.0
+
+
+def test_a_method_that_counts_nothing_is_unchanged():
+    assert suspect_score("modelgif", "sampling") == suspect_score("modelgif", "value")
+
+
+def test_the_floor_is_one_rate_for_every_calibration_and_binds_only_below_it():
+    """Under same-arch the values are differences of rates; the floor is the sampling error of the independents' mean
+    raw rate from the source, and a spread above it is read as measured."""
+    spread_out = {"suspect": 0.01, "i1": 0.10, "i2": 0.30, "i3": 0.20, "i4": 0.40, "i5": 0.25}
+    to_anchors = {m: {i: 0.2 for i in INDEPENDENTS if i != m} for m in spread_out}
+    evidence = Evidence(
+        "source", {"off-task": spread_out}, {"off-task": {}}, {"off-task": 512}, {"off-task": to_anchors}
+    )
+    reading = MethodReading(evidence, "off-task", SAME_ARCH, INDEPENDENTS, "sampling")
+    assert reading.min_spread == pytest.approx(sampling_error(sum(spread_out[i] for i in INDEPENDENTS) / 5, 512))
+    roles = AuditRoles("source", ("suspect",), INDEPENDENTS)
+    for rule in (SAME_ARCH, ABSOLUTE):
+        value_rows, sampling_rows = (
+            assess(evidence, roles, ["off-task"], 0.05, "capped-sum", rule, rate_spread=s) for s in RATE_SPREADS
+        )
+        assert sampling_rows == value_rows, rule
+    values = [spread_out[i] for i in INDEPENDENTS]
+    assert calibrate(0.01, values, 0.05, min_spread=reading.min_spread) == calibrate(0.01, values, 0.05)
+
+
+def test_an_audit_is_read_again_with_the_other_floor_and_says_so():
+    evidence, roles = coinciding("disagreement")
+    rows = tuple(assess(evidence, roles, ["disagreement"], 0.05, "capped-sum", ABSOLUTE))
+    result = AuditResult(roles, ("disagreement",), 0.05, "capped-sum", evidence, rows, {"config": {}}, ABSOLUTE)
+    sampled = result.with_rate_spread("sampling")
+    assert sampled.rate_spread == "sampling" and sampled.provenance["config"]["rate_spread"] == "sampling"
+    assert sampled.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "sampling"))
+    # the other settings are kept
+    assert sampled.with_fusion("best").rate_spread == "sampling"
+    with pytest.raises(AuditError, match="unknown rate spread 'wide'; choose one of: value, sampling"):
+        result.with_rate_spread("wide")
