@@ -10,7 +10,7 @@ import pytest
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.names import ABSOLUTE, RATE_SPREADS, SAME_ARCH
+from gifviz.audit.names import ABSOLUTE, DEFAULT_RATE_SPREAD, RATE_SPREADS, SAME_ARCH
 from gifviz.audit.reading import MethodReading, sampling_error
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import AuditResult, assess
@@ -84,13 +84,19 @@ def test_the_floor_is_one_rate_for_every_calibration_and_binds_only_below_it():
 
 
 def test_an_audit_is_read_again_with_the_other_floor_and_says_so():
+    """Round nine's decision is the default; an audit read with the old floor is read again with it, recorded."""
+    assert DEFAULT_RATE_SPREAD == "sampling"
     evidence, roles = coinciding("disagreement")
-    rows = tuple(assess(evidence, roles, ["disagreement"], 0.05, "capped-sum", ABSOLUTE))
-    result = AuditResult(roles, ("disagreement",), 0.05, "capped-sum", evidence, rows, {"config": {}}, ABSOLUTE)
-    sampled = result.with_rate_spread("sampling")
+    rows = tuple(assess(evidence, roles, ["disagreement"], 0.05, "capped-sum", ABSOLUTE, rate_spread="value"))
+    before = AuditResult(
+        roles, ("disagreement",), 0.05, "capped-sum", evidence, rows, {"config": {}}, ABSOLUTE, rate_spread="value"
+    )
+    sampled = before.with_rate_spread("sampling")
     assert sampled.rate_spread == "sampling" and sampled.provenance["config"]["rate_spread"] == "sampling"
     assert sampled.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "sampling"))
-    # the other settings are kept
+    assert before.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "value"))
+    # the other settings are kept when one is changed
     assert sampled.with_fusion("best").rate_spread == "sampling"
+    assert before.with_fusion("best").rate_spread == "value"
     with pytest.raises(AuditError, match="unknown rate spread 'wide'; choose one of: value, sampling"):
-        result.with_rate_spread("wide")
+        before.with_rate_spread("wide")
