@@ -15,7 +15,7 @@ import streamlit as st
 from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
-from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK, ONE_METHOD_COLUMN
+from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK, ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN
 from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
@@ -103,33 +103,39 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 73-80 (the first with long transfer models, scored once after round eight). Earlier
-# reports keep their folders (benchmarks/results/audit holds seeds 65-72's).
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-73-80" / "selection.csv"
+# the current report, on seeds 81-88 (scored once after round nine). Earlier reports keep their folders
+# (benchmarks/results/audit holds seeds 65-72's).
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-81-88" / "selection.csv"
+# The shipped fusion read as before a round, as the results name those rows, and as the page does: first the audit
+# before round nine, then the same with the reading round eight replaced as well.
+EARLIER_AUDITS = {
+    RATE_SPREAD_COLUMN: "the audit before round nine (rate spread 'value')",
+    ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",
+}
 STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
 
 
 def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     """AUC per attack category as ``mean / worst`` across the stress zoos: first the audit as shipped (the default
-    fusion's row, named ``combined (default: ...)``), then, when recorded, the audit before round eight and the same
-    audits without the cross-task rule, then one row per method, per other candidate fusion and for ``combined
-    (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others); columns per category, then per
-    extraction category split by what the thieves queried and transfer by training length. ``None`` when the results
-    file is not there (an installed package without the checkout's benchmarks)."""
+    fusion's row, named ``combined (default: ...)``), then, when recorded, the audits before the latest rounds
+    (:data:`EARLIER_AUDITS`) and the same audits without the cross-task rule, then one row per method, per other
+    candidate fusion and for ``combined (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others);
+    columns per category, then per extraction category split by what the thieves queried and transfer by training
+    length. ``None`` when the results file is not there (an installed package without the checkout's benchmarks)."""
     if not path.is_file():
         return None
     results = pd.read_csv(path)
     shipped = f"combined (default: {DEFAULT_FUSION})"
-    before = "the audit before round eight (one fused method read as fused)"
-    results["column"] = results["column"].replace({f"fusion:{DEFAULT_FUSION}": shipped, ONE_METHOD_COLUMN: before})
+    results["column"] = results["column"].replace({f"fusion:{DEFAULT_FUSION}": shipped, **EARLIER_AUDITS})
+    first = [shipped, *EARLIER_AUDITS.values(), NO_CROSS_TASK]
     summary = results.groupby(["column", "category"])["auc"].agg(["mean", "min"])
     # then the breakdown groups ("extract-label [natural]", "transfer [10 epochs]"), when recorded
     categories = [*STRESS_CATEGORIES, *(c for c in dict.fromkeys(results["category"]) if c not in STRESS_CATEGORIES)]
     rows = {}
     columns = dict.fromkeys(results["column"])
-    # the audit as shipped first, then the audit before round eight and the same audits without the cross-task rule
-    # (descriptive: what each changes), the rest as written
-    for column in sorted(columns, key=lambda c: (c != shipped, c != before, c != NO_CROSS_TASK)):
+    # the audit as shipped first, then the audits before the latest rounds and the same audits without the cross-task
+    # rule (descriptive: what each changes), the rest as written
+    for column in sorted(columns, key=lambda c: first.index(c) if c in first else len(first)):
         cells = {}
         for category in categories:
             if (column, category) in summary.index:

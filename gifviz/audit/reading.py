@@ -38,6 +38,14 @@ fused from its own calibration, where none of its kind is left, it would be read
 (:meth:`MethodReading.without_value`; chosen on stress seeds 1-52 as a consistency fix, declared to cost at most
 0.005 of the criterion there, where it cost 0.004; reported on seeds 53-56, where it cost 0.012).
 
+A method whose distance is a share of its samples (output and off-task disagreement: the share of ``N`` inputs on
+which two models' top-1 answers differ) is read with a spread of at least that share's sampling error at the
+independents' mean rate (:func:`sampling_error`; the ``sampling`` rate spread, default since round nine). Counted in
+steps of ``1/N``, the independents' values can coincide to the count; their spread then fell to the floor of 0.1%
+of the scale, and a model two references away scored in the hundreds (an innocent MLP on stress seed 75: 695).
+Chosen on stress seeds 65-80, all seen, declared before it was scored (criterion 0.915 against 0.898), and
+reported on seeds 81-88 (``benchmarks/results/rate-spread/DECLARED.md``).
+
 The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
 ``O(n)`` per value and ``O(n^3)`` per suspect with ``n`` independents; instead each model's sum and count over all
