@@ -27,12 +27,14 @@ from gifviz.audit.names import (
     VERDICT_MEANING,
     VERDICTS,
 )
+from gifviz.audit.reading import sampling_error
 from gifviz.audit.roles import audit_roles
 from gifviz.audit.run_audit import COMBINED, CSV_COLUMNS, AuditRow, assess
 from gifviz.cli import main
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError, GifvizError, ManifestError
 from gifviz.hub.zoo import Zoo
+from gifviz.methods.registry import METHODS
 from gifviz.refs import load_reference_folder
 
 FIELD = FieldConfig(steps=4)
@@ -254,15 +256,18 @@ def by_hand(audited, method: str, model: str, against: list[str], calibration: s
 
 def calibrated_by_hand(audited, method: str, model: str, against: list[str], calibration: str):
     """``model`` against ``against``, each independent read against the others, the spread floored on the raw
-    distances' scale for the relative rule."""
+    distances' scale for the relative rule, and at a proportion's sampling error for a method whose distance is a
+    share of its samples (round nine's default)."""
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
     floor = sum(finite) / len(finite) if calibration != "absolute" and method not in SELF_CALIBRATED_METHODS else None
+    is_rate = method in METHODS and METHODS[method].share_of_samples
+    min_spread = sampling_error(sum(finite) / len(finite), audited.evidence.samples[method]) if is_rate else 0.0
     if not math.isfinite(raw[model]):
         return None
     value = by_hand(audited, method, model, against, calibration)
     others = [by_hand(audited, method, j, [i for i in against if i != j], calibration) for j in against]
-    return calibrate(value, others, audited.alpha, floor)
+    return calibrate(value, others, audited.alpha, floor, min_spread)
 
 
 def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):

@@ -100,3 +100,49 @@ def test_an_audit_is_read_again_with_the_other_floor_and_says_so():
     assert before.with_fusion("best").rate_spread == "value"
     with pytest.raises(AuditError, match="unknown rate spread 'wide'; choose one of: value, sampling"):
         before.with_rate_spread("wide")
+
+
+def test_the_floor_reaches_every_reading_in_combineds_fused_null():
+    """Two methods, so that ``combined`` fuses and reads the suspect against the independents' own fused statistics:
+    each independent's disagreement is read with the floor too (its values one count apart spread less than a
+    proportion's sampling error), and ``combined`` equals the fusion computed by hand with it."""
+    from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum
+
+    counts = {"suspect": 0, "i1": 1, "i2": 2, "i3": 1, "i4": 2, "i5": 1}
+    disagreement = {m: c / N for m, c in counts.items()}
+    field = {"suspect": 0.2, "i1": 0.5, "i2": 0.6, "i3": 0.55, "i4": 0.7, "i5": 0.65}
+    evidence = Evidence(
+        "source",
+        {"disagreement": disagreement, "modelgif": field},
+        {"disagreement": {}, "modelgif": {}},
+        {"disagreement": N, "modelgif": N},
+        {"disagreement": {}, "modelgif": {}},
+    )
+    roles = AuditRoles("source", ("suspect",), INDEPENDENTS)
+    floor = sampling_error(sum(disagreement[i] for i in INDEPENDENTS) / len(INDEPENDENTS), N)
+
+    def fused(model: str, against: list[str], min_spread: float) -> float:
+        return capped_sum(
+            [
+                calibrate(disagreement[model], [disagreement[i] for i in against], 0.05, min_spread=min_spread),
+                calibrate(field[model], [field[i] for i in against], 0.05),
+            ]
+        )
+
+    def combined(rate_spread: str):
+        rows = assess(evidence, roles, ["disagreement", "modelgif"], 0.05, "capped-sum", ABSOLUTE, "own", rate_spread)
+        return next(r.calibration for r in rows if r.method == "combined")
+
+    for rate_spread, min_spread in (("sampling", floor), ("value", 0.0)):
+        null = [fused(j, [i for i in INDEPENDENTS if i != j], min_spread) for j in INDEPENDENTS]
+        statistic = fused("suspect", list(INDEPENDENTS), min_spread)
+        expected = calibrate(-statistic, [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"])
+        got = combined(rate_spread)
+        assert got.distance == pytest.approx(statistic) and got.score == pytest.approx(expected.score), rate_spread
+    # the floor binds in the null: one count apart is less than a proportion's sampling error here
+    loo = [disagreement[i] for i in INDEPENDENTS if i != "i1"]
+    assert (
+        calibrate(disagreement["i1"], loo, 0.05).score
+        != calibrate(disagreement["i1"], loo, 0.05, min_spread=floor).score
+    )
+    assert combined("sampling").score != pytest.approx(combined("value").score)

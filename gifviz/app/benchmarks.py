@@ -106,8 +106,8 @@ def detail_methods(result: BenchResult) -> list[str]:
 # the current report, on seeds 81-88 (scored once after round nine). Earlier reports keep their folders
 # (benchmarks/results/audit holds seeds 65-72's).
 STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-81-88" / "selection.csv"
-# The shipped fusion read as before a round, as the results name those rows, and as the page does: first the audit
-# before round nine, then the same with the reading round eight replaced as well.
+# The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
+# before round nine (its rate spread), then the shipped audit with only round eight's reading undone.
 EARLIER_AUDITS = {
     RATE_SPREAD_COLUMN: "the audit before round nine (rate spread 'value')",
     ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",

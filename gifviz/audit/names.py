@@ -81,8 +81,8 @@ NO_CROSS_TASK = "combined without the cross-task rule"
 ONE_METHOD_READINGS = ("fused", "own")
 DEFAULT_ONE_METHOD = "own"
 # The label of benchmarks/audit_selection.py's other descriptive row (beside NO_CROSS_TASK): the shipped fusion with
-# the reading of one fused method that is not the default (before round eight, "fused" was); the app shows it as the
-# audit before round eight.
+# the reading of one fused method that is not the default (before round eight, "fused" was); the app shows it as
+# "one fused method read as fused (as before round eight)".
 ONE_METHOD_OTHER = next(r for r in ONE_METHOD_READINGS if r != DEFAULT_ONE_METHOD)
 ONE_METHOD_COLUMN = f"combined, one method fused read as '{ONE_METHOD_OTHER}'"
 # How small a calibration's spread may get for a method whose distance is a share of its samples (output and off-task
