@@ -20,12 +20,12 @@ audit with every usable method fused for suspects of another task too, and (unde
 those suspects read by that rule like the others; and the row of the shipped fusion with the other reading of a
 suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
 shipped one), and with the other spread floor of the methods whose distance is a share of their samples
-(``gifviz.audit.names.RATE_SPREAD_COLUMN``: round nine's candidate), whose criteria and verdicts are printed beside
-the shipped audit's. A third counts the audit's own
-verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
-for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and what a
-thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by
-architecture; descriptive too.
+(``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), whose criteria and verdicts are
+printed beside the shipped audit's. A third counts the audit's own verdicts (``combined`` at the default
+false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
+every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
+``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
+descriptive too.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -72,7 +72,7 @@ from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
-# verdicts: the reading round eight replaced ("the audit before round eight"), and round nine's candidate.
+# verdicts: the reading round eight replaced, and the one round nine replaced (each the default before its round).
 OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN)
 
 
@@ -114,7 +114,7 @@ def zoo_aucs(
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
         audits[ONE_METHOD_COLUMN] = result.with_one_method(ONE_METHOD_OTHER)
-        # round nine's candidate beside the shipped audit (rate-spread/DECLARED.md)
+        # the rate spread round nine replaced, beside the shipped audit (rate-spread/DECLARED.md)
         audits[RATE_SPREAD_COLUMN] = result.with_rate_spread(RATE_SPREAD_OTHER)
         if verdicts is not None:
             for name in FUSIONS:
