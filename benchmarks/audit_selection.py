@@ -156,9 +156,8 @@ def zoo_aucs(
 def without_cross_task(result: AuditResult) -> AuditResult:
     """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
     for every suspect, and each read by the audit's calibration rule (no model runs again)."""
-    evidence = dataclasses.replace(result.evidence, other_classes=frozenset())
-    rows = dataclasses.replace(result, evidence=evidence).assessed(result.roles)
-    return dataclasses.replace(result, evidence=evidence, rows=tuple(rows))
+    recombined = dataclasses.replace(result, evidence=dataclasses.replace(result.evidence, other_classes=frozenset()))
+    return dataclasses.replace(recombined, rows=tuple(recombined.assessed(recombined.roles)))
 
 
 def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:

@@ -260,9 +260,10 @@ def calibrated_by_hand(audited, method: str, model: str, against: list[str], cal
     share of its samples (round nine's default)."""
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
-    floor = sum(finite) / len(finite) if calibration != "absolute" and method not in SELF_CALIBRATED_METHODS else None
+    mean_raw = sum(finite) / len(finite) if finite else math.nan
+    floor = mean_raw if calibration != "absolute" and method not in SELF_CALIBRATED_METHODS else None
     is_rate = method in METHODS and METHODS[method].share_of_samples
-    min_spread = sampling_error(sum(finite) / len(finite), audited.evidence.samples[method]) if is_rate else 0.0
+    min_spread = sampling_error(mean_raw, audited.evidence.samples[method]) if is_rate else 0.0
     if not math.isfinite(raw[model]):
         return None
     value = by_hand(audited, method, model, against, calibration)

@@ -132,13 +132,14 @@ class MethodReading:
         self._kin = evidence.same_architecture.intersection(raw) if calibration == SAME_ARCH else None
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
-        self.floor_scale = sum(raw.values()) / len(raw) if self.reads_anchors and raw else None
+        mean_raw = sum(raw.values()) / len(raw) if raw else None
+        self.floor_scale = mean_raw if self.reads_anchors else None
         # one mean rate for every calibration of the audit: the floor is the measurement's resolution, which does not
         # change with the independents a calibration leaves out
         is_rate = method in METHODS and METHODS[method].share_of_samples
         self.min_spread = (
-            sampling_error(sum(raw.values()) / len(raw), evidence.samples.get(method, 0))
-            if rate_spread == "sampling" and is_rate and raw
+            sampling_error(mean_raw, evidence.samples.get(method, 0))
+            if rate_spread == "sampling" and is_rate and mean_raw is not None
             else 0.0
         )
         self._anchors: dict[str, dict[str, float]] = {}
