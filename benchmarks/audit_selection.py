@@ -52,9 +52,12 @@ from gifviz.audit.names import (
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
+    DEFAULT_NULL_CENTRE,
     DEFAULT_ONE_METHOD,
     DEFAULT_RATE_SPREAD,
     NO_CROSS_TASK,
+    NULL_CENTRE_COLUMN,
+    NULL_CENTRE_OTHER,
     ONE_METHOD_COLUMN,
     ONE_METHOD_OTHER,
     RATE_SPREAD_COLUMN,
@@ -73,7 +76,7 @@ from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
 # verdicts: the reading round eight replaced, and the one round nine replaced (each the default before its round).
-OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN)
+OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN, NULL_CENTRE_COLUMN)
 
 
 def zoo_aucs(
@@ -116,6 +119,8 @@ def zoo_aucs(
         audits[ONE_METHOD_COLUMN] = result.with_one_method(ONE_METHOD_OTHER)
         # the rate spread round nine replaced, beside the shipped audit (rate-spread/DECLARED.md)
         audits[RATE_SPREAD_COLUMN] = result.with_rate_spread(RATE_SPREAD_OTHER)
+        # round ten's other null centre, beside the shipped audit (null-centre/DECLARED.md)
+        audits[NULL_CENTRE_COLUMN] = result.with_null_centre(NULL_CENTRE_OTHER)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
@@ -359,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             "calibration": args.calibration,
             "one_method": DEFAULT_ONE_METHOD,
             "rate_spread": DEFAULT_RATE_SPREAD,
+            "null_centre": DEFAULT_NULL_CENTRE,
             "field_config": field.to_dict(),
             "picks": picks,
             "picked_on_all": final,

@@ -88,13 +88,16 @@ def calibrate(
     alpha: float,
     floor_scale: float | None = None,
     min_spread: float = 0.0,
+    max_centre: float | None = None,
 ) -> Calibration:
     """``distance`` ``()`` from the source to a suspect against ``independent_distances`` ``(n,)`` from the source to
     the independents (NaN entries are the independents this method cannot compare; they are left out).
 
     ``floor_scale``: what the spread floor is proportional to (default: the independents' mean value; a relative
     distance, centred near 0, passes the raw distances' scale instead). ``min_spread``: an absolute floor as well, in
-    the values' own units (the fused statistics of :mod:`gifviz.audit.fusion`, whose independents may all sit at 0)."""
+    the values' own units (the fused statistics of :mod:`gifviz.audit.fusion`, whose independents may all sit at 0).
+    ``max_centre``: the most the score and the Student-t tail are centred at (default: the independents' mean; the
+    ``bounded`` null centre of :mod:`gifviz.audit.reading` passes 0). The empirical p-value never depends on it."""
     others = np.asarray([d for d in independent_distances if np.isfinite(d)], dtype=np.float64)
     n = int(others.size)
     if not np.isfinite(distance):
@@ -106,8 +109,9 @@ def calibrate(
     mean = float(others.mean())
     scale = mean if floor_scale is None else floor_scale
     spread = max(float(others.std(ddof=1)), SPREAD_FLOOR * abs(scale), min_spread, 1e-12)
-    score = (mean - distance) / spread
+    centre = mean if max_centre is None else min(mean, max_centre)
+    score = (centre - distance) / spread
     p_value = (1 + int(np.sum(others <= distance))) / (n + 1)
-    p_tail = float(stats.t.cdf((distance - mean) / (spread * math.sqrt(1 + 1 / n)), df=n - 1))
+    p_tail = float(stats.t.cdf((distance - centre) / (spread * math.sqrt(1 + 1 / n)), df=n - 1))
     note = f"coarse: {n} independents, smallest possible p {1 / (n + 1):.2f}" if n < COARSE_BELOW else ""
     return Calibration(float(distance), score, p_value, p_tail, n, decide(p_value, p_tail, n, alpha), note)

@@ -98,6 +98,17 @@ DEFAULT_RATE_SPREAD = "sampling"
 # The label of benchmarks/audit_selection.py's row for the other rate spread, printed beside the shipped audit.
 RATE_SPREAD_OTHER = next(r for r in RATE_SPREADS if r != DEFAULT_RATE_SPREAD)
 RATE_SPREAD_COLUMN = f"combined, rate spread '{RATE_SPREAD_OTHER}'"
+# Where a method's calibration is centred when its values are read against the anchors (the same-arch and relative
+# rules, gifviz.audit.reading): "mean", the independents' mean value; "bounded", that mean or 0, whichever is on the
+# derived side. A relative value is 0 for a model no closer to the source than to its kin; the independents' mean sits
+# above 0 where every model is farther from the source than from its kin (ModelDiff crafts its input pairs on the
+# source), and a model far from all of them (an innocent MLP among CNNs) does not share that bias and read as derived.
+# Round ten's candidate (benchmarks/results/null-centre/DECLARED.md), declared on seeds 65-88 before it was scored.
+NULL_CENTRES = ("mean", "bounded")
+DEFAULT_NULL_CENTRE = "mean"
+# The label of benchmarks/audit_selection.py's row for the other null centre, printed beside the shipped audit.
+NULL_CENTRE_OTHER = next(c for c in NULL_CENTRES if c != DEFAULT_NULL_CENTRE)
+NULL_CENTRE_COLUMN = f"combined, null centre '{NULL_CENTRE_OTHER}'"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

@@ -64,7 +64,9 @@ from gifviz.audit.flips import weighted_distance
 from gifviz.audit.names import (
     ABSOLUTE,
     CALIBRATION_RULES,
+    DEFAULT_NULL_CENTRE,
     DEFAULT_RATE_SPREAD,
+    NULL_CENTRES,
     RATE_SPREADS,
     SAME_ARCH,
     SELF_CALIBRATED_METHODS,
@@ -83,6 +85,12 @@ def check_rate_spread(rate_spread: str) -> None:
     """One line naming the choices for an unknown rate spread floor."""
     if rate_spread not in RATE_SPREADS:
         raise AuditError(f"unknown rate spread {rate_spread!r}; choose one of: {', '.join(RATE_SPREADS)}")
+
+
+def check_null_centre(centre: str) -> None:
+    """One line naming the choices for an unknown null centre."""
+    if centre not in NULL_CENTRES:
+        raise AuditError(f"unknown null centre {centre!r}; choose one of: {', '.join(NULL_CENTRES)}")
 
 
 def sampling_error(rate: float, samples: int) -> float:
@@ -109,6 +117,9 @@ class MethodReading:
         min_spread: the smallest spread the calibration reads the values with, in the method's own units: under the
             ``sampling`` rate spread, for a method whose distance is a share of its samples, the sampling error of
             the independents' mean raw rate from the source (:func:`sampling_error`); else 0.
+        max_centre: the most the calibration is centred at: 0 under the ``bounded`` null centre when values are taken
+            against the anchors (a relative value of 0 is a model no closer to the source than to its kin); ``None``
+            (the independents' mean) otherwise.
     """
 
     def __init__(
@@ -118,9 +129,11 @@ class MethodReading:
         calibration: str,
         independents: Sequence[str],
         rate_spread: str = DEFAULT_RATE_SPREAD,
+        null_centre: str = DEFAULT_NULL_CENTRE,
     ) -> None:
         check_rule(calibration)
         check_rate_spread(rate_spread)
+        check_null_centre(null_centre)
         # a method whose evidence is already taken against the independents is read raw under either rule
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
@@ -134,6 +147,7 @@ class MethodReading:
         self._follows = evidence.follows.get(method)
         mean_raw = sum(raw.values()) / len(raw) if raw else None
         self.floor_scale = mean_raw if self.reads_anchors else None
+        self.max_centre = 0.0 if null_centre == "bounded" and self.reads_anchors else None
         # one mean rate for every calibration of the audit: the floor is the measurement's resolution, which does not
         # change with the independents a calibration leaves out
         is_rate = method in METHODS and METHODS[method].share_of_samples

@@ -27,6 +27,7 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    DEFAULT_NULL_CENTRE,
     DEFAULT_ONE_METHOD,
     DEFAULT_RATE_SPREAD,
     ONE_METHOD_READINGS,
@@ -34,7 +35,7 @@ from gifviz.audit.names import (
     SAME_ARCH,
 )
 from gifviz.audit.provenance import default_references, run_provenance
-from gifviz.audit.reading import MethodReading, check_rate_spread, check_rule
+from gifviz.audit.reading import MethodReading, check_null_centre, check_rate_spread, check_rule
 from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 
 # CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
@@ -67,6 +68,7 @@ class AuditResult:
     calibration: str = DEFAULT_CALIBRATION
     one_method: str = DEFAULT_ONE_METHOD
     rate_spread: str = DEFAULT_RATE_SPREAD
+    null_centre: str = DEFAULT_NULL_CENTRE
 
     def frame(self):
         """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
@@ -103,6 +105,12 @@ class AuditResult:
         check_rate_spread(rate_spread)
         return self._reread("rate_spread", rate_spread)
 
+    def with_null_centre(self, null_centre: str) -> AuditResult:
+        """The same audit with another centre of the calibrations read against the anchors
+        (:data:`gifviz.audit.names.NULL_CENTRES`; no model runs again)."""
+        check_null_centre(null_centre)
+        return self._reread("null_centre", null_centre)
+
     def _reread(self, setting: str, value: str) -> AuditResult:
         """The rows assessed again from the same evidence with one reading ``setting`` changed, recorded in the
         provenance (the fusion's name in its own entry, the others in the configuration)."""
@@ -125,6 +133,7 @@ class AuditResult:
             self.calibration,
             self.one_method,
             self.rate_spread,
+            self.null_centre,
         )
 
     def self_check(self) -> SelfCheck:
@@ -142,9 +151,13 @@ class AuditResult:
         which is what its verdict was read on (against the independents' own such values, which this does not
         return)."""
         own = {
-            method: MethodReading(self.evidence, method, self.calibration, self.roles.independents, self.rate_spread)
+            method: MethodReading(
+                self.evidence, method, self.calibration, self.roles.independents, self.rate_spread, self.null_centre
+            )
         }
-        cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.calibration, own, self.rate_spread)
+        cross_task = _cross_task_readings(
+            self.evidence, self.roles, [method], self.calibration, own, self.rate_spread, self.null_centre
+        )
         suspects = set(self.roles.suspects)
         values = {}
         for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
@@ -167,7 +180,7 @@ def method_calibration(
     if not math.isfinite(value):
         return not_available(distance, "compares it with none of the independents", len(independents))
     others = [reading.value(j, left_out) for j in independents]  # j is never its own anchor
-    calibrated = calibrate(value, others, alpha, reading.floor_scale, reading.min_spread)
+    calibrated = calibrate(value, others, alpha, reading.floor_scale, reading.min_spread, reading.max_centre)
     return dataclasses.replace(calibrated, distance=distance)
 
 
@@ -196,13 +209,17 @@ def assess(
     calibration: str = DEFAULT_CALIBRATION,
     one_method: str = DEFAULT_ONE_METHOD,
     rate_spread: str = DEFAULT_RATE_SPREAD,
+    null_centre: str = DEFAULT_NULL_CENTRE,
 ) -> list[AuditRow]:
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined`` (for a suspect
     it fuses one method for, read by ``one_method``: :data:`gifviz.audit.names.ONE_METHOD_READINGS`). ``rate_spread``:
     the spread floor of the methods whose distance is a share of their samples
-    (:data:`gifviz.audit.names.RATE_SPREADS`)."""
-    own_rule = {m: MethodReading(evidence, m, calibration, roles.independents, rate_spread) for m in methods}
-    cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule, rate_spread)
+    (:data:`gifviz.audit.names.RATE_SPREADS`); ``null_centre``: where the calibrations read against the anchors are
+    centred (:data:`gifviz.audit.names.NULL_CENTRES`)."""
+    own_rule = {
+        m: MethodReading(evidence, m, calibration, roles.independents, rate_spread, null_centre) for m in methods
+    }
+    cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule, rate_spread, null_centre)
     rows = []
     for suspect in roles.suspects:
         readings = cross_task if suspect in evidence.other_classes else own_rule
@@ -239,6 +256,7 @@ def _cross_task_readings(
     calibration: str,
     own_rule: dict[str, MethodReading],
     rate_spread: str = DEFAULT_RATE_SPREAD,
+    null_centre: str = DEFAULT_NULL_CENTRE,
 ) -> dict[str, MethodReading]:
     """The readings of a suspect with other output classes than the source: ``relative`` where the rule is
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
@@ -247,7 +265,7 @@ def _cross_task_readings(
     anchor (docs/audit-history.md, step 14). The suspect's value and the independents' are then read alike."""
     if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
-    return {m: MethodReading(evidence, m, RELATIVE, roles.independents, rate_spread) for m in methods}
+    return {m: MethodReading(evidence, m, RELATIVE, roles.independents, rate_spread, null_centre) for m in methods}
 
 
 def _cross_task(
@@ -375,6 +393,7 @@ def audit(
             "calibration": calibration,
             "one_method": DEFAULT_ONE_METHOD,
             "rate_spread": DEFAULT_RATE_SPREAD,
+            "null_centre": DEFAULT_NULL_CENTRE,
             # the independents of the source's architecture: the same-arch rule's anchors
             "same_architecture": sorted(evidence.same_architecture & set(roles.independents)),
             "seed": seed,

@@ -1,0 +1,135 @@
+"""Where a calibration read against the anchors is centred (round ten's candidate): the independents' mean, or that
+mean bounded at 0 (a model no closer to the source than to its kin). By hand on small evidence: a model far from every
+other, whose relative value is squeezed to 0, and a thief; that nothing changes where the mean is below 0, under the
+absolute rule or for source flips; and that the centre reaches every reading of ``combined``'s fused null."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gifviz.audit.calibration import calibrate
+from gifviz.audit.evidence import Evidence
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum
+from gifviz.audit.names import ABSOLUTE, NULL_CENTRES, RELATIVE, SAME_ARCH, SOURCE_FLIPS
+from gifviz.audit.reading import MethodReading
+from gifviz.audit.roles import AuditError, AuditRoles
+from gifviz.audit.run_audit import AuditResult, assess
+
+INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5")
+ANCHOR_DISTANCE = 0.5
+# Each independent is farther from the source than from the other independents (ModelDiff's bias: its input pairs
+# are crafted on the source): relative values 0.16-0.24, all above 0.
+FROM_SOURCE = {"i1": 0.66, "i2": 0.70, "i3": 0.74, "i4": 0.68, "i5": 0.72}
+# A model far from every other (relative value 0), and a thief (the source nearer to it than its kin: -0.3).
+FAR, THIEF = "far", "thief"
+
+
+def evidence_for(from_source: dict[str, float], method: str = "modeldiff") -> Evidence:
+    distances = {**from_source, FAR: 0.9, THIEF: 0.2}
+    to_anchors = {m: {a: (0.9 if m == FAR else ANCHOR_DISTANCE) for a in INDEPENDENTS if a != m} for m in distances}
+    return Evidence("source", {method: distances}, {method: {}}, {method: 128}, {method: to_anchors})
+
+
+def relative_values(from_source: dict[str, float]) -> dict[str, float]:
+    """Every model's relative value by hand: its distance from the source minus its mean distance to the anchors."""
+    return {**{i: d - ANCHOR_DISTANCE for i, d in from_source.items()}, FAR: 0.0, THIEF: 0.2 - ANCHOR_DISTANCE}
+
+
+def scores(evidence: Evidence, rule: str, null_centre: str, method: str = "modeldiff") -> dict[str, float]:
+    roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
+    rows = assess(evidence, roles, [method], 0.05, "capped-sum", rule, null_centre=null_centre)
+    return {r.suspect: r.calibration.score for r in rows if r.method == method}
+
+
+def test_calibrate_centres_at_most_at_the_bound_and_keeps_the_empirical_p():
+    others = [0.16, 0.20, 0.24, 0.18, 0.22]
+    mean_centred, bounded = calibrate(0.0, others, 0.05), calibrate(0.0, others, 0.05, max_centre=0.0)
+    spread = float(np.std(others, ddof=1))
+    assert mean_centred.score == pytest.approx(0.20 / spread) and bounded.score == pytest.approx(0.0)
+    assert bounded.p_tail == pytest.approx(0.5) and mean_centred.p_tail < 0.05
+    assert bounded.p_value == mean_centred.p_value == pytest.approx(1 / 6)
+    # a mean already below the bound is the centre
+    below = [-v for v in others]
+    assert calibrate(-0.5, below, 0.05, max_centre=0.0) == calibrate(-0.5, below, 0.05)
+
+
+def test_only_values_read_against_the_anchors_get_the_bound():
+    evidence = evidence_for(FROM_SOURCE)
+    for rule in (SAME_ARCH, RELATIVE):
+        assert MethodReading(evidence, "modeldiff", rule, INDEPENDENTS, null_centre="bounded").max_centre == 0.0
+        assert MethodReading(evidence, "modeldiff", rule, INDEPENDENTS, null_centre="mean").max_centre is None
+    assert MethodReading(evidence, "modeldiff", ABSOLUTE, INDEPENDENTS, null_centre="bounded").max_centre is None
+    # source flips are read raw under every rule (their evidence is already taken against the independents)
+    flips = evidence_for(FROM_SOURCE, SOURCE_FLIPS)
+    assert MethodReading(flips, SOURCE_FLIPS, SAME_ARCH, INDEPENDENTS, null_centre="bounded").max_centre is None
+
+
+def test_a_far_model_no_longer_reads_as_derived_and_a_thief_still_does():
+    """The far model's relative value is 0, below every independent's: centred on their mean it scores about six
+    standard deviations; bounded, 0. The thief keeps the part of its evidence beyond 0."""
+    evidence, values = evidence_for(FROM_SOURCE), relative_values(FROM_SOURCE)
+    null = [values[i] for i in INDEPENDENTS]
+    for rule in (SAME_ARCH, RELATIVE):  # no independent shares the source's architecture: same-arch reads them all
+        centred, bounded = scores(evidence, rule, "mean"), scores(evidence, rule, "bounded")
+        assert centred[FAR] == pytest.approx(calibrate(0.0, null, 0.05).score) and centred[FAR] > 5
+        assert bounded[FAR] == pytest.approx(0.0)
+        assert bounded[THIEF] == pytest.approx(calibrate(values[THIEF], null, 0.05, max_centre=0.0).score)
+        assert bounded[THIEF] > 9 and centred[THIEF] > bounded[THIEF]
+
+
+def test_nothing_changes_below_zero_under_absolute_or_for_source_flips():
+    nearer = {i: d - 0.3 for i, d in FROM_SOURCE.items()}  # relative values -0.14 to -0.06: the mean is the centre
+    assert scores(evidence_for(nearer), SAME_ARCH, "bounded") == scores(evidence_for(nearer), SAME_ARCH, "mean")
+    evidence = evidence_for(FROM_SOURCE)
+    assert scores(evidence, ABSOLUTE, "bounded") == scores(evidence, ABSOLUTE, "mean")
+
+
+def test_an_audit_is_read_again_with_the_other_centre_and_says_so():
+    evidence = evidence_for(FROM_SOURCE)
+    roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
+    rows = tuple(assess(evidence, roles, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre="mean"))
+    before = AuditResult(
+        roles, ("modeldiff",), 0.05, "capped-sum", evidence, rows, {"config": {}}, RELATIVE, null_centre="mean"
+    )
+    bounded = before.with_null_centre("bounded")
+    assert bounded.null_centre == "bounded" and bounded.provenance["config"]["null_centre"] == "bounded"
+    assert bounded.row(FAR, "modeldiff").score == pytest.approx(scores(evidence, RELATIVE, "bounded")[FAR])
+    assert bounded.with_fusion("best").null_centre == "bounded" and before.with_fusion("best").null_centre == "mean"
+    # the values themselves do not depend on the centre
+    assert bounded.statistics("modeldiff") == before.statistics("modeldiff")
+    assert set(NULL_CENTRES) == {"mean", "bounded"}
+    with pytest.raises(AuditError, match="unknown null centre 'median'; choose one of: mean, bounded"):
+        before.with_null_centre("median")
+
+
+def test_the_centre_reaches_every_reading_in_combineds_fused_null():
+    """Two methods, so that ``combined`` fuses and reads the far model against the independents' own fused
+    statistics: each independent's readings are centred the same way (by hand below), so under the bounded centre
+    the null sits near 0 instead of at each method's mean."""
+    field_from_source = {i: d - 0.1 for i, d in FROM_SOURCE.items()}  # ModelGiF: relative values 0.06-0.14
+    diff, field = evidence_for(FROM_SOURCE), evidence_for(field_from_source, "modelgif")
+    evidence = Evidence(
+        "source",
+        {**diff.distances, **field.distances},
+        {"modeldiff": {}, "modelgif": {}},
+        {"modeldiff": 128, "modelgif": 128},
+        {**diff.to_anchors, **field.to_anchors},
+    )
+    values = {"modeldiff": relative_values(FROM_SOURCE), "modelgif": relative_values(field_from_source)}
+    roles = AuditRoles("source", (FAR,), INDEPENDENTS)
+
+    def fused(model: str, against: list[str], bound: float | None) -> float:
+        return capped_sum(
+            [calibrate(v[model], [v[i] for i in against], 0.05, max_centre=bound) for v in values.values()]
+        )
+
+    for null_centre, bound in (("bounded", 0.0), ("mean", None)):
+        null = [fused(j, [i for i in INDEPENDENTS if i != j], bound) for j in INDEPENDENTS]
+        statistic = fused(FAR, list(INDEPENDENTS), bound)
+        expected = calibrate(-statistic, [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"])
+        rows = assess(evidence, roles, ["modeldiff", "modelgif"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre)
+        got = next(r.calibration for r in rows if r.method == "combined")
+        assert got.distance == pytest.approx(statistic) and got.score == pytest.approx(expected.score), null_centre
+    # bounded, no method puts the far model beyond 0: its fused statistic is 0
+    assert fused(FAR, list(INDEPENDENTS), 0.0) == pytest.approx(0.0)
