@@ -11,7 +11,7 @@ import pytest
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum
-from gifviz.audit.names import ABSOLUTE, NULL_CENTRES, RELATIVE, SAME_ARCH, SOURCE_FLIPS
+from gifviz.audit.names import ABSOLUTE, DEFAULT_NULL_CENTRE, NULL_CENTRES, RELATIVE, SAME_ARCH, SOURCE_FLIPS
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import AuditResult, assess
@@ -86,6 +86,8 @@ def test_nothing_changes_below_zero_under_absolute_or_for_source_flips():
 
 
 def test_an_audit_is_read_again_with_the_other_centre_and_says_so():
+    """Round ten's decision is the default; an audit read with the old centre is read again with the new, recorded."""
+    assert DEFAULT_NULL_CENTRE == "bounded"
     evidence = evidence_for(FROM_SOURCE)
     roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
     rows = tuple(assess(evidence, roles, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre="mean"))
