@@ -257,7 +257,8 @@ def by_hand(audited, method: str, model: str, against: list[str], calibration: s
 def calibrated_by_hand(audited, method: str, model: str, against: list[str], calibration: str):
     """``model`` against ``against``, each independent read against the others, the spread floored on the raw
     distances' scale for the relative rule, and at a proportion's sampling error for a method whose distance is a
-    share of its samples (round nine's default)."""
+    share of its samples (round nine's default); under the relative rules the centre is at most 0 (round ten's
+    default)."""
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
     mean_raw = sum(finite) / len(finite) if finite else math.nan
@@ -268,7 +269,7 @@ def calibrated_by_hand(audited, method: str, model: str, against: list[str], cal
         return None
     value = by_hand(audited, method, model, against, calibration)
     others = [by_hand(audited, method, j, [i for i in against if i != j], calibration) for j in against]
-    return calibrate(value, others, audited.alpha, floor, min_spread)
+    return calibrate(value, others, audited.alpha, floor, min_spread, None if floor is None else 0.0)
 
 
 def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
