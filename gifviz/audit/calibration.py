@@ -6,7 +6,9 @@ The rule (also in the README): with ``n`` independents at distances ``d_1..d_n``
 - ``score = (mean(d_i) - d) / sd(d_i)``: how many of the independents' standard deviations the suspect sits closer
   to the source than an average independent (larger = stronger evidence of derivation). The spread is floored
   (:func:`calibrate`'s ``floor_scale`` and ``min_spread``): for a method whose distance is a share of its samples,
-  at least that share's sampling error (:func:`gifviz.audit.reading.sampling_error`, round nine);
+  at least that share's sampling error (:func:`gifviz.audit.reading.sampling_error`, round nine). For values read
+  against the anchors the centre is ``min(mean(d_i), 0)`` (``max_centre``; round ten's ``bounded`` null centre,
+  :mod:`gifviz.audit.reading`), here and in ``p_tail``;
 - ``p_value`` (empirical) ``= (1 + #{i: d_i <= d}) / (n + 1)``: how often an independent looks at least as derived,
   counting the suspect itself as the conformal p-value does; it cannot go below ``1/(n+1)``, so with ``n < 5`` it is
   flagged as coarse;
