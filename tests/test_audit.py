@@ -21,6 +21,8 @@ from gifviz.audit.names import (
     CROSS_TASK_METHODS,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
+    DEFAULT_NULL_CENTRE,
+    DEFAULT_RATE_SPREAD,
     FUSION_NAMES,
     SAME_ARCH,
     SELF_CALIBRATED_METHODS,
@@ -537,6 +539,8 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["leave_one_out"] == ["ind0"]
     assert provenance["fusion"]["name"] == DEFAULT_FUSION and provenance["references"]["count"] == 8
     assert provenance["config"]["calibration"] == SAME_ARCH
+    assert provenance["config"]["rate_spread"] == DEFAULT_RATE_SPREAD
+    assert provenance["config"]["null_centre"] == DEFAULT_NULL_CENTRE
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed

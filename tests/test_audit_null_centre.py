@@ -10,7 +10,7 @@ import pytest
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum, stouffer
 from gifviz.audit.names import ABSOLUTE, DEFAULT_NULL_CENTRE, NULL_CENTRES, RELATIVE, SAME_ARCH, SOURCE_FLIPS
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
@@ -85,6 +85,35 @@ def test_nothing_changes_below_zero_under_absolute_or_for_source_flips():
     assert scores(evidence, ABSOLUTE, "bounded") == scores(evidence, ABSOLUTE, "mean")
 
 
+def test_a_suspect_of_another_task_is_read_with_the_audits_centre():
+    """Under same-arch a suspect with other output classes is read by the relative rule (its own readings): with the
+    centre the audit was asked for, not the default."""
+    base = evidence_for(FROM_SOURCE)
+    evidence = Evidence(
+        base.origin, base.distances, base.reasons, base.samples, base.to_anchors, other_classes=frozenset({FAR})
+    )
+    null = [relative_values(FROM_SOURCE)[i] for i in INDEPENDENTS]
+    for null_centre, bound in (("mean", None), ("bounded", 0.0)):
+        expected = calibrate(0.0, null, 0.05, max_centre=bound).score
+        assert scores(evidence, SAME_ARCH, null_centre)[FAR] == pytest.approx(expected), null_centre
+
+
+def test_the_audits_own_check_reads_the_independents_with_its_centre():
+    evidence = evidence_for(FROM_SOURCE)
+    roles = AuditRoles("source", (FAR,), INDEPENDENTS)
+    checks = {}
+    for null_centre in NULL_CENTRES:
+        rows = tuple(assess(evidence, roles, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre))
+        result = AuditResult(
+            roles, ("modeldiff",), 0.05, "capped-sum", evidence, rows, {}, RELATIVE, null_centre=null_centre
+        )
+        checks[null_centre] = result.self_check().rows
+        as_suspects = AuditRoles("source", INDEPENDENTS, INDEPENDENTS)
+        expected = assess(evidence, as_suspects, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre)
+        assert list(checks[null_centre]) == expected
+    assert checks["mean"] != checks["bounded"]
+
+
 def test_an_audit_is_read_again_with_the_other_centre_and_says_so():
     """Round ten's decision is the default; an audit read with the old centre is read again with the new, recorded."""
     assert DEFAULT_NULL_CENTRE == "bounded"
@@ -135,3 +164,25 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
         assert got.distance == pytest.approx(statistic) and got.score == pytest.approx(expected.score), null_centre
     # bounded, no method puts the far model beyond 0: its fused statistic is 0
     assert fused(FAR, list(INDEPENDENTS), 0.0) == pytest.approx(0.0)
+    # the second calibration reads fused statistics, not relative values: it is centred on their mean whatever the
+    # null centre (Stouffer's z of the bounded readings puts the independents' fused values below 0, where a bound
+    # would change nothing, so the far model's own z, above them, is read against that mean)
+    z = {
+        model: stouffer(
+            [
+                calibrate(v[model], [v[i] for i in INDEPENDENTS if i != model], 0.05, max_centre=0.0)
+                for v in values.values()
+            ]
+        )
+        for model in INDEPENDENTS
+    }
+    statistic = stouffer(
+        [calibrate(v[FAR], [v[i] for i in INDEPENDENTS], 0.05, max_centre=0.0) for v in values.values()]
+    )
+    expected = calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, min_spread=FUSED_SPREAD_FLOORS["stouffer"])
+    rows = assess(evidence, roles, ["modeldiff", "modelgif"], 0.05, "stouffer", RELATIVE, null_centre="bounded")
+    got = next(r.calibration for r in rows if r.method == "combined")
+    assert got.score == pytest.approx(expected.score)
+    assert expected.score != pytest.approx(
+        calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, max_centre=0.0).score
+    )

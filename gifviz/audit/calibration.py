@@ -13,8 +13,9 @@ The rule (also in the README): with ``n`` independents at distances ``d_1..d_n``
   counting the suspect itself as the conformal p-value does; it cannot go below ``1/(n+1)``, so with ``n < 5`` it is
   flagged as coarse;
 - ``p_tail`` (parametric): the probability that a new independent falls at or below ``d`` when the independents'
-  distances are normal with unknown mean and spread: the Student-t prediction ``T_{n-1}((d - mean) / (sd *
-  sqrt(1 + 1/n)))``. Its ``n - 1`` degrees of freedom make it cautious with few independents (with 2, a Cauchy tail);
+  distances are normal with unknown mean and spread: the Student-t prediction ``T_{n-1}((d - centre) / (sd * sqrt(1 +
+  1/n)))``, the centre as in the score. Its ``n - 1`` degrees of freedom make it cautious with few independents (with
+  2, a Cauchy tail);
 - ``verdict`` at false-positive rate ``alpha``: ``derived`` when both agree that the suspect is beyond the
   independents (``p_tail <= alpha`` and ``p_value <= max(alpha, 1/(n+1))``, i.e. as small as ``alpha`` or as small
   as ``n`` independents allow); ``independent`` when neither does; ``inconclusive`` when they disagree (the suspect
@@ -46,7 +47,8 @@ class Calibration:
 
     Attributes:
         distance: from the source to the model (the method's own units); NaN when the method cannot compare them.
-        score: independents' standard deviations below their mean distance (larger = more derived).
+        score: independents' standard deviations below the centre of their distances (their mean, or at most 0 for
+            relative values; larger = more derived).
         p_value: empirical, ``(1 + #{independents at least as close}) / (n + 1)``.
         p_tail: Student-t predictive tail probability of the independents' distances.
         independents: ``n``, the independents it was calibrated against.

@@ -8,7 +8,7 @@ model (the methods that can compare it) to one statistic, larger = more derived:
 - ``best``: the largest per-method ``score`` (the best calibrated score);
 - ``rank``: minus the mean empirical p-value (a rank average: where the model sits among the independents);
 - ``positive-sum``: the sum of the positive per-method scores (each method's evidence that the model lies beyond the
-  independents' mean, and nothing from a method that sees no such thing);
+  centre of the independents' values, and nothing from a method that sees no such thing);
 - ``capped-sum`` (default): the same with each score capped at :data:`SCORE_CAP`.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null

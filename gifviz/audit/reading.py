@@ -46,16 +46,17 @@ of the scale, and a model two references away scored in the hundreds (an innocen
 Chosen on stress seeds 65-80, all seen, declared before it was scored (criterion 0.915 against 0.898), and
 reported on seeds 81-88 (``benchmarks/results/rate-spread/DECLARED.md``).
 
-Under either relative rule a calibration is centred at the independents' mean value or at 0, whichever is on the
-derived side (the ``bounded`` null centre, default since round ten; :attr:`MethodReading.max_centre`). A value of 0
-is a model no closer to the source than to the anchors. Where every model is farther from the source than from the
-anchors, the independents' values centre above 0: ModelDiff crafts its input pairs on the source, so the source is
-its own probe (over stress seeds 65-88 the independents' mean ModelDiff value is above 0 in 81% of readings). A model
-far from every other does not share that bias, its value is near 0 whatever its lineage, and read against the mean
-it looked derived: an innocent MLP's median ModelDiff score there was 1.33, the same as an MLP thief's. An innocent
-model's value lies between the independents' mean and 0, so the evidence is taken from beyond both. Declared before
-it was scored, chosen on seeds 65-88, all seen (criterion 0.914 against 0.897; the MLP independents called derived
-in 1 of 48 readings against 6), and reported on seeds 89-96 (``benchmarks/results/null-centre/DECLARED.md``).
+Under either relative rule a calibration of values read against the anchors (every method but source flips, read raw)
+is centred at the independents' mean value or at 0, whichever is on the derived side (the ``bounded`` null centre,
+default since round ten; :attr:`MethodReading.max_centre`). A value of 0 is a model no closer to the source than to
+the anchors. Where models are mostly farther from the source than from the anchors, the independents' values centre
+above 0: ModelDiff crafts its input pairs on the source, so the source is its own probe (over stress seeds 65-88 the
+independents' mean ModelDiff value is above 0 in 81% of readings). A model far from every other does not share that
+bias, its value is near 0 whatever its lineage, and read against the mean it looked derived: an innocent MLP's median
+ModelDiff score there was 1.33, the same as an MLP thief's. An innocent model's value lies between the independents'
+mean and 0, so the evidence is taken from beyond both. Declared before it was scored, chosen on seeds 65-88, all seen
+(criterion 0.914 against 0.897; the MLP independents called derived in 1 of 48 readings against 6), and reported on
+seeds 89-96 (``benchmarks/results/null-centre/DECLARED.md``).
 
 The independents in use change from row to row (a suspect that is also an independent is left out of everyone's
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
