@@ -15,7 +15,13 @@ import streamlit as st
 from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
-from gifviz.audit.names import DEFAULT_FUSION, NO_CROSS_TASK, ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN
+from gifviz.audit.names import (
+    DEFAULT_FUSION,
+    NO_CROSS_TASK,
+    NULL_CENTRE_COLUMN,
+    ONE_METHOD_COLUMN,
+    RATE_SPREAD_COLUMN,
+)
 from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
@@ -103,13 +109,14 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 81-88 (scored once after round nine). Earlier reports keep their folders
-# (benchmarks/results/audit holds seeds 65-72's).
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-81-88" / "selection.csv"
+# the current report, on seeds 89-96 (scored once after round ten). Earlier reports keep their folders
+# (benchmarks/results/audit-seeds-81-88 holds round nine's, benchmarks/results/audit seeds 65-72's).
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-89-96" / "selection.csv"
 # The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
-# before round nine (its rate spread), then the shipped audit with only round eight's reading undone.
+# before round ten (its null centre), then the shipped audit with only round nine's, or round eight's, reading undone.
 EARLIER_AUDITS = {
-    RATE_SPREAD_COLUMN: "the audit before round nine (rate spread 'value')",
+    NULL_CENTRE_COLUMN: "the audit before round ten (null centre 'mean')",
+    RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",
     ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",
 }
 STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
