@@ -11,7 +11,15 @@ import pytest
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum, stouffer
-from gifviz.audit.names import ABSOLUTE, DEFAULT_NULL_CENTRE, NULL_CENTRES, RELATIVE, SAME_ARCH, SOURCE_FLIPS
+from gifviz.audit.names import (
+    ABSOLUTE,
+    DEFAULT_FUSION,
+    DEFAULT_NULL_CENTRE,
+    NULL_CENTRES,
+    RELATIVE,
+    SAME_ARCH,
+    SOURCE_FLIPS,
+)
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import AuditResult, assess
@@ -186,3 +194,20 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
     assert expected.score != pytest.approx(
         calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, max_centre=0.0).score
     )
+
+
+def test_a_sum_of_z_values_keeps_the_evidence_the_bound_puts_below_zero():
+    """Round eleven's reason: bounded at 0, independents whose values centre above 0 all score below 0. A sum of the
+    positive scores (capped-sum) then fuses every one of them to 0, a null with no spread; Stouffer's z keeps how far
+    below each lies, so the null the suspects are read against keeps its shape."""
+    assert DEFAULT_FUSION == "stouffer"
+    values = relative_values(FROM_SOURCE)
+
+    def readings(model: str) -> list:
+        others = [values[i] for i in INDEPENDENTS if i != model]
+        return [calibrate(values[model], others, 0.05, max_centre=0.0)] * 2  # two methods that agree
+
+    capped = [capped_sum(readings(j)) for j in INDEPENDENTS]
+    summed = [stouffer(readings(j)) for j in INDEPENDENTS]
+    assert capped == [0.0] * len(INDEPENDENTS)
+    assert all(z < 0 for z in summed) and len(set(summed)) == len(INDEPENDENTS)

@@ -3,13 +3,14 @@
 Each candidate fusion is a plain function from the per-method :class:`~gifviz.audit.calibration.Calibration` of a
 model (the methods that can compare it) to one statistic, larger = more derived:
 
-- ``stouffer``: ``sum_m z_m / sqrt(k)`` with ``z_m = Phi^-1(1 - p_tail_m)`` (Stouffer's z);
+- ``stouffer`` (default since round eleven): ``sum_m z_m / sqrt(k)`` with ``z_m = Phi^-1(1 - p_tail_m)``
+  (Stouffer's z);
 - ``fisher``: ``-2 sum_m ln p_tail_m``, read against chi-square with ``2k`` degrees of freedom and returned as a z;
 - ``best``: the largest per-method ``score`` (the best calibrated score);
 - ``rank``: minus the mean empirical p-value (a rank average: where the model sits among the independents);
 - ``positive-sum``: the sum of the positive per-method scores (each method's evidence that the model lies beyond the
   centre of the independents' values, and nothing from a method that sees no such thing);
-- ``capped-sum`` (default): the same with each score capped at :data:`SCORE_CAP`.
+- ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -123,6 +124,10 @@ assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parse
 # How the default fusion (and the default calibration rule, chosen with it) was picked and where it was reported; it is
 # written into every audit.json.
 DEFAULT_FUSION_NOTE = (
+    "stouffer since round eleven, chosen on the 32 seen stress zoos of seeds 65-96 (declared before it was scored, "
+    "with round ten's centre of relative values; criterion 0.909 against 0.889 for capped-sum, innocent readings "
+    "derived 24 of 576 under both; benchmarks/results/round-eleven/DECLARED.md) and reported once on seeds 97-100, "
+    "never scored before (benchmarks/results/audit-seeds-97-100). Before it, "
     "capped-sum with the same-arch calibration rule, chosen on stress seeds 1-44 (all seen; declared candidates, "
     "criterion: the mean over attack categories of the worst-case AUC across zoos): 0.903 in its first form (the "
     "fallback to every independent decided per model) and 0.901 as corrected, against 0.882 for the positive-sum "
