@@ -20,6 +20,7 @@ from gifviz.audit.names import (
     NO_CROSS_TASK,
     NULL_CENTRE_COLUMN,
     ONE_METHOD_COLUMN,
+    PREVIOUS_FUSION,
     RATE_SPREAD_COLUMN,
 )
 from gifviz.bench.costs import MethodCost, method_costs
@@ -109,13 +110,14 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 89-96 (scored once after round ten). Earlier reports keep their folders
-# (benchmarks/results/audit-seeds-81-88 holds round nine's, benchmarks/results/audit seeds 65-72's).
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-89-96" / "selection.csv"
+# the current report, on seeds 97-100 (scored once after round eleven). Earlier reports keep their folders
+# (benchmarks/results/audit-seeds-89-96 holds round ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-97-100" / "selection.csv"
 # The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
-# before round ten (its null centre), then the shipped audit with only round nine's, or round eight's, reading undone.
+# before round eleven (its fusion), then the shipped audit with only round ten's, nine's or eight's reading undone.
 EARLIER_AUDITS = {
-    NULL_CENTRE_COLUMN: "the audit before round ten (null centre 'mean')",
+    f"fusion:{PREVIOUS_FUSION}": f"the audit before round eleven (fusion {PREVIOUS_FUSION})",
+    NULL_CENTRE_COLUMN: "round ten's centre undone (null centre 'mean')",
     RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",
     ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",
 }

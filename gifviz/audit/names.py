@@ -18,6 +18,8 @@ FUSION_NAMES = ("stouffer", "fisher", "best", "rank", "positive-sum", "capped-su
 # commands and the numbers); a sum of z-values lets the methods that do not see a thief cancel the one that does,
 # which the criterion on the seen zoos no longer shows costing more than it gains.
 DEFAULT_FUSION = "stouffer"
+# The default before round eleven, whose row the Benchmarks page names as the audit before that round.
+PREVIOUS_FUSION = "capped-sum"
 # What a method's evidence is read on (gifviz.audit.reading): "same-arch", the source's distance to the model minus
 # the model's mean distance to the independents of the source's architecture (all of them when none is in use in a
 # calibration); "relative", the same against every independent; or "absolute", the raw distance against the
