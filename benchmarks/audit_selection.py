@@ -20,8 +20,9 @@ audit with every usable method fused for suspects of another task too, and (unde
 those suspects read by that rule like the others; and the row of the shipped fusion with the other reading of a
 suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
 shipped one), and with the other spread floor of the methods whose distance is a share of their samples
-(``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), whose criteria and verdicts are
-printed beside the shipped audit's. A third counts the audit's own verdicts (``combined`` at the default
+(``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), and with the other centre of
+relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), whose criteria and
+verdicts are printed beside the shipped audit's. A third counts the audit's own verdicts (``combined`` at the default
 false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
 every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
 ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
@@ -75,7 +76,8 @@ from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
-# verdicts: the reading round eight replaced, and the one round nine replaced (each the default before its round).
+# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round). The fusion round
+# eleven replaced is among the candidate fusions printed under the shipped settings.
 OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN, NULL_CENTRE_COLUMN)
 
 

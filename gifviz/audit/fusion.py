@@ -121,8 +121,8 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 
-# How the default fusion (and the default calibration rule, chosen with it) was picked and where it was reported; it is
-# written into every audit.json.
+# How the default fusion was picked and where it was reported (and, for the fusions before it, the calibration rule
+# chosen with them); it is written into every audit.json.
 DEFAULT_FUSION_NOTE = (
     "stouffer since round eleven, chosen on the 32 seen stress zoos of seeds 65-96 (declared before it was scored, "
     "with round ten's centre of relative values; criterion 0.909 against 0.889 for capped-sum, innocent readings "
