@@ -110,9 +110,10 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 97-100 (scored once after round eleven). Earlier reports keep their folders
-# (benchmarks/results/audit-seeds-89-96 holds round ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-97-100" / "selection.csv"
+# the current report, on seeds 97-104 (scored once after round eleven; 97-100 first, alone, in audit-seeds-97-100).
+# Earlier reports keep their folders (benchmarks/results/audit-seeds-89-96 holds round ten's, audit-seeds-81-88 round
+# nine's, audit seeds 65-72's).
+STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-97-104" / "selection.csv"
 # The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
 # before round eleven (its fusion), then the shipped audit with only round ten's, nine's or eight's reading undone.
 EARLIER_AUDITS = {

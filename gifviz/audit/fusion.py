@@ -126,8 +126,10 @@ assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parse
 DEFAULT_FUSION_NOTE = (
     "stouffer since round eleven, chosen on the 32 seen stress zoos of seeds 65-96 (declared before it was scored, "
     "with round ten's centre of relative values; criterion 0.909 against 0.889 for capped-sum, innocent readings "
-    "derived 24 of 576 under both; benchmarks/results/round-eleven/DECLARED.md) and reported once on seeds 97-100, "
-    "never scored before (benchmarks/results/audit-seeds-97-100). Before it, "
+    "derived 24 of 576 under both; benchmarks/results/round-eleven/DECLARED.md; its margin comes from seeds 89-96, "
+    "where its lead had been seen before the declaration) and reported once on seeds 97-104, never scored before "
+    "(benchmarks/results/audit-seeds-97-104; 97-100 first, alone, in benchmarks/results/audit-seeds-97-100). "
+    "Before it, "
     "capped-sum with the same-arch calibration rule, chosen on stress seeds 1-44 (all seen; declared candidates, "
     "criterion: the mean over attack categories of the worst-case AUC across zoos): 0.903 in its first form (the "
     "fallback to every independent decided per model) and 0.901 as corrected, against 0.882 for the positive-sum "
