@@ -10,7 +10,8 @@ COMBINED = "combined"
 FUSION_NAMES = ("stouffer", "fisher", "best", "rank", "positive-sum", "capped-sum")
 # Stouffer's z of each method's Student-t tail since round eleven (benchmarks/results/round-eleven/DECLARED.md):
 # declared before it was scored, chosen on the 32 seen zoos of seeds 65-96 (criterion 0.909 against 0.889 for
-# capped-sum, innocent readings derived 24 of 576 under both), and reported on seeds 97-104. Round ten's centre (at
+# capped-sum, innocent readings derived 24 of 576 under both; the margin comes from seeds 89-96, where its lead had
+# been seen before the declaration), and reported on seeds 97-104: a tie (0.915 against 0.914). Round ten's centre (at
 # most 0) puts a typical independent's score below 0 for a method whose independents centre above 0; a sum of the
 # positive scores (capped-sum) then takes nothing from them and its fused null shrinks, while a sum of z-values keeps
 # every method's evidence on both sides, so the null moves with the suspects. Before: capped-sum (the positive scores,
