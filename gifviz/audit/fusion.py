@@ -38,6 +38,7 @@ from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
+from gifviz.audit.roles import check_choice
 from gifviz.errors import ConfigError
 
 Fusion = Callable[[Sequence[Calibration]], float]
@@ -192,8 +193,7 @@ def combined_evidence(
     that method's calibration with ``distance`` NaN (no statistic was fused) and a note that says so.
     """
     fuse = fusion_named(fusion)
-    if one_method not in ONE_METHOD_READINGS:
-        raise ConfigError(f"unknown one-method reading {one_method!r}; choose one of {', '.join(ONE_METHOD_READINGS)}")
+    check_choice("one-method reading", one_method, ONE_METHOD_READINGS)
     used = [m for m, c in per_method.items() if c.usable]
     # Methods left out for the same reason (three that compare outputs class by class, say) share one reason: a
     # zoo's transfer models would otherwise repeat it once per method on every row.

@@ -85,26 +85,8 @@ from gifviz.audit.names import (
     SAME_ARCH,
     SELF_CALIBRATED_METHODS,
 )
-from gifviz.audit.roles import AuditError
+from gifviz.audit.roles import AuditError, check_choice
 from gifviz.methods.registry import METHODS
-
-
-def check_rule(calibration: str) -> None:
-    """One line naming the choices for an unknown rule."""
-    if calibration not in CALIBRATION_RULES:
-        raise AuditError(f"unknown calibration {calibration!r}; choose one of: {', '.join(CALIBRATION_RULES)}")
-
-
-def check_rate_spread(rate_spread: str) -> None:
-    """One line naming the choices for an unknown rate spread floor."""
-    if rate_spread not in RATE_SPREADS:
-        raise AuditError(f"unknown rate spread {rate_spread!r}; choose one of: {', '.join(RATE_SPREADS)}")
-
-
-def check_null_centre(centre: str) -> None:
-    """One line naming the choices for an unknown null centre."""
-    if centre not in NULL_CENTRES:
-        raise AuditError(f"unknown null centre {centre!r}; choose one of: {', '.join(NULL_CENTRES)}")
 
 
 def sampling_error(rate: float, samples: int) -> float:
@@ -145,9 +127,9 @@ class MethodReading:
         rate_spread: str = DEFAULT_RATE_SPREAD,
         null_centre: str = DEFAULT_NULL_CENTRE,
     ) -> None:
-        check_rule(calibration)
-        check_rate_spread(rate_spread)
-        check_null_centre(null_centre)
+        check_choice("calibration", calibration, CALIBRATION_RULES)
+        check_choice("rate spread", rate_spread, RATE_SPREADS)
+        check_choice("null centre", null_centre, NULL_CENTRES)
         # a method whose evidence is already taken against the independents is read raw under either rule
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]

@@ -15,6 +15,13 @@ class AuditError(ConfigError):
     """The models named for an audit or an unlearning check cannot answer the question as asked."""
 
 
+def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
+    """One line naming the choices when ``value`` is none of them (an audit setting: the calibration rule, the rate
+    spread, the null centre, the reading of one fused method)."""
+    if value not in choices:
+        raise AuditError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
 @dataclasses.dataclass(frozen=True)
 class AuditRoles:
     """The source, the suspects scored against it, and the independents that calibrate the scores.

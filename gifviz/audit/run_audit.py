@@ -20,6 +20,7 @@ from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
 from gifviz.audit.names import (
     AUDIT_METHODS,
+    CALIBRATION_RULES,
     COMBINED,
     CROSS_TASK_METHODS,
     DEFAULT_ALPHA,
@@ -30,13 +31,15 @@ from gifviz.audit.names import (
     DEFAULT_NULL_CENTRE,
     DEFAULT_ONE_METHOD,
     DEFAULT_RATE_SPREAD,
+    NULL_CENTRES,
     ONE_METHOD_READINGS,
+    RATE_SPREADS,
     RELATIVE,
     SAME_ARCH,
 )
 from gifviz.audit.provenance import default_references, run_provenance
-from gifviz.audit.reading import MethodReading, check_null_centre, check_rate_spread, check_rule
-from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
+from gifviz.audit.reading import MethodReading
+from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, check_choice, repeated_names
 
 # CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
 # the tests: the audit's table is read where it is made.
@@ -93,22 +96,19 @@ class AuditResult:
     def with_one_method(self, one_method: str) -> AuditResult:
         """The same audit with another reading of a suspect for which ``combined`` fuses one method
         (:data:`ONE_METHOD_READINGS`; no model runs again)."""
-        if one_method not in ONE_METHOD_READINGS:
-            raise AuditError(
-                f"unknown one-method reading {one_method!r}; choose one of {', '.join(ONE_METHOD_READINGS)}"
-            )
+        check_choice("one-method reading", one_method, ONE_METHOD_READINGS)
         return self._reread("one_method", one_method)
 
     def with_rate_spread(self, rate_spread: str) -> AuditResult:
         """The same audit with another spread floor for the methods whose distance is a share of their samples
         (:data:`gifviz.audit.names.RATE_SPREADS`; no model runs again)."""
-        check_rate_spread(rate_spread)
+        check_choice("rate spread", rate_spread, RATE_SPREADS)
         return self._reread("rate_spread", rate_spread)
 
     def with_null_centre(self, null_centre: str) -> AuditResult:
         """The same audit with another centre of the calibrations read against the anchors
         (:data:`gifviz.audit.names.NULL_CENTRES`; no model runs again)."""
-        check_null_centre(null_centre)
+        check_choice("null centre", null_centre, NULL_CENTRES)
         return self._reread("null_centre", null_centre)
 
     def _reread(self, setting: str, value: str) -> AuditResult:
@@ -359,7 +359,7 @@ def audit(
     if twice:
         raise AuditError(f"method named twice: {', '.join(twice)}; name each method once")
     fusion_named(fusion)
-    check_rule(calibration)
+    check_choice("calibration", calibration, CALIBRATION_RULES)
     roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:
