@@ -67,6 +67,7 @@ from gifviz.audit.names import (
 )
 from gifviz.audit.provenance import default_references, versions
 from gifviz.audit.run_audit import COMBINED, AuditResult, audit
+from gifviz.audit.settings import ReadingSettings
 from gifviz.bench import ipp
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
@@ -78,7 +79,11 @@ from gifviz.store import FieldStore
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
 # verdicts: the readings rounds eight, nine and ten replaced (each the default before its round). The fusion round
 # eleven replaced is among the candidate fusions printed under the shipped settings.
-OTHER_READINGS = (ONE_METHOD_COLUMN, RATE_SPREAD_COLUMN, NULL_CENTRE_COLUMN)
+OTHER_READINGS = {
+    ONE_METHOD_COLUMN: {"one_method": ONE_METHOD_OTHER},  # transfer-long/DECLARED.md
+    RATE_SPREAD_COLUMN: {"rate_spread": RATE_SPREAD_OTHER},  # rate-spread/DECLARED.md
+    NULL_CENTRE_COLUMN: {"null_centre": NULL_CENTRE_OTHER},  # null-centre/DECLARED.md
+}
 
 
 def zoo_aucs(
@@ -111,18 +116,14 @@ def zoo_aucs(
             store,
             labelled_pool=pool,
             n_refs=n_refs,
-            calibration=calibration,
+            settings=ReadingSettings(calibration=calibration),
         )
         print(f"  {zoo.name}: audit of {source} ({len(suspects)} suspects) {time.perf_counter() - started:.1f} s")
-        audits = {"": result, **{f"fusion:{name}": result.with_fusion(name) for name in FUSIONS}}
+        audits = {"": result, **{f"fusion:{name}": result.reread(fusion=name) for name in FUSIONS}}
         # The shipped audit with its cross-task rule switched off, to show what the rule changes (descriptive: never a
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
-        audits[ONE_METHOD_COLUMN] = result.with_one_method(ONE_METHOD_OTHER)
-        # the rate spread round nine replaced, beside the shipped audit (rate-spread/DECLARED.md)
-        audits[RATE_SPREAD_COLUMN] = result.with_rate_spread(RATE_SPREAD_OTHER)
-        # round ten's other null centre, beside the shipped audit (null-centre/DECLARED.md)
-        audits[NULL_CENTRE_COLUMN] = result.with_null_centre(NULL_CENTRE_OTHER)
+        audits.update({column: result.reread(**changes) for column, changes in OTHER_READINGS.items()})
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)

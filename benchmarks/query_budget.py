@@ -44,6 +44,7 @@ import torch
 from gifviz import FieldConfig
 from gifviz.audit import audit
 from gifviz.audit.roles import audit_roles
+from gifviz.audit.settings import ReadingSettings
 from gifviz.bench import ipp
 from gifviz.bench.suite import models_for
 from gifviz.builtin_zoo.data import zoo_data
@@ -261,7 +262,17 @@ def verdicts(
     zoo: Zoo, methods: Sequence[str], references: ReferenceSet, config: FieldConfig, store: FieldStore | None
 ) -> dict[str, dict[str, str]]:
     """``method -> suspect -> verdict`` of one audit of :data:`SUSPECTS` against :data:`SOURCE`."""
-    result = audit(zoo, SOURCE, list(SUSPECTS), None, list(methods), references, config, store, calibration=CALIBRATION)
+    result = audit(
+        zoo,
+        SOURCE,
+        list(SUSPECTS),
+        None,
+        list(methods),
+        references,
+        config,
+        store,
+        settings=ReadingSettings(calibration=CALIBRATION),
+    )
     return {m: {s: result.row(s, m).verdict for s in SUSPECTS} for m in methods}
 
 
@@ -274,7 +285,9 @@ def audit_tables(zoo: Zoo, ladder: Sequence[int], store: FieldStore | None) -> l
     started = time.perf_counter()
     white = verdicts(zoo, ("modelgif",), base, FieldSetting(AUDIT_N).config, store)["modelgif"]
     # N=128, S=10: the audit's own field settings
-    default = audit(zoo, SOURCE, list(SUSPECTS), None, ["modelgif"], store=store, calibration=CALIBRATION)
+    default = audit(
+        zoo, SOURCE, list(SUSPECTS), None, ["modelgif"], store=store, settings=ReadingSettings(calibration=CALIBRATION)
+    )
     default_white = {s: default.row(s, "modelgif").verdict for s in SUSPECTS}
     print(f"  white-box verdicts ({time.perf_counter() - started:.0f} s): {white}", flush=True)
     # method -> [(queries per suspect, suspect -> verdict)], in increasing budget

@@ -13,6 +13,7 @@ from test_app import download_data, downloads  # noqa: F401 (downloads: a fixtur
 
 from gifviz.audit import audit
 from gifviz.audit.names import DEFAULT_CALIBRATION, VERDICT_MEANING
+from gifviz.audit.settings import ReadingSettings
 from gifviz.figures.audit import audit_spread_figure
 from gifviz.hub import Zoo
 from gifviz.refs import load_reference_folder
@@ -80,7 +81,14 @@ def test_the_audit_page_reads_raw_distances_when_asked(manifest, downloads):  # 
     zoo = Zoo.open(manifest)
     refs = load_reference_folder(zoo.manifest.references, zoo.space, 8)
     expected = audit(
-        zoo, "src", ["child"], None, ["modelgif", "softmax"], refs, zoo_config(app), calibration="absolute"
+        zoo,
+        "src",
+        ["child"],
+        None,
+        ["modelgif", "softmax"],
+        refs,
+        zoo_config(app),
+        settings=ReadingSettings(calibration="absolute"),
     ).frame()
     downloaded = pd.read_csv(io.StringIO(download_data(app, "download_audit", downloads)))
     pd.testing.assert_frame_equal(downloaded, pd.read_csv(io.StringIO(expected.to_csv(index=False))))

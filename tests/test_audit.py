@@ -13,7 +13,7 @@ import pytest
 import torch
 from lineage_zoo import INDEPENDENTS
 
-from gifviz.audit import FUSIONS, AuditError, SelfCheck, audit, calibrate, verify_unlearning
+from gifviz.audit import FUSIONS, AuditError, ReadingSettings, SelfCheck, audit, calibrate, verify_unlearning
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence
@@ -221,13 +221,32 @@ def test_unknown_ids_name_the_zoo_models(lineage):
     [
         ({"alpha": 1.5}, "between 0 and 1"),
         ({"methods": ["nope"]}, "unknown distance method"),
-        ({"fusion": "x"}, "fusion"),
-        ({"calibration": "raw"}, "unknown calibration 'raw'; choose one of: same-arch, relative, absolute"),
     ],
 )
 def test_bad_options_are_refused_before_any_model_runs(lineage, kwargs, expected):
     with pytest.raises(GifvizError, match=expected):
         audit(Zoo.open(lineage[0]), "source", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"fusion": "x"}, "unknown fusion 'x'; choose one of: stouffer, "),
+        ({"calibration": "raw"}, "unknown calibration 'raw'; choose one of: same-arch, relative, absolute"),
+        ({"one_method": "twice"}, "unknown one-method reading 'twice'; choose one of: fused, own"),
+        ({"rate_spread": "wide"}, "unknown rate spread 'wide'; choose one of: value, sampling"),
+        ({"null_centre": "median"}, "unknown null centre 'median'; choose one of: mean, bounded"),
+    ],
+)
+def test_bad_reading_settings_are_one_line_when_made(settings, expected):
+    """Settings are checked where they are made (before an audit has any model to run) and where they are changed."""
+    with pytest.raises(AuditError, match=re.escape(expected)):
+        ReadingSettings(**settings)
+    with pytest.raises(AuditError, match=re.escape(expected)):
+        ReadingSettings().changed(**settings)
+    with pytest.raises(TypeError, match="unknown reading setting colour"):
+        ReadingSettings().changed(colour="red")
+    assert ReadingSettings().changed(fusion="best") == ReadingSettings(fusion="best")
 
 
 # --- the audit on a zoo of known lineage ----------------------------------------------------------------------------
@@ -285,7 +304,7 @@ def test_a_suspect_that_is_also_independent_is_scored_leave_one_out(audited):
     assert row.independents == len(others) and "leave-one-out" in row.note
     assert (row.p_value, row.score) == pytest.approx((expected.p_value, expected.score))
     # the absolute rule reads the raw distances, against the other independents' from the source
-    absolute = audited.with_calibration("absolute")
+    absolute = audited.reread(calibration="absolute")
     expected = calibrate(distances["ind0"], [distances[i] for i in others], audited.alpha)
     assert (absolute.row("ind0", "modelgif").p_value, absolute.row("ind0", "modelgif").score) == pytest.approx(
         (expected.p_value, expected.score)
@@ -380,14 +399,14 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert math.isnan(combined.distance) and (combined.score, combined.verdict) == (field.score, field.verdict)
     assert "other output classes than 'source': combined reads modelgif only" in combined.note
     assert "modelgif's own reading (one method" in combined.note and "capped-sum of" not in combined.note
-    for other in (audited.with_fusion("best"), audited.with_calibration("absolute")):
+    for other in (audited.reread(fusion="best"), audited.reread(calibration="absolute")):
         assert "combined reads modelgif only" in other.row("transfer").note
     # read the way it was before round eight, the field's score is calibrated a second time as a fused statistic
-    fused = audited.with_one_method("fused").row("transfer")
+    fused = audited.reread(one_method="fused").row("transfer")
     assert fused.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([field]))
     assert f"{DEFAULT_FUSION} of modelgif" in fused.note and f"{DEFAULT_FUSION} of modelgif," not in fused.note
     with pytest.raises(AuditError, match="unknown one-method reading"):
-        audited.with_one_method("twice")
+        audited.reread(one_method="twice")
     with pytest.raises(ConfigError, match="unknown one-method reading"):
         combined_evidence("transfer", {"modelgif": field}, lambda *a: field, ["a"], 0.05, one_method="twice")
     # the lineage zoo's TorchScript forward is no chain of submodule calls (it flattens), yet CKA reads its
@@ -419,7 +438,7 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
     """By hand: each independent fused from its own calibrations against the others (the suspect, when it is an
     independent too, left out of everything), and the suspect's fused statistic read against those values."""
     # (the fused reading of one method: the transfer model's field, read as a fused statistic as before round eight)
-    result = audited.with_calibration(calibration).with_one_method("fused")
+    result = audited.reread(calibration=calibration).reread(one_method="fused")
     independents = [i for i in INDEPENDENTS if i != suspect]
     fuse = FUSIONS[DEFAULT_FUSION]
     used = [m for m in result.methods if result.row(suspect, m).usable]
@@ -441,7 +460,7 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
 
 def test_other_fusions_recombine_without_running_a_model(audited):
     for name in FUSIONS:
-        other = audited.with_fusion(name)
+        other = audited.reread(fusion=name)
         assert other.fusion == name and other.provenance["fusion"]["name"] == name
         assert other.row("ft1").verdict == "derived"
         assert [r.calibration for r in other.rows if r.method != "combined"] == [

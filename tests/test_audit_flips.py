@@ -16,6 +16,7 @@ from gifviz.audit.calibration import calibrate
 from gifviz.audit.flips import FLIP_EPSILON, craft_flips, flip_evidence, weighted_distance
 from gifviz.audit.names import SOURCE_FLIPS
 from gifviz.audit.reading import MethodReading
+from gifviz.audit.settings import ReadingSettings
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.peers.evaluation import model_outputs
@@ -71,9 +72,18 @@ def test_it_is_read_raw_and_each_calibration_weighs_it_without_the_independents_
     refs = lineage[1]
     references = load_reference_folder(refs, zoo.space)
     result = audit(
-        zoo, "source", ["ft1", "ind0"], None, ("disagreement", SOURCE_FLIPS), references, FIELD, calibration="relative"
+        zoo,
+        "source",
+        ["ft1", "ind0"],
+        None,
+        ("disagreement", SOURCE_FLIPS),
+        references,
+        FIELD,
+        settings=ReadingSettings(calibration="relative"),
     )
-    assert not MethodReading(result.evidence, SOURCE_FLIPS, "relative", INDEPENDENTS).reads_anchors
+    assert not MethodReading(
+        result.evidence, SOURCE_FLIPS, INDEPENDENTS, ReadingSettings(calibration="relative")
+    ).reads_anchors
     follows = result.evidence.follows[SOURCE_FLIPS]
     distances = result.evidence.distances[SOURCE_FLIPS]
     # ft1 against the five independents, each weighed by the other four

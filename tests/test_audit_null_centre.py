@@ -23,6 +23,7 @@ from gifviz.audit.names import (
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import AuditResult, assess
+from gifviz.audit.settings import ReadingSettings
 
 INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5")
 ANCHOR_DISTANCE = 0.5
@@ -46,7 +47,7 @@ def relative_values(from_source: dict[str, float]) -> dict[str, float]:
 
 def scores(evidence: Evidence, rule: str, null_centre: str, method: str = "modeldiff") -> dict[str, float]:
     roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
-    rows = assess(evidence, roles, [method], 0.05, "capped-sum", rule, null_centre=null_centre)
+    rows = assess(evidence, roles, [method], 0.05, ReadingSettings("capped-sum", rule, null_centre=null_centre))
     return {r.suspect: r.calibration.score for r in rows if r.method == method}
 
 
@@ -63,14 +64,17 @@ def test_calibrate_centres_at_most_at_the_bound_and_keeps_the_empirical_p():
 
 
 def test_only_values_read_against_the_anchors_get_the_bound():
+    def centre(evidence, method: str, rule: str, null_centre: str) -> float | None:
+        settings = ReadingSettings(calibration=rule, null_centre=null_centre)
+        return MethodReading(evidence, method, INDEPENDENTS, settings).max_centre
+
     evidence = evidence_for(FROM_SOURCE)
     for rule in (SAME_ARCH, RELATIVE):
-        assert MethodReading(evidence, "modeldiff", rule, INDEPENDENTS, null_centre="bounded").max_centre == 0.0
-        assert MethodReading(evidence, "modeldiff", rule, INDEPENDENTS, null_centre="mean").max_centre is None
-    assert MethodReading(evidence, "modeldiff", ABSOLUTE, INDEPENDENTS, null_centre="bounded").max_centre is None
+        assert centre(evidence, "modeldiff", rule, "bounded") == 0.0
+        assert centre(evidence, "modeldiff", rule, "mean") is None
+    assert centre(evidence, "modeldiff", ABSOLUTE, "bounded") is None
     # source flips are read raw under every rule (their evidence is already taken against the independents)
-    flips = evidence_for(FROM_SOURCE, SOURCE_FLIPS)
-    assert MethodReading(flips, SOURCE_FLIPS, SAME_ARCH, INDEPENDENTS, null_centre="bounded").max_centre is None
+    assert centre(evidence_for(FROM_SOURCE, SOURCE_FLIPS), SOURCE_FLIPS, SAME_ARCH, "bounded") is None
 
 
 def test_a_far_model_no_longer_reads_as_derived_and_a_thief_still_does():
@@ -111,13 +115,25 @@ def test_the_audits_own_check_reads_the_independents_with_its_centre():
     roles = AuditRoles("source", (FAR,), INDEPENDENTS)
     checks = {}
     for null_centre in NULL_CENTRES:
-        rows = tuple(assess(evidence, roles, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre))
+        rows = tuple(
+            assess(
+                evidence, roles, ["modeldiff"], 0.05, ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre)
+            )
+        )
         result = AuditResult(
-            roles, ("modeldiff",), 0.05, "capped-sum", evidence, rows, {}, RELATIVE, null_centre=null_centre
+            roles,
+            ("modeldiff",),
+            0.05,
+            evidence,
+            rows,
+            {},
+            ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre),
         )
         checks[null_centre] = result.self_check().rows
         as_suspects = AuditRoles("source", INDEPENDENTS, INDEPENDENTS)
-        expected = assess(evidence, as_suspects, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre)
+        expected = assess(
+            evidence, as_suspects, ["modeldiff"], 0.05, ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre)
+        )
         assert list(checks[null_centre]) == expected
     assert checks["mean"] != checks["bounded"]
 
@@ -127,19 +143,30 @@ def test_an_audit_is_read_again_with_the_other_centre_and_says_so():
     assert DEFAULT_NULL_CENTRE == "bounded"
     evidence = evidence_for(FROM_SOURCE)
     roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
-    rows = tuple(assess(evidence, roles, ["modeldiff"], 0.05, "capped-sum", RELATIVE, null_centre="mean"))
-    before = AuditResult(
-        roles, ("modeldiff",), 0.05, "capped-sum", evidence, rows, {"config": {}}, RELATIVE, null_centre="mean"
+    rows = tuple(
+        assess(evidence, roles, ["modeldiff"], 0.05, ReadingSettings("capped-sum", RELATIVE, null_centre="mean"))
     )
-    bounded = before.with_null_centre("bounded")
-    assert bounded.null_centre == "bounded" and bounded.provenance["config"]["null_centre"] == "bounded"
+    before = AuditResult(
+        roles,
+        ("modeldiff",),
+        0.05,
+        evidence,
+        rows,
+        {"config": {}},
+        ReadingSettings("capped-sum", RELATIVE, null_centre="mean"),
+    )
+    bounded = before.reread(null_centre="bounded")
+    assert bounded.settings.null_centre == "bounded" and bounded.provenance["config"]["null_centre"] == "bounded"
     assert bounded.row(FAR, "modeldiff").score == pytest.approx(scores(evidence, RELATIVE, "bounded")[FAR])
-    assert bounded.with_fusion("best").null_centre == "bounded" and before.with_fusion("best").null_centre == "mean"
+    assert (
+        bounded.reread(fusion="best").settings.null_centre == "bounded"
+        and before.reread(fusion="best").settings.null_centre == "mean"
+    )
     # the values themselves do not depend on the centre
     assert bounded.statistics("modeldiff") == before.statistics("modeldiff")
     assert set(NULL_CENTRES) == {"mean", "bounded"}
     with pytest.raises(AuditError, match="unknown null centre 'median'; choose one of: mean, bounded"):
-        before.with_null_centre("median")
+        before.reread(null_centre="median")
 
 
 def test_the_centre_reaches_every_reading_in_combineds_fused_null():
@@ -167,7 +194,13 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
         null = [fused(j, [i for i in INDEPENDENTS if i != j], bound) for j in INDEPENDENTS]
         statistic = fused(FAR, list(INDEPENDENTS), bound)
         expected = calibrate(-statistic, [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"])
-        rows = assess(evidence, roles, ["modeldiff", "modelgif"], 0.05, "capped-sum", RELATIVE, null_centre=null_centre)
+        rows = assess(
+            evidence,
+            roles,
+            ["modeldiff", "modelgif"],
+            0.05,
+            ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre),
+        )
         got = next(r.calibration for r in rows if r.method == "combined")
         assert got.distance == pytest.approx(statistic) and got.score == pytest.approx(expected.score), null_centre
     # bounded, no method puts the far model beyond 0: its fused statistic is 0
@@ -188,7 +221,9 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
         [calibrate(v[FAR], [v[i] for i in INDEPENDENTS], 0.05, max_centre=0.0) for v in values.values()]
     )
     expected = calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, min_spread=FUSED_SPREAD_FLOORS["stouffer"])
-    rows = assess(evidence, roles, ["modeldiff", "modelgif"], 0.05, "stouffer", RELATIVE, null_centre="bounded")
+    rows = assess(
+        evidence, roles, ["modeldiff", "modelgif"], 0.05, ReadingSettings("stouffer", RELATIVE, null_centre="bounded")
+    )
     got = next(r.calibration for r in rows if r.method == "combined")
     assert got.score == pytest.approx(expected.score)
     assert expected.score != pytest.approx(

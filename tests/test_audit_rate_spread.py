@@ -14,6 +14,7 @@ from gifviz.audit.names import ABSOLUTE, DEFAULT_RATE_SPREAD, RATE_SPREADS, SAME
 from gifviz.audit.reading import MethodReading, sampling_error
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import AuditResult, assess
+from gifviz.audit.settings import ReadingSettings
 from gifviz.methods.registry import METHODS
 
 N = 128
@@ -45,7 +46,7 @@ def coinciding(method: str) -> tuple[Evidence, AuditRoles]:
 
 def suspect_score(method: str, rate_spread: str) -> float:
     evidence, roles = coinciding(method)
-    rows = assess(evidence, roles, [method], 0.05, "capped-sum", ABSOLUTE, rate_spread=rate_spread)
+    rows = assess(evidence, roles, [method], 0.05, ReadingSettings("capped-sum", ABSOLUTE, rate_spread=rate_spread))
     (row,) = [r.calibration for r in rows if r.method == method]
     return row.score
 
@@ -71,12 +72,15 @@ def test_the_floor_is_one_rate_for_every_calibration_and_binds_only_below_it():
     evidence = Evidence(
         "source", {"off-task": spread_out}, {"off-task": {}}, {"off-task": 512}, {"off-task": to_anchors}
     )
-    reading = MethodReading(evidence, "off-task", SAME_ARCH, INDEPENDENTS, "sampling")
+    reading = MethodReading(
+        evidence, "off-task", INDEPENDENTS, ReadingSettings(calibration=SAME_ARCH, rate_spread="sampling")
+    )
     assert reading.min_spread == pytest.approx(sampling_error(sum(spread_out[i] for i in INDEPENDENTS) / 5, 512))
     roles = AuditRoles("source", ("suspect",), INDEPENDENTS)
     for rule in (SAME_ARCH, ABSOLUTE):
         value_rows, sampling_rows = (
-            assess(evidence, roles, ["off-task"], 0.05, "capped-sum", rule, rate_spread=s) for s in RATE_SPREADS
+            assess(evidence, roles, ["off-task"], 0.05, ReadingSettings("capped-sum", rule, rate_spread=s))
+            for s in RATE_SPREADS
         )
         assert sampling_rows == value_rows, rule
     values = [spread_out[i] for i in INDEPENDENTS]
@@ -87,19 +91,27 @@ def test_an_audit_is_read_again_with_the_other_floor_and_says_so():
     """Round nine's decision is the default; an audit read with the old floor is read again with it, recorded."""
     assert DEFAULT_RATE_SPREAD == "sampling"
     evidence, roles = coinciding("disagreement")
-    rows = tuple(assess(evidence, roles, ["disagreement"], 0.05, "capped-sum", ABSOLUTE, rate_spread="value"))
-    before = AuditResult(
-        roles, ("disagreement",), 0.05, "capped-sum", evidence, rows, {"config": {}}, ABSOLUTE, rate_spread="value"
+    rows = tuple(
+        assess(evidence, roles, ["disagreement"], 0.05, ReadingSettings("capped-sum", ABSOLUTE, rate_spread="value"))
     )
-    sampled = before.with_rate_spread("sampling")
-    assert sampled.rate_spread == "sampling" and sampled.provenance["config"]["rate_spread"] == "sampling"
+    before = AuditResult(
+        roles,
+        ("disagreement",),
+        0.05,
+        evidence,
+        rows,
+        {"config": {}},
+        ReadingSettings("capped-sum", ABSOLUTE, rate_spread="value"),
+    )
+    sampled = before.reread(rate_spread="sampling")
+    assert sampled.settings.rate_spread == "sampling" and sampled.provenance["config"]["rate_spread"] == "sampling"
     assert sampled.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "sampling"))
     assert before.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "value"))
     # the other settings are kept when one is changed
-    assert sampled.with_fusion("best").rate_spread == "sampling"
-    assert before.with_fusion("best").rate_spread == "value"
+    assert sampled.reread(fusion="best").settings.rate_spread == "sampling"
+    assert before.reread(fusion="best").settings.rate_spread == "value"
     with pytest.raises(AuditError, match="unknown rate spread 'wide'; choose one of: value, sampling"):
-        before.with_rate_spread("wide")
+        before.reread(rate_spread="wide")
 
 
 def test_the_floor_reaches_every_reading_in_combineds_fused_null():
@@ -130,7 +142,13 @@ def test_the_floor_reaches_every_reading_in_combineds_fused_null():
         )
 
     def combined(rate_spread: str):
-        rows = assess(evidence, roles, ["disagreement", "modelgif"], 0.05, "capped-sum", ABSOLUTE, "own", rate_spread)
+        rows = assess(
+            evidence,
+            roles,
+            ["disagreement", "modelgif"],
+            0.05,
+            ReadingSettings("capped-sum", ABSOLUTE, "own", rate_spread),
+        )
         return next(r.calibration for r in rows if r.method == "combined")
 
     for rate_spread, min_spread in (("sampling", floor), ("value", 0.0)):

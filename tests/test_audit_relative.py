@@ -13,6 +13,7 @@ from gifviz.audit.names import VERDICTS
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import assess
+from gifviz.audit.settings import ReadingSettings
 from gifviz.cli import main
 
 
@@ -20,7 +21,7 @@ def relative_value(to_source: float, to_anchors: list[float], left_out: frozense
     """A model's relative value as the audit reads it, with anchors ``a0, a1, ...`` at ``to_anchors``."""
     anchors = {f"a{k}": d for k, d in enumerate(to_anchors)}
     evidence = Evidence("source", {"m": {"y": to_source, **anchors}}, {"m": {}}, {"m": 1}, {"m": {"y": anchors}})
-    return MethodReading(evidence, "m", "relative", list(anchors)).value("y", left_out)
+    return MethodReading(evidence, "m", list(anchors), ReadingSettings(calibration="relative")).value("y", left_out)
 
 
 def test_relative_distance_by_hand():
@@ -54,7 +55,7 @@ def far_thief_evidence() -> tuple[Evidence, AuditRoles]:
 
 def verdicts(calibration: str) -> dict[str, str]:
     evidence, roles = far_thief_evidence()
-    rows = assess(evidence, roles, ["m"], 0.05, "best", calibration)
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("best", calibration))
     return {row.suspect: row.calibration.verdict for row in rows if row.method == "m"}
 
 
@@ -67,7 +68,9 @@ def test_a_thief_far_from_every_model_but_closest_to_its_source_is_derived_only_
 def test_the_row_keeps_the_raw_distance_and_its_score_reads_the_relative_one():
     evidence, roles = far_thief_evidence()
     (row,) = [
-        r for r in assess(evidence, roles, ["m"], 0.05, "best", "relative") if r.suspect == "thief" and r.method == "m"
+        r
+        for r in assess(evidence, roles, ["m"], 0.05, ReadingSettings("best", "relative"))
+        if r.suspect == "thief" and r.method == "m"
     ]
     assert row.calibration.distance == 0.70 and row.calibration.score > 3
 
@@ -76,7 +79,9 @@ def test_a_suspect_comparable_with_no_independent_is_not_available():
     evidence, roles = far_thief_evidence()
     evidence.to_anchors["m"]["thief"] = {i: math.nan for i in INDEPENDENTS}
     (row,) = [
-        r for r in assess(evidence, roles, ["m"], 0.05, "best", "relative") if r.suspect == "thief" and r.method == "m"
+        r
+        for r in assess(evidence, roles, ["m"], 0.05, ReadingSettings("best", "relative"))
+        if r.suspect == "thief" and r.method == "m"
     ]
     assert row.calibration.verdict == "n/a" and "none of the independents" in row.calibration.note
 
@@ -91,7 +96,7 @@ def test_a_model_with_tightly_spread_distances_is_not_accused_for_a_small_differ
         outlier[other] = evidence.to_anchors["m"][other]["i1"] = 0.900 + 0.0002 * k
     evidence.distances["m"]["i1"] = 0.897
     assert verdicts("relative")["thief"] == "derived"
-    rows = assess(evidence, roles, ["m"], 0.05, "best", "relative")
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("best", "relative"))
     assert next(r for r in rows if r.suspect == "i1" and r.method == "m").calibration.verdict != "derived"
 
 
@@ -118,7 +123,11 @@ def test_a_saturated_method_gives_a_bounded_score_when_read_relatively():
     roles = AuditRoles("source", ("suspect",), INDEPENDENTS)
     scores = {}
     for calibration in ("relative", "absolute"):
-        (row,) = [r.calibration for r in assess(evidence, roles, ["m"], 0.05, "best", calibration) if r.method == "m"]
+        (row,) = [
+            r.calibration
+            for r in assess(evidence, roles, ["m"], 0.05, ReadingSettings("best", calibration))
+            if r.method == "m"
+        ]
         assert row.verdict != "derived" and row.p_tail > 0.05
         scores[calibration] = row.score
     assert scores["relative"] == pytest.approx(scores["absolute"], rel=1e-3)
@@ -128,6 +137,8 @@ def test_relative_reading_without_distances_to_the_independents_is_one_line():
     evidence, roles = far_thief_evidence()
     bare = Evidence("source", evidence.distances, evidence.reasons, evidence.samples)
     with pytest.raises(AuditError, match="no distances to the independents") as raised:
-        assess(bare, roles, ["m"], 0.05, "best", "relative")
+        assess(bare, roles, ["m"], 0.05, ReadingSettings("best", "relative"))
     assert "\n" not in str(raised.value)
-    assert {r.calibration.verdict for r in assess(bare, roles, ["m"], 0.05, "best", "absolute")} <= set(VERDICTS)
+    assert {
+        r.calibration.verdict for r in assess(bare, roles, ["m"], 0.05, ReadingSettings("best", "absolute"))
+    } <= set(VERDICTS)

@@ -21,6 +21,7 @@ from gifviz.audit.names import DEFAULT_NULL_CENTRE, SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditRoles
 from gifviz.audit.run_audit import COMBINED, AuditResult, assess, audit, method_calibration
+from gifviz.audit.settings import ReadingSettings
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
 from gifviz.hub.digest import architecture_digest
@@ -46,7 +47,7 @@ def kin_value(
         {"m": {"y": to_anchors}},
         same_architecture=frozenset(kin),
     )
-    return MethodReading(evidence, "m", SAME_ARCH, list(to_anchors)).value("y", left_out)
+    return MethodReading(evidence, "m", list(to_anchors), ReadingSettings(calibration=SAME_ARCH)).value("y", left_out)
 
 
 def test_same_arch_value_by_hand():
@@ -82,13 +83,13 @@ def test_the_anchors_are_chosen_per_calibration_not_per_model():
     evidence = Evidence(
         "source", {"m": from_source}, {"m": {}}, {"m": 1}, {"m": to_anchors}, same_architecture=frozenset(KIN)
     )
-    reading = MethodReading(evidence, "m", SAME_ARCH, list(from_source))
+    reading = MethodReading(evidence, "m", list(from_source), ReadingSettings(calibration=SAME_ARCH))
     assert [reading.value(m) for m in from_source] == pytest.approx([0.0] * 4)
     left_out = frozenset({"k1"})
     assert math.isnan(reading.value("k2", left_out))
     assert reading.value("o1", left_out) == pytest.approx(0.6 - 0.6)
     # the same under the relative rule: every model against every independent in use
-    relative = MethodReading(evidence, "m", "relative", list(from_source))
+    relative = MethodReading(evidence, "m", list(from_source), ReadingSettings(calibration="relative"))
     assert relative.value("k2", left_out) == pytest.approx(0.3 - 0.6)
 
 
@@ -134,7 +135,7 @@ def calibrations_by_rule(
     calibration: str, method: str = "m", null_centre: str = DEFAULT_NULL_CENTRE
 ) -> dict[str, Calibration]:
     evidence, roles = two_kinds_evidence()
-    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", calibration, null_centre=null_centre)
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", calibration, null_centre=null_centre))
     return {r.suspect: r.calibration for r in rows if r.method == method}
 
 
@@ -156,13 +157,19 @@ def test_a_suspect_with_other_output_classes_is_read_against_every_independent()
         assert same_arch["innocent"] != relative["innocent"]
     # what the page plots for it is what its verdict was read on
     evidence, roles = two_kinds_evidence()
-    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH)
-    result = AuditResult(roles, ("m",), 0.05, "capped-sum", evidence, tuple(rows), {}, SAME_ARCH)
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH))
+    result = AuditResult(roles, ("m",), 0.05, evidence, tuple(rows), {}, ReadingSettings("capped-sum", SAME_ARCH))
     values = result.statistics("m")
     independents = [i for i in roles.independents]
-    assert values["newhead"] == MethodReading(evidence, "m", "relative", independents).value("newhead")
-    assert values["innocent"] == MethodReading(evidence, "m", SAME_ARCH, independents).value("innocent")
-    assert values["innocent"] != MethodReading(evidence, "m", "relative", independents).value("innocent")
+    assert values["newhead"] == MethodReading(
+        evidence, "m", independents, ReadingSettings(calibration="relative")
+    ).value("newhead")
+    assert values["innocent"] == MethodReading(
+        evidence, "m", independents, ReadingSettings(calibration=SAME_ARCH)
+    ).value("innocent")
+    assert values["innocent"] != MethodReading(
+        evidence, "m", independents, ReadingSettings(calibration="relative")
+    ).value("innocent")
 
 
 def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
@@ -171,16 +178,16 @@ def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
     against; every other value is taken against ``k2``."""
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1",), roles.independents)
-    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH)
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH))
     (row,) = [r.calibration for r in rows if r.method == "m"]
-    reading = MethodReading(evidence, "m", SAME_ARCH, roles.independents)
+    reading = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration=SAME_ARCH))
     left_out = frozenset({"k1"})
     others = [reading.value(j, left_out) for j in roles.independents if j != "k1"]
     assert math.isnan(others[0]) and all(math.isfinite(v) for v in others[1:])  # k2 first
     expected = calibrate(reading.value("k1", left_out), others, 0.05, reading.floor_scale)
     assert row.independents == len(roles.independents) - 2 and row.score == pytest.approx(expected.score)
     # the page plots it at the value its verdict was read on
-    result = AuditResult(roles, ("m",), 0.05, "capped-sum", evidence, tuple(rows), {}, SAME_ARCH)
+    result = AuditResult(roles, ("m",), 0.05, evidence, tuple(rows), {}, ReadingSettings("capped-sum", SAME_ARCH))
     assert result.statistics("m")["k1"] == pytest.approx(reading.value("k1", left_out))
 
 
@@ -191,10 +198,10 @@ def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1",), roles.independents)
     # one method, read as a fused statistic (as before round eight), so that the null shows
-    rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", SAME_ARCH, one_method="fused")
+    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH, one_method="fused"))
     (combined,) = [r.calibration for r in rows if r.method == COMBINED]
     (own,) = [r.calibration for r in rows if r.method == "m"]
-    reading = MethodReading(evidence, "m", SAME_ARCH, roles.independents)
+    reading = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration=SAME_ARCH))
     independents = [i for i in roles.independents if i != "k1"]
     assert reading.without_value(independents) == {"k2"}
 
@@ -214,7 +221,7 @@ def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
     # with k2 fused (read by the relative rule), the reading would differ: the test can tell the two apart
     assert read(fused_null(independents)).score != pytest.approx(expected.score)
     # under the relative rule every independent has a value, and every one is in the null
-    relative = MethodReading(evidence, "m", "relative", roles.independents)
+    relative = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration="relative"))
     assert relative.without_value(independents) == frozenset()
 
 
@@ -224,7 +231,9 @@ def test_a_lone_independent_of_the_sources_architecture_is_left_out_of_every_sus
     evidence, roles = two_kinds_evidence()
     evidence = dataclasses.replace(evidence, same_architecture=frozenset({"k1", "innocent", "newhead"}))
     for rule in (SAME_ARCH, "relative", "absolute"):
-        rows = assess(evidence, roles, ["m"], 0.05, "capped-sum", rule, one_method="fused")  # one method, fused
+        rows = assess(
+            evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", rule, one_method="fused")
+        )  # one method, fused
         combined = {r.suspect: r.calibration for r in rows if r.method == COMBINED}
         for suspect in ("innocent", "thief"):
             left_out = rule == SAME_ARCH

@@ -61,7 +61,7 @@ def run_audit(
     """:func:`gifviz.audit.audit` on the app's references and field settings (fields from the store), read with
     ``calibration``; switching the rule re-reads the cached audit's distances instead of running the models again."""
     result = _audited(current, source, suspects, independents, methods, alpha)
-    return result if calibration == result.calibration else result.with_calibration(calibration)
+    return result if calibration == result.calibration else result.reread(calibration=calibration)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

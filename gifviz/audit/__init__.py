@@ -22,6 +22,7 @@ _EXPORTS = {
     "Calibration": "gifviz.audit.calibration",
     "calibrate": "gifviz.audit.calibration",
     "FUSIONS": "gifviz.audit.fusion",
+    "ReadingSettings": "gifviz.audit.settings",
     "SelfCheck": "gifviz.audit.self_check",
     "verify_unlearning": "gifviz.audit.unlearning",
     "UnlearningResult": "gifviz.audit.unlearning",
@@ -33,6 +34,7 @@ __all__ = [
     "AuditResult",
     "AuditRow",
     "Calibration",
+    "ReadingSettings",
     "SelfCheck",
     "UnlearningResult",
     "audit",
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from gifviz.audit.rows import AuditRow
     from gifviz.audit.run_audit import AuditResult, audit
     from gifviz.audit.self_check import SelfCheck
+    from gifviz.audit.settings import ReadingSettings
     from gifviz.audit.unlearning import UnlearningResult, verify_unlearning
 
 

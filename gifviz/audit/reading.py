@@ -75,17 +75,9 @@ from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.names import (
-    ABSOLUTE,
-    CALIBRATION_RULES,
-    DEFAULT_NULL_CENTRE,
-    DEFAULT_RATE_SPREAD,
-    NULL_CENTRES,
-    RATE_SPREADS,
-    SAME_ARCH,
-    SELF_CALIBRATED_METHODS,
-)
-from gifviz.audit.roles import AuditError, check_choice
+from gifviz.audit.names import ABSOLUTE, SAME_ARCH, SELF_CALIBRATED_METHODS
+from gifviz.audit.roles import AuditError
+from gifviz.audit.settings import DEFAULT_READING, ReadingSettings
 from gifviz.methods.registry import METHODS
 
 
@@ -101,7 +93,8 @@ def sampling_error(rate: float, samples: int) -> float:
 
 
 class MethodReading:
-    """One method's values for the calibration, for every model of an audit, under one rule.
+    """One method's values for the calibration, for every model of an audit, under one rule: ``settings``'
+    calibration rule, rate spread and null centre (the fusion and the one-method reading are ``combined``'s).
 
     Attributes:
         reads_anchors: whether values are taken against the anchors (``same-arch`` and ``relative``, but for a
@@ -122,14 +115,10 @@ class MethodReading:
         self,
         evidence: Evidence,
         method: str,
-        calibration: str,
         independents: Sequence[str],
-        rate_spread: str = DEFAULT_RATE_SPREAD,
-        null_centre: str = DEFAULT_NULL_CENTRE,
+        settings: ReadingSettings = DEFAULT_READING,
     ) -> None:
-        check_choice("calibration", calibration, CALIBRATION_RULES)
-        check_choice("rate spread", rate_spread, RATE_SPREADS)
-        check_choice("null centre", null_centre, NULL_CENTRES)
+        calibration = settings.calibration
         # a method whose evidence is already taken against the independents is read raw under either rule
         self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
         self.distances = evidence.distances[method]
@@ -143,13 +132,13 @@ class MethodReading:
         self._follows = evidence.follows.get(method)
         mean_raw = sum(raw.values()) / len(raw) if raw else None
         self.floor_scale = mean_raw if self.reads_anchors else None
-        self.max_centre = 0.0 if null_centre == "bounded" and self.reads_anchors else None
+        self.max_centre = 0.0 if settings.null_centre == "bounded" and self.reads_anchors else None
         # one mean rate for every calibration of the audit: the floor is the measurement's resolution, which does not
         # change with the independents a calibration leaves out
         is_rate = method in METHODS and METHODS[method].share_of_samples
         self.min_spread = (
             sampling_error(mean_raw, evidence.samples.get(method, 0))
-            if rate_spread == "sampling" and is_rate and mean_raw is not None
+            if settings.rate_spread == "sampling" and is_rate and mean_raw is not None
             else 0.0
         )
         self._anchors: dict[str, dict[str, float]] = {}

@@ -17,34 +17,27 @@ from typing import Any
 
 from gifviz.audit.calibration import Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
-from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_named
+from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence
 from gifviz.audit.names import (
     AUDIT_METHODS,
-    CALIBRATION_RULES,
     COMBINED,
     CROSS_TASK_METHODS,
     DEFAULT_ALPHA,
-    DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
-    DEFAULT_NULL_CENTRE,
-    DEFAULT_ONE_METHOD,
-    DEFAULT_RATE_SPREAD,
-    NULL_CENTRES,
-    ONE_METHOD_READINGS,
-    RATE_SPREADS,
     RELATIVE,
     SAME_ARCH,
 )
 from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading
-from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, check_choice, repeated_names
+from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
 
 # CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
 # the tests: the audit's table is read where it is made.
 from gifviz.audit.rows import CSV_COLUMNS, AuditRow
 from gifviz.audit.self_check import SelfCheck
+from gifviz.audit.settings import DEFAULT_READING, ReadingSettings
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
@@ -57,21 +50,25 @@ from gifviz.store import FieldStore
 class AuditResult:
     """An audit's rows (per suspect: one per method, then ``combined``), with what they were computed from.
 
-    ``evidence`` keeps every distance from the source and to the independents, so :meth:`with_fusion` and
-    :meth:`with_calibration` recombine without running a model.
+    ``evidence`` keeps every distance from the source and to the independents, so :meth:`reread` recombines them
+    under other :class:`ReadingSettings` without running a model.
     """
 
     roles: AuditRoles
     methods: tuple[str, ...]
     alpha: float
-    fusion: str
     evidence: Evidence
     rows: tuple[AuditRow, ...]
     provenance: dict[str, Any]
-    calibration: str = DEFAULT_CALIBRATION
-    one_method: str = DEFAULT_ONE_METHOD
-    rate_spread: str = DEFAULT_RATE_SPREAD
-    null_centre: str = DEFAULT_NULL_CENTRE
+    settings: ReadingSettings = DEFAULT_READING
+
+    @property
+    def fusion(self) -> str:
+        return self.settings.fusion
+
+    @property
+    def calibration(self) -> str:
+        return self.settings.calibration
 
     def frame(self):
         """``pandas.DataFrame`` with :data:`CSV_COLUMNS`."""
@@ -85,56 +82,21 @@ class AuditResult:
                 return row.calibration
         raise KeyError((suspect, method))
 
-    def with_fusion(self, fusion: str) -> AuditResult:
-        """The same audit combined with another candidate fusion (no model is evaluated again)."""
-        return self._reread("fusion", fusion)
-
-    def with_calibration(self, calibration: str) -> AuditResult:
-        """The same audit read with another calibration rule (:data:`CALIBRATION_RULES`; no model runs again)."""
-        return self._reread("calibration", calibration)
-
-    def with_one_method(self, one_method: str) -> AuditResult:
-        """The same audit with another reading of a suspect for which ``combined`` fuses one method
-        (:data:`ONE_METHOD_READINGS`; no model runs again)."""
-        check_choice("one-method reading", one_method, ONE_METHOD_READINGS)
-        return self._reread("one_method", one_method)
-
-    def with_rate_spread(self, rate_spread: str) -> AuditResult:
-        """The same audit with another spread floor for the methods whose distance is a share of their samples
-        (:data:`gifviz.audit.names.RATE_SPREADS`; no model runs again)."""
-        check_choice("rate spread", rate_spread, RATE_SPREADS)
-        return self._reread("rate_spread", rate_spread)
-
-    def with_null_centre(self, null_centre: str) -> AuditResult:
-        """The same audit with another centre of the calibrations read against the anchors
-        (:data:`gifviz.audit.names.NULL_CENTRES`; no model runs again)."""
-        check_choice("null centre", null_centre, NULL_CENTRES)
-        return self._reread("null_centre", null_centre)
-
-    def _reread(self, setting: str, value: str) -> AuditResult:
-        """The rows assessed again from the same evidence with one reading ``setting`` changed, recorded in the
-        provenance (the fusion's name in its own entry, the others in the configuration)."""
-        changed = dataclasses.replace(self, **{setting: value})
-        if setting == "fusion":
-            provenance = {**self.provenance, "fusion": {**self.provenance.get("fusion", {}), "name": value}}
-        else:
-            provenance = {**self.provenance, "config": {**self.provenance.get("config", {}), setting: value}}
+    def reread(self, **settings: str) -> AuditResult:
+        """The same audit read with some :class:`ReadingSettings` changed (``reread(fusion="best")``; no model runs
+        again), recorded in the provenance (the fusion's name in its own entry, the others in the configuration)."""
+        changed = dataclasses.replace(self, settings=self.settings.changed(**settings))
+        provenance = {
+            **self.provenance,
+            "fusion": {**self.provenance.get("fusion", {}), "name": changed.settings.fusion},
+            "config": {**self.provenance.get("config", {}), **changed.settings.config()},
+        }
         rows = changed.assessed(changed.roles)
         return dataclasses.replace(changed, rows=tuple(rows), provenance=provenance)
 
     def assessed(self, roles: AuditRoles) -> list[AuditRow]:
         """:func:`assess` of this audit's evidence for ``roles``, with this audit's methods and reading settings."""
-        return assess(
-            self.evidence,
-            roles,
-            self.methods,
-            self.alpha,
-            self.fusion,
-            self.calibration,
-            self.one_method,
-            self.rate_spread,
-            self.null_centre,
-        )
+        return assess(self.evidence, roles, self.methods, self.alpha, self.settings)
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
@@ -150,14 +112,8 @@ class AuditResult:
         ``same-arch``, a suspect with other output classes than the source gives its value against every independent,
         which is what its verdict was read on (against the independents' own such values, which this does not
         return)."""
-        own = {
-            method: MethodReading(
-                self.evidence, method, self.calibration, self.roles.independents, self.rate_spread, self.null_centre
-            )
-        }
-        cross_task = _cross_task_readings(
-            self.evidence, self.roles, [method], self.calibration, own, self.rate_spread, self.null_centre
-        )
+        own = {method: MethodReading(self.evidence, method, self.roles.independents, self.settings)}
+        cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.settings, own)
         suspects = set(self.roles.suspects)
         values = {}
         for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
@@ -205,21 +161,13 @@ def assess(
     roles: AuditRoles,
     methods: Sequence[str],
     alpha: float,
-    fusion: str = DEFAULT_FUSION,
-    calibration: str = DEFAULT_CALIBRATION,
-    one_method: str = DEFAULT_ONE_METHOD,
-    rate_spread: str = DEFAULT_RATE_SPREAD,
-    null_centre: str = DEFAULT_NULL_CENTRE,
+    settings: ReadingSettings = DEFAULT_READING,
 ) -> list[AuditRow]:
-    """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined`` (for a suspect
-    it fuses one method for, read by ``one_method``: :data:`gifviz.audit.names.ONE_METHOD_READINGS`). ``rate_spread``:
-    the spread floor of the methods whose distance is a share of their samples
-    (:data:`gifviz.audit.names.RATE_SPREADS`); ``null_centre``: where the calibrations read against the anchors are
-    centred (:data:`gifviz.audit.names.NULL_CENTRES`)."""
-    own_rule = {
-        m: MethodReading(evidence, m, calibration, roles.independents, rate_spread, null_centre) for m in methods
-    }
-    cross_task = _cross_task_readings(evidence, roles, methods, calibration, own_rule, rate_spread, null_centre)
+    """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``, read by
+    ``settings`` (:class:`ReadingSettings`: the calibration rule, the fusion, the reading of a suspect for which
+    ``combined`` fuses one method, the rate spread and the null centre)."""
+    own_rule = {m: MethodReading(evidence, m, roles.independents, settings) for m in methods}
+    cross_task = _cross_task_readings(evidence, roles, methods, settings, own_rule)
     rows = []
     for suspect in roles.suspects:
         readings = cross_task if suspect in evidence.other_classes else own_rule
@@ -241,7 +189,7 @@ def assess(
             *(readings[m].without_value(independents) for m, c in fused.items() if c.usable)
         )
         combined = combined_evidence(
-            suspect, fused, calibration_of, independents, alpha, fusion, without_value, one_method
+            suspect, fused, calibration_of, independents, alpha, settings.fusion, without_value, settings.one_method
         )
         combined = _noted(combined, note) if note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
@@ -253,19 +201,18 @@ def _cross_task_readings(
     evidence: Evidence,
     roles: AuditRoles,
     methods: Sequence[str],
-    calibration: str,
+    settings: ReadingSettings,
     own_rule: dict[str, MethodReading],
-    rate_spread: str = DEFAULT_RATE_SPREAD,
-    null_centre: str = DEFAULT_NULL_CENTRE,
 ) -> dict[str, MethodReading]:
     """The readings of a suspect with other output classes than the source: ``relative`` where the rule is
     ``same-arch``. Such a suspect is unlike every independent (another task), and the independents' spread without the
     architecture's share is too narrow for it: on stress seeds 1-44, round two's rule (same-arch for every suspect)
     called 60 of 704 readings of innocent models of the transfer task derived, against 19 with every independent as
     anchor (docs/audit-history.md, step 14). The suspect's value and the independents' are then read alike."""
-    if calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
+    if settings.calibration != SAME_ARCH or not evidence.other_classes & set(roles.suspects):
         return own_rule
-    return {m: MethodReading(evidence, m, RELATIVE, roles.independents, rate_spread, null_centre) for m in methods}
+    relative = settings.changed(calibration=RELATIVE)
+    return {m: MethodReading(evidence, m, roles.independents, relative) for m in methods}
 
 
 def _cross_task(
@@ -317,8 +264,7 @@ def audit(
     store: FieldStore | None = None,
     alpha: float = DEFAULT_ALPHA,
     *,
-    fusion: str = DEFAULT_FUSION,
-    calibration: str = DEFAULT_CALIBRATION,
+    settings: ReadingSettings = DEFAULT_READING,
     n_refs: int = DEFAULT_N_REFS,
     labelled_pool: ReferenceSet | None = None,
     seed: int = 0,
@@ -336,17 +282,18 @@ def audit(
             (the built-in zoo's labelled reference split, else the manifest's folder).
         field_config: ModelGiF's field configuration (default ``FieldConfig(steps=10)``, as the testbeds).
         alpha: the false-positive rate of every verdict, in (0, 1).
-        fusion: the candidate fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`).
-        calibration: what each method's evidence is read on (:data:`CALIBRATION_RULES`): ``same-arch`` (default),
-            the source's distance to a model against the model's own distances to the independents of the source's
+        settings: how the distances are read (:class:`ReadingSettings`; default the shipped audit's): among them
+            the fusion of ``combined`` (:data:`gifviz.audit.fusion.FUSIONS`) and what each method's evidence is
+            read on (``calibration``, :data:`gifviz.audit.names.CALIBRATION_RULES`): ``same-arch`` (default), the
+            source's distance to a model against the model's own distances to the independents of the source's
             architecture (all of them when none is in use in a calibration, and for a suspect with other output
             classes); ``relative``, against every independent (:mod:`gifviz.audit.reading`); or ``absolute``, the
             raw distance against the independents' from the source.
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
     ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for
-    fewer than 2 independents, a source that is also a suspect, a repeated id or method, an unknown method, fusion
-    or calibration; an unknown id is the manifest's one line.
+    fewer than 2 independents, a source that is also a suspect, a repeated id or method, or an unknown method; an
+    unknown id is the manifest's one line, an unknown reading setting :class:`ReadingSettings`' when it is made.
     """
     if not 0 < alpha < 1:
         raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
@@ -358,8 +305,6 @@ def audit(
     twice = repeated_names(methods)
     if twice:
         raise AuditError(f"method named twice: {', '.join(twice)}; name each method once")
-    fusion_named(fusion)
-    check_choice("calibration", calibration, CALIBRATION_RULES)
     roles = audit_roles(zoo, source, suspects, independents)
     field_config = field_config or FieldConfig(steps=10)
     if references is None:
@@ -378,9 +323,9 @@ def audit(
         progress=progress,
         anchors=roles.independents,
         find_other_classes=True,
-        find_same_architecture=True,  # cheap, and with_calibration(SAME_ARCH) needs it whatever the rule here
+        find_same_architecture=True,  # cheap, and reread(calibration=SAME_ARCH) needs it whatever the rule
     )
-    rows = assess(evidence, roles, methods, alpha, fusion, calibration)
+    rows = assess(evidence, roles, methods, alpha, settings)
     provenance = {
         "command": "audit",
         "config": {
@@ -390,21 +335,18 @@ def audit(
             "leave_one_out": list(roles.leave_one_out),
             "methods": list(methods),
             "alpha": alpha,
-            "calibration": calibration,
-            "one_method": DEFAULT_ONE_METHOD,
-            "rate_spread": DEFAULT_RATE_SPREAD,
-            "null_centre": DEFAULT_NULL_CENTRE,
+            **settings.config(),
             # the independents of the source's architecture: the same-arch rule's anchors
             "same_architecture": sorted(evidence.same_architecture & set(roles.independents)),
             "seed": seed,
             "field_config": field_config.to_dict(),
             "samples": evidence.samples,
         },
-        "fusion": {"name": fusion, "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
+        "fusion": {"name": settings.fusion, "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
         # NaN for a suspect read by one method's own calibration: nothing was fused
         "fused_statistics": {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED},
         # a method that could not run at all gives every model the same reason
         "method_failures": {m: next(iter(r.values())) for m, r in evidence.reasons.items() if not evidence.samples[m]},
         **run_provenance(zoo, roles.models, references),
     }
-    return AuditResult(roles, tuple(methods), alpha, fusion, evidence, tuple(rows), provenance, calibration)
+    return AuditResult(roles, tuple(methods), alpha, evidence, tuple(rows), provenance, settings)

@@ -153,12 +153,14 @@ def run_audit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gifviz.audit.run_audit import audit
+    from gifviz.audit.settings import ReadingSettings
     from gifviz.cli.options import config_from_args, store_from_args
     from gifviz.cli.progress import TerminalProgress
     from gifviz.cli.table import format_table
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
+    settings = ReadingSettings(fusion=args.fusion, calibration=args.calibration)
     zoo, references = _prepare(args, ["audit.csv", "audit.json", "independents.csv"])
     config = config_from_args(args)
     result = audit(
@@ -171,8 +173,7 @@ def run_audit(args: argparse.Namespace) -> int:
         config,
         store_from_args(args),
         args.alpha,
-        fusion=args.fusion,
-        calibration=args.calibration,
+        settings=settings,
         n_refs=args.n_refs or DEFAULT_N_REFS,
         seed=args.seed,
         progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),
