@@ -21,12 +21,13 @@ those suspects read by that rule like the others; and the row of the shipped fus
 suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
 shipped one), and with the other spread floor of the methods whose distance is a share of their samples
 (``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), and with the other centre of
-relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), whose criteria and
-verdicts are printed beside the shipped audit's. A third counts the audit's own verdicts (``combined`` at the default
-false-positive rate) per attack category and for the innocent models, printed for the default fusion and written for
-every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
-``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
-descriptive too.
+relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), and with the other
+null of a suspect with other output classes (``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: round twelve's
+candidate), whose criteria and verdicts are printed beside the shipped audit's. A third counts the audit's own
+verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
+for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and
+what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
+queried and by architecture; descriptive too.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -49,6 +50,8 @@ import pandas as pd
 from gifviz.audit.fusion import FUSIONS
 from gifviz.audit.names import (
     CALIBRATION_RULES,
+    CROSS_TASK_NULL_COLUMN,
+    CROSS_TASK_NULL_OTHER,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
     DEFAULT_FUSION,
@@ -77,12 +80,13 @@ from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
-# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round). The fusion round
-# eleven replaced is among the candidate fusions printed under the shipped settings.
+# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round), and round twelve's
+# candidate. The fusion round eleven replaced is among the candidate fusions printed under the shipped settings.
 OTHER_READINGS = {
     ONE_METHOD_COLUMN: {"one_method": ONE_METHOD_OTHER},  # transfer-long/DECLARED.md
     RATE_SPREAD_COLUMN: {"rate_spread": RATE_SPREAD_OTHER},  # rate-spread/DECLARED.md
     NULL_CENTRE_COLUMN: {"null_centre": NULL_CENTRE_OTHER},  # null-centre/DECLARED.md
+    CROSS_TASK_NULL_COLUMN: {"cross_task_null": CROSS_TASK_NULL_OTHER},  # cross-task-null/DECLARED.md
 }
 
 

@@ -117,6 +117,20 @@ DEFAULT_NULL_CENTRE = "bounded"
 # The label of benchmarks/audit_selection.py's row for the other null centre, printed beside the shipped audit.
 NULL_CENTRE_OTHER = next(c for c in NULL_CENTRES if c != DEFAULT_NULL_CENTRE)
 NULL_CENTRE_COLUMN = f"combined, null centre '{NULL_CENTRE_OTHER}'"
+# Which independents calibrate a suspect with other output classes than the source (a transfer model, a model of
+# another task): "all" of them; or "other-kinds", those of other architectures than the source's, as long as
+# MIN_INDEPENDENTS of them are in use (gifviz.audit.calibration). The source's own kind shares its task and its
+# architecture, and under the relative rule (the cross-task reading) those independents look nearly as derived as
+# a transfer model does: over stress seeds 65-104, ModelGiF's cross-task values of the independents of a small-ResNet
+# source's kind average -0.069 (as low as -0.162) against -0.010 for the other kinds, so the null they join is wide,
+# and the transfer models of such sources (-0.119 on average) read as independent. A model of another task does not
+# share that closeness. Round twelve's candidate (benchmarks/results/cross-task-null/DECLARED.md).
+OTHER_KINDS = "other-kinds"
+CROSS_TASK_NULLS = ("all", OTHER_KINDS)
+DEFAULT_CROSS_TASK_NULL = "all"
+# The label of benchmarks/audit_selection.py's row for the other cross-task null, printed beside the shipped audit.
+CROSS_TASK_NULL_OTHER = next(c for c in CROSS_TASK_NULLS if c != DEFAULT_CROSS_TASK_NULL)
+CROSS_TASK_NULL_COLUMN = f"combined, cross-task null '{CROSS_TASK_NULL_OTHER}'"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

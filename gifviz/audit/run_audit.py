@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from gifviz.audit.calibration import Calibration, calibrate, not_available
+from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence
 from gifviz.audit.names import (
@@ -26,6 +26,7 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    OTHER_KINDS,
     RELATIVE,
     SAME_ARCH,
 )
@@ -118,8 +119,10 @@ class AuditResult:
         values = {}
         for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
             reading = (cross_task if m in suspects and m in self.evidence.other_classes else own)[method]
-            # a suspect that is also an independent was read with itself left out (leave-one-out), so it is here
-            values[m] = reading.value(m, frozenset({m}) & reading.independents if m in suspects else frozenset())
+            # a suspect is read without the independents it was calibrated without: itself, when it is also one
+            # (leave-one-out), and the source's own kind under the other-kinds cross-task null
+            in_use = _suspect_independents(self.evidence, self.roles, m, self.settings)[0] if m in suspects else None
+            values[m] = reading.value(m, frozenset() if in_use is None else reading.left_out(in_use))
         return values
 
 
@@ -177,11 +180,13 @@ def assess(
         ) -> Calibration:
             return method_calibration(evidence, method, readings[method], model, independents, alpha)
 
-        independents = [i for i in roles.independents if i != suspect]
+        independents, null_note = _suspect_independents(evidence, roles, suspect, settings)
         calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, readings)
         if suspect in roles.independents:
             loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
+        if null_note:
+            calibrations = {m: _noted(c, null_note) for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
         fused, note = _cross_task(evidence, suspect, calibrations)
         # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
@@ -195,6 +200,31 @@ def assess(
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, fused, alpha)))
     return rows
+
+
+def _suspect_independents(
+    evidence: Evidence, roles: AuditRoles, suspect: str, settings: ReadingSettings
+) -> tuple[list[str], str]:
+    """The independents ``suspect`` is calibrated against (itself left out), and a note when the cross-task null
+    leaves some out: under ``other-kinds``, a suspect with other output classes than the source is read against the
+    independents of other architectures than the source's, as long as :data:`MIN_INDEPENDENTS` of them are in use
+    (:data:`gifviz.audit.names.CROSS_TASK_NULLS` says why)."""
+    independents = [i for i in roles.independents if i != suspect]
+    if settings.cross_task_null != OTHER_KINDS or suspect not in evidence.other_classes:
+        return independents, ""
+    kin = [i for i in independents if i in evidence.same_architecture]
+    others = [i for i in independents if i not in evidence.same_architecture]
+    if not kin:
+        return independents, ""
+    if len(others) < MIN_INDEPENDENTS:
+        return independents, (
+            f"read against every independent: {len(others)} of other architectures than {evidence.origin!r} are too "
+            f"few to leave its own kind ({', '.join(kin)}) out"
+        )
+    return others, (
+        f"read against the {len(others)} independents of other architectures than {evidence.origin!r}: its own kind "
+        f"({', '.join(kin)}) shares its task, a closeness no model of another task has"
+    )
 
 
 def _cross_task_readings(

@@ -14,7 +14,9 @@ from typing import Any
 
 from gifviz.audit.names import (
     CALIBRATION_RULES,
+    CROSS_TASK_NULLS,
     DEFAULT_CALIBRATION,
+    DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_NULL_CENTRE,
     DEFAULT_ONE_METHOD,
@@ -33,6 +35,7 @@ _CHOICES = {
     "one_method": ("one-method reading", ONE_METHOD_READINGS),
     "rate_spread": ("rate spread", RATE_SPREADS),
     "null_centre": ("null centre", NULL_CENTRES),
+    "cross_task_null": ("cross-task null", CROSS_TASK_NULLS),
 }
 
 
@@ -49,6 +52,8 @@ class ReadingSettings:
             (:data:`gifviz.audit.names.RATE_SPREADS`).
         null_centre: where the calibrations read against the anchors are centred
             (:data:`gifviz.audit.names.NULL_CENTRES`).
+        cross_task_null: which independents calibrate a suspect with other output classes than the source
+            (:data:`gifviz.audit.names.CROSS_TASK_NULLS`).
 
     Raises :class:`~gifviz.audit.roles.AuditError` (one line naming the choices) for an unknown value.
     """
@@ -58,6 +63,7 @@ class ReadingSettings:
     one_method: str = DEFAULT_ONE_METHOD
     rate_spread: str = DEFAULT_RATE_SPREAD
     null_centre: str = DEFAULT_NULL_CENTRE
+    cross_task_null: str = DEFAULT_CROSS_TASK_NULL
 
     def __post_init__(self) -> None:
         for field, (what, choices) in _CHOICES.items():
