@@ -153,3 +153,14 @@ def tiny_zoo(tmp_path: Path) -> tuple[Path, Path]:
     source = make_cnn(0)
     models = {"source": source, "scaled": Scaled(source, 3.0), "other": make_cnn(1)}
     return write_zoo(tmp_path / "zoo", models), write_pngs(tmp_path / "refs", 6)
+
+
+def read_audit(evidence, roles, methods, settings=None, alpha: float = 0.05):
+    """An :class:`~gifviz.audit.run_audit.AuditResult` read from distances a test wrote (no model runs), by
+    ``settings`` (default the shipped reading), with an empty configuration for :meth:`reread` to record into."""
+    from gifviz.audit.run_audit import AuditResult, assess
+    from gifviz.audit.settings import DEFAULT_READING
+
+    settings = settings or DEFAULT_READING
+    rows = tuple(assess(evidence, roles, list(methods), alpha, settings))
+    return AuditResult(roles, tuple(methods), alpha, evidence, rows, {"config": {}}, settings)

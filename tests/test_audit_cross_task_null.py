@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import read_audit
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.names import CROSS_TASK_NULLS, DEFAULT_CROSS_TASK_NULL, OTHER_KINDS, RELATIVE
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
-from gifviz.audit.run_audit import COMBINED, AuditResult, assess
+from gifviz.audit.run_audit import COMBINED, assess
 from gifviz.audit.settings import ReadingSettings
 
 KIN = ("k1", "k2")  # the source's architecture and task
@@ -116,8 +117,7 @@ def test_without_kin_or_with_too_few_others_every_independent_stays():
 def test_the_statistics_and_the_provenance_follow_the_setting():
     evidence = evidence_for()
     roles = AuditRoles("source", tuple(SUSPECTS), INDEPENDENTS)
-    rows = tuple(assess(evidence, roles, ["modelgif"], 0.05))
-    before = AuditResult(roles, ("modelgif",), 0.05, evidence, rows, {"config": {}})
+    before = read_audit(evidence, roles, ["modelgif"])
     after = before.reread(cross_task_null=OTHER_KINDS)
     assert (
         after.settings.cross_task_null == OTHER_KINDS and after.provenance["config"]["cross_task_null"] == OTHER_KINDS

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import read_audit
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
@@ -22,7 +23,7 @@ from gifviz.audit.names import (
 )
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
-from gifviz.audit.run_audit import AuditResult, assess
+from gifviz.audit.run_audit import assess
 from gifviz.audit.settings import ReadingSettings
 
 INDEPENDENTS = ("i1", "i2", "i3", "i4", "i5")
@@ -115,19 +116,8 @@ def test_the_audits_own_check_reads_the_independents_with_its_centre():
     roles = AuditRoles("source", (FAR,), INDEPENDENTS)
     checks = {}
     for null_centre in NULL_CENTRES:
-        rows = tuple(
-            assess(
-                evidence, roles, ["modeldiff"], 0.05, ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre)
-            )
-        )
-        result = AuditResult(
-            roles,
-            ("modeldiff",),
-            0.05,
-            evidence,
-            rows,
-            {},
-            ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre),
+        result = read_audit(
+            evidence, roles, ["modeldiff"], ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre)
         )
         checks[null_centre] = result.self_check().rows
         as_suspects = AuditRoles("source", INDEPENDENTS, INDEPENDENTS)
@@ -143,18 +133,7 @@ def test_an_audit_is_read_again_with_the_other_centre_and_says_so():
     assert DEFAULT_NULL_CENTRE == "bounded"
     evidence = evidence_for(FROM_SOURCE)
     roles = AuditRoles("source", (FAR, THIEF), INDEPENDENTS)
-    rows = tuple(
-        assess(evidence, roles, ["modeldiff"], 0.05, ReadingSettings("capped-sum", RELATIVE, null_centre="mean"))
-    )
-    before = AuditResult(
-        roles,
-        ("modeldiff",),
-        0.05,
-        evidence,
-        rows,
-        {"config": {}},
-        ReadingSettings("capped-sum", RELATIVE, null_centre="mean"),
-    )
+    before = read_audit(evidence, roles, ["modeldiff"], ReadingSettings("capped-sum", RELATIVE, null_centre="mean"))
     bounded = before.reread(null_centre="bounded")
     assert bounded.settings.null_centre == "bounded" and bounded.provenance["config"]["null_centre"] == "bounded"
     assert bounded.row(FAR, "modeldiff").score == pytest.approx(scores(evidence, RELATIVE, "bounded")[FAR])

@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import read_audit
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.names import ABSOLUTE, DEFAULT_RATE_SPREAD, RATE_SPREADS, SAME_ARCH
 from gifviz.audit.reading import MethodReading, sampling_error
 from gifviz.audit.roles import AuditError, AuditRoles
-from gifviz.audit.run_audit import AuditResult, assess
+from gifviz.audit.run_audit import assess
 from gifviz.audit.settings import ReadingSettings
 from gifviz.methods.registry import METHODS
 
@@ -91,18 +92,7 @@ def test_an_audit_is_read_again_with_the_other_floor_and_says_so():
     """Round nine's decision is the default; an audit read with the old floor is read again with it, recorded."""
     assert DEFAULT_RATE_SPREAD == "sampling"
     evidence, roles = coinciding("disagreement")
-    rows = tuple(
-        assess(evidence, roles, ["disagreement"], 0.05, ReadingSettings("capped-sum", ABSOLUTE, rate_spread="value"))
-    )
-    before = AuditResult(
-        roles,
-        ("disagreement",),
-        0.05,
-        evidence,
-        rows,
-        {"config": {}},
-        ReadingSettings("capped-sum", ABSOLUTE, rate_spread="value"),
-    )
+    before = read_audit(evidence, roles, ["disagreement"], ReadingSettings("capped-sum", ABSOLUTE, rate_spread="value"))
     sampled = before.reread(rate_spread="sampling")
     assert sampled.settings.rate_spread == "sampling" and sampled.provenance["config"]["rate_spread"] == "sampling"
     assert sampled.row("suspect", "disagreement").score == pytest.approx(suspect_score("disagreement", "sampling"))

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import make_cnn, write_pngs, write_zoo
+from conftest import make_cnn, read_audit, write_pngs, write_zoo
 from torch import nn
 
 from gifviz.audit.calibration import Calibration, calibrate
@@ -20,7 +20,7 @@ from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, SCORE_CAP, capped_sum
 from gifviz.audit.names import DEFAULT_NULL_CENTRE, SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditRoles
-from gifviz.audit.run_audit import COMBINED, AuditResult, assess, audit, method_calibration
+from gifviz.audit.run_audit import COMBINED, assess, audit, method_calibration
 from gifviz.audit.settings import ReadingSettings
 from gifviz.config import FieldConfig
 from gifviz.hub import Zoo
@@ -157,9 +157,7 @@ def test_a_suspect_with_other_output_classes_is_read_against_every_independent()
         assert same_arch["innocent"] != relative["innocent"]
     # what the page plots for it is what its verdict was read on
     evidence, roles = two_kinds_evidence()
-    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH))
-    result = AuditResult(roles, ("m",), 0.05, evidence, tuple(rows), {}, ReadingSettings("capped-sum", SAME_ARCH))
-    values = result.statistics("m")
+    values = read_audit(evidence, roles, ["m"], ReadingSettings("capped-sum", SAME_ARCH)).statistics("m")
     independents = [i for i in roles.independents]
     assert values["newhead"] == MethodReading(
         evidence, "m", independents, ReadingSettings(calibration="relative")
@@ -178,8 +176,8 @@ def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
     against; every other value is taken against ``k2``."""
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1",), roles.independents)
-    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH))
-    (row,) = [r.calibration for r in rows if r.method == "m"]
+    result = read_audit(evidence, roles, ["m"], ReadingSettings("capped-sum", SAME_ARCH))
+    row = result.row("k1", "m")
     reading = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration=SAME_ARCH))
     left_out = frozenset({"k1"})
     others = [reading.value(j, left_out) for j in roles.independents if j != "k1"]
@@ -187,7 +185,6 @@ def test_a_suspect_that_is_also_an_independent_is_read_by_one_rule():
     expected = calibrate(reading.value("k1", left_out), others, 0.05, reading.floor_scale)
     assert row.independents == len(roles.independents) - 2 and row.score == pytest.approx(expected.score)
     # the page plots it at the value its verdict was read on
-    result = AuditResult(roles, ("m",), 0.05, evidence, tuple(rows), {}, ReadingSettings("capped-sum", SAME_ARCH))
     assert result.statistics("m")["k1"] == pytest.approx(reading.value("k1", left_out))
 
 
