@@ -1,6 +1,7 @@
-"""The cross-task null (round twelve's candidate): under ``other-kinds``, a suspect with other output classes than the
-source is calibrated against the independents of other architectures than the source's only (its own kind shares
-its task); by hand, its fallback when too few others remain, what it leaves alone, and the readings that report it."""
+"""The cross-task null (round twelve, the default since): under ``other-kinds``, a suspect with other output classes
+than the source is calibrated against the independents of other architectures than the source's only (its own kind
+shares its task); by hand, its fallback when too few others remain, what it leaves alone, and the readings that report
+it."""
 
 from __future__ import annotations
 
@@ -66,9 +67,9 @@ def relative_value(model: str, anchors: tuple[str, ...]) -> float:
     return distance - sum(kept) / len(kept)
 
 
-def test_the_default_is_every_independent_until_a_round_decides():
-    assert DEFAULT_CROSS_TASK_NULL == "all" and OTHER_KINDS in CROSS_TASK_NULLS
-    assert ReadingSettings().cross_task_null == "all"
+def test_round_twelve_decided_the_default():
+    assert DEFAULT_CROSS_TASK_NULL == OTHER_KINDS and set(CROSS_TASK_NULLS) == {"all", OTHER_KINDS}
+    assert ReadingSettings().cross_task_null == OTHER_KINDS
     with pytest.raises(AuditError, match="unknown cross-task null 'kin'; choose one of: all, other-kinds"):
         ReadingSettings(cross_task_null="kin")
 
@@ -117,7 +118,7 @@ def test_without_kin_or_with_too_few_others_every_independent_stays():
 def test_the_statistics_and_the_provenance_follow_the_setting():
     evidence = evidence_for()
     roles = AuditRoles("source", tuple(SUSPECTS), INDEPENDENTS)
-    before = read_audit(evidence, roles, ["modelgif"])
+    before = read_audit(evidence, roles, ["modelgif"], ReadingSettings(cross_task_null="all"))
     after = before.reread(cross_task_null=OTHER_KINDS)
     assert (
         after.settings.cross_task_null == OTHER_KINDS and after.provenance["config"]["cross_task_null"] == OTHER_KINDS

@@ -150,18 +150,21 @@ def test_an_innocent_of_the_sources_architecture_stands_out_only_against_every_i
     assert same_arch["thief"].verdict == "derived"
 
 
-def test_a_suspect_with_other_output_classes_is_read_against_every_independent():
+def test_a_suspect_with_other_output_classes_is_read_by_the_relative_rule():
+    """Against every independent in use: all of them under the ``all`` cross-task null, those of other kinds than
+    the source's under ``other-kinds`` (round twelve; its own tests are in test_audit_cross_task_null.py)."""
     for method in ("m", COMBINED):  # its own reading, and the fused one (each independent fused against the others)
         relative, same_arch = calibrations_by_rule("relative", method), calibrations_by_rule(SAME_ARCH, method)
         assert same_arch["newhead"] == relative["newhead"]
         assert same_arch["innocent"] != relative["innocent"]
     # what the page plots for it is what its verdict was read on
     evidence, roles = two_kinds_evidence()
-    values = read_audit(evidence, roles, ["m"], ReadingSettings("capped-sum", SAME_ARCH)).statistics("m")
     independents = [i for i in roles.independents]
-    assert values["newhead"] == MethodReading(
-        evidence, "m", independents, ReadingSettings(calibration="relative")
-    ).value("newhead")
+    relative = MethodReading(evidence, "m", independents, ReadingSettings(calibration="relative"))
+    for cross_task_null, left_out in (("all", frozenset()), ("other-kinds", frozenset(KIN))):
+        settings = ReadingSettings("capped-sum", SAME_ARCH, cross_task_null=cross_task_null)
+        values = read_audit(evidence, roles, ["m"], settings).statistics("m")
+        assert values["newhead"] == relative.value("newhead", left_out), cross_task_null
     assert values["innocent"] == MethodReading(
         evidence, "m", independents, ReadingSettings(calibration=SAME_ARCH)
     ).value("innocent")

@@ -185,8 +185,8 @@ def assess(
         if suspect in roles.independents:
             loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
             calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
-        if null_note:
-            calibrations = {m: _noted(c, null_note) for m, c in calibrations.items()}
+        if null_note:  # on the calibrations it made (one a method could not make keeps its reason alone)
+            calibrations = {m: _noted(c, null_note) if c.usable else c for m, c in calibrations.items()}
         rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
         fused, note = _cross_task(evidence, suspect, calibrations)
         # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
