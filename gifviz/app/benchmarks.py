@@ -16,6 +16,7 @@ from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
 from gifviz.audit.names import (
+    CROSS_TASK_NULL_COLUMN,
     DEFAULT_FUSION,
     NO_CROSS_TASK,
     NULL_CENTRE_COLUMN,
@@ -109,15 +110,18 @@ def detail_methods(result: BenchResult) -> list[str]:
     return list(dict.fromkeys(result.details["method"]))
 
 
+_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 97-104 (scored once after round eleven; 97-100 first, alone, in audit-seeds-97-100).
-# Earlier reports keep their folders (benchmarks/results/audit-seeds-89-96 holds round ten's, audit-seeds-81-88 round
+# the current report, on seeds 105-112 (scored once after round twelve). Earlier reports keep their folders
+# (benchmarks/results/audit-seeds-97-104 holds round eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round
 # nine's, audit seeds 65-72's).
-STRESS_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "audit-seeds-97-104" / "selection.csv"
+STRESS_RESULTS = _RESULTS / "audit-seeds-105-112" / "selection.csv"
 # The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
-# before round eleven (its fusion), then the shipped audit with only round ten's, nine's or eight's reading undone.
+# before round twelve (its cross-task null), then the shipped audit with only round eleven's, ten's, nine's or
+# eight's reading undone.
 EARLIER_AUDITS = {
-    f"fusion:{PREVIOUS_FUSION}": f"the audit before round eleven (fusion {PREVIOUS_FUSION})",
+    CROSS_TASK_NULL_COLUMN: "the audit before round twelve (cross-task null 'all')",
+    f"fusion:{PREVIOUS_FUSION}": f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
     NULL_CENTRE_COLUMN: "round ten's centre undone (null centre 'mean')",
     RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",
     ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",
