@@ -19,6 +19,7 @@ from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence
 from gifviz.audit.names import (
     CROSS_TASK_METHODS,
+    DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_NULL_CENTRE,
@@ -560,6 +561,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["calibration"] == SAME_ARCH
     assert provenance["config"]["rate_spread"] == DEFAULT_RATE_SPREAD
     assert provenance["config"]["null_centre"] == DEFAULT_NULL_CENTRE
+    assert provenance["config"]["cross_task_null"] == DEFAULT_CROSS_TASK_NULL
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed
