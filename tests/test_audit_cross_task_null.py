@@ -12,7 +12,7 @@ from conftest import read_audit
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.names import CROSS_TASK_NULLS, DEFAULT_CROSS_TASK_NULL, OTHER_KINDS, RELATIVE
+from gifviz.audit.names import CROSS_TASK_NULLS, DEFAULT_CROSS_TASK_NULL, OTHER_KINDS, RELATIVE, SAME_ARCH
 from gifviz.audit.reading import MethodReading
 from gifviz.audit.roles import AuditError, AuditRoles
 from gifviz.audit.run_audit import COMBINED, assess
@@ -52,9 +52,9 @@ def evidence_for(kin: tuple[str, ...] = KIN) -> Evidence:
     )
 
 
-def rows_by_suspect(evidence: Evidence, cross_task_null: str, method: str = "modelgif") -> dict:
+def rows_by_suspect(evidence: Evidence, cross_task_null: str, method: str = "modelgif", **other_settings) -> dict:
     roles = AuditRoles("source", tuple(SUSPECTS), INDEPENDENTS)
-    settings = ReadingSettings(cross_task_null=cross_task_null)
+    settings = ReadingSettings(cross_task_null=cross_task_null, **other_settings)
     return {
         r.suspect: r.calibration for r in assess(evidence, roles, ["modelgif"], 0.05, settings) if r.method == method
     }
@@ -106,13 +106,38 @@ def test_without_kin_or_with_too_few_others_every_independent_stays():
     # no independent of the source's architecture: nothing to leave out, and no note
     none = evidence_for(kin=())
     assert rows_by_suspect(none, OTHER_KINDS)["newhead"] == rows_by_suspect(none, "all")["newhead"]
-    # one independent of another architecture left: too few for a calibration, so every one is kept, and it says so
-    most = evidence_for(kin=(*KIN, "o1", "o2", "o3"))
+    # two independents of other architectures left: too few for combined's fused null (it needs 3), so every one
+    # is kept, and it says so
+    most = evidence_for(kin=(*KIN, "o1", "o2"))
     kept = rows_by_suspect(most, OTHER_KINDS)["newhead"]
     before = rows_by_suspect(most, "all")["newhead"]
     assert kept.independents == before.independents == len(INDEPENDENTS)
     assert kept.score == pytest.approx(before.score)
-    assert "read against every independent: 1 of other architectures than 'source' are too few" in kept.note
+    assert "read against every independent: 2 of other architectures than 'source' are too few" in kept.note
+    # three are enough
+    assert rows_by_suspect(evidence_for(kin=(*KIN, "o1")), OTHER_KINDS)["newhead"].independents == 3
+
+
+def test_every_rule_and_the_fused_reading_use_the_other_kinds():
+    """Under the relative and absolute rules too, and where ``combined`` reads one method as a fused statistic: its
+    null then holds the independents of other kinds only, each fused against the other ones."""
+    evidence = evidence_for()
+    for rule in (SAME_ARCH, RELATIVE, "absolute"):
+        for method, one_method in (("modelgif", "own"), (COMBINED, "own"), (COMBINED, "fused")):
+            every = rows_by_suspect(evidence, "all", method, calibration=rule, one_method=one_method)["newhead"]
+            kinless = rows_by_suspect(evidence, OTHER_KINDS, method, calibration=rule, one_method=one_method)["newhead"]
+            assert every.independents == len(INDEPENDENTS) and kinless.independents == len(OTHERS), (rule, method)
+
+
+def test_the_audits_own_check_is_not_moved():
+    """The self-check reads the independents, who share the source's task: the cross-task null never applies."""
+    evidence = evidence_for()
+    roles = AuditRoles("source", tuple(SUSPECTS), INDEPENDENTS)
+    checks = [
+        read_audit(evidence, roles, ["modelgif"], ReadingSettings(cross_task_null=c)).self_check().rows
+        for c in CROSS_TASK_NULLS
+    ]
+    assert checks[0] == checks[1]
 
 
 def test_the_statistics_and_the_provenance_follow_the_setting():
@@ -129,3 +154,15 @@ def test_the_statistics_and_the_provenance_follow_the_setting():
     assert before.statistics("modelgif")["newhead"] == pytest.approx(relative_value("newhead", INDEPENDENTS))
     assert math.isclose(after.statistics("modelgif")["thief"], before.statistics("modelgif")["thief"])
     assert after.reread(fusion="best").settings.cross_task_null == OTHER_KINDS
+
+
+def test_the_command_line_chooses_the_cross_task_null(capsys):
+    from gifviz.cli import build_parser, main
+
+    parser = build_parser()
+    base = ["audit", "zoo.toml", "--source", "s", "--out", "o"]
+    assert parser.parse_args(base).cross_task_null == DEFAULT_CROSS_TASK_NULL
+    assert parser.parse_args([*base, "--cross-task-null", "all"]).cross_task_null == "all"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "--cross-task-null", "kin"])
+    assert exit_info.value.code == 2 and "--cross-task-null" in capsys.readouterr().err

@@ -110,9 +110,10 @@ class AuditResult:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself (for ``same-arch``, those of the source's architecture), or its raw distance from the source
         (``absolute``, and source flips under each rule); NaN where the method cannot compare it. Under
-        ``same-arch``, a suspect with other output classes than the source gives its value against every independent,
-        which is what its verdict was read on (against the independents' own such values, which this does not
-        return)."""
+        ``same-arch``, a suspect with other output classes than the source gives its value against every independent
+        it was calibrated against (under the ``other-kinds`` cross-task null, those of other architectures than the
+        source's), which is what its verdict was read on (against the independents' own such values, which this does
+        not return)."""
         own = {method: MethodReading(self.evidence, method, self.roles.independents, self.settings)}
         cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.settings, own)
         suspects = set(self.roles.suspects)
@@ -206,9 +207,11 @@ def _suspect_independents(
     evidence: Evidence, roles: AuditRoles, suspect: str, settings: ReadingSettings
 ) -> tuple[list[str], str]:
     """The independents ``suspect`` is calibrated against (itself left out), and a note when the cross-task null
-    leaves some out: under ``other-kinds``, a suspect with other output classes than the source is read against the
-    independents of other architectures than the source's, as long as :data:`MIN_INDEPENDENTS` of them are in use
-    (:data:`gifviz.audit.names.CROSS_TASK_NULLS` says why)."""
+    leaves some out: under ``other-kinds`` (under every calibration rule), a suspect with other output classes than
+    the source is read against the audit's independents of other architectures than the source's, as long as there
+    are :data:`MIN_INDEPENDENTS` + 1 of them, what ``combined``'s fused null needs when it fuses several methods
+    (:data:`gifviz.audit.names.CROSS_TASK_NULLS` says why). A method that cannot compare some of them reads the
+    rest, as for every suspect."""
     independents = [i for i in roles.independents if i != suspect]
     if settings.cross_task_null != OTHER_KINDS or suspect not in evidence.other_classes:
         return independents, ""
@@ -216,7 +219,7 @@ def _suspect_independents(
     others = [i for i in independents if i not in evidence.same_architecture]
     if not kin:
         return independents, ""
-    if len(others) < MIN_INDEPENDENTS:
+    if len(others) < MIN_INDEPENDENTS + 1:
         return independents, (
             f"read against every independent: {len(others)} of other architectures than {evidence.origin!r} are too "
             f"few to leave its own kind ({', '.join(kin)}) out"
@@ -317,8 +320,9 @@ def audit(
             read on (``calibration``, :data:`gifviz.audit.names.CALIBRATION_RULES`): ``same-arch`` (default), the
             source's distance to a model against the model's own distances to the independents of the source's
             architecture (all of them when none is in use in a calibration, and for a suspect with other output
-            classes); ``relative``, against every independent (:mod:`gifviz.audit.reading`); or ``absolute``, the
-            raw distance against the independents' from the source.
+            classes, all those it is calibrated against: see ``cross_task_null``); ``relative``, against every
+            independent (:mod:`gifviz.audit.reading`); or ``absolute``, the raw distance against the independents'
+            from the source.
 
     Returns rows per suspect: one per method (distance, score, empirical p, Student-t tail p, verdict) and one
     ``combined``; the verdict rule is :mod:`gifviz.audit.calibration`'s. Raises :class:`AuditError` (one line) for

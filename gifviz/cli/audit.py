@@ -12,8 +12,10 @@ from typing import Any
 from gifviz.audit.names import (
     AUDIT_METHODS,
     CALIBRATION_RULES,
+    CROSS_TASK_NULLS,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
+    DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
@@ -84,6 +86,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "source, and an innocent model of the source's architecture is as close to its kind); relative: the same "
         "against every independent; absolute: the raw distance against the independents' distances from the source "
         "(source-flips is read raw under each)",
+    )
+    audit.add_argument(
+        "--cross-task-null",
+        choices=CROSS_TASK_NULLS,
+        default=DEFAULT_CROSS_TASK_NULL,
+        help="which independents calibrate a suspect with other output classes than the source (a transfer model): "
+        "other-kinds, those of other architectures than the source's (its own kind shares its task); all: every one",
     )
     audit.add_argument(
         "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"
@@ -160,7 +169,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
-    settings = ReadingSettings(fusion=args.fusion, calibration=args.calibration)
+    settings = ReadingSettings(fusion=args.fusion, calibration=args.calibration, cross_task_null=args.cross_task_null)
     zoo, references = _prepare(args, ["audit.csv", "audit.json", "independents.csv"])
     config = config_from_args(args)
     result = audit(
