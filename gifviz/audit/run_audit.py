@@ -169,7 +169,7 @@ def assess(
 ) -> list[AuditRow]:
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``, read by
     ``settings`` (:class:`ReadingSettings`: the calibration rule, the fusion, the reading of a suspect for which
-    ``combined`` fuses one method, the rate spread and the null centre)."""
+    ``combined`` fuses one method, the rate spread, the null centre and the cross-task null)."""
     own_rule = {m: MethodReading(evidence, m, roles.independents, settings) for m in methods}
     cross_task = _cross_task_readings(evidence, roles, methods, settings, own_rule)
     rows = []
