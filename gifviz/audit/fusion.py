@@ -39,7 +39,6 @@ from scipy import stats
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
 from gifviz.audit.roles import check_choice
-from gifviz.errors import ConfigError
 
 Fusion = Callable[[Sequence[Calibration]], float]
 
@@ -159,8 +158,7 @@ DEFAULT_FUSION_NOTE = (
 
 def fusion_named(name: str) -> Fusion:
     """The candidate fusion ``name``; one line naming the choices when there is none."""
-    if name not in FUSIONS:
-        raise ConfigError(f"unknown fusion {name!r}; choose one of: {', '.join(FUSIONS)}")
+    check_choice("fusion", name, tuple(FUSIONS))
     return FUSIONS[name]
 
 

@@ -16,8 +16,7 @@ class AuditError(ConfigError):
 
 
 def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
-    """One line naming the choices when ``value`` is none of them (an audit setting: the calibration rule, the rate
-    spread, the null centre, the reading of one fused method)."""
+    """One line naming the choices when ``value`` is none of them (an audit setting, a fusion, an audit's method)."""
     if value not in choices:
         raise AuditError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
 

@@ -32,7 +32,7 @@ from gifviz.audit.names import (
 )
 from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading
-from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, repeated_names
+from gifviz.audit.roles import AuditError, AuditRoles, audit_roles, check_choice, repeated_names
 
 # CSV_COLUMNS, AuditRow and COMBINED are also imported from here (gifviz.audit.run_audit) by the app, the benchmarks and
 # the tests: the audit's table is read where it is made.
@@ -40,7 +40,6 @@ from gifviz.audit.rows import CSV_COLUMNS, AuditRow
 from gifviz.audit.self_check import SelfCheck
 from gifviz.audit.settings import DEFAULT_READING, ReadingSettings
 from gifviz.config import FieldConfig
-from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
@@ -332,8 +331,7 @@ def audit(
     if not 0 < alpha < 1:
         raise AuditError(f"alpha is a false-positive rate between 0 and 1; got {alpha}")
     for name in methods:
-        if name not in AUDIT_METHODS:
-            raise ConfigError(f"unknown distance method {name!r}; choose one of: {', '.join(AUDIT_METHODS)}")
+        check_choice("distance method", name, AUDIT_METHODS)
     if not methods:
         raise AuditError("no method to audit with; name at least one")
     twice = repeated_names(methods)
