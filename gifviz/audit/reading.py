@@ -202,9 +202,11 @@ class MethodReading:
     def _remaining(
         totals: tuple[float, int], anchors: dict[str, float], left_out: Collection[str]
     ) -> tuple[float, int]:
-        """The sum and count of a model's anchor distances, less the anchors ``left_out``."""
+        """The sum and count of a model's anchor distances, less the anchors ``left_out``, subtracted in sorted order:
+        a set's iteration order follows the process's string hashing, and with two or more left out another order
+        rounds the last bit differently, so the same audit would differ from run to run."""
         total, count = totals
-        for other in left_out:
+        for other in sorted(left_out):
             if other in anchors:
                 total -= anchors[other]
                 count -= 1
