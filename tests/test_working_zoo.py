@@ -99,3 +99,76 @@ def test_a_picked_file_and_hf_repo_load_from_the_saved_zoo(tmp_path, monkeypatch
     loaded = Zoo.open(zoo.path).load_all()
     assert [model.id for model in loaded] == ["tiny", "cnn"]
     assert all(model.module(torch.zeros(1, 3, 32, 32)).ndim == 2 for model in loaded[1:])
+
+
+HAND_WRITTEN = """# the zoo of my audit: why each model is here
+name = "mine"  # named after its owner
+references = "refs"
+
+[input]
+channels = 3
+size = [32, 32]
+
+# the model I trained
+[[models]]
+id = "a"   # the source
+source = "torchvision:resnet18"
+[models.tags]
+owner = "me"
+
+[[models]]
+id = "b"
+source = "torchvision:resnet18"
+parent = "a"
+relation = "finetune"
+tags = { found = "online" }  # where it was found
+"""
+
+
+def test_editing_a_hand_written_manifest_keeps_its_comments(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HAND_WRITTEN)
+    (tmp_path / "refs").mkdir()
+    zoo = WorkingZoo.open(path)
+    zoo.add("torchvision:resnet18", "c", relation="independent")
+    zoo.remove("a")  # b loses its parent and relation
+    zoo.tag("b", "checked", "yes")
+    zoo.save()
+    text = path.read_text()
+    for kept in ("# the zoo of my audit", "# named after its owner", "# where it was found", 'references = "refs"'):
+        assert kept in text
+    assert "# the source" not in text and 'owner = "me"' not in text  # the removed model's lines went with it
+    assert "range" not in text  # the input table says the same space as written
+    assert Zoo.open(path).ids == ("b", "c")
+    spec = Zoo.open(path).spec("b")
+    assert (spec.parent, spec.relation, spec.tags) == (None, None, {"found": "online", "checked": "yes"})
+    assert Zoo.open(path).manifest.references == tmp_path / "refs"
+
+
+def test_an_edit_that_cannot_be_made_in_place_is_one_line_and_writes_nothing(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HAND_WRITTEN)
+    zoo = WorkingZoo.open(path)
+    zoo.models.reverse()  # no edit of a working zoo reorders models; a caller that does gets an error, not a rewrite
+    with pytest.raises(WorkingZooError, match="another order") as caught:
+        zoo.save()
+    assert "\n" not in str(caught.value) and path.read_text() == HAND_WRITTEN
+
+
+def test_a_new_zoo_gets_its_models_as_tables(tmp_path):
+    zoo = WorkingZoo.create_at(tmp_path / "audit.toml", "1x16x16")
+    assert zoo.name == "audit"
+    zoo.add("torchvision:resnet18", "a", tags={"k": "v"})
+    zoo.add("torchvision:resnet18", "b")
+    zoo.save()
+    text = zoo.path.read_text()
+    assert text.count("[[models]]") == 2 and "models = [" not in text
+    assert Zoo.open(zoo.path).ids == ("a", "b")
+    zoo.remove("a")
+    zoo.remove("b")
+    zoo.save()
+    assert WorkingZoo.open(zoo.path).ids == ()
+    with pytest.raises(WorkingZooError, match="already exists"):
+        WorkingZoo.create_at(zoo.path, "1x16x16")
+    with pytest.raises(WorkingZooError, match=r"\.toml file"):
+        WorkingZoo.create_at(tmp_path / "audit.txt", "1x16x16")

@@ -1,5 +1,6 @@
 """``gifviz hub ls | show | archs | search``: what is in a zoo, how each model is described, and which models a
-zoo could hold (the catalogue of torchvision, timm, the local Hugging Face cache and a folder)."""
+zoo could hold (the catalogue of torchvision, timm, the local Hugging Face cache and a folder); ``new | add | remove``
+(:mod:`gifviz.cli.hub_edit`) edit a zoo's manifest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dataclasses
 import json
 import sys
 
+from gifviz.cli import hub_edit
 from gifviz.cli.choices import CATALOGUE_SOURCES, SOURCE_SCHEMES
 from gifviz.cli.table import format_table
 from gifviz.errors import ConfigError
@@ -17,7 +19,9 @@ from gifviz.errors import ConfigError
 
 def register(commands: argparse._SubParsersAction) -> None:
     hub = commands.add_parser(
-        "hub", help="list and describe the models of a zoo", description="List and describe the models of a zoo."
+        "hub",
+        help="list, describe and edit the models of a zoo",
+        description="List, describe and edit the models of a zoo.",
     )
     actions = hub.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
 
@@ -84,6 +88,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--offline", action="store_true", help="only rows whose weights load without a network")
     search.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     search.set_defaults(handler=run_search)
+    hub_edit.register(actions)
 
 
 def _catalogue_sources(text: str) -> tuple[str, ...]:

@@ -3,7 +3,8 @@ lineage, and save it as a TOML manifest that :meth:`gifviz.hub.zoo.Zoo.open` rea
 
 Every edit is checked before it changes anything: a duplicate id, an unknown parent or a malformed source is one
 line (:class:`WorkingZooError`) and the working zoo stays as it was. Saving writes the manifest atomically
-(:func:`gifviz.outputs.write_file`) into the folder the caller gives (the app passes one per visitor under
+(:func:`gifviz.outputs.write_file`), editing an existing one in place so its comments stay
+(:mod:`gifviz.hub.toml_edit`), into the folder the caller gives (the app passes one per visitor under
 ``GIFVIZ_HOME``); the manifest is validated by :func:`gifviz.hub.manifest.parse_manifest` before it is written.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from gifviz.errors import GifvizError, ManifestError
 from gifviz.hub.catalogue import CatalogueRow
 from gifviz.hub.manifest import Manifest, parse_manifest, parse_space
+from gifviz.hub.toml_edit import edited_toml
 from gifviz.outputs import write_file
 from gifviz.space import InputSpace
 
@@ -90,6 +92,8 @@ class WorkingZoo:
         self.references = references
         self.description = description
         self.models: list[dict[str, Any]] = models or []
+        # each model's id as the saved manifest writes it, so a renamed model keeps its place and comments there
+        self._as_saved: dict[str, str] = {entry["id"]: entry["id"] for entry in self.models}
 
     # --- creating and opening ----------------------------------------------------------------------------------
 
@@ -103,13 +107,29 @@ class WorkingZoo:
         description: str = "",
     ) -> WorkingZoo:
         """A new, empty working zoo saved as ``<folder>/<name>.toml``; a manifest of that name is never replaced."""
-        path = Path(folder) / manifest_file_name(name)
+        return cls.create_at(Path(folder) / manifest_file_name(name), space, name, references, description)
+
+    @classmethod
+    def create_at(
+        cls,
+        path: str | Path,
+        space: InputSpace | str,
+        name: str | None = None,
+        references: str | Path | None = None,
+        description: str = "",
+    ) -> WorkingZoo:
+        """A new, empty working zoo saved as ``path`` (named ``name``, default the file's stem); an existing file is
+        never replaced."""
+        path = Path(path)
+        if path.suffix != ".toml":
+            raise WorkingZooError(f"a zoo manifest is a .toml file; got {str(path)!r} (name it e.g. my-zoo.toml)")
         if path.exists():
             raise WorkingZooError(
                 f"a zoo manifest {path.name} already exists in {path.parent}; open it, or choose another name"
             )
         space = parse_space_text(space) if isinstance(space, str) else space
-        zoo = cls(path, name.strip(), space, str(Path(references).resolve()) if references else None, description)
+        name = (name or path.stem).strip()
+        zoo = cls(path, name, space, str(Path(references).resolve()) if references else None, description)
         zoo.save()
         return zoo
 
@@ -193,6 +213,7 @@ class WorkingZoo:
                 entry.pop("parent")
                 entry.pop("relation", None)
         self._apply(models)
+        self._as_saved.pop(model_id, None)
 
     def rename(self, model_id: str, new_id: str) -> None:
         """Give a model a new id; its children follow."""
@@ -207,6 +228,8 @@ class WorkingZoo:
             if other.get("parent") == model_id:
                 other["parent"] = new_id
         self._apply(models)
+        if model_id in self._as_saved:
+            self._as_saved[new_id] = self._as_saved.pop(model_id)
 
     def tag(self, model_id: str, key: str, value: TagValue | None) -> None:
         """Set tag ``key`` of a model (``None`` removes it)."""
@@ -301,6 +324,36 @@ class WorkingZoo:
         return parse_manifest(self.to_data(), self.path)
 
     def save(self) -> Path:
-        """Check and write the manifest atomically to :attr:`path`; returns it."""
+        """Check and write the manifest atomically to :attr:`path`; returns it. An existing manifest is edited in
+        place (:func:`gifviz.hub.toml_edit.edited_toml`): its comments and the layout of what did not change stay."""
         self._check(self.models)
-        return write_file(self.path, self.to_toml())
+        try:
+            written = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            saved = write_file(self.path, self.to_toml())
+            self._as_saved = {model_id: model_id for model_id in self.ids}
+            return saved
+        except (OSError, UnicodeDecodeError) as error:
+            raise WorkingZooError(f"{self.path} cannot be read to edit it ({error}); fix or remove it") from None
+        data = self.to_data()
+        # a references folder written relative to the manifest stays so while it names the same folder,
+        try:
+            as_written = tomllib.loads(written)
+        except tomllib.TOMLDecodeError as error:
+            raise WorkingZooError(f"{self.path} no longer parses as TOML ({error}); fix it by hand") from None
+        references = as_written.get("references")
+        if isinstance(references, str) and str((self.path.parent / references).resolve()) == data.get("references"):
+            data["references"] = references
+        # so is an input table that says the same space in other words (no range: the default one)
+        try:
+            if parse_space(as_written.get("input"), str(self.path)) == self.space:
+                data["input"] = as_written["input"]
+        except ManifestError:
+            pass  # the edited space replaces a table that no longer parses
+        try:
+            text = edited_toml(written, data, [self._as_saved.get(model_id) for model_id in self.ids])
+        except ManifestError as error:
+            raise WorkingZooError(f"{self.path}: {error}") from None
+        saved = write_file(self.path, text)
+        self._as_saved = {model_id: model_id for model_id in self.ids}
+        return saved

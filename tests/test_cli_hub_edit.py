@@ -1,0 +1,81 @@
+"""``gifviz hub new | add | remove``: a user's own model files become a zoo an audit reads, without typing a manifest;
+a bad edit is one line, exit 2, and leaves the manifest as it was."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from conftest import make_cnn, perturbed, save_torchscript, write_pngs
+
+from gifviz.cli import main
+from gifviz.hub import Zoo
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """A source, a copy of it lightly changed (the suspect) and four models trained apart, as TorchScript files."""
+    folder = tmp_path / "zoo" / "models"
+    folder.mkdir(parents=True)
+    source = make_cnn(0)
+    save_torchscript(source, folder / "mine.pt")
+    save_torchscript(perturbed(source, 0.01, seed=1), folder / "theirs.pt")
+    for i in range(4):
+        save_torchscript(make_cnn(10 + i), folder / f"other-{i}.pt")
+    return folder
+
+
+def test_a_zoo_built_on_the_command_line_is_audited(files, tmp_path, isolated_cache, capsys):
+    manifest = tmp_path / "zoo" / "audit.toml"
+    refs = write_pngs(tmp_path / "refs", 8)
+    assert main(["hub", "new", str(manifest), "--space", "1x16x16", "--references", str(refs)]) == 0
+    assert main(["hub", "add", str(manifest), str(files / "mine.pt"), "--id", "mine", "--task", "digit"]) == 0
+    assert main(["hub", "add", str(manifest), str(files / "theirs.pt")]) == 0
+    others = [str(files / f"other-{i}.pt") for i in range(4)]
+    assert main(["hub", "add", str(manifest), *others, "--relation", "independent", "--task", "digit"]) == 0
+    assert "added other-3: file:models/other-3.pt" in capsys.readouterr().out  # under the zoo's folder: relative
+    zoo = Zoo.open(manifest)
+    assert zoo.ids == ("mine", "theirs", "other-0", "other-1", "other-2", "other-3")
+    assert [s.id for s in zoo.filter(relation="independent")] == ["other-0", "other-1", "other-2", "other-3"]
+    out = tmp_path / "audit"
+    code = main(
+        ["audit", str(manifest), "--source", "mine", "--methods", "modelgif", "--n-refs", "8", "--out", str(out)]
+    )
+    assert code == 0
+    rows = {(r["suspect"], r["method"]): r for r in csv.DictReader((out / "audit.csv").open())}
+    assert rows[("theirs", "combined")]["verdict"] == "derived"
+    assert main(["hub", "remove", str(manifest), "theirs", "other-0"]) == 0
+    assert Zoo.open(manifest).ids == ("mine", "other-1", "other-2", "other-3")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["add", "{zoo}", "{missing}"], "neither a source"),
+        (["add", "{zoo}", "{broken}"], "broken.pt"),
+        (["add", "{zoo}", "{good}", "{good}", "--id", "x"], "one at a time"),
+        (["add", "{zoo}", "{good}", "--id", "mine"], "already in zoo"),
+        (["add", "{zoo}", "{good}", "--parent", "nobody"], "parent 'nobody'"),
+        (["add", "{zoo}", "{good}", "--tag", "novalue"], "KEY=VALUE"),
+        (["remove", "{zoo}", "ghost"], "no model 'ghost'"),
+        (["new", "{zoo}", "--space", "1x16x16"], "already exists"),
+    ],
+)
+def test_a_bad_edit_is_one_line_and_changes_nothing(files, tmp_path, capsys, args, expected):
+    manifest = tmp_path / "zoo" / "audit.toml"
+    assert main(["hub", "new", str(manifest), "--space", "1x16x16"]) == 0
+    assert main(["hub", "add", str(manifest), str(files / "mine.pt"), "--id", "mine"]) == 0
+    (files / "broken.pt").write_text("not a model")
+    before = manifest.read_text()
+    capsys.readouterr()
+    paths = {
+        "zoo": manifest,
+        "missing": tmp_path / "nope.pt",
+        "broken": files / "broken.pt",
+        "good": files / "theirs.pt",
+    }
+    assert main(["hub", *(a.format(**paths) for a in args)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert manifest.read_text() == before
