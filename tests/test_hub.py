@@ -16,6 +16,7 @@ from conftest import make_cnn, save_torchscript, write_pngs
 from safetensors.torch import save_file
 
 from gifviz import FieldConfig
+from gifviz.cli import main
 from gifviz.errors import ManifestError, ModelLoadError, ModelOutputError
 from gifviz.hub import Zoo, load_manifest
 from gifviz.hub.architectures import build_architecture
@@ -291,7 +292,7 @@ def test_nan_model_is_reported_and_the_rest_of_the_zoo_still_works(tmp_path, cnn
     assert out.read_text().splitlines()[0] == "model,good"
 
 
-def test_hub_ls_prints_every_column(tmp_path, cnn, torch_home):
+def test_hub_ls_prints_every_column(tmp_path, cnn, torch_home, capsys):
     save_torchscript(cnn, tmp_path / "cnn.pt")
     export_program(cnn, tmp_path / "cnn.pt2")
     save_file(cnn.state_dict(), str(tmp_path / "cnn.safetensors"))
@@ -314,17 +315,14 @@ def test_hub_ls_prints_every_column(tmp_path, cnn, torch_home):
     assert "torchvision:mobilenet_v3_small@IMAGENET1K_V1" in rows["mobile"] and "2,542,856" in rows["mobile"]
     assert "cnn_small" in rows["safe"] and "24,346" in rows["safe"] and "digit" in rows["safe"]
     assert "relation=copy" in rows["exported"]
-    show = subprocess.run(
-        [sys.executable, "-m", "gifviz", "hub", "show", str(manifest), "safe"], capture_output=True, text=True, env=env
-    )
-    assert '"digest"' in show.stdout and '"params": 24346' in show.stdout
-    only_digit = subprocess.run(
-        [sys.executable, "-m", "gifviz", "hub", "ls", str(manifest), "--task", "digit"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert "mobile" not in only_digit.stdout and "safe" in only_digit.stdout
+    # the console script ran once above; the other actions run in this process (TORCH_HOME is set here too)
+    capsys.readouterr()
+    assert main(["hub", "show", str(manifest), "safe"]) == 0
+    show = capsys.readouterr().out
+    assert '"digest"' in show and '"params": 24346' in show
+    assert main(["hub", "ls", str(manifest), "--task", "digit"]) == 0
+    only_digit = capsys.readouterr().out
+    assert "mobile" not in only_digit and "safe" in only_digit
 
 
 def test_manifest_paths_are_relative_to_the_manifest(tmp_path, cnn):

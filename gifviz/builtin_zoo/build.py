@@ -239,6 +239,8 @@ def build_zoo(
     data = dict(full)
     if scale.train_fraction < 1.0:
         data["train"] = _fraction(full["train"], scale.train_fraction, DATA_SEED)
+        # the thieves' pool too: two-round extraction on the whole attacker split was over half a smoke build
+        data["attacker"] = _fraction(full["attacker"], scale.train_fraction, DATA_SEED + 1)
     recipes = plan(scale, families)
     built: dict[str, BuiltModel] = {}
     for position, recipe in enumerate(recipes):

@@ -77,7 +77,7 @@ class Scale:
     derive_epochs: int
     student_epochs: int
     threshold: float  # multiplies every accuracy threshold
-    train_fraction: float = 1.0  # of the training split
+    train_fraction: float = 1.0  # of the training split, and of the attacker's images a thief queries with
 
 
 FULL = Scale(
