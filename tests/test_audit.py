@@ -115,21 +115,28 @@ def test_positive_sum_adds_what_each_method_sees_and_nothing_else():
     def scored(score: float) -> Calibration:
         return Calibration(0.0, score, 0.5, 0.5, 8, "independent")
 
+    def methods(*scores: float) -> dict[str, Calibration]:
+        return {f"method-{i}": scored(score) for i, score in enumerate(scores)}
+
     fuse = FUSIONS["positive-sum"]
     # two methods that each see the model a little outweigh one that sees an innocent far out alone
-    seen_twice, seen_once = [scored(2.0), scored(2.5), scored(-1.0)], [scored(4.0), scored(-3.0), scored(-3.0)]
+    seen_twice, seen_once = methods(2.0, 2.5, -1.0), methods(4.0, -3.0, -3.0)
     assert fuse(seen_twice) == pytest.approx(4.5) and fuse(seen_once) == pytest.approx(4.0)
     assert FUSIONS["best"](seen_twice) < FUSIONS["best"](seen_once)  # where the largest score alone decides
     # a method that sees nothing adds nothing: it cannot cancel the one that does (as a sum of z-values would)
-    assert fuse([scored(3.0), scored(-5.0)]) == fuse([scored(3.0)])
-    assert fuse([scored(-1.0), scored(-2.0)]) == 0.0
+    assert fuse(methods(3.0, -5.0)) == fuse(methods(3.0))
+    assert fuse(methods(-1.0, -2.0)) == 0.0
 
 
 def test_tail_probabilities_of_0_and_1_keep_every_fusion_finite():
     # a t tail rounds to exactly 1 for a model far on the independents' side (and to 0 far on the source's)
-    extremes = [Calibration(0.0, s, 1.0, p, 8, "independent") for s, p in ((-40.0, 1.0), (40.0, 0.0), (0.0, 0.5))]
+    extremes = {
+        "modelgif": Calibration(0.0, -40.0, 1.0, 1.0, 8, "independent"),
+        "dark-knowledge": Calibration(0.0, 40.0, 1.0, 0.0, 8, "independent"),
+        "source-flips": Calibration(0.0, 0.0, 1.0, 0.5, 8, "independent"),
+    }
     for name, fuse in FUSIONS.items():
-        for subset in (extremes[:1], extremes[1:2], extremes):
+        for subset in ({"modelgif": extremes["modelgif"]}, {"dark-knowledge": extremes["dark-knowledge"]}, extremes):
             assert math.isfinite(fuse(subset)), (name, subset)
 
 
@@ -404,7 +411,7 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
         assert "combined reads modelgif only" in other.row("transfer").note
     # read the way it was before round eight, the field's score is calibrated a second time as a fused statistic
     fused = audited.reread(one_method="fused").row("transfer")
-    assert fused.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]([field]))
+    assert fused.distance == pytest.approx(FUSIONS[DEFAULT_FUSION]({"modelgif": field}))
     assert f"{DEFAULT_FUSION} of modelgif" in fused.note and f"{DEFAULT_FUSION} of modelgif," not in fused.note
     with pytest.raises(AuditError, match="unknown one-method reading"):
         audited.reread(one_method="twice")
@@ -429,7 +436,7 @@ def test_methods_left_out_for_one_reason_share_it_and_a_suspect_of_another_task_
     # two that can compare it are fused, as before
     assert "left out: disagreement, off-task (compares outputs class by class" in combined.note
     assert combined.note.count("other output classes than 'source')") == 1
-    used = [result.row("transfer", m) for m in ("modeldiff", "sac-m")]
+    used = {m: result.row("transfer", m) for m in ("modeldiff", "sac-m")}
     assert combined.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](used))
 
 
@@ -448,10 +455,10 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
     held_out = []
     for j in independents:
         others = [i for i in independents if i != j]
-        calibrations = [calibrated_by_hand(result, m, j, others, calibration) for m in used]
-        usable = [c for c in calibrations if c is not None and c.verdict != "n/a"]
+        calibrations = {m: calibrated_by_hand(result, m, j, others, calibration) for m in used}
+        usable = {m: c for m, c in calibrations.items() if c is not None and c.verdict != "n/a"}
         held_out.append(fuse(usable))
-    statistic = fuse([calibrated_by_hand(result, m, suspect, independents, calibration) for m in used])
+    statistic = fuse({m: calibrated_by_hand(result, m, suspect, independents, calibration) for m in used})
     floor = FUSED_SPREAD_FLOORS[DEFAULT_FUSION]
     expected = calibrate(-statistic, [-value for value in held_out], result.alpha, min_spread=floor)
     row = result.row(suspect)
@@ -681,3 +688,24 @@ def test_other_output_classes_come_from_the_manifest_before_any_model_runs():
     zoo = SimpleNamespace(spec=specs.__getitem__, load=load)
     references = SimpleNamespace(images=torch.zeros(1, 1, 8, 8))
     assert _other_classes(zoo, "source", list(specs), references) == {"renamed", "fewer"}
+
+
+def test_by_attack_lets_the_methods_aimed_at_one_thief_speak_for_it():
+    """Round thirteen's candidate, by hand: the largest of Stouffer's z over every method and over each group of
+    gifviz.audit.names.ATTACK_EVIDENCE that can compare the model."""
+    from scipy import stats
+
+    def at(z: float) -> Calibration:
+        return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
+
+    others = {m: at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
+    fuse, plain = FUSIONS["by-attack"], FUSIONS["stouffer"]
+    prob = {**others, "dark-knowledge": at(3.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    assert plain(prob) == pytest.approx(3.0 / math.sqrt(8)) and fuse(prob) == pytest.approx(3.0)
+    label = {**others, "dark-knowledge": at(0.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    assert fuse(label) == pytest.approx(4.0 / math.sqrt(2))
+    tuned = {m: at(4.0) for m in prob}  # seen by every method: every method together is the largest
+    assert fuse(tuned) == pytest.approx(plain(tuned)) == pytest.approx(4.0 * math.sqrt(8))
+    # no aimed method among those that can compare it (an audit of two methods, a label-only API): stouffer
+    assert fuse(others) == pytest.approx(plain(others))
+    assert fuse({"modelgif": at(1.0), "off-task": at(2.5)}) == pytest.approx(2.5)  # a group with one usable method

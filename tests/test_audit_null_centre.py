@@ -166,7 +166,7 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
 
     def fused(model: str, against: list[str], bound: float | None) -> float:
         return capped_sum(
-            [calibrate(v[model], [v[i] for i in against], 0.05, max_centre=bound) for v in values.values()]
+            {m: calibrate(v[model], [v[i] for i in against], 0.05, max_centre=bound) for m, v in values.items()}
         )
 
     for null_centre, bound in (("bounded", 0.0), ("mean", None)):
@@ -189,15 +189,15 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
     # would change nothing, so the far model's own z, above them, is read against that mean)
     z = {
         model: stouffer(
-            [
-                calibrate(v[model], [v[i] for i in INDEPENDENTS if i != model], 0.05, max_centre=0.0)
-                for v in values.values()
-            ]
+            {
+                m: calibrate(v[model], [v[i] for i in INDEPENDENTS if i != model], 0.05, max_centre=0.0)
+                for m, v in values.items()
+            }
         )
         for model in INDEPENDENTS
     }
     statistic = stouffer(
-        [calibrate(v[FAR], [v[i] for i in INDEPENDENTS], 0.05, max_centre=0.0) for v in values.values()]
+        {m: calibrate(v[FAR], [v[i] for i in INDEPENDENTS], 0.05, max_centre=0.0) for m, v in values.items()}
     )
     expected = calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, min_spread=FUSED_SPREAD_FLOORS["stouffer"])
     rows = assess(
@@ -217,9 +217,10 @@ def test_a_sum_of_z_values_keeps_the_evidence_the_bound_puts_below_zero():
     assert DEFAULT_FUSION == "stouffer"
     values = relative_values(FROM_SOURCE)
 
-    def readings(model: str) -> list:
+    def readings(model: str) -> dict:
         others = [values[i] for i in INDEPENDENTS if i != model]
-        return [calibrate(values[model], others, 0.05, max_centre=0.0)] * 2  # two methods that agree
+        reading = calibrate(values[model], others, 0.05, max_centre=0.0)
+        return {"modeldiff": reading, "modelgif": reading}  # two methods that agree
 
     capped = [capped_sum(readings(j)) for j in INDEPENDENTS]
     summed = [stouffer(readings(j)) for j in INDEPENDENTS]

@@ -125,10 +125,12 @@ def test_the_floor_reaches_every_reading_in_combineds_fused_null():
 
     def fused(model: str, against: list[str], min_spread: float) -> float:
         return capped_sum(
-            [
-                calibrate(disagreement[model], [disagreement[i] for i in against], 0.05, min_spread=min_spread),
-                calibrate(field[model], [field[i] for i in against], 0.05),
-            ]
+            {
+                "disagreement": calibrate(
+                    disagreement[model], [disagreement[i] for i in against], 0.05, min_spread=min_spread
+                ),
+                "modelgif": calibrate(field[model], [field[i] for i in against], 0.05),
+            }
         )
 
     def combined(rate_spread: str):

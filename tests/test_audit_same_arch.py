@@ -209,11 +209,13 @@ def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
         null = []
         for j in members:
             others = [i for i in independents if i != j]
-            null.append(capped_sum([method_calibration(evidence, "m", reading, j, others, 0.05)]))
+            null.append(capped_sum({"m": method_calibration(evidence, "m", reading, j, others, 0.05)}))
         return null
 
     def read(null: list[float]) -> Calibration:
-        return calibrate(-capped_sum([own]), [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"])
+        return calibrate(
+            -capped_sum({"m": own}), [-v for v in null], 0.05, min_spread=FUSED_SPREAD_FLOORS["capped-sum"]
+        )
 
     expected = read(fused_null([j for j in independents if j != "k2"]))
     assert combined.independents == len(independents) - 1 and combined.score == pytest.approx(expected.score)
@@ -248,7 +250,8 @@ def test_capped_sum_caps_each_method_and_ignores_negative_scores():
         return Calibration(0.1, score, 0.1, 0.01, 8, "derived")
 
     assert round(SCORE_CAP, 2) == 7.94
-    assert capped_sum([scored(800.0), scored(1.5), scored(-3.0)]) == pytest.approx(SCORE_CAP + 1.5)
+    fused = capped_sum({"modeldiff": scored(800.0), "modelgif": scored(1.5), "cka": scored(-3.0)})
+    assert fused == pytest.approx(SCORE_CAP + 1.5)
 
 
 def test_one_architecture_has_one_digest_in_every_format():

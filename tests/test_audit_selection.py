@@ -147,7 +147,7 @@ def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_a
     plain = selection.without_cross_task(shipped)
     row = plain.row("transfer")
     assert "combined reads" not in row.note
-    both = [plain.row("transfer", m) for m in ("modelgif", "modeldiff")]
+    both = {m: plain.row("transfer", m) for m in ("modelgif", "modeldiff")}
     assert row.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](both))
     assert f"{DEFAULT_FUSION} of modelgif, modeldiff" in row.note  # both fused, not only their sum agreeing
     assert "combined reads modelgif only" in shipped.row("transfer").note  # the shipped result is left as it was

@@ -10,7 +10,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
 - ``rank``: minus the mean empirical p-value (a rank average: where the model sits among the independents);
 - ``positive-sum``: the sum of the positive per-method scores (each method's evidence that the model lies beyond the
   centre of the independents' values, and nothing from a method that sees no such thing);
-- ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`.
+- ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`;
+- ``by-attack`` (round thirteen's candidate): the largest of Stouffer's z over every method and over the methods
+  aimed at each kind of thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`).
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -37,10 +39,11 @@ import numpy as np
 from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
-from gifviz.audit.names import DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
+from gifviz.audit.names import ATTACK_EVIDENCE, DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
 from gifviz.audit.roles import check_choice
 
-Fusion = Callable[[Sequence[Calibration]], float]
+# A fusion reads the calibrations of the methods that can compare a model, by method name (``by-attack`` groups them).
+Fusion = Callable[[Mapping[str, Calibration]], float]
 
 # p-values are clipped before a logarithm or an inverse normal: a tail probability of 0 would make one method's
 # evidence infinite and silence every other, and one of 1 (a model far on the independents' side, where the t tail
@@ -52,36 +55,41 @@ def _clipped(p: float) -> float:
     return min(max(p, _P_FLOOR), 1.0 - _P_FLOOR)
 
 
-def stouffer(calibrations: Sequence[Calibration]) -> float:
+def _z(calibration: Calibration) -> float:
+    """A method's tail p-value as a standard normal deviate (large = derived)."""
+    return float(stats.norm.isf(_clipped(calibration.p_tail)))
+
+
+def stouffer(calibrations: Mapping[str, Calibration]) -> float:
     """Stouffer's z of the per-method tail p-values."""
-    z = [float(stats.norm.isf(_clipped(c.p_tail))) for c in calibrations]
+    z = [_z(c) for c in calibrations.values()]
     return sum(z) / math.sqrt(len(z))
 
 
-def fisher(calibrations: Sequence[Calibration]) -> float:
+def fisher(calibrations: Mapping[str, Calibration]) -> float:
     """Fisher's combination of the per-method tail p-values, as the z of its chi-square p-value (comparable across
     models whose number of usable methods differs)."""
-    statistic = -2.0 * sum(math.log(_clipped(c.p_tail)) for c in calibrations)
+    statistic = -2.0 * sum(math.log(_clipped(c.p_tail)) for c in calibrations.values())
     return float(stats.norm.isf(_clipped(float(stats.chi2.sf(statistic, 2 * len(calibrations))))))
 
 
-def best(calibrations: Sequence[Calibration]) -> float:
+def best(calibrations: Mapping[str, Calibration]) -> float:
     """The largest calibrated score: the one method that sees the model most clearly decides."""
-    return max(c.score for c in calibrations)
+    return max(c.score for c in calibrations.values())
 
 
-def rank(calibrations: Sequence[Calibration]) -> float:
+def rank(calibrations: Mapping[str, Calibration]) -> float:
     """Minus the mean empirical p-value: the model's average rank among the independents."""
-    return -float(np.mean([c.p_value for c in calibrations]))
+    return -float(np.mean([c.p_value for c in calibrations.values()]))
 
 
-def positive_sum(calibrations: Sequence[Calibration]) -> float:
+def positive_sum(calibrations: Mapping[str, Calibration]) -> float:
     """The sum of the positive calibrated scores. Each kind of thief is seen by few methods (dark knowledge:
     probability thieves; off-task answers: label-only thieves of natural images), so a method that sees nothing must
     not cancel one that does (as in ``stouffer``); and one method that puts an innocent model far out (ModelDiff read
     relatively, on some innocent models of another task) must not decide alone (as in ``best``): a derived model is
     usually seen by more than one method, so their evidence adds up."""
-    return float(sum(max(c.score, 0.0) for c in calibrations))
+    return float(sum(max(c.score, 0.0) for c in calibrations.values()))
 
 
 # The most one method's score adds to ``capped-sum``: the z of the p floor above, the largest z that ``stouffer``
@@ -93,9 +101,21 @@ def positive_sum(calibrations: Sequence[Calibration]) -> float:
 SCORE_CAP = float(stats.norm.isf(_P_FLOOR))
 
 
-def capped_sum(calibrations: Sequence[Calibration]) -> float:
+def capped_sum(calibrations: Mapping[str, Calibration]) -> float:
     """:func:`positive_sum` with each score capped at :data:`SCORE_CAP` (about 7.94)."""
-    return float(sum(min(max(c.score, 0.0), SCORE_CAP) for c in calibrations))
+    return float(sum(min(max(c.score, 0.0), SCORE_CAP) for c in calibrations.values()))
+
+
+def by_attack(calibrations: Mapping[str, Calibration]) -> float:
+    """The largest of Stouffer's z over every method (any derivation) and over the methods aimed at each kind of
+    thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`), each over those that can compare the model. ``stouffer``
+    divides one method's evidence by the square root of the number fused: a probability thief that only dark knowledge
+    sees, at z near 2-3 among seven methods near 0, fuses to about 1, within the innocent models' spread (round
+    thirteen, benchmarks/results/round-thirteen/DECLARED.md)."""
+    hypotheses = [calibrations] + [
+        {m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()
+    ]
+    return max(stouffer(h) for h in hypotheses if h)
 
 
 FUSIONS: dict[str, Fusion] = {
@@ -105,6 +125,7 @@ FUSIONS: dict[str, Fusion] = {
     "rank": rank,
     "positive-sum": positive_sum,
     "capped-sum": capped_sum,
+    "by-attack": by_attack,
 }
 # The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
 # it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
@@ -118,6 +139,7 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "rank": 0.02,
     "positive-sum": 0.5,
     "capped-sum": 0.5,
+    "by-attack": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 
@@ -211,14 +233,14 @@ def combined_evidence(
     outside = [j for j in independents if j in without_value]
     if outside:
         described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
-    statistic = fuse([per_method[m] for m in used])
+    statistic = fuse({m: per_method[m] for m in used})
     held_out = []
     for j in independents:
         if j in without_value:
             continue
         others = [i for i in independents if i != j]
-        calibrations = [calibration_of(m, j, others) for m in used]
-        usable = [c for c in calibrations if c.usable]
+        calibrations = {m: calibration_of(m, j, others) for m in used}
+        usable = {m: c for m, c in calibrations.items() if c.usable}
         if usable:
             held_out.append(fuse(usable))
     if len(held_out) < MIN_INDEPENDENTS:
