@@ -4,6 +4,7 @@ a bad edit is one line, exit 2, and leaves the manifest as it was."""
 from __future__ import annotations
 
 import csv
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import make_cnn, perturbed, save_torchscript, write_pngs
 
 from gifviz.cli import main
 from gifviz.hub import Zoo
+from gifviz.hub.working_zoo import WorkingZoo, WorkingZooError
 
 
 @pytest.fixture
@@ -78,4 +80,45 @@ def test_a_bad_edit_is_one_line_and_changes_nothing(files, tmp_path, capsys, arg
     assert main(["hub", *(a.format(**paths) for a in args)]) == 2
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert manifest.read_text() == before
+
+
+def test_paths_are_read_from_the_current_folder_and_written_relative_to_the_manifest(files, tmp_path, monkeypatch):
+    manifest = tmp_path / "zoo" / "audit.toml"
+    assert main(["hub", "new", str(manifest), "--space", "1x16x16"]) == 0
+    monkeypatch.chdir(files)  # typed with or without file:, a relative path is the shell's, not the manifest's
+    assert main(["hub", "add", str(manifest), "file:mine.pt", "theirs.pt"]) == 0
+    assert [m["source"] for m in tomllib.loads(manifest.read_text())["models"]] == [
+        "file:models/mine.pt",
+        "file:models/theirs.pt",
+    ]
+    assert main(["hub", "add", str(manifest), "later.pt", "--no-check"]) == 0  # weights not here yet
+    assert Zoo.open(manifest).spec("later").path == files / "later.pt"
+    assert main(["hub", "add", str(manifest), "torchvison:resnet18", "--no-check"]) == 2  # a typo is no file name
+    assert main(["hub", "new", str(tmp_path / "other.toml"), "--space", "1x16x16", "--references", "nowhere"]) == 2
+    assert not (tmp_path / "other.toml").exists()
+
+
+def test_an_edit_keeps_what_the_zoo_does_not_model_and_refuses_a_file_changed_since_it_was_opened(files, tmp_path):
+    manifest = tmp_path / "zoo" / "audit.toml"
+    text = (
+        '# why these models\r\nname = "audit"\r\nversion = 2\r\n[input]\r\nchannels = 1\r\nsize = [16, 16]\r\n'
+        '[data]\r\nchecks = "checks.csv"  # the build\'s own checks\r\n[[models]]\r\nid = "mine"\r\n'
+        'file = "models/mine.pt"\r\n'
+    )
+    manifest.write_bytes(text.encode())
+    assert main(["hub", "add", str(manifest), str(files / "theirs.pt")]) == 0
+    edited = manifest.read_bytes().decode()
+    assert edited.startswith(text.split("[[models]]")[0]) and "\r\n" in edited  # comments, [data], CRLF kept
+    assert tomllib.loads(edited)["version"] == 2 and tomllib.loads(edited)["data"] == {"checks": "checks.csv"}
+    assert main(["hub", "remove", str(manifest), "theirs"]) == 0
+    assert tomllib.loads(manifest.read_text())["data"] == {"checks": "checks.csv"}
+    opened = WorkingZoo.open(manifest)
+    opened.add("torchvision:resnet18", "mine-2")
+    manifest.write_text(
+        manifest.read_text() + '\n[[models]]\nid = "added-elsewhere"\nsource = "torchvision:resnet18"\n'
+    )
+    before = manifest.read_text()
+    with pytest.raises(WorkingZooError, match="changed since it was opened"):
+        opened.save()
     assert manifest.read_text() == before

@@ -99,21 +99,26 @@ def register(actions: argparse._SubParsersAction) -> None:
     remove.set_defaults(handler=run_remove)
 
 
-def source_of(text: str, root: Path) -> str:
-    """A manifest source for what the user typed: a source with a known scheme as it is; an existing file as
-    ``file:<path>``, relative to the manifest's folder ``root`` when it lies under it (the folder can then move or be
-    shared whole), else absolute; one line otherwise."""
-    scheme, sep, _ = text.partition(":")
-    if sep and scheme in SOURCE_SCHEMES:
+def source_of(text: str, root: Path, must_exist: bool = True) -> str:
+    """A manifest source for what the user typed: a source of another scheme as it is; a file's path, bare or as
+    ``file:PATH``, read from the current folder (as every shell path is) and written relative to the manifest's folder
+    ``root`` when it lies under it (the folder can then move or be shared whole), else absolute. A file that does not
+    exist is one line, unless ``must_exist`` is off (``--no-check``: weights not here yet)."""
+    scheme, sep, rest = text.partition(":")
+    if sep and scheme in SOURCE_SCHEMES and scheme != "file":
         return text
-    path = Path(text).expanduser()
-    if path.is_file():
-        resolved, root = path.resolve(), root.resolve()
-        return f"file:{resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else resolved}"
-    raise ConfigError(
-        f"{text!r} is neither a source ({', '.join(f'{s}:' for s in SOURCE_SCHEMES)}) nor a model file; find sources "
-        "with 'gifviz hub search'"
-    )
+    path = Path(rest if sep and scheme == "file" else text).expanduser()
+    if sep and scheme != "file" and "/" not in scheme and not path.exists():  # a mistyped scheme is no file name
+        raise ConfigError(
+            f"unknown source scheme {scheme + ':'!r} in {text!r}; choose one of: {', '.join(SOURCE_SCHEMES)}"
+        )
+    if must_exist and not path.is_file():
+        raise ConfigError(
+            f"{text!r} is neither a source ({', '.join(f'{s}:' for s in SOURCE_SCHEMES)}) nor a model file; find "
+            "sources with 'gifviz hub search'"
+        )
+    resolved, root = path.resolve(), root.resolve()
+    return f"file:{resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else resolved}"
 
 
 def _entry_options(args: argparse.Namespace) -> dict:
@@ -144,6 +149,8 @@ def _entry_options(args: argparse.Namespace) -> dict:
 def run_new(args: argparse.Namespace) -> int:
     from gifviz.hub.working_zoo import WorkingZoo
 
+    if args.references is not None and not Path(args.references).expanduser().is_dir():
+        raise ConfigError(f"--references {args.references} is not a folder; name the folder of reference images")
     zoo = WorkingZoo.create_at(args.zoo, args.space, references=args.references, description=args.description)
     print(
         f"created {zoo.path} (zoo {zoo.name!r}, input {args.space}); add models with: gifviz hub add {args.zoo} "
@@ -160,7 +167,8 @@ def run_add(args: argparse.Namespace) -> int:
         raise ConfigError(f"--id names one model, and {len(args.sources)} sources were given; add them one at a time")
     zoo = WorkingZoo.open(args.zoo)
     options = _entry_options(args)
-    added = [zoo.add(source_of(text, zoo.path.parent), args.model_id, **options) for text in args.sources]
+    root = zoo.path.parent
+    added = [zoo.add(source_of(text, root, not args.no_check), args.model_id, **options) for text in args.sources]
     if not args.no_check:
         check = Zoo(zoo.manifest())
         for model_id in added:

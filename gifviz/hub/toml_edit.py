@@ -116,6 +116,10 @@ def edited_toml(text: str, data: Mapping[str, Any], origins: list[str | None] | 
             raise ManifestError("the manifest's models are in another order than the edit's; edit it by hand")
     edited = tomlkit.dumps(document)
     # The point of editing in place is to lose nothing; the edit must also say exactly what the data says.
-    if tomllib.loads(edited) != data:
+    try:
+        read_back = tomllib.loads(edited)
+    except tomllib.TOMLDecodeError:
+        read_back = None
+    if read_back != data:
         raise ManifestError("editing the manifest in place would not give the edited zoo; edit it by hand")
     return edited

@@ -75,6 +75,7 @@ class WorkingZoo:
         references: the folder of reference images, when chosen.
         description: free text.
         models: the ``[[models]]`` entries, in order (plain dicts, as in the TOML).
+        other: the manifest's other top-level entries (``version``, ``[data]``), kept as they are.
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class WorkingZoo:
         references: str | None = None,
         description: str = "",
         models: list[dict[str, Any]] | None = None,
+        other: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.name = name
@@ -92,8 +94,11 @@ class WorkingZoo:
         self.references = references
         self.description = description
         self.models: list[dict[str, Any]] = models or []
-        # each model's id as the saved manifest writes it, so a renamed model keeps its place and comments there
+        self.other: dict[str, Any] = other or {}
+        # each model's id as the saved manifest writes it, so a renamed model keeps its place and comments there,
+        # and the saved ids this zoo removed: any other id found in the file at saving was added by someone else
         self._as_saved: dict[str, str] = {entry["id"]: entry["id"] for entry in self.models}
+        self._removed: set[str] = set()
 
     # --- creating and opening ----------------------------------------------------------------------------------
 
@@ -140,7 +145,9 @@ class WorkingZoo:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise WorkingZooError(f"zoo manifest {path} does not exist; create the zoo first") from None
+            raise WorkingZooError(
+                f"zoo manifest {path} does not exist; create it first: gifviz hub new {path.name} --space CxHxW"
+            ) from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise WorkingZooError(f"{path} is not a readable TOML manifest ({error}); fix or remove it") from None
         space = parse_space(data.get("input"), str(path))
@@ -148,6 +155,7 @@ class WorkingZoo:
         if models:
             parse_manifest(data, path)  # the same checks as any zoo: what opens here, Zoo.open reads too
         references = data.get("references")
+        modelled = {"name", "description", "input", "references", "models"}
         return cls(
             path,
             str(data.get("name", path.stem)),
@@ -155,6 +163,7 @@ class WorkingZoo:
             str((path.parent / references).resolve()) if references else None,
             str(data.get("description", "")),
             [dict(entry) for entry in models],
+            {key: value for key, value in data.items() if key not in modelled},
         )
 
     # --- edits: each is checked on a copy, then applied --------------------------------------------------------
@@ -213,7 +222,8 @@ class WorkingZoo:
                 entry.pop("parent")
                 entry.pop("relation", None)
         self._apply(models)
-        self._as_saved.pop(model_id, None)
+        if model_id in self._as_saved:
+            self._removed.add(self._as_saved.pop(model_id))
 
     def rename(self, model_id: str, new_id: str) -> None:
         """Give a model a new id; its children follow."""
@@ -305,7 +315,10 @@ class WorkingZoo:
             data["description"] = self.description
         data["input"] = self.space.to_dict()
         if self.references:
-            data["references"] = self.references
+            # relative to the manifest when it lies in the manifest's folder, so the folder can move whole
+            folder, root = Path(self.references), self.path.parent.resolve()
+            data["references"] = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else str(folder)
+        data.update(copy.deepcopy(self.other))
         data["models"] = copy.deepcopy(models)
         return data
 
@@ -328,10 +341,11 @@ class WorkingZoo:
         place (:func:`gifviz.hub.toml_edit.edited_toml`): its comments and the layout of what did not change stay."""
         self._check(self.models)
         try:
-            written = self.path.read_text(encoding="utf-8")
+            with self.path.open(encoding="utf-8", newline="") as file:  # CRLF files keep their line endings
+                written = file.read()
         except FileNotFoundError:
             saved = write_file(self.path, self.to_toml())
-            self._as_saved = {model_id: model_id for model_id in self.ids}
+            self._as_saved, self._removed = {model_id: model_id for model_id in self.ids}, set()
             return saved
         except (OSError, UnicodeDecodeError) as error:
             raise WorkingZooError(f"{self.path} cannot be read to edit it ({error}); fix or remove it") from None
@@ -341,8 +355,19 @@ class WorkingZoo:
             as_written = tomllib.loads(written)
         except tomllib.TOMLDecodeError as error:
             raise WorkingZooError(f"{self.path} no longer parses as TOML ({error}); fix it by hand") from None
+        on_disk = {entry.get("id") for entry in as_written.get("models", []) if isinstance(entry, dict)}
+        tracked = set(self._as_saved.values())
+        if on_disk - tracked - self._removed or tracked - on_disk:
+            raise WorkingZooError(
+                f"{self.path} was changed since it was opened (its models are now {', '.join(sorted(on_disk))}); "
+                "open it again and redo the edit"
+            )
         references = as_written.get("references")
-        if isinstance(references, str) and str((self.path.parent / references).resolve()) == data.get("references"):
+        if (
+            isinstance(references, str)
+            and "references" in data
+            and (self.path.parent / references).resolve() == (self.path.parent / data["references"]).resolve()
+        ):
             data["references"] = references
         # so is an input table that says the same space in other words (no range: the default one)
         try:
@@ -355,5 +380,5 @@ class WorkingZoo:
         except ManifestError as error:
             raise WorkingZooError(f"{self.path}: {error}") from None
         saved = write_file(self.path, text)
-        self._as_saved = {model_id: model_id for model_id in self.ids}
+        self._as_saved, self._removed = {model_id: model_id for model_id in self.ids}, set()
         return saved
