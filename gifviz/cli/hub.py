@@ -11,6 +11,7 @@ import sys
 
 from gifviz.cli import hub_edit
 from gifviz.cli.choices import CATALOGUE_SOURCES, SOURCE_SCHEMES
+from gifviz.cli.parsing import parse_tags
 from gifviz.cli.table import format_table
 from gifviz.errors import ConfigError
 
@@ -111,16 +112,6 @@ def _not_negative(text: str) -> int:
     return int(text)
 
 
-def _tags(pairs: list[str]) -> dict[str, str]:
-    tags = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ConfigError(f"--tag takes KEY=VALUE; got {pair!r}")
-        tags[key] = value
-    return tags
-
-
 def _format_tags(tags: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
 
@@ -129,7 +120,9 @@ def run_ls(args: argparse.Namespace) -> int:
     from gifviz.hub.zoo import Zoo
 
     zoo = Zoo.open(args.zoo)
-    specs = zoo.filter(task=args.task, arch=args.arch, source=args.source, relation=args.relation, tags=_tags(args.tag))
+    specs = zoo.filter(
+        task=args.task, arch=args.arch, source=args.source, relation=args.relation, tags=parse_tags(args.tag)
+    )
     loaded, errors = zoo.load_available([spec.id for spec in specs])
     by_id = {model.id: model for model in loaded}
     if args.json:

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from gifviz.cli.choices import SOURCE_SCHEMES
+from gifviz.cli.parsing import parse_tags
 from gifviz.errors import ConfigError
 
 # The handlers import the hub (torch, torchvision) when they run: the parser, and so every --help, stays light.
@@ -133,12 +134,7 @@ def _entry_options(args: argparse.Namespace) -> dict:
     ):
         if value is not None:
             options[key] = value
-    tags = {}
-    for pair in args.tag:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--tag takes KEY=VALUE; got {pair!r}")
-        tags[key] = value
+    tags = parse_tags(args.tag)
     if tags:
         options["tags"] = tags
     if args.random_init:

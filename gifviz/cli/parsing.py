@@ -1,9 +1,12 @@
-"""The parser class every ``gifviz`` command uses: help that shows each option's default, once."""
+"""The parser class every ``gifviz`` command uses (help that shows each option's default, once), and the option values
+several commands read alike."""
 
 from __future__ import annotations
 
 import argparse
 import re
+
+from gifviz.errors import ConfigError
 
 # A help text that already says what happens by default ("(default: all)") gets no second "(default: None)".
 _STATES_DEFAULT = re.compile(r"\bdefault\b", re.IGNORECASE)
@@ -36,3 +39,14 @@ class GifvizParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
+
+
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    """Repeated ``--tag KEY=VALUE`` options as a dict; one line for a pair without ``=`` or without a key."""
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--tag takes KEY=VALUE; got {pair!r}")
+        tags[key] = value
+    return tags
