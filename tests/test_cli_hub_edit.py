@@ -109,16 +109,19 @@ def test_an_edit_keeps_what_the_zoo_does_not_model_and_refuses_a_file_changed_si
     manifest.write_bytes(text.encode())
     assert main(["hub", "add", str(manifest), str(files / "theirs.pt")]) == 0
     edited = manifest.read_bytes().decode()
-    assert edited.startswith(text.split("[[models]]")[0]) and "\r\n" in edited  # comments, [data], CRLF kept
+    assert edited.startswith(text.split("[[models]]")[0])  # comments and [data] kept
+    assert "\n" not in edited.replace("\r\n", "")  # CRLF throughout, the lines added too
     assert tomllib.loads(edited)["version"] == 2 and tomllib.loads(edited)["data"] == {"checks": "checks.csv"}
     assert main(["hub", "remove", str(manifest), "theirs"]) == 0
     assert tomllib.loads(manifest.read_text())["data"] == {"checks": "checks.csv"}
-    opened = WorkingZoo.open(manifest)
-    opened.add("torchvision:resnet18", "mine-2")
-    manifest.write_text(
-        manifest.read_text() + '\n[[models]]\nid = "added-elsewhere"\nsource = "torchvision:resnet18"\n'
-    )
-    before = manifest.read_text()
-    with pytest.raises(WorkingZooError, match="changed since it was opened"):
-        opened.save()
-    assert manifest.read_text() == before
+    for change in ('\n[[models]]\nid = "added-elsewhere"\nsource = "torchvision:resnet18"\n', "\n# a comment\n"):
+        opened = WorkingZoo.open(manifest)
+        opened.add("torchvision:resnet18", "mine-2")
+        manifest.write_text(manifest.read_text() + change)  # another tab, another command
+        before = manifest.read_text()
+        with pytest.raises(WorkingZooError, match="changed since it was opened"):
+            opened.save()
+        assert manifest.read_text() == before
+    with pytest.raises(SystemExit) as usage:  # argparse's own usage error
+        main(["hub", "add", str(manifest), "torchvision:resnet18", "--num-classes", "0", "--no-check"])
+    assert usage.value.code == 2

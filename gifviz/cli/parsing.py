@@ -50,3 +50,10 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
             raise ConfigError(f"--tag takes KEY=VALUE; got {pair!r}")
         tags[key] = value
     return tags
+
+
+def positive_int(text: str) -> int:
+    """An option's whole number of at least 1 (argparse turns the error into one usage line)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
+    return int(text)

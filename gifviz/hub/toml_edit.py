@@ -115,6 +115,8 @@ def edited_toml(text: str, data: Mapping[str, Any], origins: list[str | None] | 
         if not _sync_entries(entries, models, list(origins)):
             raise ManifestError("the manifest's models are in another order than the edit's; edit it by hand")
     edited = tomlkit.dumps(document)
+    if "\r\n" in text:  # the lines tomlkit adds end in \n: a CRLF manifest stays CRLF throughout
+        edited = edited.replace("\r\n", "\n").replace("\n", "\r\n")
     # The point of editing in place is to lose nothing; the edit must also say exactly what the data says.
     try:
         read_back = tomllib.loads(edited)

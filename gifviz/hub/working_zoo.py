@@ -95,10 +95,11 @@ class WorkingZoo:
         self.description = description
         self.models: list[dict[str, Any]] = models or []
         self.other: dict[str, Any] = other or {}
-        # each model's id as the saved manifest writes it, so a renamed model keeps its place and comments there,
-        # and the saved ids this zoo removed: any other id found in the file at saving was added by someone else
+        # each model's id as the saved manifest writes it, so a renamed model keeps its place and comments there
         self._as_saved: dict[str, str] = {entry["id"]: entry["id"] for entry in self.models}
-        self._removed: set[str] = set()
+        # the manifest's text as this zoo last read or wrote it (None: no file yet): a file that differs at saving was
+        # changed by someone else, and writing over it would undo their edit
+        self._read: str | None = None
 
     # --- creating and opening ----------------------------------------------------------------------------------
 
@@ -143,7 +144,9 @@ class WorkingZoo:
         """A saved working zoo (or any manifest of ``[[models]]`` with sources or files) for editing."""
         path = Path(path).resolve()
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            with path.open(encoding="utf-8", newline="") as file:  # as written: CRLF files keep their line endings
+                text = file.read()
+            data = tomllib.loads(text)
         except FileNotFoundError:
             raise WorkingZooError(
                 f"zoo manifest {path} does not exist; create it first: gifviz hub new {path.name} --space CxHxW"
@@ -156,7 +159,7 @@ class WorkingZoo:
             parse_manifest(data, path)  # the same checks as any zoo: what opens here, Zoo.open reads too
         references = data.get("references")
         modelled = {"name", "description", "input", "references", "models"}
-        return cls(
+        zoo = cls(
             path,
             str(data.get("name", path.stem)),
             space,
@@ -165,6 +168,8 @@ class WorkingZoo:
             [dict(entry) for entry in models],
             {key: value for key, value in data.items() if key not in modelled},
         )
+        zoo._read = text
+        return zoo
 
     # --- edits: each is checked on a copy, then applied --------------------------------------------------------
 
@@ -206,6 +211,8 @@ class WorkingZoo:
             raise WorkingZooError(f"model id {model_id!r} is already in zoo {self.name!r}; choose another id")
         if model_id is not None and not model_id.strip():
             raise WorkingZooError("a model id cannot be empty; give it a name or leave it out to have one made")
+        if model_id is not None and model_id != model_id.strip():
+            raise WorkingZooError(f"model id {model_id!r} starts or ends with a space; write it without")
         model_id = model_id or self.unique_id(_id_from_source(source))
         entry: dict[str, Any] = {"id": model_id, "source": source, **options}
         if options.get("pretrained") is False:
@@ -222,8 +229,7 @@ class WorkingZoo:
                 entry.pop("parent")
                 entry.pop("relation", None)
         self._apply(models)
-        if model_id in self._as_saved:
-            self._removed.add(self._as_saved.pop(model_id))
+        self._as_saved.pop(model_id, None)
 
     def rename(self, model_id: str, new_id: str) -> None:
         """Give a model a new id; its children follow."""
@@ -327,7 +333,8 @@ class WorkingZoo:
         return self._data(self.models)
 
     def to_toml(self) -> str:
-        """The manifest text (what :meth:`save` writes, and what the app offers for download)."""
+        """The manifest as a fresh TOML text: what :meth:`save` writes for a new zoo, and what the app offers for
+        download (an existing file is edited in place instead, so its comments stay there)."""
         import tomli_w
 
         return tomli_w.dumps(self.to_data())
@@ -338,30 +345,30 @@ class WorkingZoo:
 
     def save(self) -> Path:
         """Check and write the manifest atomically to :attr:`path`; returns it. An existing manifest is edited in
-        place (:func:`gifviz.hub.toml_edit.edited_toml`): its comments and the layout of what did not change stay."""
+        place (:func:`gifviz.hub.toml_edit.edited_toml`): its comments and the layout of what did not change stay. A
+        file that changed since this zoo read it (another tab, another command) is refused, not overwritten."""
         self._check(self.models)
         try:
-            with self.path.open(encoding="utf-8", newline="") as file:  # CRLF files keep their line endings
-                written = file.read()
+            with self.path.open(encoding="utf-8", newline="") as file:
+                written: str | None = file.read()
         except FileNotFoundError:
-            saved = write_file(self.path, self.to_toml())
-            self._as_saved, self._removed = {model_id: model_id for model_id in self.ids}, set()
-            return saved
+            written = None
         except (OSError, UnicodeDecodeError) as error:
             raise WorkingZooError(f"{self.path} cannot be read to edit it ({error}); fix or remove it") from None
+        if written != self._read:
+            gone = " (it is gone)" if written is None else ""
+            raise WorkingZooError(f"{self.path} was changed since it was opened{gone}; open it again and redo the edit")
+        text = self.to_toml() if written is None else self._edited(written)
+        saved = write_file(self.path, text)
+        self._read, self._as_saved = text, {model_id: model_id for model_id in self.ids}
+        return saved
+
+    def _edited(self, written: str) -> str:
+        """``written`` (the manifest as this zoo read it) edited to hold this zoo."""
         data = self.to_data()
-        # a references folder written relative to the manifest stays so while it names the same folder,
-        try:
-            as_written = tomllib.loads(written)
-        except tomllib.TOMLDecodeError as error:
-            raise WorkingZooError(f"{self.path} no longer parses as TOML ({error}); fix it by hand") from None
-        on_disk = {entry.get("id") for entry in as_written.get("models", []) if isinstance(entry, dict)}
-        tracked = set(self._as_saved.values())
-        if on_disk - tracked - self._removed or tracked - on_disk:
-            raise WorkingZooError(
-                f"{self.path} was changed since it was opened (its models are now {', '.join(sorted(on_disk))}); "
-                "open it again and redo the edit"
-            )
+        as_written = tomllib.loads(written)  # it parsed when this zoo read it
+        # a references folder written relative to the manifest stays so while it names the same folder, and so does
+        # an input table that says the same space in other words (no range: the default one)
         references = as_written.get("references")
         if (
             isinstance(references, str)
@@ -369,16 +376,9 @@ class WorkingZoo:
             and (self.path.parent / references).resolve() == (self.path.parent / data["references"]).resolve()
         ):
             data["references"] = references
-        # so is an input table that says the same space in other words (no range: the default one)
+        if parse_space(as_written.get("input"), str(self.path)) == self.space:
+            data["input"] = as_written["input"]
         try:
-            if parse_space(as_written.get("input"), str(self.path)) == self.space:
-                data["input"] = as_written["input"]
-        except ManifestError:
-            pass  # the edited space replaces a table that no longer parses
-        try:
-            text = edited_toml(written, data, [self._as_saved.get(model_id) for model_id in self.ids])
+            return edited_toml(written, data, [self._as_saved.get(model_id) for model_id in self.ids])
         except ManifestError as error:
             raise WorkingZooError(f"{self.path}: {error}") from None
-        saved = write_file(self.path, text)
-        self._as_saved, self._removed = {model_id: model_id for model_id in self.ids}, set()
-        return saved
