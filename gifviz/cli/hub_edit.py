@@ -35,8 +35,8 @@ def register(actions: argparse._SubParsersAction) -> None:
     new.add_argument(
         "--references",
         metavar="DIR",
-        help="folder of reference images the fields are computed on (default: each command's --refs, else "
-        "references made for the space)",
+        help="folder of reference images the fields are computed on (default: none, and each command then needs "
+        "--refs DIR)",
     )
     new.add_argument("--description", default="", help="free text about the zoo (default: none)")
     new.set_defaults(handler=run_new)
