@@ -64,10 +64,10 @@ def _sync_entries(entries: MutableSequence[Any], wanted: list[dict[str, Any]], o
     zoo makes); False otherwise."""
     written = [_plain(table.get("id")) for table in entries]
     kept = [origin for origin in origins if origin is not None]
-    if origins[: len(kept)] != kept or [w for w in written if w in set(kept)] != kept:
+    if origins[: len(kept)] != kept or [w for w in written if w in kept] != kept:
         return False
     for i in reversed(range(len(entries))):
-        if written[i] not in set(kept):
+        if written[i] not in kept:
             del entries[i]
     for table, entry in zip(entries, wanted, strict=False):
         _sync_table(table, entry)
@@ -96,24 +96,21 @@ def edited_toml(text: str, data: Mapping[str, Any], origins: list[str | None] | 
     models = list(data.get("models", []))
     _sync_table(document, {key: value for key, value in data.items() if key != "models"}, keep=("models",))
     entries = document.get("models")
-    if isinstance(entries, list) and not entries and models:  # `models = []` of a new zoo: entries as [[models]]
+    if entries is not None and not (entries and models):  # emptied, or the `models = []` of a new zoo now filled
         del document["models"]
         entries = None
-    if entries is None or not models:
-        if entries is not None:
-            del document["models"]
-        if models:
-            document["models"] = tomlkit.aot()
-            for entry in models:
-                document["models"].append(_new_entry(document["models"], entry))
-        elif "models" in data:
-            document["models"] = tomlkit.array()
-    else:
+    if entries is not None:
         if origins is None:
             written = {_plain(table.get("id")) for table in entries}
             origins = [entry["id"] if entry["id"] in written else None for entry in models]
         if not _sync_entries(entries, models, list(origins)):
             raise ManifestError("the manifest's models are in another order than the edit's; edit it by hand")
+    elif models:  # written as [[models]] tables
+        document["models"] = tomlkit.aot()
+        for entry in models:
+            document["models"].append(_new_entry(document["models"], entry))
+    elif "models" in data:
+        document["models"] = tomlkit.array()
     edited = tomlkit.dumps(document)
     if "\r\n" in text:  # the lines tomlkit adds end in \n: a CRLF manifest stays CRLF throughout
         edited = edited.replace("\r\n", "\n").replace("\n", "\r\n")
