@@ -11,7 +11,7 @@ import sys
 
 from gifviz.cli import hub_edit
 from gifviz.cli.choices import CATALOGUE_SOURCES, SOURCE_SCHEMES
-from gifviz.cli.parsing import parse_tags, positive_int
+from gifviz.cli.parsing import parse_tags, whole_number
 from gifviz.cli.table import format_table
 from gifviz.errors import ConfigError
 
@@ -84,8 +84,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help=f"comma-separated catalogue parts among {','.join(CATALOGUE_SOURCES)}; 'folder' needs --folder",
     )
     search.add_argument("--folder", metavar="DIR", help="also list model files under DIR (default: no folder)")
-    search.add_argument("--limit", type=positive_int, default=30, help="rows to print")
-    search.add_argument("--offset", type=_not_negative, default=0, help="rows to skip (the next page)")
+    search.add_argument("--limit", type=whole_number(1), default=30, help="rows to print")
+    search.add_argument("--offset", type=whole_number(0), default=0, help="rows to skip (the next page)")
     search.add_argument("--offline", action="store_true", help="only rows whose weights load without a network")
     search.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     search.set_defaults(handler=run_search)
@@ -98,12 +98,6 @@ def _catalogue_sources(text: str) -> tuple[str, ...]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(f"choose among {','.join(CATALOGUE_SOURCES)} (comma-separated); got {text!r}")
     return chosen
-
-
-def _not_negative(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0; got {text!r}")
-    return int(text)
 
 
 def _format_tags(tags: dict) -> str:

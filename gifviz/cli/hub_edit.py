@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from gifviz.cli.choices import SOURCE_SCHEMES
-from gifviz.cli.parsing import parse_tags, positive_int
+from gifviz.cli.parsing import parse_tags, whole_number
 from gifviz.errors import ConfigError
 
 # The handlers import the hub (torch, torchvision) when they run: the parser, and so every --help, stays light.
@@ -73,7 +73,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     )
     add.add_argument(
         "--num-classes",
-        type=positive_int,
+        type=whole_number(1),
         metavar="K",
         help="output classes, when the model does not say (default: what the model says)",
     )

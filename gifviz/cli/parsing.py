@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 
 from gifviz.errors import ConfigError
 
@@ -52,8 +53,12 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def positive_int(text: str) -> int:
-    """An option's whole number of at least 1 (argparse turns the error into one usage line)."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1; got {text!r}")
-    return int(text)
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An option's type: a whole number of at least ``minimum`` (argparse turns the error into one usage line)."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}; got {text!r}")
+        return int(text)
+
+    return parse
