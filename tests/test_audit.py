@@ -709,3 +709,30 @@ def test_by_attack_lets_the_methods_aimed_at_one_thief_speak_for_it():
     # no aimed method among those that can compare it (an audit of two methods, a label-only API): stouffer
     assert fuse(others) == pytest.approx(plain(others))
     assert fuse({"modelgif": at(1.0), "off-task": at(2.5)}) == pytest.approx(2.5)  # a group with one usable method
+
+
+def test_purpose_weighted_and_per_kind_weigh_the_aimed_methods_in_one_sum():
+    """Round fourteen's candidates, by hand: Stouffer's z with the methods aimed at one kind of thief weighed 2 (1 plus
+    the one group of gifviz.audit.names.ATTACK_EVIDENCE that holds each), and Stouffer's z of the kinds' own z."""
+    from scipy import stats
+
+    def at(z: float) -> Calibration:
+        return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
+
+    others = {m: at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
+    weighted, kinds, plain = FUSIONS["purpose-weighted"], FUSIONS["per-kind"], FUSIONS["stouffer"]
+    prob = {**others, "dark-knowledge": at(3.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    assert weighted(prob) == pytest.approx(2 * 3.0 / math.sqrt(5 + 3 * 4))
+    assert kinds(prob) == pytest.approx(3.0 / math.sqrt(3))  # three kinds: dark knowledge alone, off-task, the rest
+    label = {**others, "dark-knowledge": at(0.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    assert weighted(label) == pytest.approx(2 * 4.0 / math.sqrt(17))
+    assert kinds(label) == pytest.approx((4.0 / math.sqrt(2)) / math.sqrt(3))
+    # seen by the methods aimed at none: the rest's one vote (its own Stouffer's z)
+    general = {**{m: at(1.0) for m in others}, "dark-knowledge": at(0.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    assert kinds(general) == pytest.approx(math.sqrt(5) / math.sqrt(3))
+    assert weighted(general) == pytest.approx(5.0 / math.sqrt(17))
+    # a sum, not a maximum: a method aimed at a kind that sees nothing pulls the others down (by-attack ignores it)
+    assert weighted({**prob, "off-task": at(-2.0)}) < weighted(prob)
+    # no aimed method among those that can compare it (an audit of two methods, a label-only API): stouffer
+    assert weighted(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))
+    assert kinds(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))

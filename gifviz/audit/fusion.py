@@ -12,7 +12,11 @@ model (the methods that can compare it) to one statistic, larger = more derived:
   centre of the independents' values, and nothing from a method that sees no such thing);
 - ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`;
 - ``by-attack`` (round thirteen's candidate): the largest of Stouffer's z over every method and over the methods
-  aimed at each kind of thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`).
+  aimed at each kind of thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`);
+- ``purpose-weighted`` (round fourteen's first candidate): Stouffer's weighted z, each method weighed 1 plus the
+  number of kinds of thief it is aimed at;
+- ``per-kind`` (round fourteen's second candidate): Stouffer's z of each kind of evidence's own Stouffer's z (each
+  group of ``ATTACK_EVIDENCE``, and the methods aimed at none).
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -118,6 +122,32 @@ def by_attack(calibrations: Mapping[str, Calibration]) -> float:
     return max(stouffer(h) for h in hypotheses if h)
 
 
+def _aims(method: str) -> int:
+    """How many kinds of thief of :data:`gifviz.audit.names.ATTACK_EVIDENCE` ``method`` is aimed at."""
+    return sum(method in methods for methods in ATTACK_EVIDENCE.values())
+
+
+def purpose_weighted(calibrations: Mapping[str, Calibration]) -> float:
+    """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)``, with ``w_m`` 1 plus the number of kinds of thief
+    the method is aimed at: the Stouffer's z over every member of ``by-attack``'s hypotheses together (every method,
+    then each aimed group), a sum where ``by-attack`` takes a maximum, which lifted every innocent model's statistic
+    (round fourteen, benchmarks/results/round-fourteen/DECLARED.md). Without an aimed method it is ``stouffer``."""
+    weights = {m: 1.0 + _aims(m) for m in calibrations}
+    total = sum(weights[m] * _z(c) for m, c in calibrations.items())
+    return total / math.sqrt(sum(w * w for w in weights.values()))
+
+
+def per_kind(calibrations: Mapping[str, Calibration]) -> float:
+    """Stouffer's z of the kinds of evidence: each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, and the
+    methods aimed at none, fused by :func:`stouffer` over its usable methods; then the groups' z summed and divided by
+    the square root of their number, so each kind has one vote whatever its number of methods (round fourteen).
+    Without an aimed method it is ``stouffer``."""
+    groups = [{m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()]
+    groups.append({m: c for m, c in calibrations.items() if not _aims(m)})
+    z = [stouffer(group) for group in groups if group]
+    return sum(z) / math.sqrt(len(z))
+
+
 FUSIONS: dict[str, Fusion] = {
     "stouffer": stouffer,
     "fisher": fisher,
@@ -126,6 +156,8 @@ FUSIONS: dict[str, Fusion] = {
     "positive-sum": positive_sum,
     "capped-sum": capped_sum,
     "by-attack": by_attack,
+    "purpose-weighted": purpose_weighted,
+    "per-kind": per_kind,
 }
 # The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
 # it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
@@ -140,6 +172,8 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "positive-sum": 0.5,
     "capped-sum": 0.5,
     "by-attack": 0.5,
+    "purpose-weighted": 0.5,
+    "per-kind": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 

@@ -7,7 +7,17 @@ from gifviz.constants import DISTANCE_METHODS
 # The name of the row that fuses every method's evidence for a suspect (gifviz.audit.fusion).
 COMBINED = "combined"
 # The fusions of gifviz.audit.fusion.FUSIONS, in its order (a test keeps the two in step).
-FUSION_NAMES = ("stouffer", "fisher", "best", "rank", "positive-sum", "capped-sum", "by-attack")
+FUSION_NAMES = (
+    "stouffer",
+    "fisher",
+    "best",
+    "rank",
+    "positive-sum",
+    "capped-sum",
+    "by-attack",
+    "purpose-weighted",
+    "per-kind",
+)
 # Stouffer's z of each method's Student-t tail since round eleven (benchmarks/results/round-eleven/DECLARED.md):
 # declared before it was scored, chosen on the 32 seen zoos of seeds 65-96 (criterion 0.909 against 0.889 for
 # capped-sum, innocent readings derived 24 of 576 under both; the margin comes from seeds 89-96, where its lead had
@@ -69,7 +79,8 @@ DEFAULT_METHODS = (
 # The methods aimed at one kind of thief, by the purpose each was added for (above): the ranking of the other classes
 # for probability thieves; answers on natural photographs and the source's own flips for label-only thieves that
 # queried with images of no class. The fusion ``by-attack`` (round thirteen's candidate) reads each group as one
-# hypothesis beside every method together. Not fitted: CKA, which reads probability thieves well on the stress zoos, is
+# hypothesis beside every method together; ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one
+# sum. Not fitted: CKA, which reads probability thieves well on the stress zoos, is
 # not in a group, since putting it there would be a choice made on those zoos.
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
