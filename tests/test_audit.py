@@ -706,7 +706,7 @@ def test_by_attack_lets_the_methods_aimed_at_one_thief_speak_for_it():
     assert fuse(label) == pytest.approx(4.0 / math.sqrt(2))
     tuned = {m: at(4.0) for m in prob}  # seen by every method: every method together is the largest
     assert fuse(tuned) == pytest.approx(plain(tuned)) == pytest.approx(4.0 * math.sqrt(8))
-    # no aimed method among those that can compare it (an audit of two methods, a label-only API): stouffer
+    # no aimed method among those that can compare it (an audit of --methods without them): stouffer
     assert fuse(others) == pytest.approx(plain(others))
     assert fuse({"modelgif": at(1.0), "off-task": at(2.5)}) == pytest.approx(2.5)  # a group with one usable method
 
@@ -733,6 +733,14 @@ def test_purpose_weighted_and_per_kind_weigh_the_aimed_methods_in_one_sum():
     assert weighted(general) == pytest.approx(5.0 / math.sqrt(17))
     # a sum, not a maximum: a method aimed at a kind that sees nothing pulls the others down (by-attack ignores it)
     assert weighted({**prob, "off-task": at(-2.0)}) < weighted(prob)
-    # no aimed method among those that can compare it (an audit of two methods, a label-only API): stouffer
+    # no aimed method among those that can compare it (an audit of --methods without them): stouffer
     assert weighted(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))
     assert kinds(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))
+    # a label-only API: dark knowledge gives no distance, off-task and source flips (top-1 answers) still do
+    label_only = {"modelgif": at(1.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    assert weighted(label_only) == pytest.approx(9.0 / 3.0)
+    assert kinds(label_only) == pytest.approx((1.0 + 4.0 / math.sqrt(2)) / math.sqrt(2))
+    # only aimed methods: no vote for the methods aimed at none
+    aimed_only = {"dark-knowledge": at(3.0), "off-task": at(1.0)}
+    assert weighted(aimed_only) == pytest.approx(8.0 / math.sqrt(8))
+    assert kinds(aimed_only) == pytest.approx(4.0 / math.sqrt(2))

@@ -129,9 +129,10 @@ def _aims(method: str) -> int:
 
 def purpose_weighted(calibrations: Mapping[str, Calibration]) -> float:
     """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)``, with ``w_m`` 1 plus the number of kinds of thief
-    the method is aimed at: the Stouffer's z over every member of ``by-attack``'s hypotheses together (every method,
-    then each aimed group), a sum where ``by-attack`` takes a maximum, which lifted every innocent model's statistic
-    (round fourteen, benchmarks/results/round-fourteen/DECLARED.md). Without an aimed method it is ``stouffer``."""
+    the method is aimed at. Its numerator sums the z of every member of ``by-attack``'s hypotheses together (every
+    method, then each aimed group), where ``by-attack`` takes the largest hypothesis, which lifted every innocent
+    model's statistic; the denominator keeps a unit variance for independent z (round fourteen,
+    benchmarks/results/round-fourteen/DECLARED.md). Without an aimed method it is ``stouffer``."""
     weights = {m: 1.0 + _aims(m) for m in calibrations}
     total = sum(weights[m] * _z(c) for m, c in calibrations.items())
     return total / math.sqrt(sum(w * w for w in weights.values()))
