@@ -29,7 +29,9 @@ FUSION_NAMES = (
 # commands and the numbers); a sum of z-values lets the methods that do not see a thief cancel the one that does,
 # which the criterion on the seen zoos no longer shows costing more than it gains. Kept in round thirteen
 # (benchmarks/results/round-thirteen/DECLARED.md): by-attack, which lets the methods aimed at one kind of thief speak
-# for it, lost on the 48 seen zoos of seeds 65-112 (0.892 against 0.902).
+# for it, lost on the 48 seen zoos of seeds 65-112 (0.892 against 0.902). Kept in round fourteen
+# (benchmarks/results/round-fourteen/DECLARED.md): purpose-weighted and per-kind, which weigh those methods in one
+# sum, lost on the 56 seen zoos of seeds 65-120 (0.892 and 0.894 against 0.902).
 DEFAULT_FUSION = "stouffer"
 # The default before round eleven, whose row the Benchmarks page names as round eleven's fusion undone.
 PREVIOUS_FUSION = "capped-sum"
@@ -151,7 +153,8 @@ NULL_CENTRE_COLUMN = f"combined, null centre '{NULL_CENTRE_OTHER}'"
 # 65-104 (criterion 0.906 against 0.887: transfer's worst case 0.953 against 0.859; innocent readings of the other task
 # derived 14 of 640 against 4, of the source's task 28 of 720 under both), and reported on seeds 105-112 (a tie, 0.913
 # against 0.913; 94 of 96 transfer models derived against 90) and, unchanged, on seeds 113-120 (0.943 against 0.938;
-# transfer's worst case 0.99 against 0.97, 93 of 96 derived against 82).
+# transfer's worst case 0.99 against 0.97, 93 of 96 derived against 82) and 121-128 (0.921 against 0.923: transfer's
+# worst case 0.96 against 0.97, 92 of 96 derived against 90; innocent readings of the other task 4 of 128 against 1).
 OTHER_KINDS = "other-kinds"
 CROSS_TASK_NULLS = ("all", OTHER_KINDS)
 DEFAULT_CROSS_TASK_NULL = OTHER_KINDS
