@@ -82,8 +82,8 @@ DEFAULT_METHODS = (
 # for probability thieves; answers on natural photographs and the source's own flips for label-only thieves that
 # queried with images of no class. The fusion ``by-attack`` (round thirteen's candidate) reads each group as one
 # hypothesis beside every method together; ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one
-# sum. Not fitted: CKA, which reads probability thieves well on the stress zoos, is
-# not in a group, since putting it there would be a choice made on those zoos.
+# sum. Not fitted: CKA, which reads probability thieves well on the stress zoos, is not in a group, since putting it
+# there would be a choice made on those zoos.
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
     "label-only extraction with images of no class": ("off-task", SOURCE_FLIPS),
