@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from lineage_zoo import INDEPENDENTS
+from scipy import stats
 
 from gifviz.audit import FUSIONS, AuditError, ReadingSettings, SelfCheck, audit, calibrate, verify_unlearning
 from gifviz.audit.calibration import Calibration, decide
@@ -690,57 +691,57 @@ def test_other_output_classes_come_from_the_manifest_before_any_model_runs():
     assert _other_classes(zoo, "source", list(specs), references) == {"renamed", "fewer"}
 
 
+def _at(z: float) -> Calibration:
+    """A method's calibration whose Student-t tail is the normal tail of ``z`` (a fusion reads ``z`` back)."""
+    return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
+
+
 def test_by_attack_lets_the_methods_aimed_at_one_thief_speak_for_it():
     """Round thirteen's candidate, by hand: the largest of Stouffer's z over every method and over each group of
     gifviz.audit.names.ATTACK_EVIDENCE that can compare the model."""
-    from scipy import stats
-
-    def at(z: float) -> Calibration:
-        return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
-
-    others = {m: at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
+    others = {m: _at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
     fuse, plain = FUSIONS["by-attack"], FUSIONS["stouffer"]
-    prob = {**others, "dark-knowledge": at(3.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    prob = {**others, "dark-knowledge": _at(3.0), "off-task": _at(0.0), "source-flips": _at(0.0)}
     assert plain(prob) == pytest.approx(3.0 / math.sqrt(8)) and fuse(prob) == pytest.approx(3.0)
-    label = {**others, "dark-knowledge": at(0.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    label = {**others, "dark-knowledge": _at(0.0), "off-task": _at(2.0), "source-flips": _at(2.0)}
     assert fuse(label) == pytest.approx(4.0 / math.sqrt(2))
-    tuned = {m: at(4.0) for m in prob}  # seen by every method: every method together is the largest
+    tuned = {m: _at(4.0) for m in prob}  # seen by every method: every method together is the largest
     assert fuse(tuned) == pytest.approx(plain(tuned)) == pytest.approx(4.0 * math.sqrt(8))
     # no aimed method among those that can compare it (an audit of --methods without them): stouffer
     assert fuse(others) == pytest.approx(plain(others))
-    assert fuse({"modelgif": at(1.0), "off-task": at(2.5)}) == pytest.approx(2.5)  # a group with one usable method
+    assert fuse({"modelgif": _at(1.0), "off-task": _at(2.5)}) == pytest.approx(2.5)  # a group with one usable method
 
 
 def test_purpose_weighted_and_per_kind_weigh_the_aimed_methods_in_one_sum():
     """Round fourteen's candidates, by hand: Stouffer's z with the methods aimed at one kind of thief weighed 2 (1 plus
     the one group of gifviz.audit.names.ATTACK_EVIDENCE that holds each), and Stouffer's z of the kinds' own z."""
-    from scipy import stats
-
-    def at(z: float) -> Calibration:
-        return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
-
-    others = {m: at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
+    others = {m: _at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")}
     weighted, kinds, plain = FUSIONS["purpose-weighted"], FUSIONS["per-kind"], FUSIONS["stouffer"]
-    prob = {**others, "dark-knowledge": at(3.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    prob = {**others, "dark-knowledge": _at(3.0), "off-task": _at(0.0), "source-flips": _at(0.0)}
     assert weighted(prob) == pytest.approx(2 * 3.0 / math.sqrt(5 + 3 * 4))
     assert kinds(prob) == pytest.approx(3.0 / math.sqrt(3))  # three kinds: dark knowledge alone, off-task, the rest
-    label = {**others, "dark-knowledge": at(0.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    label = {**others, "dark-knowledge": _at(0.0), "off-task": _at(2.0), "source-flips": _at(2.0)}
     assert weighted(label) == pytest.approx(2 * 4.0 / math.sqrt(17))
     assert kinds(label) == pytest.approx((4.0 / math.sqrt(2)) / math.sqrt(3))
     # seen by the methods aimed at none: the rest's one vote (its own Stouffer's z)
-    general = {**{m: at(1.0) for m in others}, "dark-knowledge": at(0.0), "off-task": at(0.0), "source-flips": at(0.0)}
+    general = {
+        **{m: _at(1.0) for m in others},
+        "dark-knowledge": _at(0.0),
+        "off-task": _at(0.0),
+        "source-flips": _at(0.0),
+    }
     assert kinds(general) == pytest.approx(math.sqrt(5) / math.sqrt(3))
     assert weighted(general) == pytest.approx(5.0 / math.sqrt(17))
     # a sum, not a maximum: a method aimed at a kind that sees nothing pulls the others down (by-attack ignores it)
-    assert weighted({**prob, "off-task": at(-2.0)}) < weighted(prob)
+    assert weighted({**prob, "off-task": _at(-2.0)}) < weighted(prob)
     # no aimed method among those that can compare it (an audit of --methods without them): stouffer
-    assert weighted(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))
-    assert kinds(others | {"cka": at(2.0)}) == pytest.approx(plain(others | {"cka": at(2.0)}))
+    assert weighted(others | {"cka": _at(2.0)}) == pytest.approx(plain(others | {"cka": _at(2.0)}))
+    assert kinds(others | {"cka": _at(2.0)}) == pytest.approx(plain(others | {"cka": _at(2.0)}))
     # a label-only API: dark knowledge gives no distance, off-task and source flips (top-1 answers) still do
-    label_only = {"modelgif": at(1.0), "off-task": at(2.0), "source-flips": at(2.0)}
+    label_only = {"modelgif": _at(1.0), "off-task": _at(2.0), "source-flips": _at(2.0)}
     assert weighted(label_only) == pytest.approx(9.0 / 3.0)
     assert kinds(label_only) == pytest.approx((1.0 + 4.0 / math.sqrt(2)) / math.sqrt(2))
     # only aimed methods: no vote for the methods aimed at none
-    aimed_only = {"dark-knowledge": at(3.0), "off-task": at(1.0)}
+    aimed_only = {"dark-knowledge": _at(3.0), "off-task": _at(1.0)}
     assert weighted(aimed_only) == pytest.approx(8.0 / math.sqrt(8))
     assert kinds(aimed_only) == pytest.approx(4.0 / math.sqrt(2))

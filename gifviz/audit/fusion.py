@@ -116,10 +116,13 @@ def by_attack(calibrations: Mapping[str, Calibration]) -> float:
     divides one method's evidence by the square root of the number fused: a probability thief that only dark knowledge
     sees, at z near 2-3 among seven methods near 0, fuses to about 1, within the innocent models' spread (round
     thirteen, benchmarks/results/round-thirteen/DECLARED.md)."""
-    hypotheses = [calibrations] + [
-        {m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()
-    ]
-    return max(stouffer(h) for h in hypotheses if h)
+    return max(stouffer(h) for h in [calibrations, *_aimed_groups(calibrations)] if h)
+
+
+def _aimed_groups(calibrations: Mapping[str, Calibration]) -> list[dict[str, Calibration]]:
+    """The calibrations of each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, in its order (a group none of
+    whose methods can compare the model is empty)."""
+    return [{m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()]
 
 
 def _aims(method: str) -> int:
@@ -143,8 +146,7 @@ def per_kind(calibrations: Mapping[str, Calibration]) -> float:
     methods aimed at none, fused by :func:`stouffer` over its usable methods; then the groups' z summed and divided by
     the square root of their number, so each kind has one vote whatever its number of methods (round fourteen).
     Without an aimed method it is ``stouffer``."""
-    groups = [{m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()]
-    groups.append({m: c for m, c in calibrations.items() if not _aims(m)})
+    groups = [*_aimed_groups(calibrations), {m: c for m, c in calibrations.items() if not _aims(m)}]
     z = [stouffer(group) for group in groups if group]
     return sum(z) / math.sqrt(len(z))
 
