@@ -95,9 +95,11 @@ def zoo_aucs(
     store: FieldStore | None,
     calibration: str = DEFAULT_CALIBRATION,
     verdicts: list[dict] | None = None,
+    readings: list[dict] | None = None,
 ) -> pd.DataFrame:
     """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo; ``verdicts``, when
-    given, receives each candidate fusion's combined verdict of every model it scored (:func:`source_verdicts`)."""
+    given, receives each candidate fusion's combined verdict of every model it scored (:func:`source_verdicts`), and
+    ``readings`` every scored model's calibration per method in the shipped audit (:func:`source_readings`)."""
     zoo = Zoo.open(manifest)
     cases = ipp.ipp_cases(zoo)
     references, pool = default_references(zoo, n_refs, store)
@@ -125,6 +127,8 @@ def zoo_aucs(
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
         audits.update({column: result.reread(**changes) for column, changes in OTHER_READINGS.items()})
+        if readings is not None:
+            readings += source_readings(zoo, result, own, methods)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
@@ -167,6 +171,43 @@ def without_cross_task(result: AuditResult) -> AuditResult:
     for every suspect, and each read by the audit's calibration rule (no model runs again)."""
     recombined = dataclasses.replace(result, evidence=dataclasses.replace(result.evidence, other_classes=frozenset()))
     return dataclasses.replace(recombined, rows=tuple(recombined.assessed(recombined.roles)))
+
+
+def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], methods: tuple[str, ...]) -> list[dict]:
+    """Each model the cases score, per method and for ``combined``: its calibration in the shipped audit, with its
+    group (its attack category, or ``innocent-same`` / ``innocent-other`` for the innocent models of the source's
+    task and of the transfer task) and the categories it is a negative of. ``benchmarks/fit_fusion_weights.py``
+    refits a fusion from these rows without running a model."""
+    groups: dict[str, str] = {}
+    negative_of: dict[str, list[str]] = {}
+    for case in cases:
+        groups.update(dict.fromkeys(case.positives, case.category))
+        for model_id in case.negatives:
+            negative_of.setdefault(model_id, []).append(case.category)
+            groups[model_id] = "innocent-other" if case.category == "transfer" else "innocent-same"
+    rows = []
+    for model_id, group in groups.items():
+        spec = zoo.spec(model_id)
+        for method in (*methods, COMBINED):
+            row = result.row(model_id, method)
+            rows.append(
+                {
+                    "zoo": zoo.name,
+                    "source": result.roles.source,
+                    "model": model_id,
+                    "group": group,
+                    "neg_of": ";".join(negative_of.get(model_id, [])),
+                    "architecture": spec.arch or "unrecorded",
+                    "queried": _queried(spec) if group.startswith("extract") else "",
+                    "method": method,
+                    "score": row.score,
+                    "p_tail": row.p_tail,
+                    "p_value": row.p_value,
+                    "verdict": row.verdict,
+                    "usable": row.usable,
+                }
+            )
+    return rows
 
 
 def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
@@ -297,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
     parser.add_argument(
-        "--out", metavar="DIR", help="write selection.csv, verdicts.csv, verdicts_by_model.csv and selection.json here"
+        "--out",
+        metavar="DIR",
+        help="write selection.csv, verdicts.csv, verdicts_by_model.csv, readings.csv and selection.json here",
     )
     args = parser.parse_args(argv)
     if len(args.zoos) < 2:
@@ -306,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     store = None if args.no_cache else FieldStore()
     field = FieldConfig(steps=args.steps)
     verdicts: list[dict] = []
+    readings: list[dict] = []
     try:
         table = pd.concat(
-            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts) for z in args.zoos],
+            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts, readings) for z in args.zoos],
             ignore_index=True,
         )
     except GifvizError as error:
@@ -379,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                 out / "selection.csv": everything.to_csv(index=False),
                 out / "verdicts.csv": counts.to_csv(),
                 out / "verdicts_by_model.csv": pd.DataFrame(verdicts).to_csv(index=False),
+                out / "readings.csv": pd.DataFrame(readings).to_csv(index=False),
                 out / "selection.json": json.dumps(provenance, indent=2),
             }
         )

@@ -17,14 +17,16 @@ from scipy import stats
 from gifviz.audit import FUSIONS, AuditError, ReadingSettings, SelfCheck, audit, calibrate, verify_unlearning
 from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence
+from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence, weighted_stouffer
 from gifviz.audit.names import (
+    AUDIT_METHODS,
     CROSS_TASK_METHODS,
     DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_NULL_CENTRE,
     DEFAULT_RATE_SPREAD,
+    FITTED_WEIGHTS,
     FUSION_NAMES,
     SAME_ARCH,
     SELF_CALIBRATED_METHODS,
@@ -745,3 +747,16 @@ def test_purpose_weighted_and_per_kind_weigh_the_aimed_methods_in_one_sum():
     aimed_only = {"dark-knowledge": _at(3.0), "off-task": _at(1.0)}
     assert weighted(aimed_only) == pytest.approx(8.0 / math.sqrt(8))
     assert kinds(aimed_only) == pytest.approx(4.0 / math.sqrt(2))
+
+
+def test_weighted_stouffer_keeps_a_unit_variance_and_weighs_unnamed_methods_one():
+    """Round fifteen's fusion, by hand: ``sum w z / sqrt(sum w^2)`` over the usable methods; equal weights are
+    Stouffer's z, and a method without a weight (ZEST, say) counts 1."""
+    calibrations = {"modelgif": _at(1.0), "dark-knowledge": _at(3.0), "zest": _at(-1.0)}
+    weights = {"modelgif": 0.5, "dark-knowledge": 2.0}
+    assert weighted_stouffer(calibrations, weights) == pytest.approx((0.5 + 6.0 - 1.0) / math.sqrt(0.25 + 4 + 1))
+    assert weighted_stouffer(calibrations, {}) == pytest.approx(FUSIONS["stouffer"](calibrations))
+    # a weight scales its method's z and the norm together: one method alone reads its own z whatever its weight
+    assert weighted_stouffer({"dark-knowledge": _at(2.5)}, weights) == pytest.approx(2.5)
+    # the shipped table names only methods the audit has, each with a positive weight
+    assert set(FITTED_WEIGHTS) <= set(AUDIT_METHODS) and all(w > 0 for w in FITTED_WEIGHTS.values())

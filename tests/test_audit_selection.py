@@ -128,6 +128,38 @@ def test_each_models_verdict_names_its_architecture_and_only_a_thief_what_it_que
     assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows.values())
 
 
+def test_each_models_readings_name_its_group_and_the_categories_it_is_a_negative_of(selection):
+    specs = {
+        "thief": SimpleNamespace(id="thief", arch="mlp", extra={"recipe": {"data": "natural"}}),
+        "ind": SimpleNamespace(id="ind", arch="cnn", extra={}),
+        "other-task": SimpleNamespace(id="other-task", arch=None, extra={}),
+    }
+    zoo = SimpleNamespace(name="z", spec=specs.__getitem__)
+    tails = {("thief", "modelgif"): 0.01, ("thief", "combined"): 0.02, ("ind", "modelgif"): 0.4}
+
+    def row(model_id: str, method: str) -> SimpleNamespace:
+        p_tail = tails.get((model_id, method), 0.5)
+        return SimpleNamespace(score=1.0 - p_tail, p_tail=p_tail, p_value=0.5, verdict="independent", usable=True)
+
+    result = SimpleNamespace(roles=SimpleNamespace(source="src"), row=row)
+    cases = [
+        IppCase("src", "extract-label", ("thief",), ("ind",)),
+        IppCase("src", "extract-prob", (), ("ind",)),
+        IppCase("src", "transfer", (), ("other-task",)),
+    ]
+    rows = selection.source_readings(zoo, result, cases, ("modelgif",))
+    by = {(r["model"], r["method"]): r for r in rows}
+    assert set(by) == {(m, method) for m in specs for method in ("modelgif", "combined")}
+    assert by[("thief", "modelgif")]["group"] == "extract-label" and by[("thief", "modelgif")]["p_tail"] == 0.01
+    assert by[("thief", "combined")]["p_tail"] == 0.02 and by[("thief", "modelgif")]["queried"] == "natural"
+    # an innocent model of the source's task is a negative of every category it was scored in, in the cases' order
+    assert by[("ind", "modelgif")]["group"] == "innocent-same"
+    assert by[("ind", "modelgif")]["neg_of"] == "extract-label;extract-prob"
+    assert by[("other-task", "modelgif")]["group"] == "innocent-other"
+    assert by[("other-task", "modelgif")]["architecture"] == "unrecorded"
+    assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows)
+
+
 def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_another_task(selection, tmp_path):
     from lineage_zoo import lineage_zoo
 

@@ -16,7 +16,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
 - ``purpose-weighted`` (round fourteen's first candidate): Stouffer's weighted z, each method weighed 1 plus the
   number of kinds of thief it is aimed at;
 - ``per-kind`` (round fourteen's second candidate): Stouffer's z of each kind of evidence's own Stouffer's z (each
-  group of ``ATTACK_EVIDENCE``, and the methods aimed at none).
+  group of ``ATTACK_EVIDENCE``, and the methods aimed at none);
+- ``fitted-weights`` (round fifteen's candidate): Stouffer's weighted z with the weights of
+  :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by ``benchmarks/fit_fusion_weights.py``.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -43,7 +45,14 @@ import numpy as np
 from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
-from gifviz.audit.names import ATTACK_EVIDENCE, DEFAULT_FUSION, DEFAULT_ONE_METHOD, FUSION_NAMES, ONE_METHOD_READINGS
+from gifviz.audit.names import (
+    ATTACK_EVIDENCE,
+    DEFAULT_FUSION,
+    DEFAULT_ONE_METHOD,
+    FITTED_WEIGHTS,
+    FUSION_NAMES,
+    ONE_METHOD_READINGS,
+)
 from gifviz.audit.roles import check_choice
 
 # A fusion reads the calibrations of the methods that can compare a model, by method name (``by-attack`` groups them).
@@ -151,6 +160,22 @@ def per_kind(calibrations: Mapping[str, Calibration]) -> float:
     return sum(z) / math.sqrt(len(z))
 
 
+def weighted_stouffer(calibrations: Mapping[str, Calibration], weights: Mapping[str, float]) -> float:
+    """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the usable methods (a method without a
+    weight counts 1): a unit variance for independent z whatever the weights."""
+    w = {m: weights.get(m, 1.0) for m in calibrations}
+    return sum(w[m] * _z(c) for m, c in calibrations.items()) / math.sqrt(sum(x * x for x in w.values()))
+
+
+def fitted_weights(calibrations: Mapping[str, Calibration]) -> float:
+    """:func:`weighted_stouffer` with :data:`gifviz.audit.names.FITTED_WEIGHTS`. Round fifteen's candidate
+    (benchmarks/results/round-fifteen/DECLARED.md): eight methods fused with equal weights let the ones that see
+    nothing of a kind of thief dilute the one that does; which method deserves more weight is a question the seen
+    zoos can answer, and a cross-fit on two halves of them says whether the answer holds on zoos it was not fitted
+    on."""
+    return weighted_stouffer(calibrations, FITTED_WEIGHTS)
+
+
 FUSIONS: dict[str, Fusion] = {
     "stouffer": stouffer,
     "fisher": fisher,
@@ -161,6 +186,7 @@ FUSIONS: dict[str, Fusion] = {
     "by-attack": by_attack,
     "purpose-weighted": purpose_weighted,
     "per-kind": per_kind,
+    "fitted-weights": fitted_weights,
 }
 # The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
 # it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
@@ -177,6 +203,7 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "by-attack": 0.5,
     "purpose-weighted": 0.5,
     "per-kind": 0.5,
+    "fitted-weights": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 

@@ -17,6 +17,7 @@ FUSION_NAMES = (
     "by-attack",
     "purpose-weighted",
     "per-kind",
+    "fitted-weights",
 )
 # Stouffer's z of each method's Student-t tail since round eleven (benchmarks/results/round-eleven/DECLARED.md):
 # declared before it was scored, chosen on the 32 seen zoos of seeds 65-96 (criterion 0.909 against 0.889 for
@@ -88,6 +89,11 @@ ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
     "label-only extraction with images of no class": ("off-task", SOURCE_FLIPS),
 }
+# The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
+# on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each
+# method's weight over (0.25, 0.5, 1, 1.5, 2, 3) for the audit's criterion (its command and output are in that
+# folder). A method not named here (ZEST, say) weighs 1.
+FITTED_WEIGHTS: dict[str, float] = {}
 # Methods whose values are read raw whatever the calibration rule: their evidence is already taken against the
 # independents (the relative rule would subtract the independents a second time).
 SELF_CALIBRATED_METHODS = (SOURCE_FLIPS,)
