@@ -27,7 +27,9 @@ candidate), whose criteria and verdicts are printed beside the shipped audit's. 
 verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
 for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and
 what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
-queried and by architecture; descriptive too.
+queried and by architecture; descriptive too. ``readings.csv`` keeps every scored model's calibration per method,
+and ``fused_null.csv`` the members of each one's fused null, from which ``benchmarks/fit_fusion_weights.py``
+recomputes any fusion exactly.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -96,10 +98,12 @@ def zoo_aucs(
     calibration: str = DEFAULT_CALIBRATION,
     verdicts: list[dict] | None = None,
     readings: list[dict] | None = None,
+    null: list[dict] | None = None,
 ) -> pd.DataFrame:
     """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo; ``verdicts``, when
     given, receives each candidate fusion's combined verdict of every model it scored (:func:`source_verdicts`), and
-    ``readings`` every scored model's calibration per method in the shipped audit (:func:`source_readings`)."""
+    ``readings`` every scored model's calibration per method in the shipped audit (:func:`source_readings`), and
+    ``null`` the members of each one's fused null (:func:`source_fused_null`)."""
     zoo = Zoo.open(manifest)
     cases = ipp.ipp_cases(zoo)
     references, pool = default_references(zoo, n_refs, store)
@@ -129,6 +133,8 @@ def zoo_aucs(
         audits.update({column: result.reread(**changes) for column, changes in OTHER_READINGS.items()})
         if readings is not None:
             readings += source_readings(zoo, result, own, methods)
+        if null is not None:
+            null += source_fused_null(zoo, result, own)
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
@@ -207,6 +213,28 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
                     "usable": row.usable,
                 }
             )
+    return rows
+
+
+def source_fused_null(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
+    """For each model the cases score whose ``combined`` fuses several methods, the members of its fused null
+    (:meth:`gifviz.audit.run_audit.AuditResult.fused_null`): each independent's calibration per fused method against
+    the other independents. With :func:`source_readings`, any fusion's ``combined`` score and verdict can be
+    recomputed exactly without running a model (``benchmarks/fit_fusion_weights.py``)."""
+    rows = []
+    for model_id in dict.fromkeys(m for case in cases for m in (*case.positives, *case.negatives)):
+        for member, calibrations in result.fused_null(model_id).items():
+            rows += [
+                {
+                    "zoo": zoo.name,
+                    "source": result.roles.source,
+                    "model": model_id,
+                    "member": member,
+                    "method": method,
+                    "p_tail": calibration.p_tail,
+                }
+                for method, calibration in calibrations.items()
+            ]
     return rows
 
 
@@ -340,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         metavar="DIR",
-        help="write selection.csv, verdicts.csv, verdicts_by_model.csv, readings.csv and selection.json here",
+        help="write selection.csv, verdicts.csv, verdicts_by_model.csv, readings.csv, fused_null.csv and "
+        "selection.json here",
     )
     args = parser.parse_args(argv)
     if len(args.zoos) < 2:
@@ -350,9 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     field = FieldConfig(steps=args.steps)
     verdicts: list[dict] = []
     readings: list[dict] = []
+    null: list[dict] = []
     try:
         table = pd.concat(
-            [zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts, readings) for z in args.zoos],
+            [
+                zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts, readings, null)
+                for z in args.zoos
+            ],
             ignore_index=True,
         )
     except GifvizError as error:
@@ -424,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 out / "verdicts.csv": counts.to_csv(),
                 out / "verdicts_by_model.csv": pd.DataFrame(verdicts).to_csv(index=False),
                 out / "readings.csv": pd.DataFrame(readings).to_csv(index=False),
+                out / "fused_null.csv": pd.DataFrame(null).to_csv(index=False),
                 out / "selection.json": json.dumps(provenance, indent=2),
             }
         )

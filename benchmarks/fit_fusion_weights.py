@@ -1,138 +1,192 @@
 """Fit the weights of ``combined``'s weighted Stouffer fusion on seen stress zoos, and estimate them by cross-fitting.
 
-Input: the ``readings.csv`` that ``benchmarks/audit_selection.py --out DIR`` writes (every scored model's calibration
-per method in the shipped audit: ``zoo, source, model, group, neg_of, queried, method, p_tail, usable``). No model
-runs: a fusion is recomputed from the per-method tail p-values.
+Input: the ``readings.csv`` and ``fused_null.csv`` that ``benchmarks/audit_selection.py --out DIR`` writes: every
+scored model's calibration per method in the shipped audit (``zoo, source, model, group, neg_of, method, p_tail,
+usable``), and the members of each one's fused null with their own per-method calibrations (``zoo, source, model,
+member, method, p_tail``). No model runs: any fusion is recomputed from the tail p-values, exactly as the audit reads
+it (:func:`gifviz.audit.fusion.combined_evidence`): the model's fused statistic against its null members' fused
+statistics, the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict
+of :func:`gifviz.audit.calibration.calibrate`. With equal weights the recomputed scores are the audit's own
+``combined`` (``stouffer``) scores; the script prints the largest difference.
 
-The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a
-model (``gifviz.audit.fusion.fitted_weights``). The audit then reads that statistic against the independents' own
-(each fused from its calibration against the other independents). Here that second reading is approximated: each
-model's fused value is standardised by the mean and standard deviation (floored at the audit's 0.5) of the fused
-values of the source's innocent models of its task, the model itself left out. Those innocent models are the
-independents, each read leave-one-out, so this is the audit's null up to which independents each was read against.
-The approximation only ranks; the audit's own figures come from ``audit_selection.py``.
+The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a model
+(:func:`gifviz.audit.fusion.weighted_stouffer`).
 
 Objective: the audit's criterion (the mean over categories of the worst-case AUC across zoos) over the four
 categories whose ``combined`` fuses several methods: fine-tuning, pruning, label and probability extraction. Transfer
 models and the innocent models of the other task are read by ModelGiF alone (the cross-task rule), whose own reading
-no weight changes. Search: every weight starts at 1; for each method in turn, the weight in :data:`GRID` that raises
-the objective most replaces it (a strict gain only); passes repeat until one changes nothing (at most
-:data:`MAX_PASSES`). A coordinate search over a coarse grid of positive weights, written here because the objective
-is a minimum over zoos of rank statistics (no gradient, many flat steps), and eight weights on a six-value grid are
-too many to enumerate (1.7 million evaluations).
+no weight changes; so the audit's five-category criterion moves by four fifths of this one's. Search: every weight
+starts at 1; for each method in turn, the weight in :data:`GRID` that raises the objective most replaces it (a strict
+gain only); passes repeat until one changes nothing (at most :data:`MAX_PASSES`). A coordinate search over a coarse
+grid of positive weights, written here because the objective is a minimum over zoos of rank statistics (no gradient,
+many flat steps), and eight weights on a six-value grid are too many to enumerate (1.7 million evaluations).
 
 Cross-fitting: the zoos are split in two halves in the natural order of their names (seed 97 before 100); weights
 fitted on each half are scored on the other, beside Stouffer's equal weights on the same half. The estimate of the
 gain is the mean of the two halves' differences. The weights to ship are those fitted on every zoo given (printed
-last, as JSON).
+last, as JSON). The innocent models of the source's task called ``derived`` at the audit's rate are counted for both.
 
-    python benchmarks/fit_fusion_weights.py DIR/readings.csv ... [--out FILE]
+    python benchmarks/fit_fusion_weights.py DIR ... [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score
 
+from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
+from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS
+from gifviz.audit.names import DEFAULT_ALPHA
+from gifviz.bench import ipp
 from gifviz.outputs import write_files
 
 CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob")
+INNOCENT = "innocent-same"  # the innocent models of the source's task: the negatives of every category above
 GRID = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 MAX_PASSES = 5
-INNOCENT = "innocent-same"  # the source's independents of its task, each read leave-one-out
-SPREAD_FLOOR = 0.5  # the audit's floor of a fused null's spread (gifviz.audit.fusion.FUSED_SPREAD_FLOORS)
-P_FLOOR = 1e-15  # the audit's clip of a tail p-value before the inverse normal (gifviz.audit.fusion)
+ALPHA = DEFAULT_ALPHA
+# Kept in step with the audit by a test: the p clip before the inverse normal, and the fused null's spread floors.
+P_FLOOR = 1e-15
+SPREAD_FLOOR = FUSED_SPREAD_FLOORS["fitted-weights"]
+RELATIVE_FLOOR = CALIBRATION_SPREAD_FLOOR
 
 
-def load_readings(paths: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
-    """One row per (zoo, source, model) scored in a fused category or as an innocent of the source's task, one column
-    of tail z per method (NaN where the method cannot compare the model), and the methods in column order."""
-    frames = [
-        pd.read_csv(p, dtype={"neg_of": str, "queried": str}, keep_default_na=False, na_values=[""]) for p in paths
-    ]
-    readings = pd.concat(frames, ignore_index=True).drop_duplicates(["zoo", "source", "model", "method"])
-    readings = readings[readings["method"] != "combined"]
-    readings = readings[readings["usable"].astype(str) == "True"]
-    readings = readings.assign(z=stats.norm.isf(readings["p_tail"].clip(P_FLOOR, 1 - P_FLOOR)))
-    methods = list(dict.fromkeys(readings["method"]))
-    key = ["zoo", "source", "model", "group", "neg_of", "queried"]
-    for column in ("neg_of", "queried"):
-        readings[column] = readings[column].fillna("")
-    wide = readings.pivot_table(index=key, columns="method", values="z").reset_index()
-    wide = wide[wide["group"].isin((*CATEGORIES, INNOCENT))].reset_index(drop=True)
-    return wide, [m for m in methods if m in wide.columns]
+@dataclasses.dataclass(frozen=True)
+class Readings:
+    """The models a fit reads and their null members.
+
+    Attributes:
+        models: one row per (zoo, source, model) scored in :data:`CATEGORIES` or as :data:`INNOCENT`, with its tail z
+            per method (NaN where the method cannot compare it) and ``combined``, the audit's own score.
+        members: one row per member of a model's fused null, its tail z per method, and ``row``, the index of its
+            model in ``models``.
+        methods: the methods, in the order the readings name them.
+    """
+
+    models: pd.DataFrame
+    members: pd.DataFrame
+    methods: list[str]
+
+    def subset(self, zoos: Sequence[str]) -> Readings:
+        """The readings of ``zoos`` only (rows renumbered)."""
+        keep = self.models["zoo"].isin(zoos).to_numpy()
+        renumber = np.cumsum(keep) - 1
+        members = self.members[keep[self.members["row"].to_numpy()]]
+        members = members.assign(row=renumber[members["row"].to_numpy()])
+        return Readings(self.models[keep].reset_index(drop=True), members.reset_index(drop=True), self.methods)
+
+
+def _tail_z(p_tail: pd.Series) -> np.ndarray:
+    return stats.norm.isf(p_tail.astype(float).clip(P_FLOOR, 1 - P_FLOOR))
+
+
+def load_readings(readings: Sequence[str], nulls: Sequence[str]) -> Readings:
+    """:class:`Readings` from audit_selection's ``readings.csv`` and ``fused_null.csv`` files (in pairs)."""
+    text = {"neg_of": str, "queried": str, "model": str, "member": str}
+    long = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in readings])
+    long = long[long["group"].isin((*CATEGORIES, INNOCENT))].fillna({"neg_of": "", "queried": ""})
+    key = ["zoo", "source", "model"]
+    audit = long[long["method"] == "combined"].set_index(key)["score"]
+    usable = long[(long["method"] != "combined") & (long["usable"].astype(str) == "True")]
+    methods = list(dict.fromkeys(usable["method"]))
+    models = usable.assign(z=_tail_z(usable["p_tail"])).pivot_table(index=key, columns="method", values="z")
+    labels = long.drop_duplicates(key).set_index(key)[["group", "neg_of"]]
+    models = labels.join(models, how="inner").join(audit.rename("combined")).reset_index()
+    null = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in nulls])
+    null = null.assign(z=_tail_z(null["p_tail"])).pivot_table(index=[*key, "member"], columns="method", values="z")
+    rows = pd.Series(np.arange(len(models)), index=pd.MultiIndex.from_frame(models[key]))
+    null = null.reset_index()
+    null = null[pd.MultiIndex.from_frame(null[key]).isin(rows.index)]
+    members = null.assign(row=rows.loc[pd.MultiIndex.from_frame(null[key])].to_numpy())
+    return Readings(models, members.reset_index(drop=True), methods)
 
 
 def fused(frame: pd.DataFrame, methods: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
     """Stouffer's weighted z ``(M,)`` of each row's usable methods (missing weights are 1)."""
-    z = frame[list(methods)].to_numpy(dtype=float)
+    z = frame.reindex(columns=list(methods)).to_numpy(dtype=float)
     w = np.array([weights.get(m, 1.0) for m in methods])
     usable = ~np.isnan(z)
     return np.nansum(z * w, axis=1) / np.sqrt((usable * w**2).sum(axis=1))
 
 
-def standardised(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:
-    """Each value ``(M,)`` read against its source's innocent models (leave-one-out): the approximate second
-    calibration of the module docstring."""
-    scores = np.empty(len(values))
-    for _, index in frame.groupby(["zoo", "source"]).indices.items():
-        own = values[index]
-        innocent = frame["group"].to_numpy()[index] == INNOCENT
-        null = own[innocent]
-        n, total, squares = len(null), null.sum(), (null**2).sum()
-        mean = np.full(len(index), total / n)
-        var = np.full(len(index), (squares - total**2 / n) / (n - 1))
-        mean[innocent] = (total - null) / (n - 1)  # an innocent model is left out of its own null
-        var[innocent] = ((squares - null**2) - (total - null) ** 2 / (n - 1)) / (n - 2)
-        scores[index] = (own - mean) / np.maximum(np.sqrt(np.maximum(var, 0.0)), SPREAD_FLOOR)
-    return scores
+def calibrated(readings: Readings, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Each model's ``combined`` under ``weights``, read against its fused null as the audit reads it: ``score``,
+    ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a`` with fewer than 2 members)."""
+    statistic = fused(readings.models, readings.methods, weights)
+    null = fused(readings.members, readings.methods, weights)
+    row = readings.members["row"].to_numpy()
+    m = len(readings.models)
+    n = np.bincount(row, minlength=m).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(row, null, minlength=m) / n
+        spread = np.sqrt(np.bincount(row, (null - mean[row]) ** 2, minlength=m) / (n - 1))
+        spread = np.maximum.reduce([spread, RELATIVE_FLOOR * np.abs(mean), np.full(m, SPREAD_FLOOR)])
+        score = (statistic - mean) / spread
+        at_least = np.bincount(row, null >= statistic[row], minlength=m)
+        p_value = (1 + at_least) / (n + 1)
+        p_tail = stats.t.cdf((mean - statistic) / (spread * np.sqrt(1 + 1 / n)), df=n - 1)
+    members = zip(p_value, p_tail, n, strict=True)
+    verdict = [decide(p, t, int(k), ALPHA) if k >= MIN_INDEPENDENTS else "n/a" for p, t, k in members]
+    return pd.DataFrame({"score": score, "p_value": p_value, "p_tail": p_tail, "verdict": verdict})
 
 
-def worst_aucs(frame: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
+def worst_aucs(models: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
     """Per category, the worst AUC across zoos: its models against the innocent models it is scored against, pooled
-    over the zoo's sources as the audit's benchmark pools them."""
-    worst = dict.fromkeys(CATEGORIES, 1.0)
-    group, neg_of = frame["group"].to_numpy(), frame["neg_of"].to_numpy()
-    for _, index in frame.groupby("zoo").indices.items():
+    over the zoo's sources as the audit's benchmark pools them (a category a zoo lacks is not read there)."""
+    worst = dict.fromkeys(CATEGORIES, math.nan)
+    group, neg_of = models["group"].to_numpy(), models["neg_of"].to_numpy()
+    for _, index in models.groupby("zoo").indices.items():
         for category in CATEGORIES:
             positive = index[group[index] == category]
             negative = index[np.array([category in n.split(";") for n in neg_of[index]])]
             if len(positive) and len(negative):
                 labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
-                auc = roc_auc_score(labels, np.r_[scores[positive], scores[negative]])
-                worst[category] = min(worst[category], float(auc))
+                auc = float(ipp.auc(labels, np.r_[scores[positive], scores[negative]]))
+                worst[category] = auc if math.isnan(worst[category]) else min(worst[category], auc)
     return worst
 
 
-def criterion(frame: pd.DataFrame, methods: Sequence[str], weights: Mapping[str, float]) -> float:
-    """The mean over :data:`CATEGORIES` of the worst-case AUC across the zoos of ``frame``."""
-    return float(np.mean(list(worst_aucs(frame, standardised(frame, fused(frame, methods, weights))).values())))
+def criterion(readings: Readings, weights: Mapping[str, float]) -> float:
+    """The mean over :data:`CATEGORIES` of the worst-case AUC across the zoos of ``readings``."""
+    worst = worst_aucs(readings.models, calibrated(readings, weights)["score"].to_numpy())
+    return float(np.nanmean(list(worst.values())))
 
 
-def fit(frame: pd.DataFrame, methods: Sequence[str], log=print) -> dict[str, float]:
+def innocent_derived(readings: Readings, weights: Mapping[str, float]) -> tuple[int, int]:
+    """How many readings of innocent models of the source's task ``combined`` calls ``derived``, of how many."""
+    innocent = (readings.models["group"] == INNOCENT).to_numpy()
+    verdicts = calibrated(readings, weights)["verdict"].to_numpy()[innocent]
+    return int((verdicts == "derived").sum()), int(innocent.sum())
+
+
+def fit(readings: Readings, log: Callable[[str], None] = print) -> dict[str, float]:
     """The weights of the coordinate search of the module docstring."""
-    weights = dict.fromkeys(methods, 1.0)
-    best = criterion(frame, methods, weights)
+    weights = dict.fromkeys(readings.methods, 1.0)
+    best = criterion(readings, weights)
     for done in range(MAX_PASSES):
         changed = False
-        for method in methods:
+        for method in readings.methods:
             for value in GRID:
                 trial = {**weights, method: value}
-                score = criterion(frame, methods, trial)
+                score = criterion(readings, trial)
                 if score > best + 1e-9:
                     best, weights, changed = score, trial, True
         log(f"  pass {done + 1}: criterion {best:.4f}, weights {weights}")
         if not changed:
             break
+    else:
+        log(f"  stopped after {MAX_PASSES} passes, still changing")
     return weights
 
 
@@ -141,55 +195,76 @@ def _natural(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("readings", nargs="+", metavar="readings.csv", help="from audit_selection.py --out DIR")
-    parser.add_argument("--out", metavar="FILE", help="write the fitted weights and the cross-fit as JSON here")
-    args = parser.parse_args(argv)
-    frame, methods = load_readings(args.readings)
-    zoos = sorted(dict.fromkeys(frame["zoo"]), key=_natural)
-    if len(zoos) < 4:
-        print("fit_fusion_weights: error: cross-fitting needs at least 4 zoos", file=sys.stderr)
-        return 2
-    halves = [zoos[: len(zoos) // 2], zoos[len(zoos) // 2 :]]
+def cross_fit(readings: Readings, halves: Sequence[Sequence[str]]) -> list[dict]:
+    """For each half, the weights fitted on the other half and its criterion there, beside equal weights'."""
     folds = []
     for held, other in ((0, 1), (1, 0)):
-        train, test = frame[frame["zoo"].isin(halves[other])], frame[frame["zoo"].isin(halves[held])]
+        train, test = readings.subset(halves[other]), readings.subset(halves[held])
         print(f"fit on {halves[other][0]}..{halves[other][-1]}, score on {halves[held][0]}..{halves[held][-1]}")
-        weights = fit(train.reset_index(drop=True), methods)
-        test = test.reset_index(drop=True)
-        fitted, equal = criterion(test, methods, weights), criterion(test, methods, {})
-        print(f"  held-out criterion: fitted {fitted:.4f}, stouffer {equal:.4f}, gain {fitted - equal:+.4f}")
+        weights = fit(train)
+        fitted, equal = criterion(test, weights), criterion(test, {})
+        print(f"  held-out criterion: fitted {fitted:.4f}, stouffer {equal:.4f}, gain {fitted - equal:+.5f}")
         folds.append(
             {
-                "fitted_on": halves[other],
-                "scored_on": halves[held],
+                "fitted_on": list(halves[other]),
+                "scored_on": list(halves[held]),
                 "weights": weights,
                 "fitted": fitted,
                 "stouffer": equal,
+                "innocent_derived": {"fitted": innocent_derived(test, weights), "stouffer": innocent_derived(test, {})},
             }
         )
-    gain = float(np.mean([f["fitted"] - f["stouffer"] for f in folds]))
+    return folds
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Fit, cross-fit and print; exit 2 with one line when there is too little to cross-fit."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("readings", nargs="+", metavar="DIR", help="audit_selection.py --out folders")
+    parser.add_argument("--out", metavar="FILE", help="write the fitted weights and the cross-fit as JSON here")
+    args = parser.parse_args(argv)
+    folders = [Path(d) for d in args.readings]
+    missing = [str(d / f) for d in folders for f in ("readings.csv", "fused_null.csv") if not (d / f).is_file()]
+    if missing:
+        print(f"fit_fusion_weights: error: {missing[0]} is missing; run audit_selection.py --out", file=sys.stderr)
+        return 2
+    readings = load_readings([d / "readings.csv" for d in folders], [d / "fused_null.csv" for d in folders])
+    zoos = sorted(dict.fromkeys(readings.models["zoo"]), key=_natural)
+    if len(zoos) < 4:
+        print("fit_fusion_weights: error: cross-fitting needs at least 4 zoos", file=sys.stderr)
+        return 2
+    check = calibrated(readings, {})["score"] - readings.models["combined"]
     print(
-        f"cross-fitted gain (mean of the two halves): {gain:+.4f}; "
-        "halves " + ", ".join(f"{f['fitted'] - f['stouffer']:+.4f}" for f in folds)
+        f"{len(zoos)} zoos, {len(readings.models)} model readings; equal weights against the audit's own combined "
+        f"scores: largest difference {np.nanmax(np.abs(check)):.2e}"
     )
+    folds = cross_fit(readings, [zoos[: len(zoos) // 2], zoos[len(zoos) // 2 :]])
+    gain = float(np.mean([f["fitted"] - f["stouffer"] for f in folds]))
+    halves = ", ".join(f"{f['fitted'] - f['stouffer']:+.5f}" for f in folds)
+    print(f"cross-fitted gain (mean of the two halves): {gain:+.5f}; halves {halves}")
     print(f"fit on all {len(zoos)} zoos")
-    weights = fit(frame, methods)
+    weights = fit(readings)
+    result = {
+        "readings": [str(d) for d in folders],
+        "zoos": zoos,
+        "methods": readings.methods,
+        "grid": list(GRID),
+        "folds": folds,
+        "cross_fitted_gain": gain,
+        "weights": weights,
+        "criterion_all_zoos": {"fitted": criterion(readings, weights), "stouffer": criterion(readings, {})},
+        "innocent_derived_all_zoos": {
+            "fitted": innocent_derived(readings, weights),
+            "stouffer": innocent_derived(readings, {}),
+        },
+    }
+    print(
+        f"in-sample criterion: fitted {result['criterion_all_zoos']['fitted']:.4f}, stouffer "
+        f"{result['criterion_all_zoos']['stouffer']:.4f}; innocent readings derived "
+        f"{result['innocent_derived_all_zoos']['fitted']} against {result['innocent_derived_all_zoos']['stouffer']}"
+    )
     print("weights to ship: " + json.dumps(weights))
     if args.out:
-        result = {
-            "readings": args.readings,
-            "methods": methods,
-            "grid": list(GRID),
-            "folds": folds,
-            "cross_fitted_gain": gain,
-            "weights": weights,
-            "criterion_all_zoos": {
-                "fitted": criterion(frame, methods, weights),
-                "stouffer": criterion(frame, methods, {}),
-            },
-        }
         print("wrote " + " and ".join(map(str, write_files({Path(args.out): json.dumps(result, indent=2)}))))
     return 0
 

@@ -473,6 +473,9 @@ def test_other_fusions_recombine_without_running_a_model(audited):
     for name in FUSIONS:
         other = audited.reread(fusion=name)
         assert other.fusion == name and other.provenance["fusion"]["name"] == name
+        # the fitted fusion says which weights it read (a later fit changes them); no other fusion has any
+        weights = dict(FITTED_WEIGHTS) if name == "fitted-weights" else None
+        assert other.provenance["fusion"]["weights"] == weights
         assert other.row("ft1").verdict == "derived"
         assert [r.calibration for r in other.rows if r.method != "combined"] == [
             r.calibration for r in audited.rows if r.method != "combined"
@@ -760,3 +763,19 @@ def test_weighted_stouffer_keeps_a_unit_variance_and_weighs_unnamed_methods_one(
     assert weighted_stouffer({"dark-knowledge": _at(2.5)}, weights) == pytest.approx(2.5)
     # the shipped table names only methods the audit has, each with a positive weight
     assert set(FITTED_WEIGHTS) <= set(AUDIT_METHODS) and all(w > 0 for w in FITTED_WEIGHTS.values())
+
+
+def test_the_fused_null_is_what_combined_is_read_against(audited):
+    """AuditResult.fused_null gives each member of a suspect's combined null with its own calibrations: fusing them and
+    reading the suspect's fused statistic against them gives combined's row (a leave-one-out suspect too), and a
+    suspect read by one method has none."""
+    fuse = FUSIONS[DEFAULT_FUSION]
+    for suspect in ("ft1", "ind0"):
+        members = audited.fused_null(suspect)
+        assert suspect not in members and set(members) <= set(audited.roles.independents)
+        used = {m: audited.row(suspect, m) for m in audited.methods if audited.row(suspect, m).usable}
+        assert all(set(c) <= set(used) for c in members.values())
+        second = calibrate(-fuse(used), [-fuse(c) for c in members.values()], 0.05, min_spread=0.5)
+        assert audited.row(suspect).score == pytest.approx(second.score)
+        assert audited.row(suspect).p_tail == pytest.approx(second.p_tail)
+    assert audited.fused_null("transfer") == {}  # the cross-task rule: ModelGiF's own reading, no fused null

@@ -1,10 +1,10 @@
-"""``benchmarks/fit_fusion_weights.py``: the approximate second calibration, the worst-case criterion, and a search
-that finds the one method that carries the evidence."""
+"""``benchmarks/fit_fusion_weights.py``: the audit's second calibration recomputed from readings, the worst-case
+criterion, a search that finds the one method that carries the evidence, and the cross-fit's halves."""
 
 from __future__ import annotations
 
 import importlib.util
-import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,79 +12,110 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from gifviz.audit import calibrate
+from gifviz.audit.fusion import _P_FLOOR, FUSED_SPREAD_FLOORS, weighted_stouffer
+from gifviz.audit.names import DEFAULT_ALPHA
+from tests.test_audit import _at
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fit_fusion_weights.py"
+CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob")
 
 
 @pytest.fixture(scope="module")
 def fitting():
     spec = importlib.util.spec_from_file_location("fit_fusion_weights", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass looks its module up
     spec.loader.exec_module(module)
-    return module
+    yield module
+    sys.modules.pop(spec.name, None)
 
 
-def _readings(path: Path, zoos: int = 4, seed: int = 0) -> Path:
-    """A readings.csv in audit_selection's layout: per zoo, 6 innocent models and 3 models of each category; method
-    ``signal`` sees the derived models (z near 2.5), ``noise`` sees nothing (z near 0 for everyone)."""
+def _folder(path: Path, zoos: int = 4, seed: int = 0) -> Path:
+    """audit_selection's readings.csv and fused_null.csv: per zoo, 6 innocent models and 3 models of each category;
+    method ``signal`` sees the derived models (z near 2.5), ``noise`` sees nothing. Each model's null is the innocent
+    models other than itself, with their own z."""
     rng = np.random.default_rng(seed)
-    rows = []
-    categories = ("finetune", "prune", "extract-label", "extract-prob")
+    readings, null = [], []
     for zoo in range(zoos):
-        models = [(f"ind-{i}", "innocent-same", ";".join(categories)) for i in range(6)]
-        models += [(f"{c}-{i}", c, "") for c in categories for i in range(3)]
+        name = f"gifviz-stress-{zoo + 9}"
+        models = [(f"ind-{i}", "innocent-same", ";".join(CATEGORIES)) for i in range(6)]
+        models += [(f"{c}-{i}", c, "") for c in CATEGORIES for i in range(3)]
+        z = {
+            (m, method): 2.5 * (g != "innocent-same") * (method == "signal") + rng.normal()
+            for m, g, _ in models
+            for method in ("signal", "noise")
+        }
         for model, group, neg_of in models:
-            derived = group != "innocent-same"
-            for method, z in (("signal", 2.5 * derived + rng.normal()), ("noise", rng.normal())):
-                rows.append(
+            row = {"zoo": name, "source": "src-a", "model": model, "group": group, "neg_of": neg_of, "queried": ""}
+            for method in ("signal", "noise"):
+                p = float(stats.norm.sf(z[(model, method)]))
+                readings.append({**row, "method": method, "score": 0.0, "p_tail": p, "usable": True})
+                null += [
                     {
-                        "zoo": f"gifviz-stress-{zoo + 9}",
+                        "zoo": name,
                         "source": "src-a",
                         "model": model,
-                        "group": group,
-                        "neg_of": neg_of,
-                        "queried": "",
+                        "member": j,
                         "method": method,
-                        "p_tail": float(stats.norm.sf(z)),
-                        "usable": True,
+                        "p_tail": float(stats.norm.sf(z[(j, method)])),
                     }
-                )
-            rows.append({**rows[-1], "method": "combined"})  # ignored by the fit
-    pd.DataFrame(rows).to_csv(path, index=False)
+                    for j, g, _ in models
+                    if g == "innocent-same" and j != model
+                ]
+            readings.append({**row, "method": "combined", "score": 0.0, "p_tail": 0.5, "usable": True})
+    path.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(readings).to_csv(path / "readings.csv", index=False)
+    pd.DataFrame(null).to_csv(path / "fused_null.csv", index=False)
     return path
 
 
-def test_an_innocent_model_is_read_against_the_others_only(fitting):
-    frame = pd.DataFrame(
-        {"zoo": "z", "source": "s", "group": ["innocent-same"] * 3 + ["finetune"], "neg_of": "", "signal": 0.0}
-    )
-    values = np.array([0.0, 1.0, 2.0, 4.0])
-    scores = fitting.standardised(frame, values)
-    # the derived model against all three innocent ones: mean 1, sd 1
-    assert scores[3] == pytest.approx(3.0)
-    # the innocent model at 2 against the other two (mean 0.5, sd 0.707)
-    assert scores[2] == pytest.approx((2.0 - 0.5) / math.sqrt(0.5))
-    # a spread below the floor is read at the floor (0.5): innocents at 0 and 0.2, the first left out of its own null
-    scores = fitting.standardised(frame, np.array([0.0, 0.2, 0.2, 1.0]))
-    assert scores[0] == pytest.approx((0.0 - 0.2) / 0.5)
+def test_the_script_reads_a_fusion_as_the_audit_does(fitting):
+    assert fitting.P_FLOOR == _P_FLOOR and FUSED_SPREAD_FLOORS["fitted-weights"] == fitting.SPREAD_FLOOR
+    assert fitting.ALPHA == DEFAULT_ALPHA
+    weights = {"signal": 2.0, "noise": 0.5}
+    frame = pd.DataFrame({"signal": [1.5, 0.2, np.nan], "noise": [-0.3, 0.1, 0.4]})
+    expected = [
+        weighted_stouffer({"signal": _at(1.5), "noise": _at(-0.3)}, weights),
+        weighted_stouffer({"signal": _at(0.2), "noise": _at(0.1)}, weights),
+        weighted_stouffer({"noise": _at(0.4)}, weights),  # a method that cannot compare the model is left out
+    ]
+    assert fitting.fused(frame, ["signal", "noise"], weights) == pytest.approx(expected)
 
 
-def test_the_search_weighs_the_method_that_sees_the_thieves_and_the_cross_fit_scores_held_out_zoos(fitting, tmp_path):
-    path = _readings(tmp_path / "readings.csv", zoos=4)
-    frame, methods = fitting.load_readings([str(path)])
-    assert methods == ["signal", "noise"]  # combined is not a method to weigh
-    weights = fitting.fit(frame, methods, log=lambda line: None)
+def test_a_models_combined_is_its_fused_statistic_against_its_null_members(fitting, tmp_path):
+    readings = fitting.load_readings(*[[_folder(tmp_path / "f") / f] for f in ("readings.csv", "fused_null.csv")])
+    weights = {"signal": 1.5}
+    read = fitting.calibrated(readings, weights)
+    statistic = fitting.fused(readings.models, readings.methods, weights)
+    for row in (0, 7, len(readings.models) - 1):  # an innocent model, then derived ones
+        members = readings.members[readings.members["row"] == row]
+        null = fitting.fused(members, readings.methods, weights)
+        second = calibrate(-statistic[row], -null, DEFAULT_ALPHA, min_spread=0.5)
+        assert read["score"][row] == pytest.approx(second.score)
+        assert read["p_tail"][row] == pytest.approx(second.p_tail)
+        assert read["p_value"][row] == pytest.approx(second.p_value) and read["verdict"][row] == second.verdict
+
+
+def test_the_search_weighs_the_method_that_sees_the_thieves_and_cross_fits_on_halves(fitting, tmp_path):
+    folder = _folder(tmp_path / "f", zoos=4)
+    readings = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
+    assert readings.methods == ["signal", "noise"]  # combined is not a method to weigh
+    assert len(readings.subset(["gifviz-stress-9"]).models) == 18
+    weights = fitting.fit(readings, log=lambda line: None)
     assert weights["signal"] > weights["noise"]
-    assert fitting.criterion(frame, methods, weights) >= fitting.criterion(frame, methods, {})
     out = tmp_path / "fit.json"
-    assert fitting.main([str(path), "--out", str(out)]) == 0
+    assert fitting.main([str(folder), "--out", str(out)]) == 0
     written = pd.read_json(out, typ="series")
     assert [f["fitted_on"] for f in written["folds"]] == [
         ["gifviz-stress-11", "gifviz-stress-12"],
         ["gifviz-stress-9", "gifviz-stress-10"],  # natural order: 9 before 10
     ]
+    assert written["weights"] == weights
 
 
-def test_too_few_zoos_to_cross_fit_is_one_line(fitting, tmp_path, capsys):
-    path = _readings(tmp_path / "readings.csv", zoos=3)
-    assert fitting.main([str(path)]) == 2
+def test_too_little_to_cross_fit_is_one_line(fitting, tmp_path, capsys):
+    assert fitting.main([str(_folder(tmp_path / "f", zoos=3))]) == 2
     assert capsys.readouterr().err.strip() == "fit_fusion_weights: error: cross-fitting needs at least 4 zoos"
+    assert fitting.main([str(tmp_path / "none")]) == 2
+    assert "readings.csv is missing; run audit_selection.py --out" in capsys.readouterr().err

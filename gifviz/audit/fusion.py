@@ -245,10 +245,41 @@ DEFAULT_FUSION_NOTE = (
 )
 
 
+def fusion_provenance(name: str) -> dict[str, object]:
+    """What audit.json records of the fusion ``name``: its name, and for ``fitted-weights`` the weights it read (a
+    later fit changes them, and an audit must say which it was read with)."""
+    if name == "fitted-weights":
+        return {"name": name, "weights": dict(FITTED_WEIGHTS)}
+    return {"name": name, "weights": None}
+
+
 def fusion_named(name: str) -> Fusion:
     """The candidate fusion ``name``; one line naming the choices when there is none."""
     check_choice("fusion", name, tuple(FUSIONS))
     return FUSIONS[name]
+
+
+def null_calibrations(
+    used: Sequence[str],
+    calibration_of: Callable[[str, str, Sequence[str]], Calibration],
+    independents: Sequence[str],
+    without_value: Collection[str] = frozenset(),
+) -> dict[str, dict[str, Calibration]]:
+    """The members of ``combined``'s fused null: each independent (but those ``without_value``) with its calibration
+    by each of the ``used`` methods against the *other* independents, the usable ones only; an independent that no
+    used method can compare is no member. Each member's fused statistic is the null a suspect's is read against.
+    ``benchmarks/fit_fusion_weights.py`` refits a fusion from these calibrations
+    (:meth:`gifviz.audit.run_audit.AuditResult.fused_null`)."""
+    members = {}
+    for j in independents:
+        if j in without_value:
+            continue
+        others = [i for i in independents if i != j]
+        calibrations = {m: calibration_of(m, j, others) for m in used}
+        usable = {m: c for m, c in calibrations.items() if c.usable}
+        if usable:
+            members[j] = usable
+    return members
 
 
 def combined_evidence(
@@ -301,15 +332,9 @@ def combined_evidence(
     if outside:
         described += f"; not in the fused null: {', '.join(outside)} (no value in this calibration)"
     statistic = fuse({m: per_method[m] for m in used})
-    held_out = []
-    for j in independents:
-        if j in without_value:
-            continue
-        others = [i for i in independents if i != j]
-        calibrations = {m: calibration_of(m, j, others) for m in used}
-        usable = {m: c for m, c in calibrations.items() if c.usable}
-        if usable:
-            held_out.append(fuse(usable))
+    held_out = [
+        fuse(member) for member in null_calibrations(used, calibration_of, independents, without_value).values()
+    ]
     if len(held_out) < MIN_INDEPENDENTS:
         return not_available(
             statistic,

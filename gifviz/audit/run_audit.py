@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
-from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence
+from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_provenance, null_calibrations
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -88,7 +88,7 @@ class AuditResult:
         changed = dataclasses.replace(self, settings=self.settings.changed(**settings))
         provenance = {
             **self.provenance,
-            "fusion": {**self.provenance.get("fusion", {}), "name": changed.settings.fusion},
+            "fusion": {**self.provenance.get("fusion", {}), **fusion_provenance(changed.settings.fusion)},
             "config": {**self.provenance.get("config", {}), **changed.settings.config()},
         }
         rows = changed.assessed(changed.roles)
@@ -97,6 +97,22 @@ class AuditResult:
     def assessed(self, roles: AuditRoles) -> list[AuditRow]:
         """:func:`assess` of this audit's evidence for ``roles``, with this audit's methods and reading settings."""
         return assess(self.evidence, roles, self.methods, self.alpha, self.settings)
+
+    def fused_null(self, suspect: str) -> dict[str, dict[str, Calibration]]:
+        """The members of ``suspect``'s ``combined`` null (:func:`gifviz.audit.fusion.null_calibrations`): each
+        independent it is read against, with that independent's calibration per fused method against the other
+        independents. Empty where ``combined`` fuses nothing: no usable method, or one read as its own. Any fusion's
+        statistic of ``suspect`` can be read against these without running the audit again
+        (``benchmarks/fit_fusion_weights.py``)."""
+        own_rule = {m: MethodReading(self.evidence, m, self.roles.independents, self.settings) for m in self.methods}
+        cross_task = _cross_task_readings(self.evidence, self.roles, self.methods, self.settings, own_rule)
+        read = _read_suspect(
+            self.evidence, self.roles, suspect, self.methods, self.alpha, self.settings, own_rule, cross_task
+        )
+        used = [m for m, c in read.fused.items() if c.usable]
+        if not used or (self.settings.one_method == "own" and len(used) == 1):
+            return {}
+        return null_calibrations(used, read.calibration_of, read.independents, read.without_value)
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
@@ -173,33 +189,65 @@ def assess(
     cross_task = _cross_task_readings(evidence, roles, methods, settings, own_rule)
     rows = []
     for suspect in roles.suspects:
-        readings = cross_task if suspect in evidence.other_classes else own_rule
-
-        def calibration_of(
-            method: str, model: str, independents: Sequence[str], readings: dict[str, MethodReading] = readings
-        ) -> Calibration:
-            return method_calibration(evidence, method, readings[method], model, independents, alpha)
-
-        independents, null_note = _suspect_independents(evidence, roles, suspect, settings)
-        calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, readings)
-        if suspect in roles.independents:
-            loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
-            calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
-        if null_note:  # on the calibrations it made (one a method could not make keeps its reason alone)
-            calibrations = {m: _noted(c, null_note) if c.usable else c for m, c in calibrations.items()}
-        rows += [AuditRow(suspect, m, c) for m, c in calibrations.items()]
-        fused, note = _cross_task(evidence, suspect, calibrations)
-        # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
-        without_value = frozenset().union(
-            *(readings[m].without_value(independents) for m, c in fused.items() if c.usable)
-        )
+        read = _read_suspect(evidence, roles, suspect, methods, alpha, settings, own_rule, cross_task)
+        rows += [AuditRow(suspect, m, c) for m, c in read.calibrations.items()]
         combined = combined_evidence(
-            suspect, fused, calibration_of, independents, alpha, settings.fusion, without_value, settings.one_method
+            suspect,
+            read.fused,
+            read.calibration_of,
+            read.independents,
+            alpha,
+            settings.fusion,
+            read.without_value,
+            settings.one_method,
         )
-        combined = _noted(combined, note) if note else combined
+        combined = _noted(combined, read.note) if read.note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
-        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, fused, alpha)))
+        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha)))
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class _SuspectReading:
+    """One suspect's calibration per method (its rows), and what ``combined`` reads for it: the calibrations it fuses
+    (with the cross-task rule's note when they are fewer), the independents it is calibrated against, those with no
+    value in its calibration, and the rule that calibrates each independent of its fused null."""
+
+    calibrations: dict[str, Calibration]
+    fused: dict[str, Calibration]
+    note: str
+    independents: list[str]
+    without_value: frozenset[str]
+    calibration_of: Callable[[str, str, Sequence[str]], Calibration]
+
+
+def _read_suspect(
+    evidence: Evidence,
+    roles: AuditRoles,
+    suspect: str,
+    methods: Sequence[str],
+    alpha: float,
+    settings: ReadingSettings,
+    own_rule: dict[str, MethodReading],
+    cross_task: dict[str, MethodReading],
+) -> _SuspectReading:
+    """:class:`_SuspectReading` of ``suspect`` (``own_rule`` and ``cross_task``: :func:`assess`'s readings)."""
+    readings = cross_task if suspect in evidence.other_classes else own_rule
+
+    def calibration_of(method: str, model: str, independents: Sequence[str]) -> Calibration:
+        return method_calibration(evidence, method, readings[method], model, independents, alpha)
+
+    independents, null_note = _suspect_independents(evidence, roles, suspect, settings)
+    calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, readings)
+    if suspect in roles.independents:
+        loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
+        calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
+    if null_note:  # on the calibrations it made (one a method could not make keeps its reason alone)
+        calibrations = {m: _noted(c, null_note) if c.usable else c for m, c in calibrations.items()}
+    fused, note = _cross_task(evidence, suspect, calibrations)
+    # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
+    without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
+    return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of)
 
 
 def _suspect_independents(
@@ -374,7 +422,7 @@ def audit(
             "field_config": field_config.to_dict(),
             "samples": evidence.samples,
         },
-        "fusion": {"name": settings.fusion, "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
+        "fusion": {**fusion_provenance(settings.fusion), "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
         # NaN for a suspect read by one method's own calibration: nothing was fused
         "fused_statistics": {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED},
         # a method that could not run at all gives every model the same reason
