@@ -1,13 +1,14 @@
 """Fit the weights of ``combined``'s weighted Stouffer fusion on seen stress zoos, and estimate them by cross-fitting.
 
-Input: the ``readings.csv`` and ``fused_null.csv`` that ``benchmarks/audit_selection.py --out DIR`` writes: every
-scored model's calibration per method in the shipped audit (``zoo, source, model, group, neg_of, method, p_tail,
-usable``), and the members of each one's fused null with their own per-method calibrations (``zoo, source, model,
-member, method, p_tail``). No model runs: any fusion is recomputed from the tail p-values, exactly as the audit reads
-it (:func:`gifviz.audit.fusion.combined_evidence`): the model's fused statistic against its null members' fused
-statistics, the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict
-of :func:`gifviz.audit.calibration.calibrate`. With equal weights the recomputed scores are the audit's own
-``combined`` (``stouffer``) scores; the script prints the largest difference.
+Input: the ``readings.csv`` and ``fused_null.csv`` (or their ``.gz``, as the results folders keep them) that
+``benchmarks/audit_selection.py --out DIR`` writes: every scored model's calibration per method in the shipped audit
+(``zoo, source, model, group, neg_of, method, p_tail, usable``), and the members of each one's fused null with their
+own per-method calibrations (``zoo, source, model, member, method, p_tail``). No model runs: any fusion is recomputed
+from the tail p-values, exactly as the audit reads it (:func:`gifviz.audit.fusion.combined_evidence`): the model's
+fused statistic against its null members' fused statistics, the spread floored at 0.5 and at 0.1% of their mean, the
+empirical and Student-t p-values and the verdict of :func:`gifviz.audit.calibration.calibrate`. With equal weights
+the recomputed scores are the audit's own ``combined`` (``stouffer``) scores; the script prints the largest
+difference.
 
 The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a model
 (:func:`gifviz.audit.fusion.weighted_stouffer`).
@@ -195,6 +196,14 @@ def _natural(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
+def _table(folder: Path, name: str) -> Path | None:
+    """``folder/name``, or its gzipped copy (how the results folders keep them), or ``None``."""
+    for path in (folder / name, folder / f"{name}.gz"):
+        if path.is_file():
+            return path
+    return None
+
+
 def cross_fit(readings: Readings, halves: Sequence[Sequence[str]]) -> list[dict]:
     """For each half, the weights fitted on the other half and its criterion there, beside equal weights'."""
     folds = []
@@ -224,11 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", metavar="FILE", help="write the fitted weights and the cross-fit as JSON here")
     args = parser.parse_args(argv)
     folders = [Path(d) for d in args.readings]
-    missing = [str(d / f) for d in folders for f in ("readings.csv", "fused_null.csv") if not (d / f).is_file()]
+    found = {name: [_table(d, name) for d in folders] for name in ("readings.csv", "fused_null.csv")}
+    missing = [str(d / name) for name, paths in found.items() for d, p in zip(folders, paths, strict=True) if not p]
     if missing:
         print(f"fit_fusion_weights: error: {missing[0]} is missing; run audit_selection.py --out", file=sys.stderr)
         return 2
-    readings = load_readings([d / "readings.csv" for d in folders], [d / "fused_null.csv" for d in folders])
+    readings = load_readings(found["readings.csv"], found["fused_null.csv"])
     zoos = sorted(dict.fromkeys(readings.models["zoo"]), key=_natural)
     if len(zoos) < 4:
         print("fit_fusion_weights: error: cross-fitting needs at least 4 zoos", file=sys.stderr)
