@@ -112,11 +112,11 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 121-128 (scored once after round fourteen, which changed nothing). Earlier reports keep
-# their folders (benchmarks/results/audit-seeds-113-120 holds round thirteen's, audit-seeds-105-112 round twelve's,
-# audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's, audit seeds
-# 65-72's).
-STRESS_RESULTS = _RESULTS / "audit-seeds-121-128" / "selection.csv"
+# the current report, on seeds 129-136 (scored once after round fifteen, which changed nothing). Earlier reports keep
+# their folders (benchmarks/results/audit-seeds-121-128 holds round fourteen's, audit-seeds-113-120 round thirteen's,
+# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
+# audit-seeds-81-88 round nine's, audit seeds 65-72's).
+STRESS_RESULTS = _RESULTS / "audit-seeds-129-136" / "selection.csv"
 # The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
 # before round twelve (its cross-task null), then the shipped audit with only round eleven's, ten's, nine's or
 # eight's reading undone.
