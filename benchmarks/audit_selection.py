@@ -29,7 +29,7 @@ for the default fusion and written for every candidate (``verdicts.csv``; each m
 what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
 queried and by architecture; descriptive too. ``readings.csv`` keeps every scored model's calibration per method,
 and ``fused_null.csv`` the members of each one's fused null, from which ``benchmarks/fit_fusion_weights.py``
-recomputes any fusion exactly.
+recomputes a fusion of tail p-values exactly.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -217,10 +217,10 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
 
 
 def source_fused_null(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> list[dict]:
-    """For each model the cases score whose ``combined`` fuses several methods, the members of its fused null
+    """For each model the cases score whose ``combined`` fuses a statistic, the members of its fused null
     (:meth:`gifviz.audit.run_audit.AuditResult.fused_null`): each independent's calibration per fused method against
-    the other independents. With :func:`source_readings`, any fusion's ``combined`` score and verdict can be
-    recomputed exactly without running a model (``benchmarks/fit_fusion_weights.py``)."""
+    the other independents. With :func:`source_readings`, any fusion of tail p-values is recomputed from these exactly
+    as the audit reads it, score and verdict, without running a model (``benchmarks/fit_fusion_weights.py``)."""
     rows = []
     for model_id in dict.fromkeys(m for case in cases for m in (*case.positives, *case.negatives)):
         for member, calibrations in result.fused_null(model_id).items():

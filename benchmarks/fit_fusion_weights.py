@@ -2,25 +2,25 @@
 
 Input: the ``readings.csv`` and ``fused_null.csv`` (or their ``.gz``, as the results folders keep them) that
 ``benchmarks/audit_selection.py --out DIR`` writes: every scored model's calibration per method in the shipped audit
-(``zoo, source, model, group, neg_of, method, p_tail, usable``), and the members of each one's fused null with their
-own per-method calibrations (``zoo, source, model, member, method, p_tail``). No model runs: any fusion is recomputed
-from the tail p-values, exactly as the audit reads it (:func:`gifviz.audit.fusion.combined_evidence`): the model's
-fused statistic against its null members' fused statistics, the spread floored at 0.5 and at 0.1% of their mean, the
-empirical and Student-t p-values and the verdict of :func:`gifviz.audit.calibration.calibrate`. With equal weights
-the recomputed scores are the audit's own ``combined`` (``stouffer``) scores; the script prints the largest
-difference.
+(``zoo, source, model, group, neg_of, method, p_tail, usable``), and the members of each one's fused null with their own
+per-method calibrations (``zoo, source, model, member, method, p_tail``). No model runs: a fusion of the tail p-values
+(``stouffer``, its weighted forms, ``fisher``) is recomputed exactly as the audit reads it
+(:func:`gifviz.audit.fusion.combined_evidence`): the model's fused statistic against its null members' fused statistics,
+the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict of
+:func:`gifviz.audit.calibration.calibrate`. With equal weights the recomputed scores are the audit's own ``combined``
+(``stouffer``) scores; the script prints the largest difference.
 
 The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a model
 (:func:`gifviz.audit.fusion.weighted_stouffer`).
 
-Objective: the audit's criterion (the mean over categories of the worst-case AUC across zoos) over the four
-categories whose ``combined`` fuses several methods: fine-tuning, pruning, label and probability extraction. Transfer
-models and the innocent models of the other task are read by ModelGiF alone (the cross-task rule), whose own reading
-no weight changes; so the audit's five-category criterion moves by four fifths of this one's. Search: every weight
-starts at 1; for each method in turn, the weight in :data:`GRID` that raises the objective most replaces it (a strict
-gain only); passes repeat until one changes nothing (at most :data:`MAX_PASSES`). A coordinate search over a coarse
-grid of positive weights, written here because the objective is a minimum over zoos of rank statistics (no gradient,
-many flat steps), and eight weights on a six-value grid are too many to enumerate (1.7 million evaluations).
+Objective: the audit's criterion (the mean over categories of the worst-case AUC across zoos) over the four categories
+whose ``combined`` fuses several methods: fine-tuning, pruning, label and probability extraction. Transfer models and
+the innocent models of the other task are read by ModelGiF alone when it can compare them (the cross-task rule), whose
+own reading no weight changes; so the audit's five-category criterion moves by four fifths of this one's. Search: every
+weight starts at 1; for each method in turn, the weight in :data:`GRID` that raises the objective most replaces it (a
+strict gain only); passes repeat until one changes nothing (at most :data:`MAX_PASSES`). A coordinate search over a
+coarse grid of positive weights, written here because the objective is a minimum over zoos of rank statistics (no
+gradient, many flat steps), and eight weights on a six-value grid are too many to enumerate (1.7 million evaluations).
 
 Cross-fitting: the zoos are split in two halves in the natural order of their names (seed 97 before 100); weights
 fitted on each half are scored on the other, beside Stouffer's equal weights on the same half. The estimate of the
@@ -47,7 +47,7 @@ from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
 from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
 from gifviz.audit.names import DEFAULT_ALPHA
 from gifviz.bench import ipp
 from gifviz.outputs import write_files
@@ -57,8 +57,7 @@ INNOCENT = "innocent-same"  # the innocent models of the source's task: the nega
 GRID = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 MAX_PASSES = 5
 ALPHA = DEFAULT_ALPHA
-# Kept in step with the audit by a test: the p clip before the inverse normal, and the fused null's spread floors.
-P_FLOOR = 1e-15
+# The fused null's spread floors, as gifviz.audit.fusion.combined_evidence reads them (a test keeps them in step).
 SPREAD_FLOOR = FUSED_SPREAD_FLOORS["fitted-weights"]
 RELATIVE_FLOOR = CALIBRATION_SPREAD_FLOOR
 
@@ -89,6 +88,7 @@ class Readings:
 
 
 def _tail_z(p_tail: pd.Series) -> np.ndarray:
+    """Tail p-values ``(R,)`` as standard normal deviates, clipped as the audit's fusions clip them."""
     return stats.norm.isf(p_tail.astype(float).clip(P_FLOOR, 1 - P_FLOOR))
 
 
@@ -98,12 +98,19 @@ def load_readings(readings: Sequence[str], nulls: Sequence[str]) -> Readings:
     long = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in readings])
     long = long[long["group"].isin((*CATEGORIES, INNOCENT))].fillna({"neg_of": "", "queried": ""})
     key = ["zoo", "source", "model"]
-    audit = long[long["method"] == "combined"].set_index(key)["score"]
+    audit = long[long["method"] == "combined"].set_index(key)[["score", "verdict"]]
     usable = long[(long["method"] != "combined") & (long["usable"].astype(str) == "True")]
     methods = list(dict.fromkeys(usable["method"]))
+    repeated = long[long.duplicated([*key, "method"])]
+    if len(repeated):
+        first = repeated.iloc[0]
+        raise ValueError(
+            f"{first['zoo']} {first['source']} {first['model']} {first['method']} is read twice: give each zoo once"
+        )
     models = usable.assign(z=_tail_z(usable["p_tail"])).pivot_table(index=key, columns="method", values="z")
     labels = long.drop_duplicates(key).set_index(key)[["group", "neg_of"]]
-    models = labels.join(models, how="inner").join(audit.rename("combined")).reset_index()
+    audit = audit.rename(columns={"score": "combined", "verdict": "combined_verdict"})
+    models = labels.join(models, how="inner").join(audit).reset_index()
     null = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in nulls])
     null = null.assign(z=_tail_z(null["p_tail"])).pivot_table(index=[*key, "member"], columns="method", values="z")
     rows = pd.Series(np.arange(len(models)), index=pd.MultiIndex.from_frame(models[key]))
@@ -123,7 +130,10 @@ def fused(frame: pd.DataFrame, methods: Sequence[str], weights: Mapping[str, flo
 
 def calibrated(readings: Readings, weights: Mapping[str, float]) -> pd.DataFrame:
     """Each model's ``combined`` under ``weights``, read against its fused null as the audit reads it: ``score``,
-    ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a`` with fewer than 2 members)."""
+    ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a`` with fewer than 2 members). A model with no
+    member whose ``combined`` the audit read from one method alone keeps the audit's score and verdict: no weight
+    changes one method. Vectorised here (the audit's own ``calibrate`` per model would take minutes per search
+    step); a test holds the two together."""
     statistic = fused(readings.models, readings.methods, weights)
     null = fused(readings.members, readings.methods, weights)
     row = readings.members["row"].to_numpy()
@@ -137,8 +147,14 @@ def calibrated(readings: Readings, weights: Mapping[str, float]) -> pd.DataFrame
         at_least = np.bincount(row, null >= statistic[row], minlength=m)
         p_value = (1 + at_least) / (n + 1)
         p_tail = stats.t.cdf((mean - statistic) / (spread * np.sqrt(1 + 1 / n)), df=n - 1)
+    few = n < MIN_INDEPENDENTS
+    score[few], p_value[few], p_tail[few] = np.nan, np.nan, np.nan
     members = zip(p_value, p_tail, n, strict=True)
-    verdict = [decide(p, t, int(k), ALPHA) if k >= MIN_INDEPENDENTS else "n/a" for p, t, k in members]
+    verdict = np.array([decide(p, t, int(k), ALPHA) if k >= MIN_INDEPENDENTS else "n/a" for p, t, k in members])
+    # one method read as its own: no fused null, and the audit's own reading stands
+    own = (n == 0) & (readings.models[list(readings.methods)].notna().sum(axis=1).to_numpy() == 1)
+    score[own] = readings.models["combined"].to_numpy()[own]
+    verdict[own] = readings.models["combined_verdict"].to_numpy()[own]
     return pd.DataFrame({"score": score, "p_value": p_value, "p_tail": p_tail, "verdict": verdict})
 
 
@@ -153,7 +169,8 @@ def worst_aucs(models: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
             negative = index[np.array([category in n.split(";") for n in neg_of[index]])]
             if len(positive) and len(negative):
                 labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
-                auc = float(ipp.auc(labels, np.r_[scores[positive], scores[negative]]))
+                # a NaN AUC (a model without a score) counts 0, as audit_selection's criterion counts it
+                auc = float(np.nan_to_num(ipp.auc(labels, np.r_[scores[positive], scores[negative]]), nan=0.0))
                 worst[category] = auc if math.isnan(worst[category]) else min(worst[category], auc)
     return worst
 
@@ -238,12 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"fit_fusion_weights: error: {missing[0]} is missing; run audit_selection.py --out", file=sys.stderr)
         return 2
-    readings = load_readings(found["readings.csv"], found["fused_null.csv"])
+    try:
+        readings = load_readings(found["readings.csv"], found["fused_null.csv"])
+    except ValueError as error:
+        print(f"fit_fusion_weights: error: {error}", file=sys.stderr)
+        return 2
     zoos = sorted(dict.fromkeys(readings.models["zoo"]), key=_natural)
     if len(zoos) < 4:
         print("fit_fusion_weights: error: cross-fitting needs at least 4 zoos", file=sys.stderr)
         return 2
-    check = calibrated(readings, {})["score"] - readings.models["combined"]
+    recomputed, own = calibrated(readings, {})["score"].to_numpy(), readings.models["combined"].to_numpy()
+    if (np.isnan(recomputed) != np.isnan(own)).any():
+        print("fit_fusion_weights: error: equal weights do not give the audit's own combined scores", file=sys.stderr)
+        return 2
+    check = recomputed - own
     print(
         f"{len(zoos)} zoos, {len(readings.models)} model readings; equal weights against the audit's own combined "
         f"scores: largest difference {np.nanmax(np.abs(check)):.2e}"

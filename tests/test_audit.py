@@ -775,7 +775,15 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
         assert suspect not in members and set(members) <= set(audited.roles.independents)
         used = {m: audited.row(suspect, m) for m in audited.methods if audited.row(suspect, m).usable}
         assert all(set(c) <= set(used) for c in members.values())
-        second = calibrate(-fuse(used), [-fuse(c) for c in members.values()], 0.05, min_spread=0.5)
+        floor = FUSED_SPREAD_FLOORS[DEFAULT_FUSION]
+        second = calibrate(-fuse(used), [-fuse(c) for c in members.values()], audited.alpha, min_spread=floor)
         assert audited.row(suspect).score == pytest.approx(second.score)
         assert audited.row(suspect).p_tail == pytest.approx(second.p_tail)
     assert audited.fused_null("transfer") == {}  # the cross-task rule: ModelGiF's own reading, no fused null
+    # read as fused, the transfer model's one method has a null, by the cross-task rule's reading (relative)
+    fused = audited.reread(one_method="fused")
+    members = fused.fused_null("transfer")
+    assert members and all(set(c) == {"modelgif"} for c in members.values())
+    null = [-fuse(c) for c in members.values()]
+    second = calibrate(-fuse({"modelgif": fused.row("transfer", "modelgif")}), null, fused.alpha, min_spread=floor)
+    assert fused.row("transfer").score == pytest.approx(second.score)

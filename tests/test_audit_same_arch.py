@@ -290,3 +290,21 @@ def test_an_audit_finds_the_independents_of_the_sources_architecture(tmp_path):
     assert result.evidence.same_architecture == {"narrow0", "narrow1"}
     assert result.calibration == SAME_ARCH and result.provenance["config"]["calibration"] == SAME_ARCH
     assert result.provenance["config"]["same_architecture"] == ["narrow0", "narrow1"]
+
+
+def test_the_fused_null_of_an_audit_leaves_out_the_lone_kin():
+    """AuditResult.fused_null gives the same members as combined reads: for ``k1`` read leave-one-out, every other
+    independent but ``k2`` (no value in its calibration), each against the rest."""
+    from gifviz.audit.run_audit import AuditResult
+
+    evidence, roles = two_kinds_evidence()
+    roles = AuditRoles("source", ("k1",), roles.independents)
+    settings = ReadingSettings("capped-sum", SAME_ARCH, one_method="fused")
+    result = AuditResult(roles, ("m",), 0.05, evidence, (), {}, settings)
+    members = result.fused_null("k1")
+    assert set(members) == set(roles.independents) - {"k1", "k2"}
+    reading = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration=SAME_ARCH))
+    others = [i for i in roles.independents if i not in ("k1", "o1")]
+    assert members["o1"]["m"] == method_calibration(evidence, "m", reading, "o1", others, 0.05)
+    # read as its own (the default since round eight), one method has no fused null
+    assert dataclasses.replace(result, settings=settings.changed(one_method="own")).fused_null("k1") == {}

@@ -160,6 +160,21 @@ def test_each_models_readings_name_its_group_and_the_categories_it_is_a_negative
     assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows)
 
 
+def test_each_models_fused_null_members_are_written_once_per_method(selection):
+    zoo = SimpleNamespace(name="z")
+    members = {
+        "thief": {"ind": {"modelgif": SimpleNamespace(p_tail=0.3), "cka": SimpleNamespace(p_tail=0.6)}},
+        "ind": {},  # read by one method as its own: no fused null
+    }
+    result = SimpleNamespace(roles=SimpleNamespace(source="src"), fused_null=members.__getitem__)
+    cases = [IppCase("src", "extract-label", ("thief",), ("ind",)), IppCase("src", "extract-prob", (), ("ind",))]
+    rows = selection.source_fused_null(zoo, result, cases)
+    assert rows == [
+        {"zoo": "z", "source": "src", "model": "thief", "member": "ind", "method": "modelgif", "p_tail": 0.3},
+        {"zoo": "z", "source": "src", "model": "thief", "member": "ind", "method": "cka", "p_tail": 0.6},
+    ]
+
+
 def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_another_task(selection, tmp_path):
     from lineage_zoo import lineage_zoo
 

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from gifviz.audit import calibrate
-from gifviz.audit.fusion import _P_FLOOR, FUSED_SPREAD_FLOORS, weighted_stouffer
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR, weighted_stouffer
 from gifviz.audit.names import DEFAULT_ALPHA
 from tests.test_audit import _at
 
@@ -63,7 +63,9 @@ def _folder(path: Path, zoos: int = 4, seed: int = 0) -> Path:
                     for j, g, _ in models
                     if g == "innocent-same" and j != model
                 ]
-            readings.append({**row, "method": "combined", "score": 0.0, "p_tail": 0.5, "usable": True})
+            readings.append(
+                {**row, "method": "combined", "score": 0.0, "p_tail": 0.5, "verdict": "independent", "usable": True}
+            )
     path.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(readings).to_csv(path / "readings.csv", index=False)
     pd.DataFrame(null).to_csv(path / "fused_null.csv", index=False)
@@ -71,7 +73,7 @@ def _folder(path: Path, zoos: int = 4, seed: int = 0) -> Path:
 
 
 def test_the_script_reads_a_fusion_as_the_audit_does(fitting):
-    assert fitting.P_FLOOR == _P_FLOOR and FUSED_SPREAD_FLOORS["fitted-weights"] == fitting.SPREAD_FLOOR
+    assert fitting.P_FLOOR == P_FLOOR and FUSED_SPREAD_FLOORS["fitted-weights"] == fitting.SPREAD_FLOOR
     assert fitting.ALPHA == DEFAULT_ALPHA
     weights = {"signal": 2.0, "noise": 0.5}
     frame = pd.DataFrame({"signal": [1.5, 0.2, np.nan], "noise": [-0.3, 0.1, 0.4]})
@@ -101,7 +103,11 @@ def test_the_search_weighs_the_method_that_sees_the_thieves_and_cross_fits_on_ha
     folder = _folder(tmp_path / "f", zoos=4)
     readings = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
     assert readings.methods == ["signal", "noise"]  # combined is not a method to weigh
-    assert len(readings.subset(["gifviz-stress-9"]).models) == 18
+    # a subset renumbers its members: each model reads the same against its own null as in the whole
+    part = readings.subset(["gifviz-stress-10"])
+    whole = fitting.calibrated(readings, {})[(readings.models["zoo"] == "gifviz-stress-10").to_numpy()]
+    assert len(part.models) == 18
+    assert np.allclose(fitting.calibrated(part, {})["score"].to_numpy(), whole["score"].to_numpy())
     weights = fitting.fit(readings, log=lambda line: None)
     assert weights["signal"] > weights["noise"]
     out = tmp_path / "fit.json"
@@ -119,3 +125,48 @@ def test_too_little_to_cross_fit_is_one_line(fitting, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "fit_fusion_weights: error: cross-fitting needs at least 4 zoos"
     assert fitting.main([str(tmp_path / "none")]) == 2
     assert "readings.csv is missing; run audit_selection.py --out" in capsys.readouterr().err
+
+
+def test_the_worst_auc_pools_a_zoos_sources_and_counts_a_model_without_a_score_as_the_audit_does(fitting):
+    """Per zoo, one category's models against the models named its negatives, both sources pooled; a NaN AUC (a
+    category whose models have no score) counts 0, as audit_selection's criterion counts it."""
+    models = pd.DataFrame(
+        {
+            "zoo": ["z"] * 6,
+            "source": ["a", "a", "a", "b", "b", "b"],
+            "group": ["finetune", "innocent-same", "innocent-same", "finetune", "innocent-same", "extract-prob"],
+            "neg_of": ["", "finetune", "extract-prob", "", "finetune;extract-prob", ""],
+        }
+    )
+    scores = np.array([3.0, 1.0, 5.0, 0.5, 2.0, np.nan])
+    worst = fitting.worst_aucs(models, scores)
+    # finetune: 3.0 and 0.5 against the two innocent models named its negatives (1.0 and 2.0), not the one at 5.0
+    assert worst["finetune"] == pytest.approx(0.5)
+    assert worst["extract-prob"] == 0.0  # no score: NaN, counted 0
+    assert np.isnan(worst["prune"])  # no such models in the zoo: not read
+
+
+def test_a_model_read_by_one_method_keeps_the_audits_own_reading(fitting, tmp_path):
+    folder = _folder(tmp_path / "f", zoos=4)
+    readings = pd.read_csv(folder / "readings.csv")
+    null = pd.read_csv(folder / "fused_null.csv")
+    alone = (readings["model"] == "finetune-0") & (readings["zoo"] == "gifviz-stress-9")
+    readings = readings[~(alone & (readings["method"] == "noise"))]
+    readings.loc[alone & (readings["method"] == "combined"), ["score", "verdict"]] = [4.2, "derived"]
+    null = null[~((null["model"] == "finetune-0") & (null["zoo"] == "gifviz-stress-9"))]
+    readings.to_csv(folder / "readings.csv", index=False)
+    null.to_csv(folder / "fused_null.csv", index=False)
+    loaded = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
+    read = fitting.calibrated(loaded, {"signal": 3.0})
+    row = ((loaded.models["model"] == "finetune-0") & (loaded.models["zoo"] == "gifviz-stress-9")).to_numpy()
+    assert read["score"][row].item() == 4.2 and read["verdict"][row].item() == "derived"
+
+
+def test_a_zoo_given_twice_is_one_line(fitting, tmp_path, capsys):
+    folder = _folder(tmp_path / "f", zoos=4)
+    copy = tmp_path / "g"
+    copy.mkdir()
+    for name in ("readings.csv", "fused_null.csv"):
+        (copy / name).write_text((folder / name).read_text())
+    assert fitting.main([str(folder), str(copy)]) == 2
+    assert "is read twice: give each zoo once" in capsys.readouterr().err

@@ -61,11 +61,11 @@ Fusion = Callable[[Mapping[str, Calibration]], float]
 # p-values are clipped before a logarithm or an inverse normal: a tail probability of 0 would make one method's
 # evidence infinite and silence every other, and one of 1 (a model far on the independents' side, where the t tail
 # rounds to 1) would give Stouffer's z minus infinity and leave the model without a fused statistic.
-_P_FLOOR = 1e-15
+P_FLOOR = 1e-15
 
 
 def _clipped(p: float) -> float:
-    return min(max(p, _P_FLOOR), 1.0 - _P_FLOOR)
+    return min(max(p, P_FLOOR), 1.0 - P_FLOOR)
 
 
 def _z(calibration: Calibration) -> float:
@@ -111,7 +111,7 @@ def positive_sum(calibrations: Mapping[str, Calibration]) -> float:
 # spread at its floor, and a score of hundreds for a model one step away: uncapped, that one step decides the fused
 # statistic alone. A derived model that several methods see clearly still sums several capped scores (a fine-tuned
 # model: five methods at 5-50 each).
-SCORE_CAP = float(stats.norm.isf(_P_FLOOR))
+SCORE_CAP = float(stats.norm.isf(P_FLOOR))
 
 
 def capped_sum(calibrations: Mapping[str, Calibration]) -> float:
@@ -139,15 +139,20 @@ def _aims(method: str) -> int:
     return sum(method in methods for methods in ATTACK_EVIDENCE.values())
 
 
+def weighted_stouffer(calibrations: Mapping[str, Calibration], weights: Mapping[str, float]) -> float:
+    """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the usable methods (a method without a
+    weight counts 1): a unit variance for independent z whatever the weights."""
+    w = {m: weights.get(m, 1.0) for m in calibrations}
+    return sum(w[m] * _z(c) for m, c in calibrations.items()) / math.sqrt(sum(x * x for x in w.values()))
+
+
 def purpose_weighted(calibrations: Mapping[str, Calibration]) -> float:
     """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)``, with ``w_m`` 1 plus the number of kinds of thief
     the method is aimed at. Its numerator sums the z of every member of ``by-attack``'s hypotheses together (every
     method, then each aimed group), where ``by-attack`` takes the largest hypothesis, which lifted every innocent
     model's statistic; the denominator keeps a unit variance for independent z (round fourteen,
     benchmarks/results/round-fourteen/DECLARED.md). Without an aimed method it is ``stouffer``."""
-    weights = {m: 1.0 + _aims(m) for m in calibrations}
-    total = sum(weights[m] * _z(c) for m, c in calibrations.items())
-    return total / math.sqrt(sum(w * w for w in weights.values()))
+    return weighted_stouffer(calibrations, {m: 1.0 + _aims(m) for m in calibrations})
 
 
 def per_kind(calibrations: Mapping[str, Calibration]) -> float:
@@ -158,13 +163,6 @@ def per_kind(calibrations: Mapping[str, Calibration]) -> float:
     groups = [*_aimed_groups(calibrations), {m: c for m, c in calibrations.items() if not _aims(m)}]
     z = [stouffer(group) for group in groups if group]
     return sum(z) / math.sqrt(len(z))
-
-
-def weighted_stouffer(calibrations: Mapping[str, Calibration], weights: Mapping[str, float]) -> float:
-    """Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the usable methods (a method without a
-    weight counts 1): a unit variance for independent z whatever the weights."""
-    w = {m: weights.get(m, 1.0) for m in calibrations}
-    return sum(w[m] * _z(c) for m, c in calibrations.items()) / math.sqrt(sum(x * x for x in w.values()))
 
 
 def fitted_weights(calibrations: Mapping[str, Calibration]) -> float:
@@ -262,6 +260,14 @@ def fusion_named(name: str) -> Fusion:
     return FUSIONS[name]
 
 
+def fused_methods(per_method: Mapping[str, Calibration], one_method: str = DEFAULT_ONE_METHOD) -> list[str]:
+    """The methods ``combined`` fuses into a statistic for a model: its usable ones; none when it has none, or when
+    one alone is read as its own (``one_method="own"``, round eight). :func:`combined_evidence` and
+    :meth:`gifviz.audit.run_audit.AuditResult.fused_null` both read the rule here."""
+    used = [m for m, c in per_method.items() if c.usable]
+    return [] if one_method == "own" and len(used) == 1 else used
+
+
 def null_calibrations(
     used: Sequence[str],
     calibration_of: Callable[[str, str, Sequence[str]], Calibration],
@@ -327,7 +333,7 @@ def combined_evidence(
     described = f"{fusion} of {', '.join(used) or 'no method'}{left}"
     if not used:
         return not_available(math.nan, f"no method could compare this model; {described}")
-    if one_method == "own" and len(used) == 1:  # no fusion and no fused null: the method's own calibration stands
+    if not fused_methods(per_method, one_method):  # no fusion and no fused null: the method's own calibration stands
         only = per_method[used[0]]
         own = f"{used[0]}'s own reading (one method: a second calibration of it adds no evidence){left}"
         return dataclasses.replace(only, distance=math.nan, note="; ".join(p for p in (own, only.note) if p))

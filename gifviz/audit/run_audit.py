@@ -17,7 +17,13 @@ from typing import Any
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.evidence import Evidence, method_evidence
-from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, combined_evidence, fusion_provenance, null_calibrations
+from gifviz.audit.fusion import (
+    DEFAULT_FUSION_NOTE,
+    combined_evidence,
+    fused_methods,
+    fusion_provenance,
+    null_calibrations,
+)
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -101,18 +107,15 @@ class AuditResult:
     def fused_null(self, suspect: str) -> dict[str, dict[str, Calibration]]:
         """The members of ``suspect``'s ``combined`` null (:func:`gifviz.audit.fusion.null_calibrations`): each
         independent it is read against, with that independent's calibration per fused method against the other
-        independents. Empty where ``combined`` fuses nothing: no usable method, or one read as its own. Any fusion's
-        statistic of ``suspect`` can be read against these without running the audit again
-        (``benchmarks/fit_fusion_weights.py``)."""
-        own_rule = {m: MethodReading(self.evidence, m, self.roles.independents, self.settings) for m in self.methods}
-        cross_task = _cross_task_readings(self.evidence, self.roles, self.methods, self.settings, own_rule)
+        independents. Empty where ``combined`` fuses nothing (no usable method, or one read as its own); with fewer
+        than 2 members ``combined`` is ``n/a``. A fusion of tail p-values can be read against these without running
+        the audit again (``benchmarks/fit_fusion_weights.py``)."""
+        own_rule, cross_task = _readings(self.evidence, self.roles, self.methods, self.settings)
         read = _read_suspect(
             self.evidence, self.roles, suspect, self.methods, self.alpha, self.settings, own_rule, cross_task
         )
-        used = [m for m, c in read.fused.items() if c.usable]
-        if not used or (self.settings.one_method == "own" and len(used) == 1):
-            return {}
-        return null_calibrations(used, read.calibration_of, read.independents, read.without_value)
+        used = fused_methods(read.fused, self.settings.one_method)
+        return null_calibrations(used, read.calibration_of, read.independents, read.without_value) if used else {}
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
@@ -129,8 +132,7 @@ class AuditResult:
         it was calibrated against (under the ``other-kinds`` cross-task null, those of other architectures than the
         source's), which is what its verdict was read on (against the independents' own such values, which this does
         not return)."""
-        own = {method: MethodReading(self.evidence, method, self.roles.independents, self.settings)}
-        cross_task = _cross_task_readings(self.evidence, self.roles, [method], self.settings, own)
+        own, cross_task = _readings(self.evidence, self.roles, [method], self.settings)
         suspects = set(self.roles.suspects)
         values = {}
         for m in dict.fromkeys((*self.roles.suspects, *self.roles.independents)):
@@ -185,8 +187,7 @@ def assess(
     """Rows of an audit from its distances: per suspect, each method's calibration, then ``combined``, read by
     ``settings`` (:class:`ReadingSettings`: the calibration rule, the fusion, the reading of a suspect for which
     ``combined`` fuses one method, the rate spread, the null centre and the cross-task null)."""
-    own_rule = {m: MethodReading(evidence, m, roles.independents, settings) for m in methods}
-    cross_task = _cross_task_readings(evidence, roles, methods, settings, own_rule)
+    own_rule, cross_task = _readings(evidence, roles, methods, settings)
     rows = []
     for suspect in roles.suspects:
         read = _read_suspect(evidence, roles, suspect, methods, alpha, settings, own_rule, cross_task)
@@ -205,6 +206,15 @@ def assess(
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha)))
     return rows
+
+
+def _readings(
+    evidence: Evidence, roles: AuditRoles, methods: Sequence[str], settings: ReadingSettings
+) -> tuple[dict[str, MethodReading], dict[str, MethodReading]]:
+    """Each method's reading by the audit's own rule, and the one for suspects of another task
+    (:func:`_cross_task_readings`)."""
+    own_rule = {m: MethodReading(evidence, m, roles.independents, settings) for m in methods}
+    return own_rule, _cross_task_readings(evidence, roles, methods, settings, own_rule)
 
 
 @dataclasses.dataclass(frozen=True)
