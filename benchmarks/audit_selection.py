@@ -193,7 +193,7 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
             groups[model_id] = "innocent-other" if case.category == "transfer" else "innocent-same"
     rows = []
     for model_id, group in groups.items():
-        spec = zoo.spec(model_id)
+        described = _described(zoo.spec(model_id), group)
         for method in (*methods, COMBINED):
             row = result.row(model_id, method)
             rows.append(
@@ -203,8 +203,7 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
                     "model": model_id,
                     "group": group,
                     "neg_of": ";".join(negative_of.get(model_id, [])),
-                    "architecture": spec.arch or "unrecorded",
-                    "queried": _queried(spec) if group.startswith("extract") else "",
+                    **described,
                     "method": method,
                     "score": row.score,
                     "p_tail": row.p_tail,
@@ -244,15 +243,13 @@ def source_verdicts(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase]) -> 
     its architecture and, for a thief, what it queried (descriptive: no choice is made on it)."""
 
     def row(model_id: str, group: str) -> dict:
-        spec = zoo.spec(model_id)
         return {
             "zoo": zoo.name,
             "source": result.roles.source,
             "fusion": result.fusion,
             "group": group,
             "model": model_id,
-            "architecture": spec.arch or "unrecorded",  # a None would drop out of the groupby
-            "queried": _queried(spec) if group.startswith("extract") else "",
+            **_described(zoo.spec(model_id), group),
             "verdict": result.row(model_id).verdict,
         }
 
@@ -281,6 +278,12 @@ def thief_verdict_table(verdicts: list[dict], fusion: str, by: str) -> pd.DataFr
     thieves = frame[(frame["fusion"] == fusion) & frame["group"].str.startswith("extract")]
     counts = thieves.groupby(["group", by, "verdict"]).size().unstack(fill_value=0)
     return counts.reindex(columns=list(VERDICTS), fill_value=0)
+
+
+def _described(spec: ModelSpec, group: str) -> dict[str, str]:
+    """A scored model's architecture (``unrecorded`` where the manifest has none: a None would drop out of a
+    groupby) and, for a thief, what it queried (an innocent model's training data is not a query)."""
+    return {"architecture": spec.arch or "unrecorded", "queried": _queried(spec) if group.startswith("extract") else ""}
 
 
 def _recipe_value(spec: ModelSpec, key: str) -> str:

@@ -175,17 +175,20 @@ def worst_aucs(models: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
     return worst
 
 
-def criterion(readings: Readings, weights: Mapping[str, float]) -> float:
-    """The mean over :data:`CATEGORIES` of the worst-case AUC across the zoos of ``readings``."""
-    worst = worst_aucs(readings.models, calibrated(readings, weights)["score"].to_numpy())
-    return float(np.nanmean(list(worst.values())))
-
-
-def innocent_derived(readings: Readings, weights: Mapping[str, float]) -> tuple[int, int]:
-    """How many readings of innocent models of the source's task ``combined`` calls ``derived``, of how many."""
+def scored(readings: Readings, weights: Mapping[str, float]) -> tuple[float, tuple[int, int]]:
+    """From one calibration under ``weights``: the criterion (the mean over :data:`CATEGORIES` of the worst-case
+    AUC across the zoos of ``readings``), and how many readings of innocent models of the source's task ``combined``
+    calls ``derived``, of how many."""
+    read = calibrated(readings, weights)
+    worst = worst_aucs(readings.models, read["score"].to_numpy())
     innocent = (readings.models["group"] == INNOCENT).to_numpy()
-    verdicts = calibrated(readings, weights)["verdict"].to_numpy()[innocent]
-    return int((verdicts == "derived").sum()), int(innocent.sum())
+    derived = int((read["verdict"].to_numpy()[innocent] == "derived").sum())
+    return float(np.nanmean(list(worst.values()))), (derived, int(innocent.sum()))
+
+
+def criterion(readings: Readings, weights: Mapping[str, float]) -> float:
+    """The criterion of :func:`scored`, the search's objective."""
+    return scored(readings, weights)[0]
 
 
 def fit(readings: Readings, log: Callable[[str], None] = print) -> dict[str, float]:
@@ -228,7 +231,7 @@ def cross_fit(readings: Readings, halves: Sequence[Sequence[str]]) -> list[dict]
         train, test = readings.subset(halves[other]), readings.subset(halves[held])
         print(f"fit on {halves[other][0]}..{halves[other][-1]}, score on {halves[held][0]}..{halves[held][-1]}")
         weights = fit(train)
-        fitted, equal = criterion(test, weights), criterion(test, {})
+        (fitted, fitted_innocent), (equal, equal_innocent) = scored(test, weights), scored(test, {})
         print(f"  held-out criterion: fitted {fitted:.4f}, stouffer {equal:.4f}, gain {fitted - equal:+.5f}")
         folds.append(
             {
@@ -237,7 +240,7 @@ def cross_fit(readings: Readings, halves: Sequence[Sequence[str]]) -> list[dict]
                 "weights": weights,
                 "fitted": fitted,
                 "stouffer": equal,
-                "innocent_derived": {"fitted": innocent_derived(test, weights), "stouffer": innocent_derived(test, {})},
+                "innocent_derived": {"fitted": fitted_innocent, "stouffer": equal_innocent},
             }
         )
     return folds
@@ -279,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cross-fitted gain (mean of the two halves): {gain:+.5f}; halves {halves}")
     print(f"fit on all {len(zoos)} zoos")
     weights = fit(readings)
+    (fitted, fitted_innocent), (equal, equal_innocent) = scored(readings, weights), scored(readings, {})
     result = {
         "readings": [str(d) for d in folders],
         "zoos": zoos,
@@ -287,16 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         "folds": folds,
         "cross_fitted_gain": gain,
         "weights": weights,
-        "criterion_all_zoos": {"fitted": criterion(readings, weights), "stouffer": criterion(readings, {})},
-        "innocent_derived_all_zoos": {
-            "fitted": innocent_derived(readings, weights),
-            "stouffer": innocent_derived(readings, {}),
-        },
+        "criterion_all_zoos": {"fitted": fitted, "stouffer": equal},
+        "innocent_derived_all_zoos": {"fitted": fitted_innocent, "stouffer": equal_innocent},
     }
     print(
-        f"in-sample criterion: fitted {result['criterion_all_zoos']['fitted']:.4f}, stouffer "
-        f"{result['criterion_all_zoos']['stouffer']:.4f}; innocent readings derived "
-        f"{result['innocent_derived_all_zoos']['fitted']} against {result['innocent_derived_all_zoos']['stouffer']}"
+        f"in-sample criterion: fitted {fitted:.4f}, stouffer {equal:.4f}; innocent readings derived "
+        f"{fitted_innocent} against {equal_innocent}"
     )
     print("weights to ship: " + json.dumps(weights))
     if args.out:
