@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
@@ -164,3 +166,14 @@ def read_audit(evidence, roles, methods, settings=None, alpha: float = 0.05):
     settings = settings or DEFAULT_READING
     rows = tuple(assess(evidence, roles, list(methods), alpha, settings))
     return AuditResult(roles, tuple(methods), alpha, evidence, rows, {"config": {}}, settings)
+
+
+def load_benchmark(name: str):
+    """The script ``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a package), registered in
+    ``sys.modules`` so that its dataclasses can find their module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

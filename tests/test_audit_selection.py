@@ -3,24 +3,18 @@ count of the audit's verdicts per model."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from conftest import load_benchmark
 
 from gifviz.bench.ipp import IppCase
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "audit_selection.py"
 
 
 @pytest.fixture(scope="module")
 def selection():
-    spec = importlib.util.spec_from_file_location("audit_selection", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("audit_selection")
 
 
 def _table(cells: dict[str, dict[str, list[float]]]) -> pd.DataFrame:

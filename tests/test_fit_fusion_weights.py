@@ -3,13 +3,12 @@ criterion, a search that finds the one method that carries the evidence, and the
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_benchmark
 from scipy import stats
 
 from gifviz.audit import calibrate
@@ -17,18 +16,12 @@ from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR, weighted_stouffer
 from gifviz.audit.names import DEFAULT_ALPHA
 from tests.test_audit import _at
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "fit_fusion_weights.py"
 CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob")
 
 
 @pytest.fixture(scope="module")
 def fitting():
-    spec = importlib.util.spec_from_file_location("fit_fusion_weights", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # a dataclass looks its module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    return load_benchmark("fit_fusion_weights")
 
 
 def _folder(path: Path, zoos: int = 4, seed: int = 0) -> Path:
