@@ -99,11 +99,13 @@ def zoo_aucs(
     verdicts: list[dict] | None = None,
     readings: list[dict] | None = None,
     null: list[dict] | None = None,
+    without: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per (category, method or ``fusion:<name>``) with its pooled ROC-AUC on this zoo; ``verdicts``, when
     given, receives each candidate fusion's combined verdict of every model it scored (:func:`source_verdicts`), and
     ``readings`` every scored model's calibration per method in the shipped audit (:func:`source_readings`), and
-    ``null`` the members of each one's fused null (:func:`source_fused_null`)."""
+    ``null`` the members of each one's fused null (:func:`source_fused_null`). For each of ``without``, a column
+    :func:`without_column` holds the audit's ``combined`` with that method left out (:func:`without_method`)."""
     zoo = Zoo.open(manifest)
     cases = ipp.ipp_cases(zoo)
     references, pool = default_references(zoo, n_refs, store)
@@ -131,6 +133,7 @@ def zoo_aucs(
         # candidate of the choice, which reads the fusion:<name> columns only).
         audits[NO_CROSS_TASK] = without_cross_task(result)
         audits.update({column: result.reread(**changes) for column, changes in OTHER_READINGS.items()})
+        audits.update({without_column(m): without_method(result, m) for m in without})
         if readings is not None:
             readings += source_readings(zoo, result, own, methods)
         if null is not None:
@@ -138,7 +141,7 @@ def zoo_aucs(
         if verdicts is not None:
             for name in FUSIONS:
                 verdicts += source_verdicts(zoo, audits[f"fusion:{name}"], own)
-            for column in OTHER_READINGS:
+            for column in (*OTHER_READINGS, *map(without_column, without)):
                 verdicts += [{**v, "fusion": column} for v in source_verdicts(zoo, audits[column], own)]
         for case in own:
             # light and long transfer models apart where a source has both (transfer-long/DECLARED.md)
@@ -176,6 +179,21 @@ def without_cross_task(result: AuditResult) -> AuditResult:
     """``result`` recombined as if no suspect had other output classes than the source: every usable method fused
     for every suspect, and each read by the audit's calibration rule (no model runs again)."""
     recombined = dataclasses.replace(result, evidence=dataclasses.replace(result.evidence, other_classes=frozenset()))
+    return dataclasses.replace(recombined, rows=tuple(recombined.assessed(recombined.roles)))
+
+
+def without_column(method: str) -> str:
+    """The label of the column of the shipped audit with ``method`` left out (:func:`without_method`)."""
+    return f"combined without {method}"
+
+
+def without_method(result: AuditResult, method: str) -> AuditResult:
+    """``result`` recombined as if ``method`` had not been run: every other method's calibration and ``combined`` as
+    the audit reads them without it (no model runs again). A round that adds a method compares the two in one run."""
+    kept = tuple(m for m in result.methods if m != method)
+    if kept == result.methods:
+        raise GifvizError(f"--without {method}: the audit did not run {method}; add it to --methods")
+    recombined = dataclasses.replace(result, methods=kept)
     return dataclasses.replace(recombined, rows=tuple(recombined.assessed(recombined.roles)))
 
 
@@ -266,7 +284,8 @@ def verdict_table(verdicts: list[dict]) -> pd.DataFrame:
     """Models per fusion, group and verdict, summed over zoos and sources."""
     counts = pd.DataFrame(verdicts).groupby(["fusion", "group", "verdict"]).size().unstack(fill_value=0)
     groups = [*ipp.CATEGORIES, "innocent, same task", "innocent, other task"]
-    order = [(f, g) for f in (*FUSIONS, *OTHER_READINGS) for g in groups if (f, g) in counts.index]
+    labels = dict.fromkeys((*FUSIONS, *OTHER_READINGS, *(v["fusion"] for v in verdicts)))  # then --without's
+    order = [(f, g) for f in labels for g in groups if (f, g) in counts.index]
     index = pd.MultiIndex.from_tuples(order, names=["fusion", "group"])
     return counts.reindex(index=index, columns=list(VERDICTS), fill_value=0)
 
@@ -369,6 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-cache", action="store_true", help="compute fields without the field store")
     parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="METHOD",
+        help="also print the audit with METHOD (one of --methods) left out, its criterion and its verdicts beside "
+        "the audit as run (repeatable)",
+    )
+    parser.add_argument(
         "--out",
         metavar="DIR",
         help="write selection.csv, verdicts.csv, verdicts_by_model.csv, readings.csv, fused_null.csv and "
@@ -378,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.zoos) < 2:
         parser.error("leave-one-zoo-out needs at least 2 zoos")
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    without = tuple(args.without)
+    unknown = [m for m in without if m not in methods]
+    if unknown:
+        parser.error(f"--without {', '.join(unknown)}: not among --methods; add it there")
     store = None if args.no_cache else FieldStore()
     field = FieldConfig(steps=args.steps)
     verdicts: list[dict] = []
@@ -386,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         table = pd.concat(
             [
-                zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts, readings, null)
+                zoo_aucs(z, methods, args.n_refs, field, store, args.calibration, verdicts, readings, null, without)
                 for z in args.zoos
             ],
             ignore_index=True,
@@ -419,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     shipped = f"fusion:{DEFAULT_FUSION}"
-    for column in OTHER_READINGS:
+    for column in (*OTHER_READINGS, *map(without_column, without)):
         print(
             f"\n{column} (the shipped fusion, {DEFAULT_FUSION}): criterion "
             f"{mean_worst_case(table, column):.3f} against {mean_worst_case(table, shipped):.3f} as shipped"
@@ -430,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         "models summed over zoos and sources (descriptive: no choice is made on it; every fusion's in verdicts.csv)"
     )
     print(counts.loc[DEFAULT_FUSION].to_string())
-    for column in OTHER_READINGS:
+    for column in (*OTHER_READINGS, *map(without_column, without)):
         if column in counts.index.get_level_values("fusion"):
             print(f"\nThe same with {column}")
             print(counts.loc[column].to_string())
@@ -444,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance = {
             "command": "python benchmarks/audit_selection.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "methods": list(methods),
+            "without": list(without),
             "n_refs": args.n_refs,
             # every reading setting of the shipped audit the zoos were scored with (the fusion is printed per row)
             **ReadingSettings(calibration=args.calibration).config(),

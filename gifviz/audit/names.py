@@ -111,13 +111,22 @@ FITTED_WEIGHTS: dict[str, float] = {
 # Methods whose values are read raw whatever the calibration rule: their evidence is already taken against the
 # independents (the relative rule would subtract the independents a second time).
 SELF_CALIBRATED_METHODS = (SOURCE_FLIPS,)
+# Methods that read a model's weights, not its answers (gifviz.methods.first_layer), and how the audit reads them
+# (round sixteen's candidate, benchmarks/results/round-sixteen/DECLARED.md): raw, whatever the calibration rule (the
+# relative rules take out how far a model's kind sits from every model by its function; first layers of one shape
+# sit at one distance from each other whatever the rest of the network, so there is no such offset to take out, only
+# noise to add); fused for a suspect of another task too (a new head does not change where the first layer came
+# from); and calibrated against every independent they can compare under the other-kinds cross-task null (the null
+# leaves the source's own kind out for the closeness of models of the source's task, which weights do not see).
+WEIGHT_METHODS = ("first-layer",)
 # The methods `combined` reads for a suspect with other output classes than the source (a transfer model, a model of
 # another task): the output-based peers then compare the new head's answers, which say little about where the
 # backbone came from, and on the stress zoos they put innocent models of the other task far out (ModelDiff) or rank
 # them above transfer models (SAC-m: 0.68 / 0.56 on seeds 17-24; 0.13 on the outside zoo of the audit's brief, where
 # ModelGiF gives 0.82). Chosen on stress seeds 1-24 (transfer worst case 0.95 -> 1.00, nothing else changes) and
 # reported on seeds 25-28. When none of them can compare the suspect, every method that can is fused, as before.
-CROSS_TASK_METHODS = ("modelgif",)
+# The weight methods joined them in round sixteen (above).
+CROSS_TASK_METHODS = ("modelgif", *WEIGHT_METHODS)
 # The label of benchmarks/audit_selection.py's descriptive row (the shipped audit with the rule switched off), which
 # the app's Benchmarks page reads back from the results it ships.
 NO_CROSS_TASK = "combined without the cross-task rule"

@@ -75,7 +75,7 @@ from collections.abc import Collection, Sequence
 
 from gifviz.audit.evidence import Evidence
 from gifviz.audit.flips import weighted_distance
-from gifviz.audit.names import ABSOLUTE, SAME_ARCH, SELF_CALIBRATED_METHODS
+from gifviz.audit.names import ABSOLUTE, SAME_ARCH, SELF_CALIBRATED_METHODS, WEIGHT_METHODS
 from gifviz.audit.roles import AuditError
 from gifviz.audit.settings import DEFAULT_READING, ReadingSettings
 from gifviz.methods.registry import METHODS
@@ -120,7 +120,8 @@ class MethodReading:
     ) -> None:
         calibration = settings.calibration
         # a method whose evidence is already taken against the independents is read raw under either rule
-        self.reads_anchors = calibration != ABSOLUTE and method not in SELF_CALIBRATED_METHODS
+        # and a method that reads weights is read raw too (gifviz.audit.names.WEIGHT_METHODS says why)
+        self.reads_anchors = calibration != ABSOLUTE and method not in (*SELF_CALIBRATED_METHODS, *WEIGHT_METHODS)
         self.distances = evidence.distances[method]
         self.independents = frozenset(independents)
         # the independents this method can compare (a distance from the source), with that distance

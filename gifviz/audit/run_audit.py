@@ -35,6 +35,7 @@ from gifviz.audit.names import (
     OTHER_KINDS,
     RELATIVE,
     SAME_ARCH,
+    WEIGHT_METHODS,
 )
 from gifviz.audit.provenance import default_references, run_provenance
 from gifviz.audit.reading import MethodReading
@@ -161,18 +162,6 @@ def method_calibration(
     return dataclasses.replace(calibrated, distance=distance)
 
 
-def suspect_calibrations(
-    evidence: Evidence,
-    suspect: str,
-    independents: Sequence[str],
-    methods: Sequence[str],
-    alpha: float,
-    readings: dict[str, MethodReading],
-) -> dict[str, Calibration]:
-    """The suspect's calibration per method against ``independents`` (the suspect itself already left out)."""
-    return {m: method_calibration(evidence, m, readings[m], suspect, independents, alpha) for m in methods}
-
-
 def _noted(calibration: Calibration, note: str) -> Calibration:
     return dataclasses.replace(calibration, note="; ".join(p for p in (note, calibration.note) if p))
 
@@ -243,17 +232,24 @@ def _read_suspect(
 ) -> _SuspectReading:
     """:class:`_SuspectReading` of ``suspect`` (``own_rule`` and ``cross_task``: :func:`assess`'s readings)."""
     readings = cross_task if suspect in evidence.other_classes else own_rule
-
-    def calibration_of(method: str, model: str, independents: Sequence[str]) -> Calibration:
-        return method_calibration(evidence, method, readings[method], model, independents, alpha)
-
     independents, null_note = _suspect_independents(evidence, roles, suspect, settings)
-    calibrations = suspect_calibrations(evidence, suspect, independents, methods, alpha, readings)
+    # a method that reads weights is calibrated against every independent it can compare, whatever the cross-task null
+    # (gifviz.audit.names.WEIGHT_METHODS says why); for the suspect's null members too, the suspect always left out
+    everyone = [i for i in roles.independents if i != suspect]
+
+    def calibration_of(method: str, model: str, others: Sequence[str]) -> Calibration:
+        if method in WEIGHT_METHODS:
+            others = [i for i in everyone if i != model]
+        return method_calibration(evidence, method, readings[method], model, others, alpha)
+
+    calibrations = {m: calibration_of(m, suspect, independents) for m in methods}
     if suspect in roles.independents:
-        loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(independents)}"
+        loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(everyone)}"
         calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
     if null_note:  # on the calibrations it made (one a method could not make keeps its reason alone)
-        calibrations = {m: _noted(c, null_note) if c.usable else c for m, c in calibrations.items()}
+        calibrations = {
+            m: _noted(c, null_note) if c.usable and m not in WEIGHT_METHODS else c for m, c in calibrations.items()
+        }
     fused, note = _cross_task(evidence, suspect, calibrations)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))

@@ -9,6 +9,7 @@ from gifviz.constants import DISTANCE_METHODS
 from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
+from gifviz.methods import first_layer
 from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, log_probabilities_signature
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
@@ -127,6 +128,17 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             compare=outputs.disagreement,
             evaluations=sample_count,
             share_of_samples=True,
+        ),
+        DistanceMethod(
+            name="first-layer",
+            title="First-layer weights",
+            citation="cosine of the first layer's filters, matched one to one",
+            access="white-box",
+            prepare=first_layer.no_samples,
+            signature=first_layer.filters_signature,
+            compare=first_layer.first_layer_distance,
+            evaluations=first_layer.no_evaluations,
+            undefined=first_layer.UNDEFINED,
         ),
     )
 }

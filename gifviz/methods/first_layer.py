@@ -1,0 +1,91 @@
+"""First-layer weights: does a model still carry the source's input filters?
+
+Fine-tuning, pruning and transfer learning start from the source's weights, and however long they train, the first
+layer's filters stay close to where they started: on gifviz's stress zoos, every fine-tuned, pruned or transfer model
+(long transfer models included, trained for as long as an independent model from the source's weights) keeps its
+source's first-layer filters at a matched cosine of 0.977 or more, while independent models, thieves trained from
+scratch and models of another task sit at 0.26-0.64 (the round-sixteen declaration,
+``benchmarks/results/round-sixteen/DECLARED.md``, has the table). No output-based method sees this: a transfer
+model's new head answers another task, and its function moves far from the source's.
+
+Only the first layer is read because it is the one layer whose inputs are fixed (the image's pixels and channels):
+its filters are a set whose order training does not fix, so they are compared after a one-to-one matching
+(:func:`scipy.optimize.linear_sum_assignment`), and nothing else is arbitrary. A deeper layer's inputs are the
+previous layer's channels, in an order fixed by every earlier matching and tied across skip connections, which a
+rule for any network's graph (a TorchScript file, an exported program) cannot follow.
+
+The first layer is the first parameter, in registration order, that is a linear layer's ``(out, in)`` or a 2-d
+convolution's ``(out, in, kh, kw)`` weight: the stem of a torchvision or timm network, a ViT's patch embedding (its
+class token and position embedding are 3-d), an MLP's first linear layer. Two models whose first layers differ in
+shape (other architectures, mostly) have no distance: the audit leaves them out of this method with
+:data:`UNDEFINED`. Nor has a model reached only through its answers, which shows no weights.
+
+What it claims: the suspect's first layer started from the source's (or from a common ancestor's: two fine-tunes of
+one pretrained network are close by it). A thief that trains its own network from scratch is not seen, and an
+adversary who re-initialises or perturbs the first layer evades it; the other methods are there for those.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from gifviz.hub.query_only import is_query_only
+from gifviz.hub.spec import LoadedModel
+from gifviz.methods.interface import MethodInputs, Signature
+
+UNDEFINED = (
+    "no first layer of the source's shape to compare (another architecture, or a model reached only through its "
+    "answers)"
+)
+
+
+def first_layer(module: torch.nn.Module) -> tuple[str, torch.Tensor] | None:
+    """The name and weight of ``module``'s first linear or 2-d convolution layer (module docstring), or ``None`` for a
+    model that shows no such weight (a query-only model, a network without one)."""
+    if is_query_only(module):
+        return None
+    for name, parameter in module.named_parameters():
+        if parameter.dim() in (2, 4):
+            return name, parameter.detach()
+    return None
+
+
+def no_samples(inputs: MethodInputs, probe: LoadedModel | None) -> None:
+    """The method reads weights, not answers: no sample is prepared."""
+    return None
+
+
+def no_evaluations(context: Any) -> int:
+    return 0
+
+
+def filters_signature(model: LoadedModel, context: None) -> Signature:
+    """The first layer's filters as one sample ``(1, F, D)`` (``F`` output units of ``D`` weights each), float64;
+    ``(1, 0, 0)`` for a model that shows none. One sample: the distance has no reference to resample."""
+    found = first_layer(model.module)
+    if found is None:
+        return Signature(np.zeros((1, 0, 0)))
+    weight = found[1].to(device="cpu", dtype=torch.float64)
+    return Signature(weight.reshape(1, weight.shape[0], -1).numpy())
+
+
+def matched_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The mean cosine of two filter banks ``(F, D)`` after the one-to-one matching that maximises it; a filter of
+    zero norm (pruned away) matches nothing (cosine 0)."""
+    norms = np.outer(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
+    cosines = np.divide(a @ b.T, norms, out=np.zeros(norms.shape), where=norms > 0)
+    rows, cols = linear_sum_assignment(cosines, maximize=True)
+    return float(cosines[rows, cols].mean())
+
+
+def first_layer_distance(a: Signature, b: Signature, rows: np.ndarray | None) -> float:
+    """One minus :func:`matched_cosine` of the two first layers, in [0, 2]; NaN when they differ in shape or either
+    model shows none. ``rows`` is ignored: the weights do not depend on the references."""
+    x, y = np.asarray(a.values)[0], np.asarray(b.values)[0]
+    if x.shape != y.shape or x.size == 0:
+        return float("nan")
+    return 1.0 - matched_cosine(x, y)
