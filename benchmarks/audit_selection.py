@@ -66,6 +66,8 @@ from gifviz.audit.names import (
     RATE_SPREAD_COLUMN,
     RATE_SPREAD_OTHER,
     VERDICTS,
+    WEIGHT_SCOPE_COLUMN,
+    WEIGHT_SCOPE_OTHER,
 )
 from gifviz.audit.provenance import default_references, versions
 from gifviz.audit.run_audit import COMBINED, AuditResult, audit
@@ -79,13 +81,15 @@ from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
-# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round), and round twelve's
-# candidate. The fusion round eleven replaced is among the candidate fusions printed under the shipped settings.
+# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round), round twelve's
+# candidate, and round sixteen's other scope of the weight methods (the same as the audit as run when it runs none).
+# The fusion round eleven replaced is among the candidate fusions printed under the shipped settings.
 OTHER_READINGS = {
     ONE_METHOD_COLUMN: {"one_method": ONE_METHOD_OTHER},  # transfer-long/DECLARED.md
     RATE_SPREAD_COLUMN: {"rate_spread": RATE_SPREAD_OTHER},  # rate-spread/DECLARED.md
     NULL_CENTRE_COLUMN: {"null_centre": NULL_CENTRE_OTHER},  # null-centre/DECLARED.md
     CROSS_TASK_NULL_COLUMN: {"cross_task_null": CROSS_TASK_NULL_OTHER},  # cross-task-null/DECLARED.md
+    WEIGHT_SCOPE_COLUMN: {"weight_scope": WEIGHT_SCOPE_OTHER},  # round-sixteen/DECLARED.md
 }
 
 
@@ -453,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     for column in (*OTHER_READINGS, *map(without_column, without)):
         print(
             f"\n{column} (the shipped fusion, {DEFAULT_FUSION}): criterion "
-            f"{mean_worst_case(table, column):.3f} against {mean_worst_case(table, shipped):.3f} as shipped"
+            f"{mean_worst_case(table, column):.3f} against {mean_worst_case(table, shipped):.3f} for the audit as run"
         )
     counts = verdict_table(verdicts)
     print(

@@ -192,3 +192,36 @@ def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_a
     assert row.distance == pytest.approx(FUSIONS[DEFAULT_FUSION](both))
     assert f"{DEFAULT_FUSION} of modelgif, modeldiff" in row.note  # both fused, not only their sum agreeing
     assert "combined reads modelgif only" in shipped.row("transfer").note  # the shipped result is left as it was
+
+
+def test_the_row_without_a_method_reads_the_audit_as_if_it_had_not_been_run(selection, tmp_path):
+    from lineage_zoo import lineage_zoo
+
+    from gifviz.audit.run_audit import audit
+    from gifviz.errors import GifvizError
+    from gifviz.hub.zoo import Zoo
+    from gifviz.refs import load_reference_folder
+    from tests.test_audit import FIELD
+
+    manifest, refs = lineage_zoo(tmp_path)
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(refs, zoo.space, 8)
+    both = audit(zoo, "source", ["transfer", "ft1"], None, ("modelgif", "first-layer"), references, FIELD)
+    alone = audit(zoo, "source", ["transfer", "ft1"], None, ("modelgif",), references, FIELD)
+    without = selection.without_method(both, "first-layer")
+    assert without.methods == ("modelgif",)
+    assert selection.without_column("first-layer") == "combined without first-layer"
+    assert [(r.suspect, r.method) for r in without.rows] == [(r.suspect, r.method) for r in alone.rows]
+    for got, expected in zip(without.rows, alone.rows, strict=True):
+        assert got.calibration.score == pytest.approx(expected.calibration.score, nan_ok=True)
+        assert got.calibration.verdict == expected.calibration.verdict
+    assert "first-layer" in both.row("transfer").note and "first-layer" not in without.row("transfer").note
+    with pytest.raises(GifvizError, match="did not run cka"):
+        selection.without_method(both, "cka")
+
+
+def test_without_names_a_method_the_run_does_not_have_and_stops(selection, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        selection.main(["a.toml", "b.toml", "--methods", "modelgif", "--without", "first-layer"])
+    assert stopped.value.code == 2
+    assert "--without first-layer: not among --methods" in capsys.readouterr().err

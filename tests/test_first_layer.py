@@ -132,3 +132,32 @@ def test_an_audit_with_first_layer_runs_on_torchscript_models_and_finds_the_tran
     assert result.row("ft1", "first-layer").verdict == "derived"
     assert "first-layer" in result.row("transfer", COMBINED).note
     assert result.row("parity", "first-layer").verdict != "derived"
+
+
+def test_the_other_task_scope_fuses_first_layer_for_a_suspect_of_another_task_only():
+    independents = ("i1", "i2", "i3", "i4")
+    models = (*independents, "newhead", "thief", "lonely")
+    modelgif = {"i1": 0.5, "i2": 0.55, "i3": 0.6, "i4": 0.52, "newhead": 0.5, "thief": 0.3, "lonely": math.nan}
+    weights = {"i1": 0.5, "i2": 0.55, "i3": 0.45, "i4": 0.6, "newhead": 0.01, "thief": 0.5, "lonely": 0.02}
+    to_anchors = {m: {a: 0.5 for a in independents if a != m} for m in models}
+    evidence = Evidence(
+        "source",
+        {"modelgif": modelgif, "first-layer": weights},
+        {"modelgif": {"lonely": "no gradients"}, "first-layer": {}},
+        {"modelgif": 128, "first-layer": 1},
+        {"modelgif": to_anchors, "first-layer": to_anchors},
+        other_classes=frozenset({"newhead"}),
+        same_architecture=frozenset({"source", *independents}),
+    )
+    roles = AuditRoles("source", ("newhead", "thief", "lonely"), independents)
+    every = read_audit(evidence, roles, ["modelgif", "first-layer"])
+    other_task = every.reread(weight_scope="other-task")
+    assert "stouffer of modelgif, first-layer" in every.row("thief").note
+    thief = other_task.row("thief")
+    assert "first-layer not fused" in thief.note and thief.score == pytest.approx(
+        other_task.row("thief", "modelgif").score
+    )
+    assert "stouffer of modelgif, first-layer" in other_task.row("newhead").note
+    # a suspect only first-layer can compare keeps it
+    assert other_task.row("lonely").verdict == every.row("lonely").verdict != "n/a"
+    assert other_task.provenance["config"]["weight_scope"] == "other-task"

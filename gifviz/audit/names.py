@@ -192,6 +192,17 @@ DEFAULT_CROSS_TASK_NULL = OTHER_KINDS
 # The label of benchmarks/audit_selection.py's row for the other cross-task null, printed beside the shipped audit.
 CROSS_TASK_NULL_OTHER = next(c for c in CROSS_TASK_NULLS if c != DEFAULT_CROSS_TASK_NULL)
 CROSS_TASK_NULL_COLUMN = f"combined, cross-task null '{CROSS_TASK_NULL_OTHER}'"
+# Which suspects' ``combined`` fuses the weight methods (round sixteen's two candidates, with WEIGHT_METHODS above):
+# "every-suspect", each one they can compare; or "other-task", only a suspect with other output classes than the
+# source, for which the output-based methods are set aside. For a suspect of the source's task, a model that started
+# from the source's weights is seen by its function as well (fine-tuned and pruned models: AUC 1.00 on every report
+# so far), while a thief or an innocent model with the source's first layer adds a z near 0 that dilutes the methods
+# that do see it.
+WEIGHT_SCOPES = ("every-suspect", "other-task")
+DEFAULT_WEIGHT_SCOPE = "every-suspect"
+# The label of benchmarks/audit_selection.py's row for the other scope, printed beside the audit as run.
+WEIGHT_SCOPE_OTHER = next(s for s in WEIGHT_SCOPES if s != DEFAULT_WEIGHT_SCOPE)
+WEIGHT_SCOPE_COLUMN = f"combined, weight methods fused for '{WEIGHT_SCOPE_OTHER}'"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.

@@ -251,6 +251,8 @@ def _read_suspect(
             m: _noted(c, null_note) if c.usable and m not in WEIGHT_METHODS else c for m, c in calibrations.items()
         }
     fused, note = _cross_task(evidence, suspect, calibrations)
+    if settings.weight_scope == "other-task" and suspect not in evidence.other_classes:
+        fused, note = _without_weights(fused, note)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
     return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of)
@@ -316,6 +318,17 @@ def _cross_task(
         f"other output classes than {evidence.origin!r}: combined reads {', '.join(kept)} only (the output-based "
         "methods would compare the new task's answers)"
     )
+
+
+def _without_weights(fused: dict[str, Calibration], note: str) -> tuple[dict[str, Calibration], str]:
+    """The calibrations ``combined`` fuses for a suspect of the source's task under the ``other-task`` weight scope:
+    without the weight methods, as long as another method can compare the suspect."""
+    kept = {m: c for m, c in fused.items() if m not in WEIGHT_METHODS}
+    left = [m for m, c in fused.items() if m in WEIGHT_METHODS and c.usable]
+    if not left or not any(c.usable for c in kept.values()):
+        return fused, note
+    why = f"{', '.join(left)} not fused (the weight scope 'other-task': fused for a suspect of another task only)"
+    return kept, "; ".join(p for p in (note, why) if p)
 
 
 def _with_dissent(combined: Calibration, per_method: dict[str, Calibration], alpha: float) -> Calibration:

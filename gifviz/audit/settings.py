@@ -21,10 +21,12 @@ from gifviz.audit.names import (
     DEFAULT_NULL_CENTRE,
     DEFAULT_ONE_METHOD,
     DEFAULT_RATE_SPREAD,
+    DEFAULT_WEIGHT_SCOPE,
     FUSION_NAMES,
     NULL_CENTRES,
     ONE_METHOD_READINGS,
     RATE_SPREADS,
+    WEIGHT_SCOPES,
 )
 from gifviz.audit.roles import check_choice
 
@@ -36,6 +38,7 @@ _CHOICES = {
     "rate_spread": ("rate spread", RATE_SPREADS),
     "null_centre": ("null centre", NULL_CENTRES),
     "cross_task_null": ("cross-task null", CROSS_TASK_NULLS),
+    "weight_scope": ("weight scope", WEIGHT_SCOPES),
 }
 
 
@@ -54,6 +57,8 @@ class ReadingSettings:
             (:data:`gifviz.audit.names.NULL_CENTRES`).
         cross_task_null: which independents calibrate a suspect with other output classes than the source
             (:data:`gifviz.audit.names.CROSS_TASK_NULLS`).
+        weight_scope: which suspects' ``combined`` fuses the methods that read weights
+            (:data:`gifviz.audit.names.WEIGHT_SCOPES`; only an audit run with one of them, such as ``first-layer``).
 
     Raises :class:`~gifviz.audit.roles.AuditError` (one line naming the choices) for an unknown value.
     """
@@ -64,6 +69,7 @@ class ReadingSettings:
     rate_spread: str = DEFAULT_RATE_SPREAD
     null_centre: str = DEFAULT_NULL_CENTRE
     cross_task_null: str = DEFAULT_CROSS_TASK_NULL
+    weight_scope: str = DEFAULT_WEIGHT_SCOPE
 
     def __post_init__(self) -> None:
         for field, (what, choices) in _CHOICES.items():
