@@ -158,3 +158,28 @@ def test_task_details_give_a_labelled_matrix_for_the_similarity_tree():
     assert matrix.labels == tuple(tasks_) and matrix.distance("parity", "colour") == 0.8
     first_merge = cluster(matrix, "average").linkage[0]
     assert sorted(first_merge[:2]) == [0, 1]  # digit and parity join first
+
+
+def test_a_method_that_reads_no_reference_has_no_interval_no_sweep_and_costs_no_evaluation(zoo):
+    from gifviz.audit.names import AUDIT_METHODS
+    from gifviz.bench.costs import SECONDS_PER_MODEL_AT_32, evaluations_per_model, method_costs
+    from gifviz.bench.report import headline, sweep_text
+
+    config = BenchConfig(methods=("first-layer",), n_refs=16, sweep=(8, 16), resamples=20)
+    inputs = bench_inputs(zoo, config)
+    result = run_ipp(inputs, config)
+    rows = result.table.set_index("metric")
+    details = result.details[result.details["category"].isin(["finetune", "prune", "transfer"])]
+    derived, innocent = details[details["derived"]], details[~details["derived"]]["distance"].dropna()
+    assert derived["distance"].max() < 0.05 < 0.5 < innocent.min()  # weights kept, from the source only
+    # models of other first-layer shapes have no distance, so the testbed's AUC (every pair scored) is NaN
+    assert rows["value"].isna().all() and innocent.size < (~details["derived"]).sum()
+    assert (rows["samples"] == 0).all() and rows["low"].isna().all() and rows["evaluations per model"].eq(0).all()
+    assert result.sweep.empty
+    assert "read no reference" in headline(result) and "read no reference" in sweep_text(result)
+    # every method the app or the audit can pick has a cost, and this one's does not grow with N
+    assert set(SECONDS_PER_MODEL_AT_32) >= set(AUDIT_METHODS)
+    assert evaluations_per_model("first-layer", 128, 10) == 0
+    ids = list(zoo.ids)
+    small, large = (method_costs(ids, ["first-layer"], inputs.references.head(k), config.field) for k in (8, 16))
+    assert small[0].seconds == large[0].seconds

@@ -161,3 +161,30 @@ def test_the_other_task_scope_fuses_first_layer_for_a_suspect_of_another_task_on
     # a suspect only first-layer can compare keeps it
     assert other_task.row("lonely").verdict == every.row("lonely").verdict != "n/a"
     assert other_task.provenance["config"]["weight_scope"] == "other-task"
+
+
+class OuterEmbeddingFirst(nn.Module):
+    """A CLIP-like order: a 2-d position embedding held by the outer module comes before the stem's weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positional_embedding = nn.Parameter(torch.zeros(17, 8))
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+
+
+def test_only_a_layers_weight_counts_and_a_weight_norms_magnitude_does_not():
+    assert first_layer(OuterEmbeddingFirst())[0] == "stem.weight"
+    normed = nn.utils.parametrizations.weight_norm(nn.Conv2d(1, 4, 3))
+    name, weight = first_layer(nn.Sequential(normed))
+    assert name == "0.parametrizations.weight.original1" and tuple(weight.shape) == (4, 1, 3, 3)
+    one_input = nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 2))  # one weight per unit: no filter to compare
+    assert first_layer(one_input)[0] == "1.weight"
+
+
+def test_a_conv_and_a_linear_layer_of_as_many_weights_are_not_one_shape_and_infinite_weights_have_no_distance():
+    conv = Signature(np.ones((1, 4, 1, 3, 3)))
+    linear = Signature(np.ones((1, 4, 9)))
+    assert math.isnan(first_layer_distance(conv, linear, None))
+    broken = np.ones((1, 4, 1, 3, 3))
+    broken[0, 0, 0, 0, 0] = np.inf
+    assert math.isnan(first_layer_distance(conv, Signature(broken), None))

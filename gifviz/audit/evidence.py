@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gifviz.audit.flips import FlipEvidence, flip_evidence
-from gifviz.audit.names import SOURCE_FLIPS
+from gifviz.audit.names import SOURCE_FLIPS, WEIGHT_METHODS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.digest import architecture_digest
@@ -145,7 +145,11 @@ def method_evidence(
             m: _reason(run, method, zoo, origin, m) for m, value in values.items() if not math.isfinite(value)
         }
         samples[name] = run.samples
-        to_anchors[name] = {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
+        # a method that reads weights is read raw under every rule (gifviz.audit.names.WEIGHT_METHODS): no distance
+        # to an anchor is ever read, and each would cost one filter matching
+        to_anchors[name] = (
+            {} if name in WEIGHT_METHODS else {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
+        )
     return Evidence(origin, distances, reasons, samples, to_anchors, other, follows, same_arch)
 
 

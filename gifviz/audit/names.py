@@ -125,7 +125,8 @@ WEIGHT_METHODS = ("first-layer",)
 # them above transfer models (SAC-m: 0.68 / 0.56 on seeds 17-24; 0.13 on the outside zoo of the audit's brief, where
 # ModelGiF gives 0.82). Chosen on stress seeds 1-24 (transfer worst case 0.95 -> 1.00, nothing else changes) and
 # reported on seeds 25-28. When none of them can compare the suspect, every method that can is fused, as before.
-# The weight methods joined them in round sixteen (above).
+# The weight methods joined them in round sixteen (above); where ModelGiF cannot compare such a suspect and a weight
+# method can, combined is that method's own reading.
 CROSS_TASK_METHODS = ("modelgif", *WEIGHT_METHODS)
 # The label of benchmarks/audit_selection.py's descriptive row (the shipped audit with the rule switched off), which
 # the app's Benchmarks page reads back from the results it ships.

@@ -128,7 +128,8 @@ class AuditResult:
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself (for ``same-arch``, those of the source's architecture), or its raw distance from the source
-        (``absolute``, and source flips under each rule); NaN where the method cannot compare it. Under
+        (``absolute``, and source flips and the weight methods under each rule); NaN where the method cannot
+        compare it. Under
         ``same-arch``, a suspect with other output classes than the source gives its value against every independent
         it was calibrated against (under the ``other-kinds`` cross-task null, those of other architectures than the
         source's), which is what its verdict was read on (against the independents' own such values, which this does
@@ -244,8 +245,11 @@ def _read_suspect(
 
     calibrations = {m: calibration_of(m, suspect, independents) for m in methods}
     if suspect in roles.independents:
-        loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {len(everyone)}"
-        calibrations = {m: _noted(c, loo) for m, c in calibrations.items()}
+        loo = f"leave-one-out: {suspect} is also an independent, calibrated against the other {{}}"
+        calibrations = {
+            m: _noted(c, loo.format(len(everyone if m in WEIGHT_METHODS else independents)))
+            for m, c in calibrations.items()
+        }
     if null_note:  # on the calibrations it made (one a method could not make keeps its reason alone)
         calibrations = {
             m: _noted(c, null_note) if c.usable and m not in WEIGHT_METHODS else c for m, c in calibrations.items()
@@ -308,7 +312,7 @@ def _cross_task(
 ) -> tuple[dict[str, Calibration], str]:
     """The calibrations ``combined`` fuses for ``suspect``, and a note when they are fewer than every usable one: for a
     suspect with other output classes than the source, only :data:`CROSS_TASK_METHODS` (when one of them can compare
-    it)."""
+    it: where ModelGiF cannot and a weight method can, that method alone, read as its own)."""
     if suspect not in evidence.other_classes:
         return calibrations, ""
     kept = {m: c for m, c in calibrations.items() if m in CROSS_TASK_METHODS and c.usable}

@@ -33,7 +33,11 @@ SECONDS_PER_MODEL_AT_32 = {
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
+    "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
+# Methods that run no model and read no reference (first-layer weights): no evaluation, and a cost that N does not
+# change.
+NO_EVALUATIONS = ("first-layer",)
 # Methods that evaluate a fixed number of samples whatever the reference count.
 FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax
@@ -82,6 +86,8 @@ def method_title(method: str) -> str:
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
     """Model evaluations per model at ``n_refs`` references (SAC-w: at most; it keeps the misclassified ones)."""
+    if method in NO_EVALUATIONS:
+        return 0
     if method in FIXED_SAMPLES:
         return FIXED_SAMPLES[method]
     per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64, SOURCE_FLIPS: FLIP_TARGETS}.get(method, 1)
@@ -116,6 +122,7 @@ def method_costs(
         title = method_title(method)
         samples_scale = FIXED_SAMPLES[method] / 32 if method in FIXED_SAMPLES else scale
         samples_scale *= FLIP_TARGETS if method == SOURCE_FLIPS else 1
+        samples_scale = 1.0 if method in NO_EVALUATIONS else samples_scale
         seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
         earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]

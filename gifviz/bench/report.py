@@ -63,10 +63,18 @@ def sweep_metric(result: BenchResult) -> str | None:
     return preferred if preferred in metrics else (metrics[0] if metrics else None)
 
 
+def _any_ran(result: BenchResult) -> bool:
+    """Whether some method ran (a method that could not run has a note saying why; with no reference read, one
+    that did is first-layer weights)."""
+    return "note" in result.table and bool((result.table["note"].fillna("") == "").any())
+
+
 def headline(result: BenchResult) -> str:
     """One line saying the N the main table really used: ``ipp: main table at N=8 (128 asked; 8 references)``."""
     head = f"{result.testbed}: {result.available} references available, "
     if result.n_used == 0:
+        if _any_ran(result):  # only methods that read no reference ran (first-layer weights)
+            return head + "main table read no reference (its methods compare weights)"
         return head + "no method could run (the table's notes say why)"
     text = head + f"main table at N={result.n_used}"
     if result.requested and result.requested != result.n_used:
@@ -84,6 +92,8 @@ def sweep_text(result: BenchResult, metric: str | None = None) -> str:
     metric = metric or sweep_metric(result)
     table = sweep_table(result, metric) if metric else pd.DataFrame()
     if table.empty:
+        if result.n_used == 0 and _any_ran(result):
+            return f"{result.testbed}: no sweep: its methods read no reference (they compare weights)"
         if result.n_used == 0:
             return f"{result.testbed}: no sweep: no method could run on these models (the table's notes say why)"
         if metric:

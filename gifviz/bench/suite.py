@@ -168,8 +168,9 @@ def _summarize(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     table, sweep = [], []
     for name, run in runs.items():
-        n = min(config.n_refs, run.samples)
-        main_rows = np.arange(n)
+        # a method that reads no reference (first-layer weights) averages over none: no interval, no sweep, N 0
+        n = min(config.n_refs, run.samples) if run.reads_references else 0
+        main_rows = np.arange(n) if run.reads_references else None
         point = score(run, main_rows)
         resamples = config.resamples if n else 0  # a method that could not run has nothing to resample
         boots = [score(run, main_rows[rows]) for rows in bootstrap_rows(n, resamples, config.seed)]
@@ -191,7 +192,7 @@ def _summarize(
                     "note": run.note,
                 }
             )
-        for count in sorted({min(c, run.samples) for c in config.sweep} - {0}):
+        for count in sorted({min(c, run.samples) for c in config.sweep} - {0}) if run.reads_references else ():
             for metric, value in score(run, np.arange(count)).items():
                 sweep.append({"testbed": testbed, "method": name, "metric": metric, "samples": count, "value": value})
     return pd.DataFrame(table), pd.DataFrame(sweep)

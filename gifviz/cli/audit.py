@@ -19,9 +19,11 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    DEFAULT_WEIGHT_SCOPE,
     FUSION_NAMES,
     VERDICT_MEANING,
     VERDICTS,
+    WEIGHT_SCOPES,
 )
 from gifviz.cli.choices import METHODS
 from gifviz.cli.options import add_field_options, add_reference_options, add_store_options
@@ -85,7 +87,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "of the source's architecture (a thief of another architecture is far from everything but closest to its "
         "source, and an innocent model of the source's architecture is as close to its kind); relative: the same "
         "against every independent; absolute: the raw distance against the independents' distances from the source "
-        "(source-flips is read raw under each)",
+        "(source-flips and first-layer are read raw under each)",
     )
     audit.add_argument(
         "--cross-task-null",
@@ -93,6 +95,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_CROSS_TASK_NULL,
         help="which independents calibrate a suspect with other output classes than the source (a transfer model): "
         "other-kinds, those of other architectures than the source's (its own kind shares its task); all: every one",
+    )
+    audit.add_argument(
+        "--weight-scope",
+        choices=WEIGHT_SCOPES,
+        default=DEFAULT_WEIGHT_SCOPE,
+        help="which suspects' 'combined' fuses the methods that read weights (first-layer): every-suspect, each one "
+        "they can compare; other-task, only a suspect with other output classes than the source (a transfer model)",
     )
     audit.add_argument(
         "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"
@@ -169,7 +178,12 @@ def run_audit(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
-    settings = ReadingSettings(fusion=args.fusion, calibration=args.calibration, cross_task_null=args.cross_task_null)
+    settings = ReadingSettings(
+        fusion=args.fusion,
+        calibration=args.calibration,
+        cross_task_null=args.cross_task_null,
+        weight_scope=args.weight_scope,
+    )
     zoo, references = _prepare(args, ["audit.csv", "audit.json", "independents.csv"])
     config = config_from_args(args)
     result = audit(

@@ -10,10 +10,10 @@ VERDICT_COLOURS = {"derived": "#d62728", "inconclusive": "#ff7f0e", "independent
 # The x axis of each calibration rule (gifviz.audit.names.CALIBRATION_RULES).
 CALIBRATION_AXES = {
     "same-arch": "distance from the source minus the model's mean distance to the independents of the source's "
-    "architecture (each method's scale; source flips: raw; a suspect with other output classes: against the "
-    "independents of other architectures than the source's)",
+    "architecture (each method's scale; source flips and first-layer: raw; a suspect with other output classes: "
+    "against the independents of other architectures than the source's, but for first-layer)",
     "relative": "distance from the source minus the model's mean distance to the independents (each method's scale; "
-    "source flips: raw)",
+    "source flips and first-layer: raw)",
     "absolute": "distance from the source (each method's own scale)",
 }
 

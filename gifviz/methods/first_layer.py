@@ -14,15 +14,21 @@ its filters are a set whose order training does not fix, so they are compared af
 previous layer's channels, in an order fixed by every earlier matching and tied across skip connections, which a
 rule for any network's graph (a TorchScript file, an exported program) cannot follow.
 
-The first layer is the first parameter, in registration order, that is a linear layer's ``(out, in)`` or a 2-d
-convolution's ``(out, in, kh, kw)`` weight: the stem of a torchvision or timm network, a ViT's patch embedding (its
-class token and position embedding are 3-d), an MLP's first linear layer. Two models whose first layers differ in
-shape (other architectures, mostly) have no distance: the audit leaves them out of this method with
-:data:`UNDEFINED`. Nor has a model reached only through its answers, which shows no weights.
+The first layer is the first parameter ``named_parameters()`` gives (modules in pre-order, each module's own before
+its children's) that is a layer's weight of two to five dimensions, ``(out, in, ...)`` with more than one input
+weight per unit: the stem of a torchvision or timm network, a ViT's patch embedding, an MLP's first linear layer.
+Only a parameter named ``weight`` counts (or the direction ``weight_v`` / ``weight.original1`` of a weight-normed
+layer): a class token, a position embedding held by an outer module, or a weight norm's magnitude (one number per
+unit, which would make every two banks of one width alike) is not a layer's filters. Two models whose first layers
+differ in shape (other architectures, mostly) have no distance: the audit leaves them out of this method with
+:data:`UNDEFINED`. Nor has a model reached only through its answers, or a frozen TorchScript file (its weights are
+constants of the graph, not parameters), which show no weights.
 
 What it claims: the suspect's first layer started from the source's (or from a common ancestor's: two fine-tunes of
 one pretrained network are close by it). A thief that trains its own network from scratch is not seen, and an
-adversary who re-initialises or perturbs the first layer evades it; the other methods are there for those.
+adversary who re-initialises or perturbs the first layer evades it; the other methods are there for those. A filter
+pruned to zero matches nothing, so a copy with most of its first-layer filters removed (structured pruning) reads
+far; magnitude pruning of single weights, as in the stress zoos, leaves the filters' directions.
 """
 
 from __future__ import annotations
@@ -38,18 +44,26 @@ from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs, Signature
 
 UNDEFINED = (
-    "no first layer of the source's shape to compare (another architecture, or a model reached only through its "
-    "answers)"
+    "no first layer of the source's shape to compare (another architecture, or a model that shows no weights: one "
+    "reached only through its answers, a frozen TorchScript file)"
 )
+# The names a layer's filters go by: its weight, or the direction of a weight-normed one (old and new API).
+_FILTER_NAMES = ("weight", "weight_v")
+_PARAMETRIZED_FILTERS = ".weight.original1"
+
+
+def _is_filters(name: str, parameter: torch.Tensor) -> bool:
+    named = name.rsplit(".", 1)[-1] in _FILTER_NAMES or name.endswith(_PARAMETRIZED_FILTERS)
+    return named and 2 <= parameter.dim() <= 5 and parameter[0].numel() > 1
 
 
 def first_layer(module: torch.nn.Module) -> tuple[str, torch.Tensor] | None:
-    """The name and weight of ``module``'s first linear or 2-d convolution layer (module docstring), or ``None`` for a
-    model that shows no such weight (a query-only model, a network without one)."""
+    """The name and weight ``(out, in, ...)`` of ``module``'s first layer (module docstring), or ``None`` for a model
+    that shows no such weight (a query-only model, a frozen TorchScript file, a network without one)."""
     if is_query_only(module):
         return None
     for name, parameter in module.named_parameters():
-        if parameter.dim() in (2, 4):
+        if _is_filters(name, parameter):
             return name, parameter.detach()
     return None
 
@@ -64,13 +78,13 @@ def no_evaluations(context: Any) -> int:
 
 
 def filters_signature(model: LoadedModel, context: None) -> Signature:
-    """The first layer's filters as one sample ``(1, F, D)`` (``F`` output units of ``D`` weights each), float64;
-    ``(1, 0, 0)`` for a model that shows none. One sample: the distance has no reference to resample."""
+    """The first layer's weight with a leading axis, ``(1, F, in, ...)`` (``F`` output units), float64, in its own
+    shape (a ``3x3`` convolution and a linear layer of 9 inputs are not one shape); ``(1, 0)`` for a model that shows
+    none."""
     found = first_layer(model.module)
     if found is None:
-        return Signature(np.zeros((1, 0, 0)))
-    weight = found[1].to(device="cpu", dtype=torch.float64)
-    return Signature(weight.reshape(1, weight.shape[0], -1).numpy())
+        return Signature(np.zeros((1, 0)))
+    return Signature(found[1].to(device="cpu", dtype=torch.float64).unsqueeze(0).numpy())
 
 
 def matched_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,10 +96,10 @@ def matched_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(cosines[rows, cols].mean())
 
 
-def first_layer_distance(a: Signature, b: Signature, rows: np.ndarray | None) -> float:
-    """One minus :func:`matched_cosine` of the two first layers, in [0, 2]; NaN when they differ in shape or either
-    model shows none. ``rows`` is ignored: the weights do not depend on the references."""
+def first_layer_distance(a: Signature, b: Signature, rows: np.ndarray | None = None) -> float:
+    """One minus :func:`matched_cosine` of the two first layers, in [0, 2]; NaN when they differ in shape, either
+    model shows none, or a weight is not finite. ``rows`` is ignored: the weights do not depend on the references."""
     x, y = np.asarray(a.values)[0], np.asarray(b.values)[0]
-    if x.shape != y.shape or x.size == 0:
+    if x.shape != y.shape or x.size == 0 or not (np.isfinite(x).all() and np.isfinite(y).all()):
         return float("nan")
-    return 1.0 - matched_cosine(x, y)
+    return 1.0 - matched_cosine(x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1))

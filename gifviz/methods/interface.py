@@ -97,6 +97,9 @@ class DistanceMethod:
         share_of_samples: the distance is the share of the samples on which the two models differ (a count over
             ``N``), so it is known no more precisely than a proportion's sampling error (the audit's ``sampling``
             spread floor reads this).
+        reads_references: the distance depends on the references (``False``: first-layer weights, one signature
+            row that no reference changes; the testbeds then neither resample nor sweep it, and compute each pair
+            once).
     """
 
     name: str
@@ -115,6 +118,7 @@ class DistanceMethod:
     all_pairs: Callable[[Sequence[Signature]], np.ndarray] | None = None
     undefined: str = ""
     share_of_samples: bool = False
+    reads_references: bool = True
 
     def distance(self, a: Signature, b: Signature, rows: np.ndarray | None = None) -> float:
         """The distance of two signatures on sample ``rows``; NaN where this method cannot compare them."""

@@ -139,6 +139,7 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             compare=first_layer.first_layer_distance,
             evaluations=first_layer.no_evaluations,
             undefined=first_layer.UNDEFINED,
+            reads_references=False,
         ),
     )
 }

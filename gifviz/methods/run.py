@@ -37,6 +37,7 @@ class MethodRun:
         seconds: wall time spent evaluating the models (zero for fields served from the store).
         pair: ``(a, b, rows) -> distance`` on sample ``rows`` (``None``: all); NaN where the method cannot compare.
         note: why the method could not run on these models (its distances are then all NaN), else empty.
+        reads_references: whether its distances depend on the references (``False``: nothing to resample or sweep).
     """
 
     name: str
@@ -47,6 +48,7 @@ class MethodRun:
     seconds: float
     pair: PairDistance
     note: str = ""
+    reads_references: bool = True
 
     def distance(self, a: str, b: str, rows: np.ndarray | None = None) -> float:
         return 0.0 if a == b else self.pair(a, b, rows)
@@ -123,10 +125,18 @@ def method_run(
         evaluations,
         seconds,
         _pair_distance(method, signatures),
+        reads_references=method.reads_references,
     )
 
 
 def _pair_distance(method: DistanceMethod, signatures: dict[str, Signature]) -> PairDistance:
+    if not method.reads_references:  # no row changes a pair's distance: compute each pair once
+
+        @functools.cache
+        def fixed(a: str, b: str) -> float:
+            return method.distance(signatures[a], signatures[b], None)
+
+        return lambda a, b, rows: fixed(a, b)
     if method.per_sample is None:
         return lambda a, b, rows: method.distance(signatures[a], signatures[b], rows)
 
@@ -164,4 +174,5 @@ def per_probe_run(runs: dict[str, MethodRun]) -> MethodRun:
         sum(run.seconds for run in runs.values()),
         lambda a, b, rows: runs[a].distance(a, b, rows),
         "; ".join(dict.fromkeys(run.note for run in runs.values() if run.note)),
+        first.reads_references,
     )
