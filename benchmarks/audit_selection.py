@@ -23,7 +23,10 @@ shipped one), and with the other spread floor of the methods whose distance is a
 (``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), and with the other centre of
 relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), and with the other
 null of a suspect with other output classes (``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: round twelve's
-candidate), whose criteria and verdicts are printed beside the shipped audit's. A third counts the audit's own
+candidate), and with the other scope of the methods that read weights (``gifviz.audit.names.WEIGHT_SCOPE_COLUMN``:
+round sixteen's; the same as the audit as run when it runs none), whose criteria and verdicts are printed beside the
+shipped audit's; and, for each ``--without METHOD``, the audit as run with that method left out (a round that adds
+a method compares the two from one run). A third counts the audit's own
 verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
 for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and
 what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
@@ -216,6 +219,7 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
     rows = []
     for model_id, group in groups.items():
         described = _described(zoo.spec(model_id), group)
+        combined_reads = result.combined_methods(model_id)
         for method in (*methods, COMBINED):
             row = result.row(model_id, method)
             rows.append(
@@ -232,6 +236,8 @@ def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], met
                     "p_value": row.p_value,
                     "verdict": row.verdict,
                     "usable": row.usable,
+                    # whether combined reads it (the cross-task rule and the weight scope set usable ones aside)
+                    "fused": method in combined_reads,
                 }
             )
     return rows

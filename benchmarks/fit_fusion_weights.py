@@ -15,8 +15,10 @@ The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over 
 
 Objective: the audit's criterion (the mean over categories of the worst-case AUC across zoos) over the four categories
 whose ``combined`` fuses several methods: fine-tuning, pruning, label and probability extraction. Transfer models and
-the innocent models of the other task are read by ModelGiF alone when it can compare them (the cross-task rule), whose
-own reading no weight changes; so the audit's five-category criterion moves by four fifths of this one's. Search: every
+the innocent models of the other task are read by the cross-task rule's methods only (ModelGiF, and first-layer where
+the audit runs it) and are not fitted; so the audit's five-category criterion moves by four fifths of this one's. Each
+model's methods are those its ``combined`` reads (``readings.csv``'s ``fused`` column; files without it: its usable
+ones). Search: every
 weight starts at 1; for each method in turn, the weight in :data:`GRID` that raises the objective most replaces it (a
 strict gain only); passes repeat until one changes nothing (at most :data:`MAX_PASSES`). A coordinate search over a
 coarse grid of positive weights, written here because the objective is a minimum over zoos of rank statistics (no
@@ -99,7 +101,10 @@ def load_readings(readings: Sequence[str], nulls: Sequence[str]) -> Readings:
     long = long[long["group"].isin((*CATEGORIES, INNOCENT))].fillna({"neg_of": "", "queried": ""})
     key = ["zoo", "source", "model"]
     audit = long[long["method"] == "combined"].set_index(key)[["score", "verdict"]]
-    usable = long[(long["method"] != "combined") & (long["usable"].astype(str) == "True")]
+    # the methods combined reads for each model (files written before the column existed: every usable one, which
+    # is what combined read for the models of the four categories fitted, under the rules of their time)
+    read = "fused" if "fused" in long else "usable"
+    usable = long[(long["method"] != "combined") & (long[read].astype(str) == "True")]
     methods = list(dict.fromkeys(usable["method"]))
     repeated = long[long.duplicated([*key, "method"])]
     if len(repeated):

@@ -135,7 +135,8 @@ def test_each_models_readings_name_its_group_and_the_categories_it_is_a_negative
         p_tail = tails.get((model_id, method), 0.5)
         return SimpleNamespace(score=1.0 - p_tail, p_tail=p_tail, p_value=0.5, verdict="independent", usable=True)
 
-    result = SimpleNamespace(roles=SimpleNamespace(source="src"), row=row)
+    reads = {"thief": ("modelgif",), "ind": ("modelgif",), "other-task": ()}  # as combined_methods answers
+    result = SimpleNamespace(roles=SimpleNamespace(source="src"), row=row, combined_methods=reads.__getitem__)
     cases = [
         IppCase("src", "extract-label", ("thief",), ("ind",)),
         IppCase("src", "extract-prob", (), ("ind",)),
@@ -152,6 +153,8 @@ def test_each_models_readings_name_its_group_and_the_categories_it_is_a_negative
     assert by[("other-task", "modelgif")]["group"] == "innocent-other"
     assert by[("other-task", "modelgif")]["architecture"] == "unrecorded"
     assert all(r["source"] == "src" and r["zoo"] == "z" for r in rows)
+    assert by[("thief", "modelgif")]["fused"] and not by[("other-task", "modelgif")]["fused"]
+    assert not by[("thief", "combined")]["fused"]
 
 
 def test_each_models_fused_null_members_are_written_once_per_method(selection):

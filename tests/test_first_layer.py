@@ -161,6 +161,9 @@ def test_the_other_task_scope_fuses_first_layer_for_a_suspect_of_another_task_on
     # a suspect only first-layer can compare keeps it
     assert other_task.row("lonely").verdict == every.row("lonely").verdict != "n/a"
     assert other_task.provenance["config"]["weight_scope"] == "other-task"
+    assert other_task.combined_methods("thief") == ("modelgif",)
+    assert every.combined_methods("thief") == ("modelgif", "first-layer")
+    assert other_task.combined_methods("newhead") == ("modelgif", "first-layer")
 
 
 class OuterEmbeddingFirst(nn.Module):

@@ -163,3 +163,13 @@ def test_a_zoo_given_twice_is_one_line(fitting, tmp_path, capsys):
         (copy / name).write_text((folder / name).read_text())
     assert fitting.main([str(folder), str(copy)]) == 2
     assert "is read twice: give each zoo once" in capsys.readouterr().err
+
+
+def test_a_usable_method_combined_does_not_read_is_not_fused(fitting, tmp_path):
+    folder = _folder(tmp_path / "f", zoos=2)
+    frame = pd.read_csv(folder / "readings.csv")
+    # as audit_selection writes it: combined reads signal only (noise set aside, as the weight scope sets a method)
+    frame["fused"] = frame["method"] == "signal"
+    frame.to_csv(folder / "readings.csv", index=False)
+    readings = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
+    assert readings.methods == ["signal"] and "noise" not in readings.models

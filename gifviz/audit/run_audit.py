@@ -118,6 +118,15 @@ class AuditResult:
         used = fused_methods(read.fused, self.settings.one_method)
         return null_calibrations(used, read.calibration_of, read.independents, read.without_value) if used else {}
 
+    def combined_methods(self, suspect: str) -> tuple[str, ...]:
+        """The methods ``suspect``'s ``combined`` reads: its usable ones, less those the cross-task rule and the
+        weight scope set aside (one of them alone is read as its own)."""
+        own_rule, cross_task = _readings(self.evidence, self.roles, self.methods, self.settings)
+        read = _read_suspect(
+            self.evidence, self.roles, suspect, self.methods, self.alpha, self.settings, own_rule, cross_task
+        )
+        return tuple(m for m, c in read.fused.items() if c.usable)
+
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
         independents, by this audit's methods, fusion, calibration rule and rate (no model runs again;
