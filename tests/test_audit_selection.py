@@ -200,6 +200,7 @@ def test_the_row_without_the_cross_task_rule_fuses_every_method_for_a_model_of_a
 def test_the_row_without_a_method_reads_the_audit_as_if_it_had_not_been_run(selection, tmp_path):
     from lineage_zoo import lineage_zoo
 
+    from gifviz.audit.names import NO_FIRST_LAYER
     from gifviz.audit.run_audit import audit
     from gifviz.errors import GifvizError
     from gifviz.hub.zoo import Zoo
@@ -213,7 +214,7 @@ def test_the_row_without_a_method_reads_the_audit_as_if_it_had_not_been_run(sele
     alone = audit(zoo, "source", ["transfer", "ft1"], None, ("modelgif",), references, FIELD)
     without = selection.without_method(both, "first-layer")
     assert without.methods == ("modelgif",)
-    assert selection.without_column("first-layer") == "combined without first-layer"
+    assert selection.without_column("first-layer") == NO_FIRST_LAYER  # the label the app's Benchmarks page names
     assert [(r.suspect, r.method) for r in without.rows] == [(r.suspect, r.method) for r in alone.rows]
     for got, expected in zip(without.rows, alone.rows, strict=True):
         assert got.calibration.score == pytest.approx(expected.calibration.score, nan_ok=True)

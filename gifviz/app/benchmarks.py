@@ -19,6 +19,7 @@ from gifviz.audit.names import (
     CROSS_TASK_NULL_COLUMN,
     DEFAULT_FUSION,
     NO_CROSS_TASK,
+    NO_FIRST_LAYER,
     NULL_CENTRE_COLUMN,
     ONE_METHOD_COLUMN,
     PREVIOUS_FUSION,
@@ -112,16 +113,17 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 129-136 (scored once after round fifteen, which changed nothing). Earlier reports keep
-# their folders (benchmarks/results/audit-seeds-121-128 holds round fourteen's, audit-seeds-113-120 round thirteen's,
-# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
-# audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = _RESULTS / "audit-seeds-129-136" / "selection.csv"
-# The shipped audit with one round's reading undone, as the results name those rows, and as the page does: the audit
-# before round twelve (its cross-task null), then the shipped audit with only round eleven's, ten's, nine's or
-# eight's reading undone.
+# the current report, on seeds 137-144 (scored once after round sixteen added first-layer weights). Earlier reports
+# keep their folders (benchmarks/results/audit-seeds-129-136 holds round fifteen's, audit-seeds-121-128 round
+# fourteen's, audit-seeds-113-120 round thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round
+# eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
+STRESS_RESULTS = _RESULTS / "audit-seeds-137-144" / "selection.csv"
+# The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
+# before round sixteen (without first-layer weights), the shipped audit before round twelve (its cross-task null),
+# then with only round eleven's, ten's, nine's or eight's reading undone.
 EARLIER_AUDITS = {
-    CROSS_TASK_NULL_COLUMN: "the audit before round twelve (cross-task null 'all')",
+    NO_FIRST_LAYER: "the audit before round sixteen (without first-layer)",
+    CROSS_TASK_NULL_COLUMN: "round twelve's cross-task null undone (cross-task null 'all')",
     f"fusion:{PREVIOUS_FUSION}": f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
     NULL_CENTRE_COLUMN: "round ten's centre undone (null centre 'mean')",
     RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",

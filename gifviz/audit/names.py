@@ -211,6 +211,9 @@ DEFAULT_WEIGHT_SCOPE = "every-suspect"
 # The label of benchmarks/audit_selection.py's row for the other scope, printed beside the audit as run.
 WEIGHT_SCOPE_OTHER = next(s for s in WEIGHT_SCOPES if s != DEFAULT_WEIGHT_SCOPE)
 WEIGHT_SCOPE_COLUMN = f"combined, weight methods fused for '{WEIGHT_SCOPE_OTHER}'"
+# The label of benchmarks/audit_selection.py's row of the audit with first-layer left out (``--without first-layer``):
+# the audit before round sixteen, which the app's Benchmarks page names so.
+NO_FIRST_LAYER = "combined without first-layer"
 DEFAULT_ALPHA = 0.05
 DEFAULT_N_REFS = 128
 # Under this many independents an empirical p-value cannot go below 1/(n+1) >= 1/5: flagged as coarse.
