@@ -4,6 +4,7 @@ evidence, every bad input as one line, and the commands end to end on a zoo of k
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -403,9 +404,14 @@ def test_the_self_check_counts_against_the_rate_and_says_what_to_do():
 
 def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert audited.row("transfer", "disagreement").verdict == "n/a"  # 5 classes against the source's 10
+    # another task's head: combined reads the field and the first layer (the cross-task rule's methods), fused
+    shipped = audited.row("transfer")
+    assert "combined reads modelgif, first-layer only" in shipped.note and math.isfinite(shipped.distance)
+    # without the first layer (the audit before round sixteen), it reads the field alone, as the field's own
+    # reading, says so, and so do the other fusions and rules
+    audited = dataclasses.replace(audited, methods=tuple(m for m in audited.methods if m != "first-layer"))
+    audited = dataclasses.replace(audited, rows=tuple(audited.assessed(audited.roles)))
     combined = audited.row("transfer")
-    # another task's head: combined reads the field alone, as the field's own reading, says so, and so do the other
-    # fusions and rules
     field = audited.row("transfer", "modelgif")
     assert math.isnan(combined.distance) and (combined.score, combined.verdict) == (field.score, field.verdict)
     assert "other output classes than 'source': combined reads modelgif only" in combined.note
