@@ -33,6 +33,7 @@ from gifviz.audit.names import (
     SELF_CALIBRATED_METHODS,
     VERDICT_MEANING,
     VERDICTS,
+    WEIGHT_METHODS,
 )
 from gifviz.audit.reading import sampling_error
 from gifviz.audit.roles import audit_roles
@@ -280,7 +281,7 @@ def by_hand(audited, method: str, model: str, against: list[str], calibration: s
     if method in SELF_CALIBRATED_METHODS:  # read raw under either rule, weighed by the independents in use
         follows = audited.evidence.follows[method]
         return weighted_distance(follows, model, against)[0] if math.isfinite(distances[model]) else math.nan
-    if calibration == "absolute":
+    if calibration == "absolute" or method in WEIGHT_METHODS:  # weights: raw under every rule
         return distances[model]
     to_anchors = audited.evidence.to_anchors[method]
     anchors = [to_anchors[model][i] for i in against if i != model and math.isfinite(to_anchors[model][i])]
@@ -295,7 +296,8 @@ def calibrated_by_hand(audited, method: str, model: str, against: list[str], cal
     raw = audited.evidence.distances[method]
     finite = [raw[i] for i in INDEPENDENTS if math.isfinite(raw[i])]
     mean_raw = sum(finite) / len(finite) if finite else math.nan
-    floor = mean_raw if calibration != "absolute" and method not in SELF_CALIBRATED_METHODS else None
+    raw_rule = calibration == "absolute" or method in (*SELF_CALIBRATED_METHODS, *WEIGHT_METHODS)
+    floor = None if raw_rule else mean_raw
     is_rate = method in METHODS and METHODS[method].share_of_samples
     min_spread = sampling_error(mean_raw, audited.evidence.samples[method]) if is_rate else 0.0
     if not math.isfinite(raw[model]):
@@ -590,7 +592,7 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     plain = f"combined rows: {DEFAULT_FUSION} of {', '.join(DEFAULT_METHODS)} (unless a line below says otherwise)"
     assert plain in lines
     assert not any(line.startswith(("ft1: ", "ft2: ")) for line in lines)
-    assert any(line.startswith("transfer: ") and "combined reads modelgif only" in line for line in lines)
+    assert any(line.startswith("transfer: ") and "combined reads modelgif, first-layer only" in line for line in lines)
     assert any(line.startswith("ind0: ") and "coarse" in line for line in lines)  # leave-one-out: 4 independents
     # then the answer: derived and inconclusive suspects named, the rest counted
     combined = {r["suspect"]: r["verdict"] for r in rows if r["method"] == "combined"}
@@ -785,7 +787,13 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
         second = calibrate(-fuse(used), [-fuse(c) for c in members.values()], audited.alpha, min_spread=floor)
         assert audited.row(suspect).score == pytest.approx(second.score)
         assert audited.row(suspect).p_tail == pytest.approx(second.p_tail)
-    assert audited.fused_null("transfer") == {}  # the cross-task rule: ModelGiF's own reading, no fused null
+    # the cross-task rule's two methods: the transfer model's null members read by them only
+    members = audited.fused_null("transfer")
+    assert members and all(set(c) <= {"modelgif", "first-layer"} for c in members.values())
+    # without the first layer (the audit before round sixteen): ModelGiF's own reading, no fused null
+    audited = dataclasses.replace(audited, methods=tuple(m for m in audited.methods if m not in WEIGHT_METHODS))
+    audited = dataclasses.replace(audited, rows=tuple(audited.assessed(audited.roles)))
+    assert audited.fused_null("transfer") == {}
     # read as fused, the transfer model's one method has a null, by the cross-task rule's reading (relative)
     fused = audited.reread(one_method="fused")
     members = fused.fused_null("transfer")
