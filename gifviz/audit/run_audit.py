@@ -138,11 +138,10 @@ class AuditResult:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself (for ``same-arch``, those of the source's architecture), or its raw distance from the source
         (``absolute``, and source flips and the weight methods under each rule); NaN where the method cannot
-        compare it. Under
-        ``same-arch``, a suspect with other output classes than the source gives its value against every independent
-        it was calibrated against (under the ``other-kinds`` cross-task null, those of other architectures than the
-        source's), which is what its verdict was read on (against the independents' own such values, which this does
-        not return)."""
+        compare it. Under ``same-arch``, a suspect with other output classes than the source gives its value against
+        every independent it was calibrated against (under the ``other-kinds`` cross-task null, those of other
+        architectures than the source's), which is what its verdict was read on (against the independents' own such
+        values, which this does not return)."""
         own, cross_task = _readings(self.evidence, self.roles, [method], self.settings)
         suspects = set(self.roles.suspects)
         values = {}

@@ -35,9 +35,7 @@ SECONDS_PER_MODEL_AT_32 = {
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
-# Methods that run no model and read no reference (first-layer weights): no evaluation, and a cost that N does not
-# change.
-NO_EVALUATIONS = ("first-layer",)
+
 # Methods that evaluate a fixed number of samples whatever the reference count.
 FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax
@@ -84,9 +82,15 @@ def method_title(method: str) -> str:
     return FLIP_TITLE if method == SOURCE_FLIPS else distance_method(method).title
 
 
+def reads_no_reference(method: str) -> bool:
+    """Whether ``method`` runs no model and reads no reference (first-layer weights: the registry's
+    ``reads_references``): no evaluation, and a cost that N does not change."""
+    return method != SOURCE_FLIPS and not distance_method(method).reads_references
+
+
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
     """Model evaluations per model at ``n_refs`` references (SAC-w: at most; it keeps the misclassified ones)."""
-    if method in NO_EVALUATIONS:
+    if reads_no_reference(method):
         return 0
     if method in FIXED_SAMPLES:
         return FIXED_SAMPLES[method]
@@ -122,7 +126,7 @@ def method_costs(
         title = method_title(method)
         samples_scale = FIXED_SAMPLES[method] / 32 if method in FIXED_SAMPLES else scale
         samples_scale *= FLIP_TARGETS if method == SOURCE_FLIPS else 1
-        samples_scale = 1.0 if method in NO_EVALUATIONS else samples_scale
+        samples_scale = 1.0 if reads_no_reference(method) else samples_scale
         seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
         earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]

@@ -4,7 +4,7 @@ Fine-tuning, pruning and transfer learning start from the source's weights, and 
 layer's filters stay close to where they started: on gifviz's stress zoos, every fine-tuned, pruned or transfer model
 (long transfer models included, trained for as long as an independent model from the source's weights) keeps its
 source's first-layer filters at a matched cosine of 0.977 or more, while independent models, thieves trained from
-scratch and models of another task sit at 0.26-0.64 (the round-sixteen declaration,
+scratch and models of another task sit at 0.26-0.59 (the round-sixteen declaration,
 ``benchmarks/results/round-sixteen/DECLARED.md``, has the table). No output-based method sees this: a transfer
 model's new head answers another task, and its function moves far from the source's.
 
