@@ -197,11 +197,9 @@ def without_column(method: str) -> str:
 def without_method(result: AuditResult, method: str) -> AuditResult:
     """``result`` recombined as if ``method`` had not been run: every other method's calibration and ``combined`` as
     the audit reads them without it (no model runs again). A round that adds a method compares the two in one run."""
-    kept = tuple(m for m in result.methods if m != method)
-    if kept == result.methods:
+    if method not in result.methods:
         raise GifvizError(f"--without {method}: the audit did not run {method}; add it to --methods")
-    recombined = dataclasses.replace(result, methods=kept)
-    return dataclasses.replace(recombined, rows=tuple(recombined.assessed(recombined.roles)))
+    return result.with_methods([m for m in result.methods if m != method])
 
 
 def source_readings(zoo: Zoo, result: AuditResult, cases: list[ipp.IppCase], methods: tuple[str, ...]) -> list[dict]:

@@ -4,7 +4,6 @@ evidence, every bad input as one line, and the commands end to end on a zoo of k
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import re
@@ -411,8 +410,7 @@ def test_combined_leaves_out_a_method_that_cannot_compare(audited):
     assert "combined reads modelgif, first-layer only" in shipped.note and math.isfinite(shipped.distance)
     # without the first layer (the audit before round sixteen), it reads the field alone, as the field's own
     # reading, says so, and so do the other fusions and rules
-    audited = dataclasses.replace(audited, methods=tuple(m for m in audited.methods if m != "first-layer"))
-    audited = dataclasses.replace(audited, rows=tuple(audited.assessed(audited.roles)))
+    audited = audited.with_methods([m for m in audited.methods if m != "first-layer"])
     combined = audited.row("transfer")
     field = audited.row("transfer", "modelgif")
     assert math.isnan(combined.distance) and (combined.score, combined.verdict) == (field.score, field.verdict)
@@ -791,8 +789,7 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
     members = audited.fused_null("transfer")
     assert members and all(set(c) <= {"modelgif", "first-layer"} for c in members.values())
     # without the first layer (the audit before round sixteen): ModelGiF's own reading, no fused null
-    audited = dataclasses.replace(audited, methods=tuple(m for m in audited.methods if m not in WEIGHT_METHODS))
-    audited = dataclasses.replace(audited, rows=tuple(audited.assessed(audited.roles)))
+    audited = audited.with_methods([m for m in audited.methods if m not in WEIGHT_METHODS])
     assert audited.fused_null("transfer") == {}
     # read as fused, the transfer model's one method has a null, by the cross-task rule's reading (relative)
     fused = audited.reread(one_method="fused")

@@ -222,6 +222,9 @@ def test_the_row_without_a_method_reads_the_audit_as_if_it_had_not_been_run(sele
     assert "first-layer" in both.row("transfer").note and "first-layer" not in without.row("transfer").note
     with pytest.raises(GifvizError, match="did not run cka"):
         selection.without_method(both, "cka")
+    with pytest.raises(GifvizError, match="this audit did not run cka"):
+        both.with_methods(["modelgif", "cka"])
+    assert without.provenance["config"]["methods"] == ["modelgif"]
 
 
 def test_without_names_a_method_the_run_does_not_have_and_stops(selection, capsys):

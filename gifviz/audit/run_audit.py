@@ -101,6 +101,17 @@ class AuditResult:
         rows = changed.assessed(changed.roles)
         return dataclasses.replace(changed, rows=tuple(rows), provenance=provenance)
 
+    def with_methods(self, methods: Sequence[str]) -> AuditResult:
+        """The same audit read with only ``methods`` (some of those it ran): their rows as before, and ``combined``
+        fused from them alone (no model runs again). A round that adds a method compares the audit with and without
+        it from one run (``benchmarks/audit_selection.py --without``)."""
+        extra = [m for m in methods if m not in self.methods]
+        if extra:
+            raise AuditError(f"this audit did not run {', '.join(extra)}; run it with them to read them")
+        config = {**self.provenance.get("config", {}), "methods": list(methods)}
+        kept = dataclasses.replace(self, methods=tuple(methods), provenance={**self.provenance, "config": config})
+        return dataclasses.replace(kept, rows=tuple(kept.assessed(kept.roles)))
+
     def assessed(self, roles: AuditRoles) -> list[AuditRow]:
         """:func:`assess` of this audit's evidence for ``roles``, with this audit's methods and reading settings."""
         return assess(self.evidence, roles, self.methods, self.alpha, self.settings)
@@ -111,21 +122,21 @@ class AuditResult:
         independents. Empty where ``combined`` fuses nothing (no usable method, or one read as its own); with fewer
         than 2 members ``combined`` is ``n/a``. A fusion of tail p-values can be read against these without running
         the audit again (``benchmarks/fit_fusion_weights.py``)."""
-        own_rule, cross_task = _readings(self.evidence, self.roles, self.methods, self.settings)
-        read = _read_suspect(
-            self.evidence, self.roles, suspect, self.methods, self.alpha, self.settings, own_rule, cross_task
-        )
+        read = self._read(suspect)
         used = fused_methods(read.fused, self.settings.one_method)
         return null_calibrations(used, read.calibration_of, read.independents, read.without_value) if used else {}
 
     def combined_methods(self, suspect: str) -> tuple[str, ...]:
         """The methods ``suspect``'s ``combined`` reads: its usable ones, less those the cross-task rule and the
         weight scope set aside (one of them alone is read as its own)."""
+        return tuple(m for m, c in self._read(suspect).fused.items() if c.usable)
+
+    def _read(self, suspect: str) -> _SuspectReading:
+        """``suspect`` read as :func:`assess` reads it, with this audit's methods and settings."""
         own_rule, cross_task = _readings(self.evidence, self.roles, self.methods, self.settings)
-        read = _read_suspect(
+        return _read_suspect(
             self.evidence, self.roles, suspect, self.methods, self.alpha, self.settings, own_rule, cross_task
         )
-        return tuple(m for m, c in read.fused.items() if c.usable)
 
     def self_check(self) -> SelfCheck:
         """The audit's own false-positive check: every independent read as a suspect against the other
