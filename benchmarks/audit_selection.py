@@ -22,12 +22,12 @@ suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD
 shipped one), and with the other spread floor of the methods whose distance is a share of their samples
 (``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), and with the other centre of
 relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), and with the other
-null of a suspect with other output classes (``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: round twelve's
-candidate), and with the other scope of the methods that read weights (``gifviz.audit.names.WEIGHT_SCOPE_COLUMN``:
-round sixteen's; the same as the audit as run when it runs none), whose criteria and verdicts are printed beside the
-shipped audit's; and, for each ``--without METHOD``, the audit as run with that method left out (a round that adds
-a method compares the two from one run). A third counts the audit's own
-verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
+null of a suspect with other output classes (``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: before round
+seventeen, the shipped one), and with the other scope of the methods that read weights
+(``gifviz.audit.names.WEIGHT_SCOPE_COLUMN``: round sixteen's; the same as the audit as run when it runs none),
+whose criteria and verdicts are printed beside the shipped audit's; and, for each ``--without METHOD``, the audit as
+run with that method left out (a round that adds a method compares the two from one run). A third counts the audit's
+own verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
 for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and
 what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
 queried and by architecture; descriptive too. ``readings.csv`` keeps every scored model's calibration per method,
@@ -84,14 +84,14 @@ from gifviz.outputs import write_files
 from gifviz.store import FieldStore
 
 # The shipped fusion read with one other setting each, printed beside the shipped audit with its criterion and its
-# verdicts: the readings rounds eight, nine and ten replaced (each the default before its round), round twelve's
-# candidate, and round sixteen's other scope of the weight methods (the same as the audit as run when it runs none).
+# verdicts: the readings rounds eight, nine, ten and seventeen replaced (each the default before its round), and
+# round sixteen's other scope of the weight methods (the same as the audit as run when it runs none).
 # The fusion round eleven replaced is among the candidate fusions printed under the shipped settings.
 OTHER_READINGS = {
     ONE_METHOD_COLUMN: {"one_method": ONE_METHOD_OTHER},  # transfer-long/DECLARED.md
     RATE_SPREAD_COLUMN: {"rate_spread": RATE_SPREAD_OTHER},  # rate-spread/DECLARED.md
     NULL_CENTRE_COLUMN: {"null_centre": NULL_CENTRE_OTHER},  # null-centre/DECLARED.md
-    CROSS_TASK_NULL_COLUMN: {"cross_task_null": CROSS_TASK_NULL_OTHER},  # cross-task-null/DECLARED.md
+    CROSS_TASK_NULL_COLUMN: {"cross_task_null": CROSS_TASK_NULL_OTHER},  # round-seventeen/DECLARED.md
     WEIGHT_SCOPE_COLUMN: {"weight_scope": WEIGHT_SCOPE_OTHER},  # round-sixteen/DECLARED.md
 }
 

@@ -1,7 +1,7 @@
-"""The cross-task null (round twelve, the default since): under ``other-kinds``, a suspect with other output classes
-than the source is calibrated against the independents of other architectures than the source's only (its own kind
-shares its task); by hand, its fallback when too few others remain, what it leaves alone, and the readings that report
-it."""
+"""The cross-task null (round twelve's ``other-kinds``, the default until round seventeen made it ``all`` again):
+under ``other-kinds``, a suspect with other output classes than the source is calibrated against the independents of
+other architectures than the source's only (its own kind shares its task); by hand, its fallback when too few others
+remain, what it leaves alone, and the readings that report it."""
 
 from __future__ import annotations
 
@@ -67,9 +67,9 @@ def relative_value(model: str, anchors: tuple[str, ...]) -> float:
     return distance - sum(kept) / len(kept)
 
 
-def test_round_twelve_decided_the_default():
-    assert DEFAULT_CROSS_TASK_NULL == OTHER_KINDS and set(CROSS_TASK_NULLS) == {"all", OTHER_KINDS}
-    assert ReadingSettings().cross_task_null == OTHER_KINDS
+def test_round_seventeen_decided_the_default():
+    assert DEFAULT_CROSS_TASK_NULL == "all" and set(CROSS_TASK_NULLS) == {"all", OTHER_KINDS}
+    assert ReadingSettings().cross_task_null == "all"
     with pytest.raises(AuditError, match="unknown cross-task null 'kin'; choose one of: all, other-kinds"):
         ReadingSettings(cross_task_null="kin")
 
@@ -162,7 +162,7 @@ def test_the_command_line_chooses_the_cross_task_null(capsys):
     parser = build_parser()
     base = ["audit", "zoo.toml", "--source", "s", "--out", "o"]
     assert parser.parse_args(base).cross_task_null == DEFAULT_CROSS_TASK_NULL
-    assert parser.parse_args([*base, "--cross-task-null", "all"]).cross_task_null == "all"
+    assert parser.parse_args([*base, "--cross-task-null", OTHER_KINDS]).cross_task_null == OTHER_KINDS
     with pytest.raises(SystemExit) as exit_info:
         main([*base, "--cross-task-null", "kin"])
     assert exit_info.value.code == 2 and "--cross-task-null" in capsys.readouterr().err

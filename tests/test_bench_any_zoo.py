@@ -285,16 +285,16 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     assert table.index[0] == f"combined (default: {DEFAULT_FUSION})" and table.iloc[0]["finetune"] == "0.95 / 0.90"
     # then the audits before the latest rounds, newest first, and the same without the cross-task rule
     assert list(table.index[1:8]) == [
-        "the audit before round sixteen (without first-layer)",
-        "round twelve's cross-task null undone (cross-task null 'all')",
+        "the audit before round seventeen (cross-task null 'other-kinds')",
+        "round sixteen's method undone (without first-layer)",
         f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
         "round ten's centre undone (null centre 'mean')",
         "rates' spread as before round nine (rate spread 'value')",
         "one fused method read as fused (as before round eight)",
         NO_CROSS_TASK,
     ]
-    assert table.iloc[1]["finetune"] == "0.50 / 0.20"
-    assert table.iloc[2]["finetune"] == "0.40 / 0.30" and table.iloc[3]["finetune"] == "0.50 / 0.40"
+    assert table.iloc[1]["finetune"] == "0.40 / 0.30" and table.iloc[2]["finetune"] == "0.50 / 0.20"
+    assert table.iloc[3]["finetune"] == "0.50 / 0.40"
     assert table.iloc[4]["finetune"] == "0.75 / 0.60" and table.iloc[5]["finetune"] == "0.75 / 0.70"
     assert table.iloc[7]["finetune"] == "0.55 / 0.50"
     assert f"fusion:{DEFAULT_FUSION}" not in table.index

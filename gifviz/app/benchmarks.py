@@ -119,11 +119,11 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
 STRESS_RESULTS = _RESULTS / "audit-seeds-137-144" / "selection.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
-# before round sixteen (without first-layer weights), the shipped audit before round twelve (its cross-task null),
-# then with only round eleven's, ten's, nine's or eight's reading undone.
+# before round seventeen (its cross-task null), then with only round sixteen's method (first-layer weights) or round
+# eleven's, ten's, nine's or eight's reading undone.
 EARLIER_AUDITS = {
-    NO_FIRST_LAYER: "the audit before round sixteen (without first-layer)",
-    CROSS_TASK_NULL_COLUMN: "round twelve's cross-task null undone (cross-task null 'all')",
+    CROSS_TASK_NULL_COLUMN: "the audit before round seventeen (cross-task null 'other-kinds')",
+    NO_FIRST_LAYER: "round sixteen's method undone (without first-layer)",
     f"fusion:{PREVIOUS_FUSION}": f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
     NULL_CENTRE_COLUMN: "round ten's centre undone (null centre 'mean')",
     RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",

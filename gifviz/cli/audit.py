@@ -94,7 +94,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         choices=CROSS_TASK_NULLS,
         default=DEFAULT_CROSS_TASK_NULL,
         help="which independents calibrate a suspect with other output classes than the source (a transfer model): "
-        "other-kinds, those of other architectures than the source's (its own kind shares its task); all: every one",
+        "all: every one; other-kinds: those of other architectures than the source's (its own kind shares its task; "
+        "the better setting when first-layer cannot read the suspect: a model behind an API, another stem)",
     )
     audit.add_argument(
         "--weight-scope",

@@ -11,7 +11,8 @@ VERDICT_COLOURS = {"derived": "#d62728", "inconclusive": "#ff7f0e", "independent
 CALIBRATION_AXES = {
     "same-arch": "distance from the source minus the model's mean distance to the independents of the source's "
     "architecture (each method's scale; source flips and first-layer: raw; a suspect with other output classes: "
-    "against the independents of other architectures than the source's, but for first-layer)",
+    "against every independent, or under the other-kinds cross-task null those of other architectures than the "
+    "source's, but for first-layer)",
     "relative": "distance from the source minus the model's mean distance to the independents (each method's scale; "
     "source flips and first-layer: raw)",
     "absolute": "distance from the source (each method's own scale)",
