@@ -113,11 +113,12 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 137-144 (scored once after round sixteen added first-layer weights). Earlier reports
-# keep their folders (benchmarks/results/audit-seeds-129-136 holds round fifteen's, audit-seeds-121-128 round
-# fourteen's, audit-seeds-113-120 round thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round
-# eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = _RESULTS / "audit-seeds-137-144" / "selection.csv"
+# the current report, on seeds 145-152 (scored once after round seventeen made the cross-task null "all" again).
+# Earlier reports keep their folders (benchmarks/results/audit-seeds-137-144 holds round sixteen's,
+# audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's,
+# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
+# audit-seeds-81-88 round nine's, audit seeds 65-72's).
+STRESS_RESULTS = _RESULTS / "audit-seeds-145-152" / "selection.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
 # before round seventeen (its cross-task null), then with only round sixteen's method (first-layer weights) or round
 # eleven's, ten's, nine's or eight's reading undone.
