@@ -41,9 +41,10 @@ def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:
     """Set every submodule's ``training`` flag directly; returns the previous flags.
 
     ``model.eval()`` would do the same through ``train()``, which ``torch.export`` programs refuse (their mode is fixed
-    when they are exported), so the flags are set one by one.
+    when they are exported), so the flags are set one by one. A frozen TorchScript module (``torch.jit.freeze``) has
+    no flag at all, its mode fixed when it was frozen, and is left as it is.
     """
-    previous = {module: module.training for module in model.modules()}
+    previous = {module: module.training for module in model.modules() if hasattr(module, "training")}
     for module in previous:
         module.training = mode
     return previous

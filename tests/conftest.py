@@ -55,6 +55,32 @@ def save_torchscript(model: nn.Module, path: Path) -> Path:
     return path
 
 
+def batch_normed_cnn(seed: int) -> nn.Module:
+    """A stem convolution followed by a batch norm with running statistics of its own (what freezing folds)."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 10),
+    )
+    with torch.no_grad():
+        model[1].running_mean.normal_()
+        model[1].running_var.uniform_(0.5, 2.0)
+        model[1].weight.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def save_frozen(model: nn.Module, path: Path, traced: bool) -> None:
+    """``model`` as a frozen TorchScript file: no parameters, its weights constants of the graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        compiled = torch.jit.trace(model, torch.zeros(1, 1, 16, 16)) if traced else torch.jit.script(model)
+        torch.jit.save(torch.jit.freeze(compiled.eval()), str(path))
+
+
 def write_pngs(folder: Path, count: int, size: int = 16, channels: int = 1, seed: int = 0) -> Path:
     """Random-but-smooth grayscale/RGB PNGs named img_000.png ..."""
     folder.mkdir(parents=True, exist_ok=True)

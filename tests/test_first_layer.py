@@ -5,11 +5,12 @@ task, calibrated against every independent it can compare under the other-kinds 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
-from conftest import make_cnn, read_audit, write_pngs, write_zoo
+from conftest import batch_normed_cnn, make_cnn, read_audit, save_frozen, write_pngs, write_zoo
 from torch import nn
 
 from gifviz.audit.calibration import calibrate
@@ -191,3 +192,40 @@ def test_a_conv_and_a_linear_layer_of_as_many_weights_are_not_one_shape_and_infi
     broken = np.ones((1, 4, 1, 3, 3))
     broken[0, 0, 0, 0, 0] = np.inf
     assert math.isnan(first_layer_distance(conv, Signature(broken), None))
+
+
+def test_a_frozen_torchscript_file_shows_its_first_layer_as_a_constant_of_its_graph(tmp_path):
+    """Freezing folds the batch norm into the stem (each filter times a positive number), which the cosine does not
+    see: a frozen copy, scripted or traced, reads at distance 0 from its source, an independent model far."""
+    source = batch_normed_cnn(0)
+    models = {"source": source, "scripted": source, "traced": source, "other": batch_normed_cnn(7)}
+    manifest = write_zoo(tmp_path, models)
+    save_frozen(source, tmp_path / "models" / "scripted.pt", traced=False)
+    save_frozen(source, tmp_path / "models" / "traced.pt", traced=True)
+    zoo = Zoo.open(manifest)
+    for frozen, operation in (("scripted", "aten::conv2d"), ("traced", "aten::_convolution")):
+        module = zoo.load(frozen).module
+        assert not list(module.parameters())
+        name, weight = first_layer(module)
+        assert name == f"{operation} (frozen graph)" and weight.shape == (6, 1, 3, 3)
+        assert not torch.allclose(weight, source[0].weight)  # folded, yet the same filters' directions
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 4), zoo.space)
+    matrix = method_matrix("first-layer", zoo, list(models), MethodInputs(references))
+    assert matrix.distance("source", "scripted") == pytest.approx(0.0, abs=1e-6)
+    assert matrix.distance("source", "traced") == pytest.approx(0.0, abs=1e-6)
+    assert matrix.distance("source", "other") > 0.2
+
+
+def test_a_frozen_graph_whose_first_layer_takes_no_constant_weight_shows_none():
+    class WeightAtRunTime(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("base", torch.randn(4, 1, 3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.conv2d(x, self.base * x.mean())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        frozen = torch.jit.freeze(torch.jit.script(WeightAtRunTime().eval()))
+    assert first_layer(frozen) is None

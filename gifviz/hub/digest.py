@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -12,21 +13,53 @@ from gifviz.space import Preprocess
 
 
 def model_digest(module: nn.Module, preprocess: Preprocess | None = None) -> str:
-    """sha256 over the sorted state dict (name, dtype, shape, bytes) and the preprocess JSON."""
+    """sha256 over the sorted state dict (name, dtype, shape, bytes) and the preprocess JSON; for a TorchScript
+    module with an empty state dict (a frozen file, ``torch.jit.freeze``, whose weights are constants of its graph),
+    over its graph's operations and constants instead, so two frozen models never share a digest (and a field)."""
     h = hashlib.sha256()
     state = module.state_dict()
     for name in sorted(state):
         tensor = state[name]
-        if not isinstance(tensor, torch.Tensor):
-            continue
-        tensor = tensor.detach().cpu().contiguous()
-        h.update(name.encode())
-        h.update(str(tensor.dtype).encode())
-        h.update(repr(tuple(tensor.shape)).encode())
-        # Bytes through a uint8 view so every dtype (bfloat16 too) hashes without conversion.
-        h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        if isinstance(tensor, torch.Tensor):
+            _update(h, name, tensor)
+    if not state and isinstance(module, torch.jit.ScriptModule):
+        _update_with_graph(h, module.graph)
     h.update(json.dumps((preprocess or Preprocess()).to_dict(), sort_keys=True).encode())
     return h.hexdigest()
+
+
+def _update(h: hashlib._Hash, name: str, tensor: torch.Tensor) -> None:
+    tensor = tensor.detach().cpu().contiguous()
+    h.update(name.encode())
+    h.update(str(tensor.dtype).encode())
+    h.update(repr(tuple(tensor.shape)).encode())
+    # Bytes through a uint8 view so every dtype (bfloat16 too) hashes without conversion.
+    h.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+
+
+def _update_with_graph(h: hashlib._Hash, graph: torch.Graph) -> None:
+    """Every operation of ``graph`` in order, nested blocks included, with each constant's value (a tensor's
+    bytes). Printed graph text is not hashed: its value names and source lines may change with torch's version."""
+    for position, node in enumerate(_nodes(graph.block())):
+        h.update(node.kind().encode())
+        if node.kind() != "prim::Constant" or not node.outputsSize():
+            continue
+        output = node.output()
+        try:
+            value = output.toIValue()
+        except RuntimeError:  # a constant torch cannot hand to Python (a function): its type stands for it
+            value = None
+        if isinstance(value, torch.Tensor):
+            _update(h, f"constant {position}", value)
+        else:
+            h.update(f"{output.type()}={value!r}".encode())
+
+
+def _nodes(block: torch._C.Block) -> Iterator[torch._C.Node]:
+    for node in block.nodes():
+        yield node
+        for inner in node.blocks():
+            yield from _nodes(inner)
 
 
 def count_parameters(module: nn.Module) -> int:

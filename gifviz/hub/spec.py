@@ -94,7 +94,8 @@ class LoadedModel:
         module: the network, in eval mode, on the CPU.
         preprocess: applied inside the differentiated function.
         space: the shared input space it is compared on.
-        digest: sha256 over parameter/buffer names, dtypes, shapes and bytes, plus the preprocess.
+        digest: sha256 over parameter/buffer names, dtypes, shapes and bytes (a frozen TorchScript file: its graph's
+            operations and constants), plus the preprocess.
         num_params: number of parameters.
         arch: architecture name (from the spec, or the module's class name).
         classes: class names, when known.

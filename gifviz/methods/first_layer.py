@@ -21,8 +21,16 @@ Only a parameter named ``weight`` counts (or the direction ``weight_v`` / ``weig
 layer): a class token, a position embedding held by an outer module, or a weight norm's magnitude (one number per
 unit, which would make every two banks of one width alike) is not a layer's filters. Two models whose first layers
 differ in shape (other architectures, mostly) have no distance: the audit leaves them out of this method with
-:data:`UNDEFINED`. Nor has a model reached only through its answers, or a frozen TorchScript file (its weights are
-constants of the graph, not parameters), which show no weights.
+:data:`UNDEFINED`. Nor has a model reached only through its answers, which shows no weights.
+
+A frozen TorchScript file (``torch.jit.freeze``) has no parameters: its weights are constants of its graph, and
+freezing folds each batch norm into the convolution before it. Its first layer is then the weight constant of the
+first convolution or linear operation in the graph's order (the order the forward pass runs its top-level steps).
+Folding multiplies each filter by one number, its batch norm's scale over its spread, which a cosine does not see
+while that number is positive, as a batch norm's scale usually is (it starts at 1; a negative one turns its filter
+round): a frozen copy of a model reads at distance 0 from the model itself. A graph whose first such operation
+takes its weight from elsewhere (a packed operand of ``torch.jit.optimize_for_inference``, a weight computed at run
+time) shows none.
 
 What it claims: the suspect's first layer started from the source's (or from a common ancestor's: two fine-tunes of
 one pretrained network are close by it). A thief that trains its own network from scratch is not seen, and an
@@ -45,26 +53,51 @@ from gifviz.methods.interface import MethodInputs, Signature
 
 UNDEFINED = (
     "no first layer of the source's shape to compare (another architecture, or a model that shows no weights: one "
-    "reached only through its answers, a frozen TorchScript file)"
+    "reached only through its answers)"
 )
 # The names a layer's filters go by: its weight, or the direction of a weight-normed one (old and new API).
 _FILTER_NAMES = ("weight", "weight_v")
 _PARAMETRIZED_FILTERS = ".weight.original1"
+# The graph operations of a frozen TorchScript file that apply a layer's weight, which is their second input
+# (scripted modules call aten::conv2d and aten::linear, traced ones aten::_convolution).
+_LAYER_OPERATIONS = frozenset(
+    {"aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution", "aten::convolution", "aten::linear"}
+)
+
+
+def _is_bank(weight: torch.Tensor) -> bool:
+    return 2 <= weight.dim() <= 5 and weight[0].numel() > 1
 
 
 def _is_filters(name: str, parameter: torch.Tensor) -> bool:
     named = name.rsplit(".", 1)[-1] in _FILTER_NAMES or name.endswith(_PARAMETRIZED_FILTERS)
-    return named and 2 <= parameter.dim() <= 5 and parameter[0].numel() > 1
+    return named and _is_bank(parameter)
+
+
+def _graph_first_layer(module: torch.jit.ScriptModule) -> tuple[str, torch.Tensor] | None:
+    """A frozen TorchScript file's first layer: the weight constant of its graph's first convolution or linear
+    operation (module docstring), named after the operation; ``None`` when that operation's weight is no constant."""
+    for node in module.graph.nodes():
+        if node.kind() not in _LAYER_OPERATIONS:
+            continue
+        weight = list(node.inputs())[1]
+        value = weight.toIValue() if weight.node().kind() == "prim::Constant" else None
+        if isinstance(value, torch.Tensor) and _is_bank(value):
+            return f"{node.kind()} (frozen graph)", value.detach()
+        return None
+    return None
 
 
 def first_layer(module: torch.nn.Module) -> tuple[str, torch.Tensor] | None:
     """The name and weight ``(out, in, ...)`` of ``module``'s first layer (module docstring), or ``None`` for a model
-    that shows no such weight (a query-only model, a frozen TorchScript file, a network without one)."""
+    that shows no such weight (a query-only model, a network without one)."""
     if is_query_only(module):
         return None
     for name, parameter in module.named_parameters():
         if _is_filters(name, parameter):
             return name, parameter.detach()
+    if isinstance(module, torch.jit.ScriptModule) and not any(True for _ in module.parameters()):
+        return _graph_first_layer(module)  # frozen: the weights are the graph's constants
     return None
 
 

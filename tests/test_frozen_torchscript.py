@@ -1,0 +1,45 @@
+"""Frozen TorchScript files (``torch.jit.freeze``): no parameters, no training flag, the weights constants of the
+graph. They load, each has a digest of its own (the field store is keyed by it), and their fields are their own."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import batch_normed_cnn, save_frozen, write_pngs, write_zoo
+
+from gifviz.hub import Zoo
+from gifviz.methods import MethodInputs, method_matrix
+from gifviz.refs import load_reference_folder
+from gifviz.store import FieldStore
+
+
+@pytest.fixture()
+def frozen_zoo(tmp_path):
+    """``a`` and ``b`` frozen (scripted), ``a-traced`` frozen by tracing, ``a-live`` the same weights as ``a``
+    scripted and not frozen."""
+    a, b = batch_normed_cnn(0), batch_normed_cnn(1)
+    models = {"a": a, "b": b, "a-traced": a, "a-live": a}
+    manifest = write_zoo(tmp_path, models)
+    save_frozen(a, tmp_path / "models" / "a.pt", traced=False)
+    save_frozen(b, tmp_path / "models" / "b.pt", traced=False)
+    save_frozen(a, tmp_path / "models" / "a-traced.pt", traced=True)
+    return Zoo.open(manifest), tmp_path
+
+
+def test_frozen_files_load_and_each_has_a_digest_of_its_own(frozen_zoo):
+    zoo, root = frozen_zoo
+    loaded = {m: zoo.load(m) for m in ("a", "b", "a-traced", "a-live")}
+    assert not list(loaded["a"].module.parameters())
+    digests = {m: model.digest for m, model in loaded.items()}
+    assert len(set(digests.values())) == 4  # other weights, another graph, or parameters instead of constants
+    assert Zoo.open(root / "zoo.toml").load("a").digest == digests["a"]  # the same file, the same digest
+
+
+def test_two_frozen_models_get_their_own_fields_from_one_store(frozen_zoo):
+    """Before frozen graphs were digested, every frozen file of one preprocess shared a digest, and the store handed
+    the first one's field to the next: two different models read at distance 0."""
+    zoo, root = frozen_zoo
+    references = load_reference_folder(write_pngs(root / "refs", 4), zoo.space)
+    inputs = MethodInputs(references, store=FieldStore(root / "store"))
+    matrix = method_matrix("modelgif", zoo, ["a", "b", "a-live"], inputs)
+    assert matrix.distance("a", "b") > 0.05
+    assert matrix.distance("a", "a-live") == pytest.approx(0.0, abs=1e-4)  # the same function, frozen or not
