@@ -3,10 +3,15 @@ graph. They load, each has a digest of its own (the field store is keyed by it),
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
+import torch
 from conftest import batch_normed_cnn, save_frozen, write_pngs, write_zoo
+from torch import nn
 
 from gifviz.hub import Zoo
+from gifviz.hub.digest import architecture_digest
 from gifviz.methods import MethodInputs, method_matrix
 from gifviz.refs import load_reference_folder
 from gifviz.store import FieldStore
@@ -43,3 +48,16 @@ def test_two_frozen_models_get_their_own_fields_from_one_store(frozen_zoo):
     matrix = method_matrix("modelgif", zoo, ["a", "b", "a-live"], inputs)
     assert matrix.distance("a", "b") > 0.05
     assert matrix.distance("a", "a-live") == pytest.approx(0.0, abs=1e-4)  # the same function, frozen or not
+
+
+def test_frozen_models_of_one_architecture_share_an_architecture_digest(frozen_zoo):
+    """The same-arch calibration rule needs to know the source's kind: two frozen files of one architecture match by
+    the shapes of their graphs' constants, a frozen MLP does not."""
+    zoo, root = frozen_zoo
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(256, 10)).eval()
+    save_frozen(mlp, root / "mlp.pt", traced=False)
+    kinds = {m: architecture_digest(zoo.load(m).module) for m in ("a", "b", "a-live")}
+    assert kinds["a"] is not None and kinds["a"] == kinds["b"] != kinds["a-live"]  # freezing folds the batch norm
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        assert architecture_digest(torch.jit.load(str(root / "mlp.pt"))) not in {None, kinds["a"]}

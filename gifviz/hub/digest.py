@@ -55,6 +55,12 @@ def _update_with_graph(h: hashlib._Hash, graph: torch.Graph) -> None:
             h.update(f"{output.type()}={value!r}".encode())
 
 
+def _tensor_constants(graph: torch.Graph) -> Iterator[torch.Tensor]:
+    for node in _nodes(graph.block()):
+        if node.kind() == "prim::Constant" and node.outputsSize() and node.output().type().kind() == "TensorType":
+            yield node.output().toIValue()
+
+
 def _nodes(block: torch._C.Block) -> Iterator[torch._C.Node]:
     for node in block.nodes():
         yield node
@@ -70,8 +76,13 @@ def architecture_digest(module: nn.Module) -> str | None:
     """sha256 over the shapes of the module's parameters, in the order the module holds them: equal for two models
     of one architecture whatever their weights and file format (eager, TorchScript, ``torch.export``), so the audit
     can tell which independents share the source's architecture. Names are left out because formats may spell them
-    differently. ``None`` for a model that shows no parameters (one reached through an API)."""
+    differently. A frozen TorchScript file has no parameters: the shapes of its graph's tensor constants stand for
+    them, in the graph's order, so two frozen models of one architecture match (not a frozen model and a live one:
+    freezing folds each batch norm into the layer before it). ``None`` for a model that shows neither (one reached
+    through an API)."""
     shapes = [tuple(p.shape) for p in module.parameters()]
+    if not shapes and isinstance(module, torch.jit.ScriptModule):
+        shapes = [tuple(value.shape) for value in _tensor_constants(module.graph)]
     if not shapes:
         return None
     return hashlib.sha256(repr(shapes).encode()).hexdigest()
