@@ -7,9 +7,10 @@ import warnings
 
 import pytest
 import torch
-from conftest import batch_normed_cnn, save_frozen, write_pngs, write_zoo
+from conftest import batch_normed_cnn, perturbed, save_frozen, write_pngs, write_zoo
 from torch import nn
 
+from gifviz.audit.run_audit import audit
 from gifviz.hub import Zoo
 from gifviz.hub.digest import architecture_digest
 from gifviz.methods import MethodInputs, method_matrix
@@ -61,3 +62,21 @@ def test_frozen_models_of_one_architecture_share_an_architecture_digest(frozen_z
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         assert architecture_digest(torch.jit.load(str(root / "mlp.pt"))) not in {None, kinds["a"]}
+
+
+def test_a_method_that_cannot_read_one_model_still_reads_the_others(tmp_path):
+    """CKA reads penultimate features from a child module, which a frozen file does not have: that suspect's row is
+    n/a with why, and every other model is still read (before, one such model made the method n/a for all)."""
+    source = batch_normed_cnn(0)
+    models = {"source": source, "frozen": source, "live": perturbed(source, 0.05, seed=1)}
+    models.update({f"ind{i}": batch_normed_cnn(10 + i) for i in range(4)})
+    manifest = write_zoo(tmp_path, models, fields={f"ind{i}": {"relation": "independent"} for i in range(4)})
+    save_frozen(source, tmp_path / "models" / "frozen.pt", traced=False)
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 6), zoo.space)
+    result = audit(zoo, "source", ["frozen", "live"], None, ["cka", "first-layer"], references)
+    frozen = result.row("frozen", "cka")
+    assert frozen.verdict == "n/a" and "Linear CKA cannot read this model" in frozen.note
+    assert "no child modules" in frozen.note
+    assert result.row("live", "cka").verdict != "n/a"
+    assert result.row("frozen", "first-layer").verdict != "n/a"  # the weights are read from the graph

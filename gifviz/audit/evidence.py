@@ -75,6 +75,10 @@ def _reason(run: MethodRun, method: DistanceMethod, zoo: Zoo, origin: str, model
     """Why ``method`` gave no distance from ``origin`` to ``model_id``."""
     if run.note:
         return run.note
+    if model_id in run.unread:
+        return f"{method.title} cannot read this model: {run.unread[model_id]}"
+    if origin in run.unread:
+        return f"{method.title} cannot read the source {origin!r}: {run.unread[origin]}"
     mismatch = other_classes_reason(origin, model_id)
     same = _same_classes(zoo, origin, model_id) if method.shared_outputs else None
     if method.shared_outputs and same is False:

@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from gifviz.errors import Cancelled
+from gifviz.errors import Cancelled, GifvizError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods.interface import DistanceMethod, MethodInputs, Signature
 from gifviz.pipeline import ZooProgress
 
 PairDistance = Callable[[str, str, "np.ndarray | None"], float]
-# Signatures already computed in one testbed run, keyed by what decides them (see :func:`method_run`).
-SignatureCache = dict[tuple, tuple[dict[str, Signature], float, int]]
+# Signatures already computed in one testbed run, keyed by what decides them (see :func:`method_run`), with the
+# seconds and evaluations they took and the models the method could not read.
+SignatureCache = dict[tuple, tuple[dict[str, Signature], float, int, dict[str, str]]]
 
 
 @dataclasses.dataclass
@@ -38,6 +39,8 @@ class MethodRun:
         pair: ``(a, b, rows) -> distance`` on sample ``rows`` (``None``: all); NaN where the method cannot compare.
         note: why the method could not run on these models (its distances are then all NaN), else empty.
         reads_references: whether its distances depend on the references (``False``: nothing to resample or sweep).
+        unread: the models it could not read while it read the others, each with why (a frozen TorchScript file has
+            no layer to read CKA's features from); their distances are NaN.
     """
 
     name: str
@@ -49,6 +52,7 @@ class MethodRun:
     pair: PairDistance
     note: str = ""
     reads_references: bool = True
+    unread: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def distance(self, a: str, b: str, rows: np.ndarray | None = None) -> float:
         return 0.0 if a == b else self.pair(a, b, rows)
@@ -61,12 +65,14 @@ def signatures_of(
     inputs: MethodInputs,
     progress: ZooProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    unread: dict[str, str] | None = None,
 ) -> tuple[dict[str, Signature], int]:
     """The signature of each of ``ids`` and the model evaluations each took.
 
     Samples are prepared once, with ``inputs.probe`` (default: the first model) for a method that crafts them from a
     model; ModelGiF's signatures come through its store-backed path. ``should_stop`` is polled after each model
-    and stops the run with :class:`~gifviz.errors.Cancelled`.
+    and stops the run with :class:`~gifviz.errors.Cancelled`. ``unread``, when given, receives each model the method
+    cannot read (its error's message) and the others are still read; without it, that error stops the run.
     """
     if method.zoo_signatures is not None and not method.uses_probe:
         context = method.prepare(inputs, inputs.probe)
@@ -78,7 +84,12 @@ def signatures_of(
     for position, model in enumerate(models):
         if progress is not None:  # one step per model: a peer's forward passes are batched, not chunked
             progress.start(model.id, position, len(models), evaluations)
-        signatures[model.id] = method.signature(model, context)
+        try:
+            signatures[model.id] = method.signature(model, context)
+        except GifvizError as error:
+            if unread is None:
+                raise
+            unread[model.id] = str(error)
         if progress is not None:
             progress.advance(evaluations, evaluations)
             progress.finish(model.id)
@@ -109,13 +120,16 @@ def method_run(
     probe_id = inputs.probe.id if inputs.probe is not None else ""
     key = (method.prepare, method.signature, probe_id, id(inputs.references), inputs.seed, inputs.field, tuple(ids))
     if shared is not None and key in shared:
-        signatures, seconds, evaluations = shared[key]
+        signatures, seconds, evaluations, unread = shared[key]
     else:
         started = time.perf_counter()
-        signatures, evaluations = signatures_of(method, zoo, ids, inputs, progress)
+        unread = {}
+        signatures, evaluations = signatures_of(method, zoo, ids, inputs, progress, unread=unread)
+        if unread and not signatures:  # it read no model: its first reason stops it, as when preparing fails
+            raise GifvizError(next(iter(unread.values())))
         seconds = time.perf_counter() - started
         if shared is not None:
-            shared[key] = signatures, seconds, evaluations
+            shared[key] = signatures, seconds, evaluations, unread
     samples = int(next(iter(signatures.values())).values.shape[0]) if signatures else 0
     return MethodRun(
         name or method.name,
@@ -124,9 +138,17 @@ def method_run(
         samples,
         evaluations,
         seconds,
-        _pair_distance(method, signatures),
+        _pair_distance(method, signatures)
+        if not unread
+        else _read_only(_pair_distance(method, signatures), signatures),
         reads_references=method.reads_references,
+        unread=dict(unread),
     )
+
+
+def _read_only(pair: PairDistance, signatures: dict[str, Signature]) -> PairDistance:
+    """``pair``, NaN where either model has no signature (the method could not read it)."""
+    return lambda a, b, rows: pair(a, b, rows) if a in signatures and b in signatures else float("nan")
 
 
 def _pair_distance(method: DistanceMethod, signatures: dict[str, Signature]) -> PairDistance:
@@ -175,4 +197,5 @@ def per_probe_run(runs: dict[str, MethodRun]) -> MethodRun:
         lambda a, b, rows: runs[a].distance(a, b, rows),
         "; ".join(dict.fromkeys(run.note for run in runs.values() if run.note)),
         first.reads_references,
+        {m: reason for run in runs.values() for m, reason in run.unread.items()},
     )
