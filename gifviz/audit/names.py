@@ -77,7 +77,7 @@ AUDIT_METHODS = (*DISTANCE_METHODS, SOURCE_FLIPS)
 # 1152 of the other task against 27), fused for every suspect it can compare (WEIGHT_SCOPES: 0.899 when fused for
 # suspects of another task only); reported on seeds 137-144, a tie (0.909 against 0.910 without it: transfer's worst
 # case 1.00 against 0.99, label and probability extraction's 0.01 lower) and, under round seventeen's cross-task null,
-# on seeds 145-152 (0.932 against 0.929: transfer's worst case 1.00 against 0.97, label extraction's 0.01 lower).
+# on seeds 145-152 (0.932 against 0.929: transfer's worst case 1.00 against 0.97, label extraction's 0.02 lower).
 DEFAULT_METHODS = (
     "modelgif",
     "modeldiff",
