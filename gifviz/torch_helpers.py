@@ -29,8 +29,37 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
-    """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own."""
+def is_frozen_script(module: nn.Module) -> bool:
+    """Whether ``module`` is a frozen TorchScript module (``torch.jit.freeze``): its weights are constants of its
+    graph, and it has no ``training`` flag (its mode was fixed when it was frozen)."""
+    return isinstance(module, torch.jit.ScriptModule) and not hasattr(module, "training")
+
+
+class FrozenOnCpu(nn.Module):
+    """A frozen TorchScript module run on the CPU, where gifviz loads every TorchScript file, its answers handed back
+    on the caller's device: ``.to()`` moves parameters and buffers, never a graph's constants. The device is an
+    execution detail (:data:`gifviz.config.EXECUTION_ONLY`): the field is the same, computed more slowly."""
+
+    def __init__(self, frozen: nn.Module) -> None:
+        super().__init__()
+        self.frozen = frozen
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.frozen(x.to("cpu")).to(x.device)
+
+
+def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_id: str = "") -> nn.Module:
+    """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own. A
+    frozen TorchScript module runs on the CPU whatever ``device`` (:class:`FrozenOnCpu`), and in float32 only: its
+    constants take no other dtype, and the dtype decides the field."""
+    if is_frozen_script(model):
+        if dtype != torch.float32:
+            who = f"model {model_id!r}" if model_id else "this model"
+            raise ConfigError(
+                f"{who} is a frozen TorchScript file (torch.jit.freeze): its weights are float32 constants of its "
+                f"graph, which no dtype change reaches; compute its fields with --dtype float32, not {dtype}"
+            )
+        return model if device.type == "cpu" else FrozenOnCpu(model)
     parameter = next(iter(model.parameters()), None)
     if parameter is not None and parameter.dtype != dtype:
         model = copy.deepcopy(model).to(dtype=dtype)

@@ -228,4 +228,5 @@ def test_a_frozen_graph_whose_first_layer_takes_no_constant_weight_shows_none():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         frozen = torch.jit.freeze(torch.jit.script(WeightAtRunTime().eval()))
+    assert any(node.kind() == "aten::conv2d" for node in frozen.graph.nodes())  # a layer, whose weight is computed
     assert first_layer(frozen) is None

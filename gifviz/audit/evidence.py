@@ -77,8 +77,6 @@ def _reason(run: MethodRun, method: DistanceMethod, zoo: Zoo, origin: str, model
         return run.note
     if model_id in run.unread:
         return f"{method.title} cannot read this model: {run.unread[model_id]}"
-    if origin in run.unread:
-        return f"{method.title} cannot read the source {origin!r}: {run.unread[origin]}"
     mismatch = other_classes_reason(origin, model_id)
     same = _same_classes(zoo, origin, model_id) if method.shared_outputs else None
     if method.shared_outputs and same is False:
@@ -143,6 +141,9 @@ def method_evidence(
             run = method_run(method, zoo, ids, inputs, progress=progress, shared=shared)
         except GifvizError as error:  # this method cannot answer; the others still can
             run = failed_run(name, method.title, method.access, str(error))
+        if origin in run.unread:  # no suspect can be compared with the source: the method failed as a whole
+            reason = f"{method.title} cannot read the source {origin!r}: {run.unread[origin]}"
+            run = failed_run(name, method.title, method.access, reason)
         values = {m: run.distance(origin, m) for m in ids if m != origin}
         distances[name] = values
         reasons[name] = {
@@ -178,9 +179,10 @@ def _flips(
 
 
 def _same_architecture(zoo: Zoo, origin: str, ids: Sequence[str]) -> frozenset[str]:
-    """The models of ``ids`` whose parameters have ``origin``'s shapes in ``origin``'s order; none when the source is
-    reached only through its answers (an API) or shows no parameters, and a model that is, or does not load, is not
-    among them.
+    """The models of ``ids`` whose parameters have ``origin``'s shapes in ``origin``'s order (a frozen TorchScript
+    file's: its graph's constants, :func:`gifviz.hub.digest.architecture_digest`); none when the source is reached
+    only through its answers (an API) or shows no parameters, and a model that is, or does not load, is not among
+    them.
     Shapes alone cannot tell two architectures apart that differ only in what carries no parameter (an activation, a
     stride, a skip connection); they are one architecture here."""
 

@@ -36,8 +36,8 @@ def summary(result: BenchResult, intervals: bool = True) -> pd.DataFrame:
         ]
     ).pivot(index="method", columns="metric", values="text")
     cost_columns = ["samples", "evaluations per model", "seconds"]
-    if "note" in table and table["note"].astype(bool).any():
-        cost_columns.append("note")
+    # why a method could not run at all, and the models it could not read while it read the others
+    cost_columns += [c for c in ("note", "unread") if c in table and table[c].astype(bool).any()]
     cost = table.groupby("method")[cost_columns].first()
     out = cells[metrics].join(cost).loc[order]
     out.index = [table.loc[table["method"] == m, "title"].iloc[0] for m in order]

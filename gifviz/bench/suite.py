@@ -189,7 +189,8 @@ def _summarize(
                     "samples": n,
                     "evaluations per model": run.evaluations * n // max(run.samples, 1),
                     "seconds": round(run.seconds, 2),
-                    "note": run.note or "; ".join(f"no value for {m}: {why}" for m, why in run.unread.items()),
+                    "note": run.note,
+                    "unread": "; ".join(f"{m}: {why}" for m, why in run.unread.items()),
                 }
             )
         for count in sorted({min(c, run.samples) for c in config.sweep} - {0}) if run.reads_references else ():

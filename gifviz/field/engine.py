@@ -87,7 +87,7 @@ def compute_field(
     config = config or FieldConfig()
     _check_query_access(model, config, model_id)
     path = _path_problem(inputs, config, baselines, labels, value_range)
-    model = on_device(model, path.x.device, path.x.dtype)
+    model = on_device(model, path.x.device, path.x.dtype, model_id)
     layer = resolve_layer(model, config.layer, model_id)
     # after on_device: the wrapper of a TorchScript model (its layer made readable) cannot be deep-copied
     model = hookable(model, layer)

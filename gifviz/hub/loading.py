@@ -159,9 +159,14 @@ def load_model(spec: ModelSpec, space: InputSpace) -> LoadedModel:
     output = check_fits_space(module, spec, preprocess, space)
     # A served model has no weights to hash: its answers on fixed probes stand for them. A local model made
     # query-only keeps its weights' digest: it is the same function, and its fields differ by their FieldConfig.
-    digest = (
-        answers_digest(module, preprocess, space) if isinstance(module, ApiModel) else model_digest(module, preprocess)
-    )
+    try:
+        digest = (
+            answers_digest(module, preprocess, space)
+            if isinstance(module, ApiModel)
+            else model_digest(module, preprocess)
+        )
+    except ModelLoadError as error:  # a frozen graph's constant with no readable content
+        raise ModelLoadError(f"model {spec.id!r}: {error}") from None
     if spec.extra.get("access") == "query" and not isinstance(module, ApiModel):
         module = QueryOnlyModel(module)
     return LoadedModel(

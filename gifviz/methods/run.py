@@ -65,14 +65,15 @@ def signatures_of(
     inputs: MethodInputs,
     progress: ZooProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    unread: dict[str, str] | None = None,
+    unread: dict[str, GifvizError] | None = None,
 ) -> tuple[dict[str, Signature], int]:
     """The signature of each of ``ids`` and the model evaluations each took.
 
     Samples are prepared once, with ``inputs.probe`` (default: the first model) for a method that crafts them from a
     model; ModelGiF's signatures come through its store-backed path. ``should_stop`` is polled after each model
     and stops the run with :class:`~gifviz.errors.Cancelled`. ``unread``, when given, receives each model the method
-    cannot read (its error's message) and the others are still read; without it, that error stops the run.
+    cannot read (its error) and the others are still read; without it, that error stops the run. ModelGiF's
+    store-backed path reads every model or none.
     """
     if method.zoo_signatures is not None and not method.uses_probe:
         context = method.prepare(inputs, inputs.probe)
@@ -89,7 +90,7 @@ def signatures_of(
         except GifvizError as error:
             if unread is None:
                 raise
-            unread[model.id] = str(error)
+            unread[model.id] = error
         if progress is not None:
             progress.advance(evaluations, evaluations)
             progress.finish(model.id)
@@ -123,10 +124,11 @@ def method_run(
         signatures, seconds, evaluations, unread = shared[key]
     else:
         started = time.perf_counter()
-        unread = {}
-        signatures, evaluations = signatures_of(method, zoo, ids, inputs, progress, unread=unread)
-        if unread and not signatures:  # it read no model: its first reason stops it, as when preparing fails
-            raise GifvizError(next(iter(unread.values())))
+        errors: dict[str, GifvizError] = {}
+        signatures, evaluations = signatures_of(method, zoo, ids, inputs, progress, unread=errors)
+        if errors and not signatures:  # it read no model: its first error stops it, as when preparing fails
+            raise next(iter(errors.values()))
+        unread = {m: str(error) for m, error in errors.items()}
         seconds = time.perf_counter() - started
         if shared is not None:
             shared[key] = signatures, seconds, evaluations, unread
