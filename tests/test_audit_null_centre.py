@@ -11,7 +11,7 @@ from conftest import read_audit
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, capped_sum, stouffer
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, FUSIONS, capped_sum, stouffer
 from gifviz.audit.names import (
     ABSOLUTE,
     DEFAULT_FUSION,
@@ -213,8 +213,8 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
 def test_a_sum_of_z_values_keeps_the_evidence_the_bound_puts_below_zero():
     """Round eleven's reason: bounded at 0, independents whose values centre above 0 all score below 0. A sum of the
     positive scores (capped-sum) then fuses every one of them to 0, a null with no spread; Stouffer's z keeps how far
-    below each lies, so the null the suspects are read against keeps its shape."""
-    assert DEFAULT_FUSION == "stouffer"
+    below each lies, so the null the suspects are read against keeps its shape (round eighteen's default,
+    fitted-weights, is Stouffer's z with a weight per method, and keeps it too)."""
     values = relative_values(FROM_SOURCE)
 
     def readings(model: str) -> dict:
@@ -226,3 +226,5 @@ def test_a_sum_of_z_values_keeps_the_evidence_the_bound_puts_below_zero():
     summed = [stouffer(readings(j)) for j in INDEPENDENTS]
     assert capped == [0.0] * len(INDEPENDENTS)
     assert all(z < 0 for z in summed) and len(set(summed)) == len(INDEPENDENTS)
+    shipped = [FUSIONS[DEFAULT_FUSION](readings(j)) for j in INDEPENDENTS]
+    assert all(z < 0 for z in shipped) and len(set(shipped)) == len(INDEPENDENTS)

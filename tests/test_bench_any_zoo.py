@@ -264,6 +264,7 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
         ONE_METHOD_COLUMN,
         PREVIOUS_FUSION,
         RATE_SPREAD_COLUMN,
+        STOUFFER,
     )
 
     rows = ["zoo,manifest,category,column,auc"]
@@ -278,25 +279,28 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     rows += [f"z{k},m,finetune,fusion:{PREVIOUS_FUSION},{auc}" for k, auc in enumerate((0.6, 0.4))]
     rows += [f'z{k},m,finetune,"{CROSS_TASK_NULL_COLUMN}",{auc}' for k, auc in enumerate((0.5, 0.3))]
     rows += [f"z{k},m,finetune,{NO_FIRST_LAYER},{auc}" for k, auc in enumerate((0.8, 0.2))]
+    rows += [f"z{k},m,finetune,fusion:{STOUFFER},{auc}" for k, auc in enumerate((0.7, 0.1))]
     (tmp_path / "selection.csv").write_text("\n".join(rows) + "\n")
     table = stress_audit_table(tmp_path / "selection.csv")
     assert table.loc["combined (leave-one-zoo-out)", "finetune"] == "0.90 / 0.80"
     # the audit as shipped is named so, and comes first
     assert table.index[0] == f"combined (default: {DEFAULT_FUSION})" and table.iloc[0]["finetune"] == "0.95 / 0.90"
     # then the audits before the latest rounds, newest first, and the same without the cross-task rule
-    assert list(table.index[1:8]) == [
-        "the audit before round seventeen (cross-task null 'other-kinds')",
+    assert list(table.index[1:9]) == [
+        f"the audit before round eighteen (fusion {STOUFFER})",
+        "round seventeen's cross-task null undone (cross-task null 'other-kinds')",
         "round sixteen's method undone (without first-layer)",
-        f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
+        f"the fusion before round eleven (fusion {PREVIOUS_FUSION})",
         "round ten's centre undone (null centre 'mean')",
         "rates' spread as before round nine (rate spread 'value')",
         "one fused method read as fused (as before round eight)",
         NO_CROSS_TASK,
     ]
-    assert table.iloc[1]["finetune"] == "0.40 / 0.30" and table.iloc[2]["finetune"] == "0.50 / 0.20"
-    assert table.iloc[3]["finetune"] == "0.50 / 0.40"
-    assert table.iloc[4]["finetune"] == "0.75 / 0.60" and table.iloc[5]["finetune"] == "0.75 / 0.70"
-    assert table.iloc[7]["finetune"] == "0.55 / 0.50"
+    assert table.iloc[1]["finetune"] == "0.40 / 0.10"
+    assert table.iloc[2]["finetune"] == "0.40 / 0.30" and table.iloc[3]["finetune"] == "0.50 / 0.20"
+    assert table.iloc[4]["finetune"] == "0.50 / 0.40"
+    assert table.iloc[5]["finetune"] == "0.75 / 0.60" and table.iloc[6]["finetune"] == "0.75 / 0.70"
+    assert table.iloc[8]["finetune"] == "0.55 / 0.50"
     assert f"fusion:{DEFAULT_FUSION}" not in table.index
     # the split by what thieves queried comes after the categories themselves
     assert list(table.columns) == ["finetune", "transfer", "extract-label [natural]"]

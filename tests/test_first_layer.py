@@ -15,7 +15,7 @@ from torch import nn
 
 from gifviz.audit.calibration import calibrate
 from gifviz.audit.evidence import Evidence
-from gifviz.audit.names import CROSS_TASK_METHODS, OTHER_KINDS, WEIGHT_METHODS
+from gifviz.audit.names import CROSS_TASK_METHODS, DEFAULT_FUSION, OTHER_KINDS, WEIGHT_METHODS
 from gifviz.audit.roles import AuditRoles
 from gifviz.audit.run_audit import COMBINED, audit
 from gifviz.audit.settings import ReadingSettings
@@ -114,7 +114,7 @@ def test_the_audit_reads_first_layer_raw_fuses_it_for_a_transfer_model_and_calib
     assert "other architectures" not in row.note  # the other-kinds note is ModelGiF's
     assert result.row("newhead", "modelgif").independents == len(others)
     combined = result.row("newhead", COMBINED)
-    assert "stouffer of modelgif, first-layer" in combined.note and math.isfinite(combined.distance)
+    assert f"{DEFAULT_FUSION} of modelgif, first-layer" in combined.note and math.isfinite(combined.distance)
     # a thief of the source's task: raw too (no anchor is subtracted), against the same four
     thief = result.row("thief", "first-layer")
     assert thief.score == pytest.approx(calibrate(0.52, [0.5, 0.55, 0.45, 0.6], 0.05).score)
@@ -153,12 +153,12 @@ def test_the_other_task_scope_fuses_first_layer_for_a_suspect_of_another_task_on
     roles = AuditRoles("source", ("newhead", "thief", "lonely"), independents)
     every = read_audit(evidence, roles, ["modelgif", "first-layer"])
     other_task = every.reread(weight_scope="other-task")
-    assert "stouffer of modelgif, first-layer" in every.row("thief").note
+    assert f"{DEFAULT_FUSION} of modelgif, first-layer" in every.row("thief").note
     thief = other_task.row("thief")
     assert "first-layer not fused" in thief.note and thief.score == pytest.approx(
         other_task.row("thief", "modelgif").score
     )
-    assert "stouffer of modelgif, first-layer" in other_task.row("newhead").note
+    assert f"{DEFAULT_FUSION} of modelgif, first-layer" in other_task.row("newhead").note
     # a suspect only first-layer can compare keeps it
     assert other_task.row("lonely").verdict == every.row("lonely").verdict != "n/a"
     assert other_task.provenance["config"]["weight_scope"] == "other-task"

@@ -24,6 +24,7 @@ from gifviz.audit.names import (
     ONE_METHOD_COLUMN,
     PREVIOUS_FUSION,
     RATE_SPREAD_COLUMN,
+    STOUFFER,
 )
 from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
@@ -120,12 +121,13 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # audit-seeds-81-88 round nine's, audit seeds 65-72's).
 STRESS_RESULTS = _RESULTS / "audit-seeds-145-152" / "selection.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
-# before round seventeen (its cross-task null), then with only round sixteen's method (first-layer weights) or round
-# eleven's, ten's, nine's or eight's reading undone.
+# before round eighteen (its fusion), then with only round seventeen's null, round sixteen's method (first-layer
+# weights), the fusion before round eleven, or round ten's, nine's or eight's reading undone.
 EARLIER_AUDITS = {
-    CROSS_TASK_NULL_COLUMN: "the audit before round seventeen (cross-task null 'other-kinds')",
+    f"fusion:{STOUFFER}": f"the audit before round eighteen (fusion {STOUFFER})",
+    CROSS_TASK_NULL_COLUMN: "round seventeen's cross-task null undone (cross-task null 'other-kinds')",
     NO_FIRST_LAYER: "round sixteen's method undone (without first-layer)",
-    f"fusion:{PREVIOUS_FUSION}": f"round eleven's fusion undone (fusion {PREVIOUS_FUSION})",
+    f"fusion:{PREVIOUS_FUSION}": f"the fusion before round eleven (fusion {PREVIOUS_FUSION})",
     NULL_CENTRE_COLUMN: "round ten's centre undone (null centre 'mean')",
     RATE_SPREAD_COLUMN: "rates' spread as before round nine (rate spread 'value')",
     ONE_METHOD_COLUMN: "one fused method read as fused (as before round eight)",

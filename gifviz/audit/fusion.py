@@ -208,6 +208,11 @@ assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parse
 # How the default fusion was picked and where it was reported (and, for the fusions before it, the calibration rule
 # chosen with them); it is written into every audit.json.
 DEFAULT_FUSION_NOTE = (
+    "fitted-weights since round eighteen: Stouffer's z with round fifteen's weights per method, fitted on the seen "
+    "stress zoos of seeds 65-128 and unchanged since, chosen on the 24 seen zoos of seeds 129-152, on none of which "
+    "they were fitted (declared before they were scored again; criterion 0.911 against 0.903 for stouffer, innocent "
+    "readings derived 17 of 816 against 15; benchmarks/results/round-eighteen/DECLARED.md), then reported once on "
+    "seeds 153-160, never scored before. Before it, "
     "stouffer since round eleven, chosen on the 32 seen stress zoos of seeds 65-96 (declared before it was scored, "
     "with round ten's centre of relative values; criterion 0.909 against 0.889 for capped-sum, innocent readings "
     "derived 24 of 576 under both; benchmarks/results/round-eleven/DECLARED.md; its margin comes from seeds 89-96, "
