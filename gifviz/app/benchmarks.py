@@ -114,12 +114,12 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the current report, on seeds 145-152 (scored once after round seventeen made the cross-task null "all" again).
-# Earlier reports keep their folders (benchmarks/results/audit-seeds-137-144 holds round sixteen's,
-# audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's,
-# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
-# audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = _RESULTS / "audit-seeds-145-152" / "selection.csv"
+# the current report, on seeds 153-160 (scored once after round eighteen made fitted-weights the fusion). Earlier
+# reports keep their folders (benchmarks/results/audit-seeds-145-152 holds round seventeen's, audit-seeds-137-144
+# round sixteen's, audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120
+# round thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round
+# ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
+STRESS_RESULTS = _RESULTS / "audit-seeds-153-160" / "selection.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
 # before round eighteen (its fusion), then with only round seventeen's null, round sixteen's method (first-layer
 # weights), the fusion before round eleven, or round ten's, nine's or eight's reading undone.

@@ -212,7 +212,7 @@ DEFAULT_FUSION_NOTE = (
     "stress zoos of seeds 65-128 and unchanged since, chosen on the 24 seen zoos of seeds 129-152, on none of which "
     "they were fitted (declared before they were scored again; criterion 0.911 against 0.903 for stouffer, innocent "
     "readings derived 17 of 816 against 15; benchmarks/results/round-eighteen/DECLARED.md), then reported once on "
-    "seeds 153-160, never scored before. Before it, "
+    "seeds 153-160, never scored before (0.956 against 0.936; benchmarks/results/audit-seeds-153-160). Before it, "
     "stouffer since round eleven, chosen on the 32 seen stress zoos of seeds 65-96 (declared before it was scored, "
     "with round ten's centre of relative values; criterion 0.909 against 0.889 for capped-sum, innocent readings "
     "derived 24 of 576 under both; benchmarks/results/round-eleven/DECLARED.md; its margin comes from seeds 89-96, "
