@@ -3,8 +3,8 @@
 Each candidate fusion is a plain function from the per-method :class:`~gifviz.audit.calibration.Calibration` of a
 model (the methods that can compare it) to one statistic, larger = more derived:
 
-- ``stouffer`` (default since round eleven): ``sum_m z_m / sqrt(k)`` with ``z_m = Phi^-1(1 - p_tail_m)``
-  (Stouffer's z);
+- ``stouffer`` (the default from round eleven to round seventeen): ``sum_m z_m / sqrt(k)`` with
+  ``z_m = Phi^-1(1 - p_tail_m)`` (Stouffer's z);
 - ``fisher``: ``-2 sum_m ln p_tail_m``, read against chi-square with ``2k`` degrees of freedom and returned as a z;
 - ``best``: the largest per-method ``score`` (the best calibrated score);
 - ``rank``: minus the mean empirical p-value (a rank average: where the model sits among the independents);
@@ -17,8 +17,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
   number of kinds of thief it is aimed at;
 - ``per-kind`` (round fourteen's second candidate): Stouffer's z of each kind of evidence's own Stouffer's z (each
   group of ``ATTACK_EVIDENCE``, and the methods aimed at none);
-- ``fitted-weights`` (round fifteen's candidate): Stouffer's weighted z with the weights of
-  :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by ``benchmarks/fit_fusion_weights.py``.
+- ``fitted-weights`` (the default since round eighteen; round fifteen's candidate): Stouffer's weighted z with the
+  weights of :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by
+  ``benchmarks/fit_fusion_weights.py``.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
