@@ -48,16 +48,28 @@ class FrozenOnCpu(nn.Module):
         return self.frozen(x.to("cpu")).to(x.device)
 
 
+def _constants_dtype(frozen: torch.jit.ScriptModule) -> torch.dtype | None:
+    """The dtype of a frozen graph's first floating-point tensor constant (its weights'), ``None`` without one."""
+    for node in frozen.graph.nodes():
+        if node.kind() == "prim::Constant" and node.outputsSize() and node.output().type().kind() == "TensorType":
+            value = node.output().toIValue()
+            if value.is_floating_point():
+                return value.dtype
+    return None
+
+
 def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_id: str = "") -> nn.Module:
     """The model on ``device`` in ``dtype``; a copy when the dtype differs, so the caller's model keeps its own. A
-    frozen TorchScript module runs on the CPU whatever ``device`` (:class:`FrozenOnCpu`), and in float32 only: its
-    constants take no other dtype, and the dtype decides the field."""
+    frozen TorchScript module runs on the CPU whatever ``device`` (:class:`FrozenOnCpu`), and in its weights' own
+    dtype only: its constants take no other, and the dtype decides the field."""
     if is_frozen_script(model):
-        if dtype != torch.float32:
+        own = _constants_dtype(model) or dtype
+        if dtype != own:
             who = f"model {model_id!r}" if model_id else "this model"
+            name = str(own).removeprefix("torch.")
             raise ConfigError(
-                f"{who} is a frozen TorchScript file (torch.jit.freeze): its weights are float32 constants of its "
-                f"graph, which no dtype change reaches; compute its fields with --dtype float32, not {dtype}"
+                f"{who} is a frozen TorchScript file (torch.jit.freeze): its weights are {name} constants of its "
+                f"graph, which no dtype change reaches; compute its fields with --dtype {name}"
             )
         return model if device.type == "cpu" else FrozenOnCpu(model)
     parameter = next(iter(model.parameters()), None)

@@ -115,8 +115,16 @@ def test_a_frozen_module_runs_on_the_cpu_and_in_float32_only():
     assert isinstance(elsewhere, FrozenOnCpu)
     x = torch.randn(2, 1, 16, 16)
     assert torch.allclose(elsewhere(x), model(x), atol=1e-5)
-    with pytest.raises(ConfigError, match=r"model 'm' is a frozen TorchScript file .* --dtype float32"):
+    with pytest.raises(
+        ConfigError, match=r"model 'm' is a frozen TorchScript file .* float32 constants .* --dtype float32"
+    ):
         on_device(frozen, torch.device("cpu"), torch.float64, "m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        doubled = torch.jit.freeze(torch.jit.script(batch_normed_cnn(0).double()))
+    assert on_device(doubled, torch.device("cpu"), torch.float64) is doubled  # its own dtype
+    with pytest.raises(ConfigError, match=r"float64 constants .* --dtype float64"):
+        on_device(doubled, torch.device("cpu"), torch.float32)
 
 
 def test_the_testbed_table_shows_the_models_a_method_could_not_read():
