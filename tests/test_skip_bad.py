@@ -138,3 +138,24 @@ def test_cli_distances_skip_bad_writes_the_matrix_of_the_others(sqrt_zoo, tmp_pa
     assert main(["distances", *common, "--skip-bad"]) == 0
     assert out.read_text().splitlines()[0] == "model,a,b"
     assert "'sqrt'" in capsys.readouterr().err
+
+
+def test_an_audit_reads_modelgif_for_every_suspect_but_the_one_whose_field_is_not_finite(tmp_path):
+    """One suspect with infinite input gradients makes ModelGiF n/a for that suspect alone, with why; the fields of
+    the others are still computed and read (before, the whole method was n/a)."""
+    from conftest import perturbed, write_pngs
+
+    from gifviz.audit.run_audit import audit
+    from gifviz.refs import load_reference_folder
+
+    source = make_cnn(0)
+    models = {"source": source, "sqrt": SqrtNet(), "copy": perturbed(make_cnn(0), 0.05, seed=1)}
+    models.update({f"ind{i}": make_cnn(10 + i) for i in range(3)})
+    manifest = write_zoo(tmp_path, models, fields={f"ind{i}": {"relation": "independent"} for i in range(3)})
+    zoo = Zoo.open(manifest)
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 4), zoo.space)
+    config = FieldConfig(steps=4, baseline="zeros")
+    result = audit(zoo, "source", ["sqrt", "copy"], None, ["modelgif"], references, config)
+    unread = result.row("sqrt", "modelgif")
+    assert unread.verdict == "n/a" and "ModelGiF cannot read this model" in unread.note
+    assert result.row("copy", "modelgif").verdict != "n/a"

@@ -26,6 +26,7 @@ from gifviz.hub.spec import LoadedModel
 from gifviz.refs import ReferenceSet
 
 if TYPE_CHECKING:  # only ModelGiF's signatures reach the store, and only through the jobs layer
+    from gifviz.errors import GifvizError
     from gifviz.hub.zoo import Zoo
     from gifviz.pipeline import ZooProgress
     from gifviz.store import FieldStore
@@ -88,8 +89,10 @@ class DistanceMethod:
             each with a backward pass).
         per_sample: ``(a, b) -> (n,)`` per-sample terms whose mean over ``rows`` is ``compare(a, b, rows)``, for a
             method whose comparison is costly: a run computes them once per pair and resamples them.
-        zoo_signatures: ``(zoo, ids, context, progress) -> {id: Signature}``, a faster way to the signatures of a
-            zoo's models than loading each and calling ``signature`` (ModelGiF: the field store and its executors).
+        zoo_signatures: ``(zoo, ids, context, progress, unread) -> {id: Signature}``, a faster way to the signatures
+            of a zoo's models than loading each and calling ``signature`` (ModelGiF: the field store and its
+            executors); ``unread``, when not ``None``, receives each model it cannot read (its error), and the others
+            are still read.
         all_pairs: ``(signatures) -> (M, M)`` distances on all samples, faster than comparing pair by pair (ModelGiF:
             one Gram matrix).
         undefined: why the distance of two models with the same output classes can be NaN, when it can (shown in the
@@ -114,7 +117,10 @@ class DistanceMethod:
     compare: Callable[[Signature, Signature, np.ndarray | None], float]
     evaluations: Callable[[Any], int]
     per_sample: Callable[[Signature, Signature], np.ndarray] | None = None
-    zoo_signatures: Callable[[Zoo, Sequence[str], Any, ZooProgress | None], dict[str, Signature]] | None = None
+    zoo_signatures: (
+        Callable[[Zoo, Sequence[str], Any, ZooProgress | None, dict[str, GifvizError] | None], dict[str, Signature]]
+        | None
+    ) = None
     all_pairs: Callable[[Sequence[Signature]], np.ndarray] | None = None
     undefined: str = ""
     share_of_samples: bool = False

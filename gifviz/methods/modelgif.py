@@ -14,9 +14,10 @@ import numpy as np
 
 from gifviz.config import FieldConfig
 from gifviz.distance import distance_matrix, field_distance
+from gifviz.errors import GifvizError
 from gifviz.hub.spec import LoadedModel
 from gifviz.hub.zoo import Zoo
-from gifviz.jobs.runner import store_fields
+from gifviz.jobs.runner import RunSummary, store_fields
 from gifviz.methods.interface import DistanceMethod, MethodInputs, Signature
 from gifviz.pipeline import ZooProgress, field_of
 from gifviz.refs import ReferenceSet
@@ -54,10 +55,28 @@ def field_signature(model: LoadedModel, context: FieldContext) -> Signature:
 
 
 def zoo_field_signatures(
-    zoo: Zoo, ids: Sequence[str], context: FieldContext, progress: ZooProgress | None
+    zoo: Zoo,
+    ids: Sequence[str],
+    context: FieldContext,
+    progress: ZooProgress | None,
+    unread: dict[str, GifvizError] | None = None,
 ) -> dict[str, Signature]:
-    """Fields of a zoo's models through :func:`gifviz.jobs.runner.store_fields` (stored ones are only read)."""
-    fields = store_fields(zoo, context.references, context.config, list(ids), context.store, progress=progress)
+    """Fields of a zoo's models through :func:`gifviz.jobs.runner.store_fields` (stored ones are only read). With
+    ``unread``, a model whose field cannot be had (it does not load, its gradients are not finite) is left out and
+    recorded there, and the others are still read."""
+    summary = RunSummary()
+    fields = store_fields(
+        zoo,
+        context.references,
+        context.config,
+        list(ids),
+        context.store,
+        progress=progress,
+        summary=summary,
+        skip_bad=unread is not None,
+    )
+    if unread is not None:
+        unread.update({model_id: GifvizError(reason) for model_id, reason in summary.skipped.items()})
     return {model_id: Signature(field.values) for model_id, field in fields.items()}
 
 

@@ -72,12 +72,11 @@ def signatures_of(
     Samples are prepared once, with ``inputs.probe`` (default: the first model) for a method that crafts them from a
     model; ModelGiF's signatures come through its store-backed path. ``should_stop`` is polled after each model
     and stops the run with :class:`~gifviz.errors.Cancelled`. ``unread``, when given, receives each model the method
-    cannot read (its error) and the others are still read; without it, that error stops the run. ModelGiF's
-    store-backed path reads every model or none.
+    cannot read (its error) and the others are still read; without it, that error stops the run.
     """
     if method.zoo_signatures is not None and not method.uses_probe:
         context = method.prepare(inputs, inputs.probe)
-        return method.zoo_signatures(zoo, ids, context, progress), method.evaluations(context)
+        return method.zoo_signatures(zoo, ids, context, progress, unread), method.evaluations(context)
     models = [zoo.load(model_id) for model_id in ids]
     context = method.prepare(inputs, inputs.probe or models[0])
     evaluations = method.evaluations(context)
