@@ -49,13 +49,21 @@ class FrozenOnCpu(nn.Module):
 
 
 def _constants_dtype(frozen: torch.jit.ScriptModule) -> torch.dtype | None:
-    """The dtype of a frozen graph's first floating-point tensor constant (its weights'), ``None`` without one."""
-    for node in frozen.graph.nodes():
-        if node.kind() == "prim::Constant" and node.outputsSize() and node.output().type().kind() == "TensorType":
+    """The dtype that holds most of a frozen graph's floating-point constants (its weights'), ``None`` without one;
+    every block is read (constants can sit inside a branch)."""
+    sizes: dict[torch.dtype, int] = {}
+    blocks = [frozen.graph.block()]
+    while blocks:
+        for node in blocks.pop().nodes():
+            blocks.extend(node.blocks())
+            if node.kind() != "prim::Constant" or node.outputsSize() != 1:
+                continue
+            if node.output().type().kind() != "TensorType":
+                continue
             value = node.output().toIValue()
-            if value.is_floating_point():
-                return value.dtype
-    return None
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                sizes[value.dtype] = sizes.get(value.dtype, 0) + value.numel()
+    return max(sizes, key=sizes.__getitem__) if sizes else None
 
 
 def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_id: str = "") -> nn.Module:
@@ -67,9 +75,14 @@ def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_
         if dtype != own:
             who = f"model {model_id!r}" if model_id else "this model"
             name = str(own).removeprefix("torch.")
+            fix = (
+                f"compute its fields with --dtype {name}"
+                if own in (torch.float32, torch.float64)
+                else "gifviz computes in float32 or float64: freeze a float32 copy of the model"
+            )
             raise ConfigError(
                 f"{who} is a frozen TorchScript file (torch.jit.freeze): its weights are {name} constants of its "
-                f"graph, which no dtype change reaches; compute its fields with --dtype {name}"
+                f"graph, which no dtype change reaches; {fix}"
             )
         return model if device.type == "cpu" else FrozenOnCpu(model)
     parameter = next(iter(model.parameters()), None)

@@ -125,6 +125,11 @@ def test_a_frozen_module_runs_on_the_cpu_and_in_float32_only():
     assert on_device(doubled, torch.device("cpu"), torch.float64) is doubled  # its own dtype
     with pytest.raises(ConfigError, match=r"float64 constants .* --dtype float64"):
         on_device(doubled, torch.device("cpu"), torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        halved = torch.jit.freeze(torch.jit.script(batch_normed_cnn(0).half()))
+    with pytest.raises(ConfigError, match=r"float16 constants .* float32 or float64: freeze a float32 copy"):
+        on_device(halved, torch.device("cpu"), torch.float32)
 
 
 def test_the_testbed_table_shows_the_models_a_method_could_not_read():

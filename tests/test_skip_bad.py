@@ -159,3 +159,34 @@ def test_an_audit_reads_modelgif_for_every_suspect_but_the_one_whose_field_is_no
     unread = result.row("sqrt", "modelgif")
     assert unread.verdict == "n/a" and "ModelGiF cannot read this model" in unread.note
     assert result.row("copy", "modelgif").verdict != "n/a"
+
+
+def test_an_unlearning_verdict_says_when_a_retrained_reference_has_no_distance(tmp_path):
+    """A threshold taken over fewer retrained models can only rise: the verdict still stands on the others, and its
+    note says against how many and why the rest are missing."""
+    from conftest import perturbed, write_pngs
+
+    from gifviz.audit import verify_unlearning
+    from gifviz.refs import load_reference_folder
+
+    models = {"original": make_cnn(0), "sqrt": SqrtNet(), "retrained": make_cnn(5)}
+    models["candidate"] = perturbed(make_cnn(0), 0.05, seed=1)
+    zoo = Zoo.open(write_zoo(tmp_path, models))
+    references = load_reference_folder(write_pngs(tmp_path / "refs", 4), zoo.space)
+    config = FieldConfig(steps=4, baseline="zeros")
+    result = verify_unlearning(
+        zoo, "original", ["candidate"], ["sqrt", "retrained"], references=references, field_config=config
+    )
+    row = result.rows[0]
+    assert row.verdict == "close to the original"
+    assert "judged against 1 of 2 retrained (sqrt: ModelGiF cannot read this model" in row.note
+
+
+def test_a_device_that_is_not_there_fails_the_run_not_each_model(tmp_path):
+    """skip_bad leaves out models; a missing GPU concerns the whole run and stays one error."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has the GPU the test asks for")
+    zoo = Zoo.open(write_zoo(tmp_path, {"a": make_cnn(0), "b": make_cnn(1)}))
+    references = ReferenceSet(torch.rand(2, 1, 16, 16), ("r0", "r1"))
+    with pytest.raises(GifvizError, match="device 'cuda' was asked for"):
+        store_fields(zoo, references, FieldConfig(steps=2, device="cuda"), ["a", "b"], None, skip_bad=True)

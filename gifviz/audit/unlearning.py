@@ -89,8 +89,13 @@ def judge(evidence: Evidence, roles: UnlearningRoles, method: str) -> list[Unlea
             threshold = min(finite)
             verdict = "like retraining" if distance >= threshold else "close to the original"
             loo = candidate in roles.retrained
-            note = f"leave-one-out: judged against the other {len(finite)} retrained" if loo else ""
-            rows.append(UnlearningRow(candidate, distance, threshold, verdict, note))
+            notes = [f"leave-one-out: judged against the other {len(finite)} retrained"] if loo else []
+            # a retrained reference with no distance leaves a threshold that can only be higher: say so
+            unread = [r for r in references if not math.isfinite(distances[r])]
+            if unread:
+                reasons = "; ".join(f"{r}: {evidence.reasons[method].get(r, 'no distance')}" for r in unread)
+                notes.append(f"judged against {len(finite)} of {len(references)} retrained ({reasons})")
+            rows.append(UnlearningRow(candidate, distance, threshold, verdict, "; ".join(notes)))
     return rows
 
 

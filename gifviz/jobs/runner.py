@@ -100,6 +100,8 @@ def store_fields(
         else:
             missing.append(model_id)
     total = len(references) * config.steps
+    if missing:  # a device that is not there fails the run, not each model in turn (skip_bad is for models)
+        resolve_device(config.device)
     if executor == "ray" and missing:
         _run_ray(
             zoo,
