@@ -48,21 +48,31 @@ class FrozenOnCpu(nn.Module):
         return self.frozen(x.to("cpu")).to(x.device)
 
 
-def _constants_dtype(frozen: torch.jit.ScriptModule) -> torch.dtype | None:
-    """The dtype that holds most of a frozen graph's floating-point constants (its weights'), ``None`` without one;
-    every block is read (constants can sit inside a branch)."""
-    sizes: dict[torch.dtype, int] = {}
-    blocks = [frozen.graph.block()]
-    while blocks:
-        for node in blocks.pop().nodes():
-            blocks.extend(node.blocks())
-            if node.kind() != "prim::Constant" or node.outputsSize() != 1:
-                continue
-            if node.output().type().kind() != "TensorType":
-                continue
+def graph_nodes(block: torch._C.Block) -> Iterator[torch._C.Node]:
+    """Every node of a TorchScript graph's ``block`` in order, each followed by those of its nested blocks (a
+    branch, a loop body): where a frozen graph keeps its constants."""
+    for node in block.nodes():
+        yield node
+        for inner in node.blocks():
+            yield from graph_nodes(inner)
+
+
+def graph_tensor_constants(graph: torch.Graph) -> Iterator[torch.Tensor]:
+    """The tensor constants of a TorchScript ``graph``, nested blocks included, in the graph's order (a frozen
+    module's weights, :func:`is_frozen_script`)."""
+    for node in graph_nodes(graph.block()):
+        if node.kind() == "prim::Constant" and node.outputsSize() == 1 and node.output().type().kind() == "TensorType":
             value = node.output().toIValue()
-            if isinstance(value, torch.Tensor) and value.is_floating_point():
-                sizes[value.dtype] = sizes.get(value.dtype, 0) + value.numel()
+            if isinstance(value, torch.Tensor):
+                yield value
+
+
+def _constants_dtype(frozen: torch.jit.ScriptModule) -> torch.dtype | None:
+    """The dtype that holds most of a frozen graph's floating-point constants (its weights'), ``None`` without one."""
+    sizes: dict[torch.dtype, int] = {}
+    for value in graph_tensor_constants(frozen.graph):
+        if value.is_floating_point():
+            sizes[value.dtype] = sizes.get(value.dtype, 0) + value.numel()
     return max(sizes, key=sizes.__getitem__) if sizes else None
 
 

@@ -35,7 +35,6 @@ SECONDS_PER_MODEL_AT_32 = {
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
-
 # Methods that evaluate a fixed number of samples whatever the reference count.
 FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 
 import torch
 from torch import nn
 
 from gifviz.errors import ModelLoadError
 from gifviz.space import Preprocess
-from gifviz.torch_helpers import is_frozen_script
+from gifviz.torch_helpers import graph_nodes, graph_tensor_constants, is_frozen_script
 
 
 def model_digest(module: nn.Module, preprocess: Preprocess | None = None) -> str:
@@ -49,7 +48,7 @@ def _update_with_graph(h: hashlib._Hash, graph: torch.Graph) -> None:
     """Every operation of ``graph`` in order, nested blocks included, with each constant's value (a tensor's
     bytes, a list's or a packed object's items one by one). Printed graph text is not hashed: its value names and
     source lines may change with torch's version."""
-    for position, node in enumerate(_nodes(graph.block())):
+    for position, node in enumerate(graph_nodes(graph.block())):
         h.update(node.kind().encode())
         if node.kind() != "prim::Constant" or not node.outputsSize():
             continue
@@ -87,19 +86,6 @@ def _update_with_value(h: hashlib._Hash, name: str, value: object) -> None:
         h.update(repr(value).encode())
 
 
-def _tensor_constants(graph: torch.Graph) -> Iterator[torch.Tensor]:
-    for node in _nodes(graph.block()):
-        if node.kind() == "prim::Constant" and node.outputsSize() and node.output().type().kind() == "TensorType":
-            yield node.output().toIValue()
-
-
-def _nodes(block: torch._C.Block) -> Iterator[torch._C.Node]:
-    for node in block.nodes():
-        yield node
-        for inner in node.blocks():
-            yield from _nodes(inner)
-
-
 def count_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
@@ -115,7 +101,7 @@ def architecture_digest(module: nn.Module) -> str | None:
     ``None`` for a model that shows neither (one reached through an API)."""
     shapes = [tuple(p.shape) for p in module.parameters()]
     if is_frozen_script(module):
-        shapes += [tuple(value.shape) for value in _tensor_constants(module.graph)]
+        shapes += [tuple(value.shape) for value in graph_tensor_constants(module.graph)]
     if not shapes:
         return None
     return hashlib.sha256(repr(shapes).encode()).hexdigest()
