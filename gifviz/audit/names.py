@@ -253,3 +253,13 @@ VERDICT_MEANING = (
     "independents could be compared (2 per method, 3 for combined when it fuses several)."
 )
 UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")
+# How gifviz verify-unlearning reads "at least as far from the original as the retrained models"
+# (gifviz.audit.unlearning.retrained_threshold). "closest": at least the closest retrained reference's distance, the
+# unlearning testbed's rule; judged leave-one-out, the retrained candidate closest to the original is then always
+# "close to the original", whatever the distances. "prediction": at least the lower bound of a one-sided prediction
+# interval, at the false-positive rate, of the retrained references' log-distances (Student-t), so that a model
+# retrained like them is called "close to the original" at about that rate.
+CLOSEST = "closest"
+PREDICTION = "prediction"
+UNLEARNING_RULES = (CLOSEST, PREDICTION)
+DEFAULT_UNLEARNING_RULE = CLOSEST

@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import tomli_w
@@ -47,6 +47,7 @@ from gifviz.outputs import write_file
 
 REFERENCE_IMAGES = 256  # the testbeds' largest sweep point
 ProgressFn = Callable[[int, int, str], None]
+Built = TypeVar("Built")
 
 
 class StressZooError(GifvizError):
@@ -94,7 +95,33 @@ def check_stress_out(out: str | Path) -> Path:
     return out
 
 
-def _fraction(splits: dict[str, Split], fraction: float) -> dict[str, Split]:
+def build_in_staging(out: Path, fill: Callable[[Path], tuple[dict, Built]]) -> Built:
+    """Build a zoo into a hidden folder beside ``out`` with ``fill(staging)`` (which writes the models and returns
+    the manifest and what the caller reports), write its ``zoo.toml`` and rename it into place: ``out`` holds a whole
+    zoo or is left as it was. Returns what ``fill`` returned beside the manifest.
+
+    Training runs on one thread: these networks are too small to gain from more, a shared CPU makes OpenMP threads
+    spin (a ResNet step measured 45 ms on one thread, 1.6 s on two beside other work), and a fixed count keeps builds
+    identical."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.building-{secrets.token_hex(4)}"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        manifest, built = fill(staging)
+        write_file(staging / "zoo.toml", tomli_w.dumps(manifest))
+        check_stress_out(out)  # nobody filled it meanwhile
+        if out.is_dir():
+            out.rmdir()
+        staging.rename(out)
+    finally:
+        torch.set_num_threads(threads)
+        if staging.exists():
+            shutil.rmtree(staging)
+    return built
+
+
+def split_fraction(splits: dict[str, Split], fraction: float) -> dict[str, Split]:
     if fraction >= 1.0:
         return splits
     # Splits are shuffled when made, so a prefix keeps every digit.
@@ -134,7 +161,7 @@ def _entry(recipe: Recipe, accuracy: float, metrics: dict[str, float], extra: di
     return entry
 
 
-def _write_references(folder: Path, split: Split, count: int) -> str:
+def write_references(folder: Path, split: Split, count: int) -> str:
     """PNGs ``ref_000.png``... of the first ``count`` reference digits; returns ``name,digit`` CSV lines."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["image,digit"]
@@ -145,7 +172,7 @@ def _write_references(folder: Path, split: Split, count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
+def csv_text(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -189,7 +216,7 @@ def _build_into(folder: Path, seed: int, scale: StressScale, progress: ProgressF
     """Train and write every model into ``folder``; returns the manifest, the check rows and the failures."""
     started = time.perf_counter()
     full = digit_splits(seed)
-    data = StressData(seed, _fraction(full, scale.data_fraction), scale.natural_pool)
+    data = StressData(seed, split_fraction(full, scale.data_fraction), scale.natural_pool)
     held_out = natural_held_out(seed)
     recipes = stress_plan(seed, scale)
     modules: dict[str, nn.Module] = {}
@@ -210,10 +237,10 @@ def _build_into(folder: Path, seed: int, scale: StressScale, progress: ProgressF
     if progress:
         progress(len(recipes), len(recipes), "references and checks")
     references = data.splits["reference"]
-    labels_csv = _write_references(folder / "refs", references, min(REFERENCE_IMAGES, len(references)))
+    labels_csv = write_references(folder / "refs", references, min(REFERENCE_IMAGES, len(references)))
     (folder / "reference_labels.csv").write_text(labels_csv)
     rows = agreement_rows(recipes, predictions, accuracies)
-    (folder / "checks.csv").write_text(_csv(rows, CHECK_COLUMNS))
+    (folder / "checks.csv").write_text(csv_text(rows, CHECK_COLUMNS))
     chosen = design(seed)
     manifest = {
         "name": f"gifviz-stress-{seed}",
@@ -269,27 +296,16 @@ def build_stress_zoo(
     settings = _scale(scale)
     out = check_stress_out(out).resolve()
     started = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.building-{secrets.token_hex(4)}"
-    # One thread: these networks are too small to gain from more, a shared CPU makes OpenMP threads spin (a ResNet
-    # step measured 45 ms on one thread, 1.6 s on two beside other work), and a fixed count keeps builds identical.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+
+    def fill(staging: Path) -> tuple[dict, list]:
         manifest, rows, failures = _build_into(staging, seed, settings, progress)
         if failures:
             raise ZooBuildError(
                 f"stress zoo {seed}: {len(failures)} model(s) below their accuracy threshold: {'; '.join(failures)}"
             )
-        write_file(staging / "zoo.toml", tomli_w.dumps(manifest))
-        check_stress_out(out)  # nobody filled it meanwhile
-        if out.is_dir():
-            out.rmdir()
-        staging.rename(out)
-    finally:
-        torch.set_num_threads(threads)
-        if staging.exists():
-            shutil.rmtree(staging)
+        return manifest, rows
+
+    rows = build_in_staging(out, fill)
     counts: dict[str, int] = {}
     for recipe in stress_plan(seed, settings):
         counts[_group(recipe)] = counts.get(_group(recipe), 0) + 1

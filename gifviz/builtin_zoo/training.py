@@ -206,9 +206,15 @@ def unlearn_approximately(
     lr: float,
     seed: int,
     max_steps: int = 300,
+    forget_loss: str = "ascent",
 ) -> tuple[nn.Module, int]:
-    """Gradient ascent on the forget class interleaved with descent on retained data, until the forget-class accuracy
-    on the training split falls to ``target_accuracy`` (the retrained models' level). Returns the model and steps."""
+    """Unlearn the forget class on its images while descending on retained data, until the forget-class accuracy on
+    the training split falls to ``target_accuracy`` (the retrained models' level). Returns the model and steps.
+
+    ``forget_loss``: ``ascent``, gradient ascent on the forget images' true class; ``relabel``, descent towards a
+    random other class for each (random-label unlearning)."""
+    if forget_loss not in ("ascent", "relabel"):
+        raise ValueError(f"unknown forget loss {forget_loss!r}; ascent or relabel")
     generator = seeded(seed)
     forget = data.labels["digit"] == forget_class
     forget_images, retain_images = data.images[forget], data.images[~forget]
@@ -224,10 +230,16 @@ def unlearn_approximately(
         model.train()
         f = torch.randint(len(forget_images), (64,), generator=generator)
         r = torch.randint(len(retain_images), (BATCH,), generator=generator)
-        ascent = -F.cross_entropy(model(forget_images[f]), torch.full((64,), forget_class))
+        if forget_loss == "ascent":
+            forgetting = -F.cross_entropy(model(forget_images[f]), torch.full((64,), forget_class))
+        else:
+            # a random class other than the forgotten one: shift by 1..9 classes, modulo the class count
+            others = model(forget_images[f])
+            shift = torch.randint(1, others.shape[1], (64,), generator=generator)
+            forgetting = F.cross_entropy(others, (forget_class + shift) % others.shape[1])
         descent = F.cross_entropy(model(retain_images[r]), retain_labels[r])
         optimizer.zero_grad(set_to_none=True)
-        (ascent + descent).backward()
+        (forgetting + descent).backward()
         optimizer.step()
         steps += 1
     return model.eval(), steps

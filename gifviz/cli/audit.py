@@ -19,8 +19,10 @@ from gifviz.audit.names import (
     DEFAULT_FUSION,
     DEFAULT_METHODS,
     DEFAULT_N_REFS,
+    DEFAULT_UNLEARNING_RULE,
     DEFAULT_WEIGHT_SCOPE,
     FUSION_NAMES,
+    UNLEARNING_RULES,
     VERDICT_MEANING,
     VERDICTS,
     WEIGHT_SCOPES,
@@ -117,8 +119,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "verify-unlearning",
         help="unlearning check: is each candidate like a retrained model, or still close to the original?",
         description="Measure each candidate's distance from the original. With models retrained without the "
-        "forgotten data, a candidate at least as far from the original as the closest of them is 'like retraining', "
-        "else 'close to the original'; without them the verdict is 'inconclusive'. Writes DIR/unlearning.csv and "
+        "forgotten data, a candidate at least as far from the original as they are (--verdict-rule) is 'like "
+        "retraining', else 'close to the original'; without them the verdict is 'inconclusive'. Writes DIR/unlearning.csv and "
         "DIR/unlearning.json (provenance).",
     )
     unlearning.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
@@ -130,6 +132,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="models retrained without the forgotten data (default: none, and every verdict is inconclusive)",
     )
     unlearning.add_argument("--method", choices=METHODS, default="modelgif", help="distance method")
+    unlearning.add_argument(
+        "--verdict-rule",
+        choices=UNLEARNING_RULES,
+        default=DEFAULT_UNLEARNING_RULE,
+        help="how far is 'as far as the retrained models': closest, the closest one's distance (judged leave-one-out, "
+        "the retrained candidate closest to the original is always called close to it); prediction, the lower "
+        "prediction bound of their distances at --alpha",
+    )
+    unlearning.add_argument(
+        "--alpha", type=_alpha, default=DEFAULT_ALPHA, help="false-positive rate of the prediction rule"
+    )
     unlearning.add_argument("--out", required=True, metavar="DIR", help="folder for unlearning.csv and .json")
     unlearning.add_argument("--quiet", action="store_true", help="no progress bars")
     add_reference_options(unlearning)
@@ -268,6 +281,8 @@ def run_verify_unlearning(args: argparse.Namespace) -> int:
         references,
         config,
         store_from_args(args),
+        rule=args.verdict_rule,
+        alpha=args.alpha,
         n_refs=args.n_refs or DEFAULT_N_REFS,
         seed=args.seed,
         progress=TerminalProgress(not args.quiet, queries_per_point=config.queries),

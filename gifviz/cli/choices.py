@@ -19,6 +19,7 @@ __all__ = [
     "QUICK_METHODS",
     "SKETCH_DIM",
     "SOURCE_SCHEMES",
+    "STRESS_FAMILIES",
     "STRESS_SCALES",
     "TESTBEDS",
     "ZOO_FAMILIES",
@@ -32,5 +33,6 @@ METHODS = DISTANCE_METHODS
 QUICK_METHODS = ("modelgif", "disagreement", "softmax", "sac-m")
 ZOO_FAMILIES = ("lineage", "tasks", "unlearning")  # keys of gifviz.builtin_zoo.recipes.FAMILIES
 ZOO_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.recipes.SCALES
-STRESS_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.stress_plan.STRESS_SCALES
+STRESS_SCALES = ("full", "smoke")  # keys of gifviz.builtin_zoo.stress_plan.STRESS_SCALES (and unlearning_plan's)
+STRESS_FAMILIES = ("lineage", "unlearning")  # gifviz.builtin_zoo.stress (lineage) and unlearning_zoo
 CATALOGUE_SOURCES = ("torchvision", "timm", "hf", "folder")  # gifviz.hub.catalogue.ORIGINS

@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from gifviz.cli.choices import STRESS_SCALES, ZOO_FAMILIES, ZOO_SCALES, builtin_root
+from gifviz.cli.choices import STRESS_FAMILIES, STRESS_SCALES, ZOO_FAMILIES, ZOO_SCALES, builtin_root
 
 # The handlers import the zoo builder (torch, scikit-learn) when they run: the parser stays light.
 
@@ -57,6 +57,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "fails the build (exit 2) and leaves --out untouched.",
     )
     stress.add_argument("--seed", type=int, required=True, help="the zoo's seed (the issue's zoos: 1, 2, 3, 4)")
+    stress.add_argument(
+        "--family",
+        choices=STRESS_FAMILIES,
+        default="lineage",
+        help="lineage: the IP zoo above; unlearning: an original, models retrained without one class, and copies of "
+        "the original unlearned by common shortcuts (gradient ascent, random labels, fine-tuning on the retained "
+        "data, a retrained head, a masked output), for gifviz verify-unlearning and the unlearning testbed",
+    )
     stress.add_argument("--out", required=True, help="a new (or empty) folder for the zoo")
     stress.add_argument(
         "--scale",
@@ -116,6 +124,8 @@ def run_stress(args: argparse.Namespace) -> int:
     from gifviz.builtin_zoo.stress import build_stress_zoo, check_stress_out
 
     check_stress_out(args.out)  # before minutes of training, not after
+    if args.family == "unlearning":
+        return _run_unlearning_stress(args)
     with _model_bar() as progress:
         zoo = build_stress_zoo(args.seed, args.out, args.scale, progress)
     print(f"wrote {zoo.manifest} in {zoo.seconds:.0f} s")
@@ -126,5 +136,20 @@ def run_stress(args: argparse.Namespace) -> int:
         print(
             f"  {row['group']}: {row['min_test']:.3f} vs {row['negatives_max_test']:.3f} / "
             f"{row['min_natural']:.3f} vs {row['negatives_max_natural']:.3f}"
+        )
+    return 0
+
+
+def _run_unlearning_stress(args: argparse.Namespace) -> int:
+    from gifviz.builtin_zoo.unlearning_zoo import build_unlearning_zoo
+
+    with _model_bar() as progress:
+        zoo = build_unlearning_zoo(args.seed, args.out, args.scale, progress)
+    print(f"wrote {zoo.manifest} in {zoo.seconds:.0f} s")
+    print("test accuracy, on the forgotten class, on the others:")
+    for row in zoo.checks:
+        print(
+            f"  {row['model']} ({row['relation']}): {row['test_accuracy']:.3f}, {row['forget_accuracy']:.3f}, "
+            f"{row['retain_accuracy']:.3f}"
         )
     return 0

@@ -1,0 +1,193 @@
+"""Unlearning stress zoos and the unlearning rules: a tiny zoo builds, loads and is read by the unlearning testbed and
+``verify-unlearning``; each shortcut is what it claims; the prediction rule calls a model retrained like the references
+'close to the original' at about its rate, where the closest rule always calls one of them so."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gifviz.audit.names import CLOSEST, PREDICTION, UNLEARNING_RULES
+from gifviz.audit.roles import UnlearningRoles
+from gifviz.audit.unlearning import judge_distances, retrained_threshold, verify_unlearning
+from gifviz.bench.unlearning import unlearning_set
+from gifviz.builtin_zoo.stress import StressZooError
+from gifviz.builtin_zoo.unlearning_plan import (
+    FULL,
+    SHORTCUTS,
+    SMOKE,
+    UNLEARNING_SCALES,
+    UnlearningScale,
+    unlearning_design,
+    unlearning_plan,
+)
+from gifviz.builtin_zoo.unlearning_zoo import MASKED_LOGIT, build_unlearning_zoo
+from gifviz.cli import main
+from gifviz.cli.choices import STRESS_SCALES
+from gifviz.errors import ConfigError
+from gifviz.hub.files import load_torchscript
+from gifviz.hub.zoo import Zoo
+
+# Three passes over 40% of the digits: seconds, and the original learns the forget class (ascent has work to do).
+TINY = UnlearningScale("tiny", retrained=3, unrelated=1, epochs=3, data_fraction=0.4, threshold=0.0)
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def tiny_unlearning(tmp_path_factory) -> Path:
+    return build_unlearning_zoo(SEED, tmp_path_factory.mktemp("unlearning") / "zoo", TINY).manifest
+
+
+def _modules(manifest: Path) -> dict[str, torch.nn.Module]:
+    zoo = Zoo.open(manifest)
+    return {spec.id: load_torchscript(manifest.parent / f"models/{spec.id}.pt", spec.id) for spec in zoo.specs}
+
+
+def test_a_tiny_unlearning_zoo_gives_the_testbed_every_role(tiny_unlearning):
+    roles = unlearning_set(Zoo.open(tiny_unlearning))
+    assert roles.reference == "original"
+    assert roles.groups["retrained"] == ("retrained-1", "retrained-2", "retrained-3")
+    assert roles.groups["unlearned"] == tuple(name for name, _, _ in SHORTCUTS)
+    assert len(roles.groups["unrelated"]) == 1
+    manifest = tomllib.loads(tiny_unlearning.read_text())
+    assert manifest["data"]["forget_class"] == unlearning_design(SEED).forget_class
+    checks = (tiny_unlearning.parent / "checks.csv").read_text().splitlines()
+    assert len(checks) == 1 + len(manifest["models"])
+
+
+def test_each_shortcut_is_what_it_claims(tiny_unlearning):
+    modules = _modules(tiny_unlearning)
+    forget = unlearning_design(SEED).forget_class
+    original, masked, head = (modules[name].state_dict() for name in ("original", "mask-1", "head-1"))
+    # the masked copy: the original but for the forgotten class's output row
+    assert float(masked["head.bias"][forget]) == MASKED_LOGIT
+    assert torch.count_nonzero(masked["head.weight"][forget]) == 0
+    for name, value in original.items():
+        if name not in ("head.weight", "head.bias"):
+            assert torch.equal(value, masked[name]), name
+    # the retrained head: the original's backbone, batch-norm statistics included, and a new head
+    backbone = [name for name in original if name.startswith("backbone.")]
+    assert backbone and all(torch.equal(original[name], head[name]) for name in backbone)
+    assert not torch.equal(original["head.weight"], head["head.weight"])
+    # the rest moved away from the original
+    for name in ("ga-1", "rl-1", "ft-1", "retrained-1"):
+        assert not torch.equal(modules[name].state_dict()["head.weight"], original["head.weight"]), name
+
+
+def test_the_zoo_records_digests_the_hub_recomputes_and_the_same_seed_rebuilds_it(tiny_unlearning, tmp_path):
+    zoo = Zoo.open(tiny_unlearning)
+    first = {spec.id: spec.extra["digest"] for spec in zoo.specs}
+    again = build_unlearning_zoo(SEED, tmp_path / "again", TINY).manifest
+    assert {spec.id: spec.extra["digest"] for spec in Zoo.open(again).specs} == first
+    assert len(set(first.values())) == len(first)
+
+
+def test_the_design_varies_with_the_seed_and_holds_every_shortcut():
+    designs = {unlearning_design(seed) for seed in range(1, 17)}
+    assert len({d.arch for d in designs}) > 1 and len({d.forget_class for d in designs}) > 1
+    recipes = unlearning_plan(1, FULL)
+    relations = [r.relation for r in recipes]
+    assert relations.count("reference") == 1 and relations.count("retrained") == FULL.retrained
+    assert {r.kind for r in recipes if r.relation == "unlearned"} == {
+        "unlearn",
+        "finetune_retain",
+        "head_retain",
+        "mask_class",
+    }
+    assert {r.params["forget_loss"] for r in recipes if r.kind == "unlearn"} == {"ascent", "relabel"}
+    assert all(r.parent == "original" for r in recipes if r.relation == "unlearned")
+    assert tuple(UNLEARNING_SCALES) == STRESS_SCALES and SMOKE.threshold == 0.0
+
+
+@pytest.mark.parametrize(("seed", "scale", "message"), [(-1, "full", "whole number"), (1, "huge", "unknown")])
+def test_a_bad_seed_or_scale_is_one_clear_error(tmp_path, seed, scale, message):
+    with pytest.raises(StressZooError, match=message):
+        build_unlearning_zoo(seed, tmp_path / "zoo", scale)
+
+
+def test_the_cli_builds_an_unlearning_zoo_and_refuses_a_folder_with_files(tmp_path, capsys):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    code = main(["zoo", "stress", "--family", "unlearning", "--seed", "1", "--out", str(tmp_path / "full")])
+    assert code == 2 and "already holds files" in capsys.readouterr().err
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_the_closest_rule_always_calls_the_nearest_retrained_candidate_close_to_the_original():
+    roles = UnlearningRoles("original", ("r1", "r2", "r3", "r4", "u"), ("r1", "r2", "r3", "r4"))
+    distances = {"r1": 0.80, "r2": 0.83, "r3": 0.86, "r4": 0.90, "u": 0.30}
+    closest = {r.candidate: r.verdict for r in judge_distances(distances, {}, roles, CLOSEST)}
+    assert closest["r1"] == "close to the original"  # whatever the spread: it is below every other reference
+    assert closest["u"] == "close to the original"
+    predicted = {r.candidate: r.verdict for r in judge_distances(distances, {}, roles, PREDICTION, 0.05)}
+    assert all(predicted[r] == "like retraining" for r in ("r1", "r2", "r3", "r4"))
+    assert predicted["u"] == "close to the original"
+
+
+def test_the_prediction_rule_calls_a_model_retrained_like_the_references_close_at_about_its_rate():
+    rng = np.random.default_rng(0)
+    trials, alpha, wrong = 4000, 0.05, 0
+    for _ in range(trials):
+        distances = np.exp(rng.normal(-0.3, 0.15, size=4))  # three references and one more retrained model
+        threshold, note = retrained_threshold(list(distances[:3]), PREDICTION, alpha)
+        assert not note
+        wrong += distances[3] < threshold
+    assert abs(wrong / trials - alpha) < 0.015
+
+
+def test_the_rules_with_one_reference_or_a_zero_distance_say_how_they_judged():
+    assert retrained_threshold([0.7, 0.9], CLOSEST, 0.05) == (0.7, "")
+    one, note = retrained_threshold([0.7], PREDICTION, 0.05)
+    assert one == 0.7 and "no spread" in note
+    zero, note = retrained_threshold([0.0, 0.5], PREDICTION, 0.05)
+    assert zero == 0.0 and "no log" in note
+    bound, _ = retrained_threshold([0.7, 0.8, 0.9], PREDICTION, 0.05)
+    assert 0 < bound < 0.7
+    with pytest.raises(ValueError, match="unknown unlearning rule"):
+        retrained_threshold([0.7], "median", 0.05)
+    assert UNLEARNING_RULES == (CLOSEST, PREDICTION)
+
+
+def test_verify_unlearning_reads_the_tiny_zoo_by_either_rule(tiny_unlearning, tmp_path, capsys):
+    zoo = Zoo.open(tiny_unlearning)
+    with pytest.raises(ConfigError, match="unknown unlearning rule"):
+        verify_unlearning(zoo, "original", ["ga-1"], ["retrained-1"], rule="median", n_refs=16)
+    out = tmp_path / "check"
+    code = main(
+        [
+            "verify-unlearning",
+            str(tiny_unlearning),
+            "--original",
+            "original",
+            "--candidates",
+            "ga-1,mask-1,retrained-1",
+            "--retrained",
+            "retrained-1,retrained-2,retrained-3",
+            "--verdict-rule",
+            "prediction",
+            "--n-refs",
+            "16",
+            "--quiet",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    sidecar = json.loads((out / "unlearning.json").read_text())
+    assert sidecar["config"]["rule"] == "prediction" and sidecar["config"]["alpha"] == 0.05
+    assert "lower prediction bound" in sidecar["explanation"]
+    rows = (out / "unlearning.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 and all(math.isfinite(float(row.split(",")[1])) for row in rows)
+    with pytest.raises(SystemExit) as bad:
+        main(["verify-unlearning", str(tiny_unlearning), "--original", "original", "--candidates", "ga-1",
+              "--alpha", "2", "--out", str(tmp_path / "bad")])  # fmt: skip
+    assert bad.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
