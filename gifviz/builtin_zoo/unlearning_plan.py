@@ -33,17 +33,19 @@ TASK = "digit"
 UNRELATED_ARCHS = ("mlp", "cnn_wide", "cnn_k5", "resnet_tiny")
 # (id, kind, settings): each shortcut at the strengths the module docstring names.
 SHORTCUTS = (
-    ("ga-1", "unlearn", {"forget_loss": "ascent", "lr": 2e-3}),
-    ("ga-2", "unlearn", {"forget_loss": "ascent", "lr": 6e-3}),
-    ("rl-1", "unlearn", {"forget_loss": "relabel", "lr": 2e-3}),
-    ("rl-2", "unlearn", {"forget_loss": "relabel", "lr": 6e-3}),
+    ("ga-1", "unlearn", {"forget_loss": "ascent", "lr": 1e-3}),
+    ("ga-2", "unlearn", {"forget_loss": "ascent", "lr": 3e-3}),
+    ("rl-1", "unlearn", {"forget_loss": "relabel", "lr": 1e-3}),
+    ("rl-2", "unlearn", {"forget_loss": "relabel", "lr": 3e-3}),
     ("ft-1", "finetune_retain", {"epochs": 1, "lr": 1e-3}),
     ("ft-2", "finetune_retain", {"epochs": 3, "lr": 1e-3}),
     ("head-1", "head_retain", {"epochs": 3, "lr": 3e-3}),
     ("mask-1", "mask_class", {}),
 )
-# An unlearned copy may lose the forget class (a tenth of the test digits) and a little more.
-UNLEARNED_SLACK = 0.15
+# An unlearned copy may lose the forget class (a tenth of the test digits) and as much again on the others: seed 1's
+# first build, at learning rates 2e-3 and 6e-3 and a slack of 0.15, failed with ascent at 0.71 and random labels at
+# 0.56 (test accuracy, the original at 0.99), before any verdict was read on any unlearning zoo.
+UNLEARNED_SLACK = 0.2
 RETRAINED_SLACK = 0.1
 
 

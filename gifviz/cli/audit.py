@@ -120,8 +120,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="unlearning check: is each candidate like a retrained model, or still close to the original?",
         description="Measure each candidate's distance from the original. With models retrained without the "
         "forgotten data, a candidate at least as far from the original as they are (--verdict-rule) is 'like "
-        "retraining', else 'close to the original'; without them the verdict is 'inconclusive'. Writes DIR/unlearning.csv and "
-        "DIR/unlearning.json (provenance).",
+        "retraining', else 'close to the original'; without them the verdict is 'inconclusive'. Writes "
+        "DIR/unlearning.csv and DIR/unlearning.json (provenance).",
     )
     unlearning.add_argument("zoo", metavar="ZOO.toml", help="zoo manifest")
     unlearning.add_argument("--original", required=True, metavar="ID", help="the model trained on all the data")
