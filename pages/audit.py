@@ -11,6 +11,8 @@ from gifviz.audit.names import (
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
     DEFAULT_METHODS,
+    DEFAULT_UNLEARNING_RULE,
+    UNLEARNING_RULES,
     VERDICT_MEANING,
 )
 from gifviz.errors import GifvizError
@@ -81,8 +83,18 @@ with unlearning_tab:
         [i for i in rest if i not in candidates],
         key="unlearning_retrained",
     )
+    rule = st.radio(
+        "Verdict rule",
+        UNLEARNING_RULES,
+        index=UNLEARNING_RULES.index(DEFAULT_UNLEARNING_RULE),
+        horizontal=True,
+        key="unlearning_rule",
+        help="closest: like retraining when at least as far from the original as the closest retrained reference. "
+        "prediction: unless closer than a model retrained like them would be at the 5% false-positive rate (the "
+        "lower prediction bound of their distances).",
+    )
     if st.button("Check unlearning", type="primary", disabled=not candidates):
-        st.session_state["unlearning_request"] = (original, tuple(candidates), tuple(retrained))
+        st.session_state["unlearning_request"] = (original, tuple(candidates), tuple(retrained), rule)
     request = st.session_state.get("unlearning_request")
     if request:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -109,6 +110,23 @@ def test_the_unlearning_check_without_retrained_models_is_inconclusive_and_says_
     assert not app.exception, app.exception
     table = app.dataframe[-1].value
     assert list(table["candidate"]) == ["child"] and table["verdict"].iloc[0] == "inconclusive"
+
+
+def test_the_unlearning_check_reads_its_verdicts_by_the_rule_picked(manifest):
+    app = open_audit(manifest)
+    app.selectbox(key="unlearning_original").set_value("src").run()
+    app.multiselect(key="unlearning_candidates").set_value(["child"]).run()
+    app.multiselect(key="unlearning_retrained").set_value(["indep0", "indep1", "indep2"]).run()
+    app.radio(key="unlearning_rule").set_value("prediction").run()
+    next(b for b in app.button if b.label == "Check unlearning").click().run()
+    assert not app.exception, app.exception
+    table = app.dataframe[-1].value
+    # the fine-tuned child is still the source: a hair away against independently trained references
+    assert table["verdict"].iloc[0] == "close to the original"
+    # the prediction bound lies below the closest retrained reference's distance (the caption lists them)
+    retrained = [float(d) for d in re.findall(r"indep\d (\d+\.\d+)", app.caption[-1].value)]
+    assert len(retrained) == 3 and 0 < table["threshold"].iloc[0] < min(retrained)
+    assert "lower prediction bound" in app.caption[-1].value
 
 
 def test_too_few_independents_is_one_message(manifest):

@@ -21,7 +21,7 @@ from gifviz.app.resources import (
 )
 from gifviz.app.settings import AppSettings
 from gifviz.audit import audit, verify_unlearning
-from gifviz.audit.names import COMBINED, DEFAULT_CALIBRATION
+from gifviz.audit.names import COMBINED, DEFAULT_CALIBRATION, DEFAULT_UNLEARNING_RULE
 from gifviz.audit.roles import AuditRoles, audit_roles
 from gifviz.audit.run_audit import AuditResult
 from gifviz.audit.unlearning import UnlearningResult
@@ -94,9 +94,14 @@ def _audited(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def run_unlearning(
-    current: AppSettings, original: str, candidates: tuple[str, ...], retrained: tuple[str, ...]
+    current: AppSettings,
+    original: str,
+    candidates: tuple[str, ...],
+    retrained: tuple[str, ...],
+    rule: str = DEFAULT_UNLEARNING_RULE,
 ) -> UnlearningResult:
-    """:func:`gifviz.audit.verify_unlearning` by ModelGiF on the app's references and field settings."""
+    """:func:`gifviz.audit.verify_unlearning` by ModelGiF on the app's references and field settings, its verdicts
+    read by ``rule``."""
     zoo = open_zoo(current.manifest)
     _check_cost(current, (original, *candidates, *retrained), ["modelgif"])
     references = open_references(current.manifest, current.refs, current.n_refs)
@@ -109,6 +114,7 @@ def run_unlearning(
         references,
         current.field_config(),
         open_store(),
+        rule=rule,
     )
 
 
