@@ -48,13 +48,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     stress = actions.add_parser(
         "stress",
-        help="build a seeded stress zoo: thieves of other architectures, natural-image queries, varied budgets",
+        help="build a seeded stress zoo: thieves of other architectures, natural-image queries, varied budgets "
+        "(--family unlearning: retrained models and unlearning shortcuts)",
         description="Build the stress zoo of one seed (1x16x16 digits; TorchScript models, reference PNGs, a "
         "manifest with lineage, and checks.csv: each model's accuracy and its agreement with its source). Two "
         "sources of different architectures with fine-tuned, pruned and transfer models, probability and label-only "
         "thieves of several architectures (some querying natural images only) with varied budgets, and "
-        "independents of several architectures. Same seed -> same models. A model below its accuracy threshold "
-        "fails the build (exit 2) and leaves --out untouched.",
+        "independents of several architectures. With --family unlearning: an original, models retrained without "
+        "one class, copies of the original unlearned by common shortcuts, and models of another task. Same seed -> "
+        "same models. A model below its accuracy threshold fails the build (exit 2) and leaves --out untouched.",
     )
     stress.add_argument("--seed", type=int, required=True, help="the zoo's seed (the issue's zoos: 1, 2, 3, 4)")
     stress.add_argument(
