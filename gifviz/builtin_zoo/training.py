@@ -207,12 +207,16 @@ def unlearn_approximately(
     seed: int,
     max_steps: int = 300,
     forget_loss: str = "ascent",
+    only_remembered: bool = False,
 ) -> tuple[nn.Module, int]:
     """Unlearn the forget class on its images while descending on retained data, until the forget-class accuracy on
-    the training split falls to ``target_accuracy`` (the retrained models' level). Returns the model and steps.
+    the training split falls to ``target_accuracy`` (the retrained models' level) or ``max_steps`` pass. Returns the
+    model and steps.
 
     ``forget_loss``: ``ascent``, gradient ascent on the forget images' true class; ``relabel``, descent towards a
-    random other class for each (random-label unlearning)."""
+    random other class for each (random-label unlearning). ``only_remembered``: the forget loss counts only the
+    images the model still calls the forgotten class (ascent on all of them is unbounded, and in a few steps it took
+    1x16x16 digit models from 0.99 to 0.63-0.68 test accuracy)."""
     if forget_loss not in ("ascent", "relabel"):
         raise ValueError(f"unknown forget loss {forget_loss!r}; ascent or relabel")
     generator = seeded(seed)
@@ -230,13 +234,19 @@ def unlearn_approximately(
         model.train()
         f = torch.randint(len(forget_images), (64,), generator=generator)
         r = torch.randint(len(retain_images), (BATCH,), generator=generator)
+        logits = model(forget_images[f])
         if forget_loss == "ascent":
-            forgetting = -F.cross_entropy(model(forget_images[f]), torch.full((64,), forget_class))
+            targets = torch.full((64,), forget_class)
+            sign = -1.0
         else:
             # a random class other than the forgotten one: shift by 1..9 classes, modulo the class count
-            others = model(forget_images[f])
-            shift = torch.randint(1, others.shape[1], (64,), generator=generator)
-            forgetting = F.cross_entropy(others, (forget_class + shift) % others.shape[1])
+            targets = (forget_class + torch.randint(1, logits.shape[1], (64,), generator=generator)) % logits.shape[1]
+            sign = 1.0
+        if only_remembered:
+            remembered = logits.argmax(1) == forget_class
+            forgetting = sign * (F.cross_entropy(logits, targets, reduction="none") * remembered).sum() / 64
+        else:
+            forgetting = sign * F.cross_entropy(logits, targets)
         descent = F.cross_entropy(model(retain_images[r]), retain_labels[r])
         optimizer.zero_grad(set_to_none=True)
         (forgetting + descent).backward()

@@ -38,6 +38,7 @@ from gifviz.builtin_zoo.stress_data import DATA_GENERATOR, SPLITS, digit_splits
 from gifviz.builtin_zoo.training import fit, predict, seeded, unlearn_approximately
 from gifviz.builtin_zoo.unlearning_plan import (
     FAMILY,
+    FORGET_TOLERANCE,
     UNLEARNING_SCALES,
     UnlearningScale,
     unlearning_design,
@@ -91,7 +92,14 @@ def _train(recipe: Recipe, original: nn.Module | None, train: Split, target: flo
     module = copy.deepcopy(original)
     if recipe.kind == "unlearn":
         return unlearn_approximately(
-            module, train, p["forget"], target, lr=p["lr"], seed=recipe.seed, forget_loss=p["forget_loss"]
+            module,
+            train,
+            p["forget"],
+            max(target, FORGET_TOLERANCE),
+            lr=p["lr"],
+            seed=recipe.seed,
+            forget_loss=p["forget_loss"],
+            only_remembered=p["only_remembered"],
         )
     if recipe.kind == "finetune_retain":
         fit(module, kept.images, kept.labels["digit"], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed)
