@@ -13,6 +13,7 @@ from gifviz.app.benchmarks import (
     stress_audit_command,
     stress_audit_table,
     task_tree,
+    unlearning_stress_table,
 )
 from gifviz.bench.costs import QUICK_METHODS, cost_caption, expensive
 from gifviz.bench.report import headline, summary, sweep_metric
@@ -29,6 +30,14 @@ if (stress := stress_audit_table()) is not None:
         st.table(stress)
         command = stress_audit_command() or "benchmarks/audit_selection.py"
         st.caption(f"From `{command}` on zoos built with `gifviz zoo stress --seed N` (README: the audit).")
+if (unlearning := unlearning_stress_table()) is not None:
+    with st.expander("gifviz verify-unlearning on zoos it was not tuned on (seeded unlearning zoos)"):
+        st.table(unlearning)
+        st.caption(
+            "Truth: an unlearned copy of the original is close to it; a retrained model and an unrelated one are "
+            "like retraining. From `benchmarks/unlearning_rules.py` on zoos built with `gifviz zoo stress --family "
+            "unlearning --seed N` (README: the unlearning check)."
+        )
 st.caption(
     "The paper's three testbeds on the zoo's annotated families. Every method sees the same models and the "
     "same references; cells show the value and its 95% bootstrap interval over references."

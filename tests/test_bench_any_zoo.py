@@ -316,3 +316,37 @@ def test_the_stress_table_cites_the_command_that_wrote_it(tmp_path):
     assert stress_audit_command(tmp_path / "selection.csv") == "python benchmarks/audit_selection.py z.toml"
     assert stress_audit_command(tmp_path / "elsewhere" / "selection.csv") is None
     assert "audit_selection.py" in stress_audit_command(STRESS_RESULTS)  # the results shipped with the checkout
+    assert stress_audit_command([tmp_path / "selection.csv", tmp_path / "elsewhere" / "selection.csv"]) == (
+        "python benchmarks/audit_selection.py z.toml"
+    )
+
+
+def test_the_stress_table_pools_report_sets_and_skips_a_missing_one(tmp_path):
+    from gifviz.app.benchmarks import stress_audit_table
+
+    for name, aucs in (("a", (1.0, 0.9)), ("b", (0.7, 0.8))):
+        (tmp_path / name).mkdir()
+        rows = ["zoo,manifest,category,column,auc"]
+        rows += [f"{name}{k},m,finetune,modelgif,{auc}" for k, auc in enumerate(aucs)]
+        (tmp_path / name / "selection.csv").write_text("\n".join(rows) + "\n")
+    paths = [tmp_path / "a" / "selection.csv", tmp_path / "b" / "selection.csv", tmp_path / "c" / "selection.csv"]
+    table = stress_audit_table(paths)
+    assert table.loc["modelgif", "finetune"] == "0.85 / 0.70" and "4 stress zoos" in table.index.name
+    assert stress_audit_table(paths[2:]) is None
+
+
+def test_the_unlearning_table_counts_right_verdicts_per_group_and_rule(tmp_path):
+    from gifviz.app.benchmarks import UNLEARNING_RESULTS, unlearning_stress_table
+
+    rows = ["zoo,method,rule,candidate,group,right"]
+    for zoo, retrained_right in (("z1", (True, True)), ("z2", (True, False))):
+        rows += [f"{zoo},modelgif,closest,u{k},unlearned,True" for k in range(2)]
+        rows += [f"{zoo},modelgif,closest,r{k},retrained,{right}" for k, right in enumerate(retrained_right)]
+        rows += [f"{zoo},modelgif,closest,x,unrelated,True"]
+    (tmp_path / "verdicts.csv").write_text("\n".join(rows) + "\n")
+    table = unlearning_stress_table(tmp_path / "verdicts.csv")
+    row = table.loc["modelgif, closest"]
+    assert row["unlearned"] == "4 of 4 (worst zoo 1.00)" and row["retrained"] == "3 of 4 (worst zoo 0.50)"
+    assert row["balanced accuracy"] == "0.88 / 0.75" and "2 unlearning zoos" in table.index.name
+    assert unlearning_stress_table(tmp_path / "missing.csv") is None
+    assert UNLEARNING_RESULTS.name == "verdicts.csv"

@@ -5,6 +5,7 @@ session."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,14 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # round sixteen's, audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120
 # round thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round
 # ten's, audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = _RESULTS / "audit-seeds-153-160" / "selection.csv"
+# Since round nineteen, the shipped audit's report sets together: seeds 153-160 (round eighteen's report) and 161-168
+# (round nineteen's, the same code scored again), the 16 zoos it has never been chosen on.
+STRESS_RESULTS = (
+    _RESULTS / "audit-seeds-153-160" / "selection.csv",
+    _RESULTS / "audit-seeds-161-168" / "selection.csv",
+)
+# verify-unlearning's report on the unlearning stress zoos (benchmarks/unlearning_rules.py; unlearning round one).
+UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
 # before round eighteen (its fusion), then with only round seventeen's null, round sixteen's method (first-layer
 # weights), the fusion before round eleven, or round ten's, nine's or eight's reading undone.
@@ -135,16 +143,22 @@ EARLIER_AUDITS = {
 STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
 
 
-def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
+def _paths(paths: Path | Sequence[Path]) -> list[Path]:
+    """The results files of ``paths`` (one or several report sets) that exist."""
+    return [path for path in ([paths] if isinstance(paths, Path) else paths) if path.is_file()]
+
+
+def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.DataFrame | None:
     """AUC per attack category as ``mean / worst`` across the stress zoos: first the audit as shipped (the default
     fusion's row, named ``combined (default: ...)``), then, when recorded, the audits before the latest rounds
     (:data:`EARLIER_AUDITS`) and the same audits without the cross-task rule, then one row per method, per other
     candidate fusion and for ``combined (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others);
     columns per category, then per extraction category split by what the thieves queried and transfer by training
-    length. ``None`` when the results file is not there (an installed package without the checkout's benchmarks)."""
-    if not path.is_file():
+    length; over every zoo of ``paths`` (one report set or several). ``None`` when no results file is there (an
+    installed package without the checkout's benchmarks)."""
+    if not (found := _paths(paths)):
         return None
-    results = pd.read_csv(path)
+    results = pd.concat([pd.read_csv(path) for path in found], ignore_index=True)
     shipped = f"combined (default: {DEFAULT_FUSION})"
     results["column"] = results["column"].replace({f"fusion:{DEFAULT_FUSION}": shipped, **EARLIER_AUDITS})
     first = [shipped, *EARLIER_AUDITS.values(), NO_CROSS_TASK]
@@ -167,10 +181,31 @@ def stress_audit_table(path: Path = STRESS_RESULTS) -> pd.DataFrame | None:
     return table
 
 
-def stress_audit_command(path: Path = STRESS_RESULTS) -> str | None:
-    """The command that wrote the stress results (``selection.json`` beside the CSV), to cite under the table;
-    ``None`` when it is not recorded."""
-    provenance = path.with_name("selection.json")
-    if not provenance.is_file():
+def stress_audit_command(paths: Path | Sequence[Path] = STRESS_RESULTS) -> str | None:
+    """The commands that wrote the stress results (``selection.json`` beside each CSV), to cite under the table;
+    ``None`` when none is recorded."""
+    provenances = [path.with_name("selection.json") for path in ([paths] if isinstance(paths, Path) else paths)]
+    commands = [json.loads(p.read_text()).get("command") for p in provenances if p.is_file()]
+    return "`; `".join(c for c in commands if c) or None
+
+
+def unlearning_stress_table(path: Path = UNLEARNING_RESULTS) -> pd.DataFrame | None:
+    """verify-unlearning on the unlearning stress zoos, one row per method and verdict rule: the right verdicts per
+    group (``n of N`` pooled, and the worst zoo's share) and the balanced accuracy (mean of the unlearned and the
+    retrained groups' shares) as ``mean / worst`` across zoos. ``None`` when the results file is not there."""
+    if not path.is_file():
         return None
-    return json.loads(provenance.read_text()).get("command")
+    verdicts = pd.read_csv(path)
+    rows = {}
+    for (method, rule), frame in verdicts.groupby(["method", "rule"], sort=False):
+        shares = frame.groupby(["zoo", "group"])["right"].mean().unstack("group")
+        balanced = (shares["unlearned"] + shares["retrained"]) / 2
+        cells = {}
+        for group in ("unlearned", "retrained", "unrelated"):
+            right = frame[frame["group"] == group]["right"]
+            cells[group] = f"{int(right.sum())} of {len(right)} (worst zoo {shares[group].min():.2f})"
+        cells["balanced accuracy"] = f"{balanced.mean():.2f} / {balanced.min():.2f}"
+        rows[f"{method}, {rule}"] = cells
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = f"right verdicts over {verdicts['zoo'].nunique()} unlearning zoos"
+    return table
