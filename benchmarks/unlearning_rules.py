@@ -85,6 +85,7 @@ def _summary(frame: pd.DataFrame) -> str:
     out = io.StringIO()
     with redirect_stdout(out):
         per_zoo = frame.groupby(["method", "rule", "zoo", "group"]).right.mean().unstack("group")
+        per_zoo = per_zoo.reindex(columns=list(TRUTH))  # a group no zoo holds is NaN, and so are its cells
         per_zoo["balanced"] = (per_zoo["unlearned"] + per_zoo["retrained"]) / 2
         table = per_zoo.groupby(["method", "rule"]).agg(["mean", "min"])
         pooled = frame.groupby(["method", "rule", "group"]).right.agg(["sum", "count"])
@@ -98,6 +99,9 @@ def _summary(frame: pd.DataFrame) -> str:
         print(pd.DataFrame(cells).T.to_string())
         print("\nPooled right verdicts (right of all)")
         print(pooled.apply(lambda r: f"{int(r['sum'])} of {int(r['count'])}", axis=1).unstack("group").to_string())
+        print("\nCriterion (unlearning round one): balanced accuracy, mean over zoos, unrounded")
+        for (method, rule), value in per_zoo["balanced"].groupby(["method", "rule"]).mean().items():
+            print(f"  {method}, {rule}: {value:.4f}")
         print("\nUnlearned models called 'close to the original', by shortcut (pooled over zoos)")
         unlearned = frame[frame.group == "unlearned"].copy()
         unlearned["shortcut"] = unlearned.candidate.str.replace(r"-\d+$", "", regex=True)
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="false-positive rate of the prediction rule")
     parser.add_argument("--out", type=Path, required=True, help="folder for verdicts.csv and summary.txt")
     args = parser.parse_args(argv)
+    if not 0 < args.alpha < 1:
+        parser.error(f"--alpha must be between 0 and 1; got {args.alpha}")
     started = time.perf_counter()
     store = FieldStore()
     rows = []

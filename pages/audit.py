@@ -90,8 +90,8 @@ with unlearning_tab:
         horizontal=True,
         key="unlearning_rule",
         help="closest: like retraining when at least as far from the original as the closest retrained reference. "
-        "prediction: unless closer than a model retrained like them would be at the 5% false-positive rate (the "
-        "lower prediction bound of their distances).",
+        "prediction: unless closer than a model retrained like them would be at the false-positive rate "
+        f"{DEFAULT_ALPHA} (the lower prediction bound of their distances).",
     )
     if st.button("Check unlearning", type="primary", disabled=not candidates):
         st.session_state["unlearning_request"] = (original, tuple(candidates), tuple(retrained), rule)

@@ -198,13 +198,18 @@ def unlearning_stress_table(path: Path = UNLEARNING_RESULTS) -> pd.DataFrame | N
     verdicts = pd.read_csv(path)
     rows = {}
     for (method, rule), frame in verdicts.groupby(["method", "rule"], sort=False):
-        shares = frame.groupby(["zoo", "group"])["right"].mean().unstack("group")
+        groups = ["unlearned", "retrained", "unrelated"]
+        # a group a zoo lacks is NaN there: its cells say n/a rather than crash or average fewer zoos unsaid
+        shares = frame.groupby(["zoo", "group"])["right"].mean().unstack("group").reindex(columns=groups)
         balanced = (shares["unlearned"] + shares["retrained"]) / 2
         cells = {}
-        for group in ("unlearned", "retrained", "unrelated"):
+        for group in groups:
             right = frame[frame["group"] == group]["right"]
-            cells[group] = f"{int(right.sum())} of {len(right)} (worst zoo {shares[group].min():.2f})"
-        cells["balanced accuracy"] = f"{balanced.mean():.2f} / {balanced.min():.2f}"
+            worst = shares[group].min()
+            complete = not shares[group].isna().any()
+            cells[group] = f"{int(right.sum())} of {len(right)} (worst zoo {worst:.2f})" if complete else "n/a"
+        complete = not balanced.isna().any()
+        cells["balanced accuracy"] = f"{balanced.mean():.2f} / {balanced.min():.2f}" if complete else "n/a"
         rows[f"{method}, {rule}"] = cells
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"right verdicts over {verdicts['zoo'].nunique()} unlearning zoos"

@@ -99,6 +99,8 @@ def retrained_threshold(references: Sequence[float], rule: str, alpha: float) ->
     """
     if rule not in UNLEARNING_RULES:
         raise ValueError(f"unknown unlearning rule {rule!r}; one of {', '.join(UNLEARNING_RULES)}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"the false-positive rate must be between 0 and 1; got {alpha!r}")
     closest = float(min(references))
     if rule == CLOSEST:
         return closest, ""
@@ -189,6 +191,8 @@ def verify_unlearning(
     distance_method(method)
     if rule not in UNLEARNING_RULES:
         raise ConfigError(f"unknown unlearning rule {rule!r}; choose one of {', '.join(UNLEARNING_RULES)}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"the false-positive rate alpha must be between 0 and 1, such as 0.05; got {alpha!r}")
     roles = unlearning_roles(zoo, original, candidates, retrained)
     field_config = field_config or FieldConfig(steps=10)
     labelled_pool = None

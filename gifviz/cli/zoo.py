@@ -58,7 +58,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "one class, copies of the original unlearned by common shortcuts, and models of another task. Same seed -> "
         "same models. A model below its accuracy threshold fails the build (exit 2) and leaves --out untouched.",
     )
-    stress.add_argument("--seed", type=int, required=True, help="the zoo's seed (the issue's zoos: 1, 2, 3, 4)")
+    stress.add_argument(
+        "--seed",
+        type=int,
+        required=True,
+        help="the zoo's seed (lineage: the issue's zoos are 1-4; unlearning: 1-8 chose the verdict rule, 9-16 "
+        "report it)",
+    )
     stress.add_argument(
         "--family",
         choices=STRESS_FAMILIES,
