@@ -20,7 +20,9 @@ from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence, weighted_stouffer
 from gifviz.audit.names import (
     AUDIT_METHODS,
+    CLOSEST,
     CROSS_TASK_METHODS,
+    DEFAULT_ALPHA,
     DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
@@ -30,6 +32,7 @@ from gifviz.audit.names import (
     FUSION_NAMES,
     SAME_ARCH,
     SELF_CALIBRATED_METHODS,
+    UNLEARNING_RULES,
     VERDICT_MEANING,
     VERDICTS,
     WEIGHT_METHODS,
@@ -37,6 +40,7 @@ from gifviz.audit.names import (
 from gifviz.audit.reading import sampling_error
 from gifviz.audit.roles import audit_roles
 from gifviz.audit.run_audit import COMBINED, CSV_COLUMNS, AuditRow, assess
+from gifviz.audit.unlearning import retrained_threshold
 from gifviz.cli import main
 from gifviz.config import FieldConfig
 from gifviz.errors import ConfigError, GifvizError, ManifestError
@@ -510,14 +514,24 @@ def test_unlearning_with_retrained_references(lineage):
     manifest, refs = lineage
     zoo = Zoo.open(manifest)
     references = load_reference_folder(refs, zoo.space)
-    result = verify_unlearning(
-        zoo, "source", ["ft1", "ind0"], ["ind0", "ind1", "ind2"], references=references, field_config=FIELD
-    )
-    assert result.verdict("ft1") == "close to the original"
-    row = next(r for r in result.rows if r.candidate == "ind0")
-    assert "leave-one-out" in row.note
-    assert row.threshold == pytest.approx(min(result.retrained_distances[r] for r in ("ind1", "ind2")))
-    assert row.verdict == ("like retraining" if row.distance >= row.threshold else "close to the original")
+    for rule in UNLEARNING_RULES:
+        result = verify_unlearning(
+            zoo,
+            "source",
+            ["ft1", "ind0"],
+            ["ind0", "ind1", "ind2"],
+            references=references,
+            field_config=FIELD,
+            rule=rule,
+        )
+        assert result.verdict("ft1") == "close to the original"
+        row = next(r for r in result.rows if r.candidate == "ind0")
+        assert "leave-one-out" in row.note
+        others = [result.retrained_distances[r] for r in ("ind1", "ind2")]
+        expected = retrained_threshold(others, rule, DEFAULT_ALPHA)[0]
+        assert row.threshold == pytest.approx(expected) and (rule == CLOSEST) == (expected == min(others))
+        assert row.verdict == ("like retraining" if row.distance >= row.threshold else "close to the original")
+        assert result.provenance["config"]["rule"] == rule
 
 
 def test_unlearning_without_retrained_references_is_inconclusive(lineage):

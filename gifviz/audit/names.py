@@ -262,4 +262,8 @@ UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive
 CLOSEST = "closest"
 PREDICTION = "prediction"
 UNLEARNING_RULES = (CLOSEST, PREDICTION)
-DEFAULT_UNLEARNING_RULE = CLOSEST
+# prediction since unlearning round one (benchmarks/results/unlearning-round-one/DECLARED.md): declared before any
+# unlearning stress zoo existed, chosen on seeds 1-5, 7, 8 and 17 by ModelGiF (balanced accuracy 0.953 against 0.875;
+# 64 of 64 unlearned copies called close to the original under both, 29 of 32 retrained models like retraining
+# against 24), and reported on seeds 9-16.
+DEFAULT_UNLEARNING_RULE = PREDICTION
