@@ -41,9 +41,9 @@ CSV_COLUMNS = ("candidate", "distance", "verdict", "threshold", "note")
 EXPLANATIONS = {
     CLOSEST: "a candidate is 'like retraining' when it is at least as far from the original as the closest retrained "
     "model (threshold), else 'close to the original'; a retrained candidate is judged leave-one-out",
-    PREDICTION: "a candidate is 'close to the original' when it is closer to it than a model retrained like the "
-    "retrained references would be but at the false-positive rate (threshold: the lower prediction bound of their "
-    "log-distances), else 'like retraining'; a retrained candidate is judged leave-one-out",
+    PREDICTION: "a candidate is 'close to the original' when it is closer to the original than the lower prediction "
+    "bound of the retrained references' distances (threshold; a model retrained like them falls below it at the "
+    "false-positive rate only), else 'like retraining'; a retrained candidate is judged leave-one-out",
 }
 NO_REFERENCE = (
     "no model retrained without the forgotten data was named, so there is no scale for 'far enough': a distance of 0 "
