@@ -17,7 +17,7 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
-from gifviz.builtin_zoo.data import DATA_GENERATOR, DATA_SEED, SPLITS, TASKS, Split, class_names, split_digest, zoo_data
+from gifviz.builtin_zoo.data import DATA_GENERATOR, DATA_SEED, SPLITS, TASKS, Split, split_digest, zoo_data
 from gifviz.builtin_zoo.recipes import EXTRACTION_ANSWERS, FORGET_CLASS, TRANSFER_TASK, Recipe, Scale, plan
 from gifviz.builtin_zoo.training import (
     extract,
@@ -197,24 +197,8 @@ def write_references(folder: Path, split: Split, count: int) -> list[str]:
 
 def _entry(b: BuiltModel, digest: str) -> dict[str, Any]:
     r = b.recipe
-    entry: dict[str, Any] = {
-        "id": r.id,
-        "file": f"models/{r.id}.safetensors",
-        "arch": r.arch,
-        "num_classes": r.num_classes,
-        "task": r.task,
-        "classes": list(class_names(r.task)),
-        "family": r.family,
-        "relation": r.relation,
-        "recipe": {"kind": r.kind, **r.params, "min_accuracy": r.min_accuracy},
-        "seed": r.seed,
-        "accuracy": round(b.accuracy, 4),
-        "build_seconds": round(b.seconds, 1),
-        "digest": digest,
-        "tags": {"family": r.family, "relation": r.relation, "arch": r.arch},
-    }
-    if r.parent:
-        entry["parent"] = r.parent
+    tags = {"family": r.family, "relation": r.relation, "arch": r.arch}
+    entry = r.manifest_entry(r.file_name, b.accuracy, b.seconds, digest, tags)
     if b.metrics:
         entry["metrics"] = b.metrics
     if r.arch in PREPROCESS:

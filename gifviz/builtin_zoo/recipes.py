@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from gifviz.builtin_zoo.data import TASKS
+from gifviz.builtin_zoo.data import TASKS, class_names
 
 FORGET_CLASS = 3
 TRANSFER_TASK = "parity"
@@ -64,6 +64,37 @@ class Recipe:
     @property
     def file_name(self) -> str:
         return f"models/{self.id}.safetensors"
+
+    def manifest_entry(
+        self,
+        file: str,
+        accuracy: float,
+        seconds: float,
+        digest: str,
+        tags: dict[str, str],
+        recipe_extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The zoo manifest's entry for this recipe's trained model (``file`` relative to the manifest): what every
+        zoo builder (built-in, lineage and unlearning stress zoos) records; a builder adds its own keys after it."""
+        entry: dict[str, Any] = {
+            "id": self.id,
+            "file": file,
+            "arch": self.arch,
+            "num_classes": self.num_classes,
+            "task": self.task,
+            "classes": list(class_names(self.task)),
+            "family": self.family,
+            "relation": self.relation,
+            "recipe": {"kind": self.kind, **self.params, "min_accuracy": self.min_accuracy, **(recipe_extra or {})},
+            "seed": self.seed,
+            "accuracy": round(accuracy, 4),
+            "build_seconds": round(seconds, 1),
+            "digest": digest,
+            "tags": tags,
+        }
+        if self.parent:
+            entry["parent"] = self.parent
+        return entry
 
 
 @dataclasses.dataclass(frozen=True)

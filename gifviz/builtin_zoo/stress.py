@@ -27,7 +27,7 @@ from PIL import Image
 from torch import nn
 
 from gifviz.builtin_zoo.build import ZooBuildError
-from gifviz.builtin_zoo.data import Split, class_names, split_digest
+from gifviz.builtin_zoo.data import Split, split_digest
 from gifviz.builtin_zoo.recipes import Recipe
 from gifviz.builtin_zoo.stress_checks import CHECK_COLUMNS, Predictions, agreement_rows, agreement_summary
 from gifviz.builtin_zoo.stress_data import (
@@ -74,12 +74,23 @@ class StressZoo:
     checks: list[dict[str, object]]
 
 
-def _scale(scale: str | StressScale) -> StressScale:
-    if isinstance(scale, StressScale):
+ScaleT = TypeVar("ScaleT")
+
+
+def named_scale(scale: str | ScaleT, scales: dict[str, ScaleT]) -> ScaleT:
+    """``scale`` itself, or the scale of ``scales`` it names; one line naming the choices otherwise."""
+    if not isinstance(scale, str):
         return scale
-    if scale not in STRESS_SCALES:
-        raise StressZooError(f"unknown stress-zoo scale {scale!r}; choose one of {', '.join(STRESS_SCALES)}")
-    return STRESS_SCALES[scale]
+    if scale not in scales:
+        raise StressZooError(f"unknown stress-zoo scale {scale!r}; choose one of {', '.join(scales)}")
+    return scales[scale]
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as a zoo's seed (a whole number >= 0); one line otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise StressZooError(f"the seed must be a whole number >= 0; got {seed!r}")
+    return seed
 
 
 def check_stress_out(out: str | Path) -> Path:
@@ -138,24 +149,10 @@ def scripted_bytes(module: nn.Module) -> bytes:
 
 
 def _entry(recipe: Recipe, accuracy: float, metrics: dict[str, float], extra: dict[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": recipe.id,
-        "file": f"models/{recipe.id}.pt",
-        "arch": recipe.arch,
-        "num_classes": recipe.num_classes,
-        "task": recipe.task,
-        "classes": list(class_names(recipe.task)),
-        "family": recipe.family,
-        "relation": recipe.relation,
-        "recipe": {"kind": recipe.kind, **recipe.params, "min_accuracy": recipe.min_accuracy, **extra["recipe"]},
-        "seed": recipe.seed,
-        "accuracy": round(accuracy, 4),
-        "build_seconds": extra["seconds"],
-        "digest": extra["digest"],
-        "tags": {"relation": recipe.relation, "arch": recipe.arch, "data": recipe.params["data"]},
-    }
-    if recipe.parent:
-        entry["parent"] = recipe.parent
+    tags = {"relation": recipe.relation, "arch": recipe.arch, "data": recipe.params["data"]}
+    entry = recipe.manifest_entry(
+        f"models/{recipe.id}.pt", accuracy, extra["seconds"], extra["digest"], tags, extra["recipe"]
+    )
     if metrics:
         entry["metrics"] = metrics
     return entry
@@ -291,9 +288,8 @@ def build_stress_zoo(
     :class:`~gifviz.builtin_zoo.build.ZooBuildError` naming every model below its accuracy threshold (``out`` is
     then left as it was).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise StressZooError(f"the seed must be a whole number >= 0; got {seed!r}")
-    settings = _scale(scale)
+    check_seed(seed)
+    settings = named_scale(scale, STRESS_SCALES)
     out = check_stress_out(out).resolve()
     started = time.perf_counter()
 

@@ -13,22 +13,22 @@ import dataclasses
 import platform
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from gifviz.builtin_zoo.build import ZooBuildError
-from gifviz.builtin_zoo.data import Split, class_names, split_digest
+from gifviz.builtin_zoo.data import Split, split_digest
 from gifviz.builtin_zoo.recipes import Recipe
 from gifviz.builtin_zoo.stress import (
     REFERENCE_IMAGES,
     ProgressFn,
-    StressZooError,
     build_in_staging,
+    check_seed,
     check_stress_out,
     csv_text,
+    named_scale,
     scripted_bytes,
     split_fraction,
     write_references,
@@ -60,14 +60,6 @@ class UnlearningZoo:
     scale: str
     seconds: float
     checks: list[dict[str, object]]
-
-
-def _scale(scale: str | UnlearningScale) -> UnlearningScale:
-    if isinstance(scale, UnlearningScale):
-        return scale
-    if scale not in UNLEARNING_SCALES:
-        raise StressZooError(f"unknown stress-zoo scale {scale!r}; choose one of {', '.join(UNLEARNING_SCALES)}")
-    return UNLEARNING_SCALES[scale]
 
 
 def _forget_accuracy(module: nn.Module, split: Split, forget: int) -> float:
@@ -120,28 +112,6 @@ def _train(recipe: Recipe, original: nn.Module | None, train: Split, target: flo
     raise ValueError(f"recipe {recipe.id!r}: unknown kind {recipe.kind!r}")
 
 
-def _entry(recipe: Recipe, row: dict[str, Any], digest: str, seconds: float) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": recipe.id,
-        "file": f"models/{recipe.id}.pt",
-        "arch": recipe.arch,
-        "num_classes": recipe.num_classes,
-        "task": recipe.task,
-        "classes": list(class_names(recipe.task)),
-        "family": recipe.family,
-        "relation": recipe.relation,
-        "recipe": {"kind": recipe.kind, **recipe.params, "min_accuracy": recipe.min_accuracy},
-        "seed": recipe.seed,
-        "accuracy": row["test_accuracy"],
-        "build_seconds": seconds,
-        "digest": digest,
-        "tags": {"relation": recipe.relation, "arch": recipe.arch, "kind": recipe.kind},
-    }
-    if recipe.parent:
-        entry["parent"] = recipe.parent
-    return entry
-
-
 def _build_into(folder: Path, seed: int, scale: UnlearningScale, progress: ProgressFn | None) -> tuple[dict, list]:
     started = time.perf_counter()
     chosen = unlearning_design(seed)
@@ -178,7 +148,11 @@ def _build_into(folder: Path, seed: int, scale: UnlearningScale, progress: Progr
             "steps": steps,
         }
         rows.append(row)
-        entries.append(_entry(recipe, row, model_digest(module), round(time.perf_counter() - began, 1)))
+        tags = {"relation": recipe.relation, "arch": recipe.arch, "kind": recipe.kind}
+        seconds = time.perf_counter() - began
+        entries.append(
+            recipe.manifest_entry(f"models/{recipe.id}.pt", row["test_accuracy"], seconds, model_digest(module), tags)
+        )
         if row["test_accuracy"] < recipe.min_accuracy:
             failures.append(f"{recipe.id} {row['test_accuracy']:.3f} < {recipe.min_accuracy}")
     if progress:
@@ -239,9 +213,8 @@ def build_unlearning_zoo(
     folder, and :class:`~gifviz.builtin_zoo.build.ZooBuildError` naming every model below its accuracy threshold
     (``out`` is then left as it was).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise StressZooError(f"the seed must be a whole number >= 0; got {seed!r}")
-    settings = _scale(scale)
+    check_seed(seed)
+    settings = named_scale(scale, UNLEARNING_SCALES)
     out = check_stress_out(out).resolve()
     started = time.perf_counter()
     rows = build_in_staging(out, lambda staging: _build_into(staging, seed, settings, progress))
