@@ -222,3 +222,16 @@ def test_benchmarks_page_task_relatedness_on_the_builtin_zoo(tmp_path, monkeypat
     assert "modelgif: similarity tree of the tasks" in titles
     app.selectbox[1].set_value("softmax").run()  # cannot compare different classes: said, not drawn
     assert not app.exception and "no similarity tree" in app.info[0].value
+
+
+def test_benchmarks_page_shows_the_shipped_stress_reports(setup):
+    _, query = setup
+    app = open_page(query, "pages/benchmarks.py")
+    assert not app.exception, app.exception
+    labels = [expander.label for expander in app.expander]
+    assert any("verify-unlearning on zoos it was not tuned on" in label for label in labels)
+    tables = [table.value for table in app.table]
+    unlearning = next(t for t in tables if "unlearning zoos" in str(t.index.name))
+    assert unlearning.loc["modelgif, prediction", "retrained"].startswith("32 of 32")
+    stress = next(t for t in tables if "stress zoos" in str(t.index.name))
+    assert "16 stress zoos" in stress.index.name  # the two report sets of the shipped audit, together
