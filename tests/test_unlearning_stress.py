@@ -38,7 +38,7 @@ from gifviz.hub.zoo import Zoo
 
 # Three passes over 40% of the digits: seconds, and the original learns the forget class (ascent has work to do).
 TINY = UnlearningScale("tiny", retrained=3, unrelated=1, epochs=3, data_fraction=0.4, threshold=0.0)
-SEED = 5
+SEED = 7  # a cnn_small original: the quickest of the sources to train
 # For what needs no trained model (the same seed builds the same bytes; the command line): one pass over 15%.
 TINIER = UnlearningScale("tinier", retrained=2, unrelated=1, epochs=1, data_fraction=0.15, threshold=0.0)
 
