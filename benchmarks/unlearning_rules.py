@@ -29,7 +29,7 @@ import pandas as pd
 
 from gifviz.audit.names import DEFAULT_ALPHA, DEFAULT_N_REFS, UNLEARNING_RULES
 from gifviz.audit.unlearning import judge_distances, verify_unlearning
-from gifviz.bench.unlearning import unlearning_set
+from gifviz.bench.unlearning import unlearning_set, verdict_shares
 from gifviz.errors import GifvizError
 from gifviz.hub import Zoo
 from gifviz.outputs import write_files
@@ -84,9 +84,7 @@ def _verdicts(manifest: Path, methods: list[str], n_refs: int, alpha: float, sto
 def _summary(frame: pd.DataFrame) -> str:
     out = io.StringIO()
     with redirect_stdout(out):
-        per_zoo = frame.groupby(["method", "rule", "zoo", "group"]).right.mean().unstack("group")
-        per_zoo = per_zoo.reindex(columns=list(TRUTH))  # a group no zoo holds is NaN, and so are its cells
-        per_zoo["balanced"] = (per_zoo["unlearned"] + per_zoo["retrained"]) / 2
+        per_zoo = verdict_shares(frame)  # a group no zoo holds is NaN, and so are its cells
         table = per_zoo.groupby(["method", "rule"]).agg(["mean", "min"])
         pooled = frame.groupby(["method", "rule", "group"]).right.agg(["sum", "count"])
         print("Right verdicts per group, share across zoos (mean / worst); balanced: mean of unlearned and retrained")

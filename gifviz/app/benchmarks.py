@@ -31,6 +31,7 @@ from gifviz.bench.costs import MethodCost, method_costs
 from gifviz.bench.ipp import CATEGORIES
 from gifviz.bench.suite import RUNNERS, BenchConfig, BenchResult, bench_inputs, models_for
 from gifviz.bench.task_relatedness import task_distance_matrix
+from gifviz.bench.unlearning import GROUPS, verdict_shares
 from gifviz.figures.space import dendrogram_figure
 from gifviz.refs import ReferenceSet
 
@@ -143,9 +144,9 @@ EARLIER_AUDITS = {
 STRESS_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
 
 
-def _paths(paths: Path | Sequence[Path]) -> list[Path]:
-    """The results files of ``paths`` (one or several report sets) that exist."""
-    return [path for path in ([paths] if isinstance(paths, Path) else paths) if path.is_file()]
+def _listed(paths: Path | Sequence[Path]) -> list[Path]:
+    """``paths`` as a list: one report set's results file or several."""
+    return [paths] if isinstance(paths, Path) else list(paths)
 
 
 def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.DataFrame | None:
@@ -156,7 +157,7 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
     columns per category, then per extraction category split by what the thieves queried and transfer by training
     length; over every zoo of ``paths`` (one report set or several). ``None`` when no results file is there (an
     installed package without the checkout's benchmarks)."""
-    if not (found := _paths(paths)):
+    if not (found := [path for path in _listed(paths) if path.is_file()]):
         return None
     results = pd.concat([pd.read_csv(path) for path in found], ignore_index=True)
     shipped = f"combined (default: {DEFAULT_FUSION})"
@@ -184,7 +185,7 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
 def stress_audit_command(paths: Path | Sequence[Path] = STRESS_RESULTS) -> str | None:
     """The commands that wrote the stress results (``selection.json`` beside each CSV), to cite under the table;
     ``None`` when none is recorded."""
-    provenances = [path.with_name("selection.json") for path in ([paths] if isinstance(paths, Path) else paths)]
+    provenances = [path.with_name("selection.json") for path in _listed(paths)]
     commands = [json.loads(p.read_text()).get("command") for p in provenances if p.is_file()]
     return "`; `".join(c for c in commands if c) or None
 
@@ -196,18 +197,18 @@ def unlearning_stress_table(path: Path = UNLEARNING_RESULTS) -> pd.DataFrame | N
     if not path.is_file():
         return None
     verdicts = pd.read_csv(path)
+    all_shares = verdict_shares(verdicts)
     rows = {}
     for (method, rule), frame in verdicts.groupby(["method", "rule"], sort=False):
-        groups = ["unlearned", "retrained", "unrelated"]
         # a group a zoo lacks is NaN there: its cells say n/a rather than crash or average fewer zoos unsaid
-        shares = frame.groupby(["zoo", "group"])["right"].mean().unstack("group").reindex(columns=groups)
-        balanced = (shares["unlearned"] + shares["retrained"]) / 2
+        shares = all_shares.loc[(method, rule)]
         cells = {}
-        for group in groups:
+        for group in GROUPS:
             right = frame[frame["group"] == group]["right"]
             worst = shares[group].min()
             complete = not shares[group].isna().any()
             cells[group] = f"{int(right.sum())} of {len(right)} (worst zoo {worst:.2f})" if complete else "n/a"
+        balanced = shares["balanced"]
         complete = not balanced.isna().any()
         cells["balanced accuracy"] = f"{balanced.mean():.2f} / {balanced.min():.2f}" if complete else "n/a"
         rows[f"{method}, {rule}"] = cells

@@ -87,6 +87,16 @@ class UnlearningResult:
         return next(row.verdict for row in self.rows if row.candidate == candidate)
 
 
+def rule_problem(rule: str, alpha: float) -> str | None:
+    """What is wrong with ``rule`` and ``alpha`` as a verdict rule and its false-positive rate, in one line; ``None``
+    when nothing is."""
+    if rule not in UNLEARNING_RULES:
+        return f"unknown unlearning rule {rule!r}; choose one of {', '.join(UNLEARNING_RULES)}"
+    if not 0 < alpha < 1:
+        return f"the false-positive rate alpha must be between 0 and 1, such as 0.05; got {alpha!r}"
+    return None
+
+
 def retrained_threshold(references: Sequence[float], rule: str, alpha: float) -> tuple[float, str]:
     """The distance from the original at or above which a candidate is ``like retraining``, from the finite distances
     of the retrained ``references`` (at least one), and a note when the rule could not be read as named.
@@ -97,10 +107,8 @@ def retrained_threshold(references: Sequence[float], rule: str, alpha: float) ->
     like them. Log, since distances are positive and spread in proportion to their size. With one reference (no
     spread) or a reference at distance 0 or below (no log), it is the closest rule, and the note says why.
     """
-    if rule not in UNLEARNING_RULES:
-        raise ValueError(f"unknown unlearning rule {rule!r}; one of {', '.join(UNLEARNING_RULES)}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"the false-positive rate must be between 0 and 1; got {alpha!r}")
+    if problem := rule_problem(rule, alpha):
+        raise ValueError(problem)
     closest = float(min(references))
     if rule == CLOSEST:
         return closest, ""
@@ -189,10 +197,8 @@ def verify_unlearning(
     unknown id is the manifest's one line.
     """
     distance_method(method)
-    if rule not in UNLEARNING_RULES:
-        raise ConfigError(f"unknown unlearning rule {rule!r}; choose one of {', '.join(UNLEARNING_RULES)}")
-    if not 0 < alpha < 1:
-        raise ConfigError(f"the false-positive rate alpha must be between 0 and 1, such as 0.05; got {alpha!r}")
+    if problem := rule_problem(rule, alpha):  # before any model runs
+        raise ConfigError(problem)
     roles = unlearning_roles(zoo, original, candidates, retrained)
     field_config = field_config or FieldConfig(steps=10)
     labelled_pool = None

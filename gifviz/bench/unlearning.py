@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
@@ -99,3 +100,15 @@ def verdicts(run: MethodRun, bench: UnlearningSet) -> list[dict[str, object]]:
                 {"method": run.name, "model": model_id, "group": group, "distance": float(value), "verdict": verdict}
             )
     return rows
+
+
+def verdict_shares(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The share of right verdicts per group (columns :data:`GROUPS`) and the balanced accuracy (``balanced``: the
+    mean of the unlearned and the retrained groups' shares, unlearning round one's criterion per zoo), one row per
+    ``(method, rule, zoo)`` of ``verdicts`` (columns ``method``, ``rule``, ``zoo``, ``group``, ``right``, as
+    ``benchmarks/unlearning_rules.py`` writes them). A group a zoo lacks is NaN there, and so is its balanced
+    accuracy."""
+    shares = verdicts.groupby(["method", "rule", "zoo", "group"])["right"].mean().unstack("group")
+    shares = shares.reindex(columns=list(GROUPS))
+    shares["balanced"] = (shares["unlearned"] + shares["retrained"]) / 2
+    return shares

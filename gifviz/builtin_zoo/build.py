@@ -24,6 +24,7 @@ from gifviz.builtin_zoo.training import (
     features,
     fit,
     fit_keeping_sparsity,
+    forget_accuracy,
     predict,
     probe_accuracy,
     prune_globally,
@@ -68,11 +69,6 @@ def _new(recipe: Recipe) -> nn.Module:
 def _runnable(module: nn.Module, arch: str) -> nn.Module:
     """The module as trained and evaluated: through its preprocess when the architecture needs one."""
     return PreprocessedModel(module, PREPROCESS[arch]) if arch in PREPROCESS else module
-
-
-def _forget_accuracy(model: nn.Module, split: Split) -> float:
-    mask = split.labels["digit"] == FORGET_CLASS
-    return float((predict(model, split.images[mask]).argmax(1) == FORGET_CLASS).float().mean())
 
 
 def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Split]) -> tuple[nn.Module, dict]:
@@ -126,7 +122,9 @@ def make_model(recipe: Recipe, built: dict[str, BuiltModel], data: dict[str, Spl
         fit(module, kept.images, kept.labels["digit"], epochs=p["epochs"], lr=p["lr"], seed=recipe.seed)
     elif recipe.kind == "unlearn":
         retrained = [b for b in built.values() if b.recipe.relation == "retrained"]
-        target = float(np.mean([_forget_accuracy(b.module, train) for b in retrained])) if retrained else 0.05
+        target = (
+            float(np.mean([forget_accuracy(b.module, train, FORGET_CLASS) for b in retrained])) if retrained else 0.05
+        )
         module, steps = unlearn_approximately(
             copy.deepcopy(parent), train, p["forget"], target, lr=p["lr"], seed=recipe.seed
         )

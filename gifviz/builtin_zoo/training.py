@@ -91,6 +91,12 @@ def accuracy(model: nn.Module, split: Split, task: str) -> float:
     return float((predict(model, split.images).argmax(1) == split.labels[task]).float().mean())
 
 
+def forget_accuracy(model: nn.Module, split: Split, forget_class: int) -> float:
+    """How often ``model`` names ``forget_class`` on that class's images of ``split``."""
+    images = split.images[split.labels["digit"] == forget_class]
+    return float((predict(model, images).argmax(1) == forget_class).float().mean())
+
+
 def prune_globally(model: nn.Module, amount: float) -> nn.Module:
     """Remove the ``amount`` fraction of smallest-magnitude conv/linear weights across the network (permanent)."""
     parameters = [(m, "weight") for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]

@@ -35,7 +35,7 @@ from gifviz.builtin_zoo.stress import (
 )
 from gifviz.builtin_zoo.stress_architectures import new_network
 from gifviz.builtin_zoo.stress_data import DATA_GENERATOR, SPLITS, digit_splits
-from gifviz.builtin_zoo.training import fit, predict, seeded, unlearn_approximately
+from gifviz.builtin_zoo.training import fit, forget_accuracy, predict, seeded, unlearn_approximately
 from gifviz.builtin_zoo.unlearning_plan import (
     FAMILY,
     FORGET_TOLERANCE,
@@ -60,11 +60,6 @@ class UnlearningZoo:
     scale: str
     seconds: float
     checks: list[dict[str, object]]
-
-
-def _forget_accuracy(module: nn.Module, split: Split, forget: int) -> float:
-    images = split.images[split.labels["digit"] == forget]
-    return float((predict(module, images).argmax(1) == forget).float().mean())
 
 
 def _train(recipe: Recipe, original: nn.Module | None, train: Split, target: float) -> tuple[nn.Module, int]:
@@ -129,7 +124,7 @@ def _build_into(folder: Path, seed: int, scale: UnlearningScale, progress: Progr
         target = 0.0
         if recipe.kind == "unlearn":  # stops at the retrained models' level, read from those built before it
             retrained = [modules[r.id] for r in recipes if r.relation == "retrained"]
-            target = float(np.mean([_forget_accuracy(m, train, chosen.forget_class) for m in retrained] or [0.0]))
+            target = float(np.mean([forget_accuracy(m, train, chosen.forget_class) for m in retrained] or [0.0]))
         module, steps = _train(recipe, modules.get(recipe.parent or ""), train, target)
         module.eval()
         modules[recipe.id] = module
