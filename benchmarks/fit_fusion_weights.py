@@ -7,8 +7,10 @@ per-method calibrations (``zoo, source, model, member, method, p_tail``). No mod
 (``stouffer``, its weighted forms, ``fisher``) is recomputed exactly as the audit reads it
 (:func:`gifviz.audit.fusion.combined_evidence`): the model's fused statistic against its null members' fused statistics,
 the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict of
-:func:`gifviz.audit.calibration.calibrate`. With equal weights the recomputed scores are the audit's own ``combined``
-(``stouffer``) scores; the script prints the largest difference.
+:func:`gifviz.audit.calibration.calibrate`. Each zoo's recomputed scores are checked against the audit's own
+``combined`` under the weights its audit fused with: equal weights (``stouffer``, the default before round eighteen) or
+:data:`gifviz.audit.names.FITTED_WEIGHTS` (``fitted-weights``, the default since); the script prints how many zoos
+each reproduces and the largest difference left.
 
 The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a model
 (:func:`gifviz.audit.fusion.weighted_stouffer`).
@@ -25,11 +27,12 @@ coarse grid of positive weights, written here because the objective is a minimum
 gradient, many flat steps), and eight weights on a six-value grid are too many to enumerate (1.7 million evaluations).
 
 Cross-fitting: the zoos are split in two halves in the natural order of their names (seed 97 before 100); weights
-fitted on each half are scored on the other, beside Stouffer's equal weights on the same half. The estimate of the
+fitted on each half are scored on the other, beside the baseline's weights on the same half (``--baseline``:
+``stouffer``'s equal weights, or ``fitted-weights``, the shipped ones). The estimate of the
 gain is the mean of the two halves' differences. The weights to ship are those fitted on every zoo given (printed
 last, as JSON). The innocent models of the source's task called ``derived`` at the audit's rate are counted for both.
 
-    python benchmarks/fit_fusion_weights.py DIR ... [--out FILE]
+    python benchmarks/fit_fusion_weights.py DIR ... [--baseline stouffer|fitted-weights] [--out FILE]
 """
 
 from __future__ import annotations
@@ -50,12 +53,14 @@ from scipy import stats
 from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
 from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
-from gifviz.audit.names import DEFAULT_ALPHA
+from gifviz.audit.names import DEFAULT_ALPHA, FITTED_WEIGHTS
 from gifviz.bench import ipp
 from gifviz.outputs import write_files
 
 CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob")
 INNOCENT = "innocent-same"  # the innocent models of the source's task: the negatives of every category above
+# The weights a fit is compared against (--baseline): the fusions an audit has shipped with.
+BASELINES: dict[str, dict[str, float]] = {"stouffer": {}, "fitted-weights": dict(FITTED_WEIGHTS)}
 GRID = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 MAX_PASSES = 5
 ALPHA = DEFAULT_ALPHA
@@ -229,32 +234,54 @@ def _table(folder: Path, name: str) -> Path | None:
     return None
 
 
-def cross_fit(readings: Readings, halves: Sequence[Sequence[str]]) -> list[dict]:
-    """For each half, the weights fitted on the other half and its criterion there, beside equal weights'."""
+def cross_fit(readings: Readings, halves: Sequence[Sequence[str]], baseline: str = "stouffer") -> list[dict]:
+    """For each half, the weights fitted on the other half and its criterion there, beside ``baseline``'s (a name of
+    :data:`BASELINES`)."""
     folds = []
     for held, other in ((0, 1), (1, 0)):
         train, test = readings.subset(halves[other]), readings.subset(halves[held])
         print(f"fit on {halves[other][0]}..{halves[other][-1]}, score on {halves[held][0]}..{halves[held][-1]}")
         weights = fit(train)
-        (fitted, fitted_innocent), (equal, equal_innocent) = scored(test, weights), scored(test, {})
-        print(f"  held-out criterion: fitted {fitted:.4f}, stouffer {equal:.4f}, gain {fitted - equal:+.5f}")
+        (fitted, fitted_innocent), (base, base_innocent) = scored(test, weights), scored(test, BASELINES[baseline])
+        print(f"  held-out criterion: fitted {fitted:.4f}, {baseline} {base:.4f}, gain {fitted - base:+.5f}")
         folds.append(
             {
                 "fitted_on": list(halves[other]),
                 "scored_on": list(halves[held]),
                 "weights": weights,
                 "fitted": fitted,
-                "stouffer": equal,
-                "innocent_derived": {"fitted": fitted_innocent, "stouffer": equal_innocent},
+                "baseline": base,
+                "innocent_derived": {"fitted": fitted_innocent, "baseline": base_innocent},
             }
         )
     return folds
+
+
+def reproduced(readings: Readings) -> tuple[dict[str, list[str]], float]:
+    """Which zoos' own ``combined`` scores each baseline's weights reproduce (within 1e-6), and the largest
+    difference left over the zoos neither reproduces (0 when every zoo is reproduced)."""
+    zoo = readings.models["zoo"].to_numpy()
+    own = readings.models["combined"].to_numpy(dtype=float)
+    gaps = {}
+    for name, weights in BASELINES.items():
+        gap = np.abs(calibrated(readings, weights)["score"].to_numpy() - own)
+        gaps[name] = pd.Series(gap).groupby(zoo).max()  # NaN (a model without a score) counts as no gap
+    table = pd.DataFrame(gaps)
+    matched = {name: [z for z in table.index if table.loc[z, name] <= 1e-6] for name in BASELINES}
+    left = table[(table > 1e-6).all(axis=1)].min(axis=1)
+    return matched, float(left.max()) if len(left) else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Fit, cross-fit and print; exit 2 with one line when there is too little to cross-fit."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("readings", nargs="+", metavar="DIR", help="audit_selection.py --out folders")
+    parser.add_argument(
+        "--baseline",
+        choices=list(BASELINES),
+        default="stouffer",
+        help="the weights a fit is compared against: stouffer's equal ones, or the shipped fitted-weights",
+    )
     parser.add_argument("--out", metavar="FILE", help="write the fitted weights and the cross-fit as JSON here")
     args = parser.parse_args(argv)
     folders = [Path(d) for d in args.readings]
@@ -276,32 +303,36 @@ def main(argv: list[str] | None = None) -> int:
     if (np.isnan(recomputed) != np.isnan(own)).any():
         print("fit_fusion_weights: error: equal weights do not give the audit's own combined scores", file=sys.stderr)
         return 2
-    check = recomputed - own
+    matched, left = reproduced(readings)
     print(
-        f"{len(zoos)} zoos, {len(readings.models)} model readings; equal weights against the audit's own combined "
-        f"scores: largest difference {np.nanmax(np.abs(check)):.2e}"
+        f"{len(zoos)} zoos, {len(readings.models)} model readings; the audit's own combined scores reproduced by "
+        + ", ".join(f"{name} on {len(found)} zoos" for name, found in matched.items())
+        + f"; largest difference left {left:.2e}"
     )
-    folds = cross_fit(readings, [zoos[: len(zoos) // 2], zoos[len(zoos) // 2 :]])
-    gain = float(np.mean([f["fitted"] - f["stouffer"] for f in folds]))
-    halves = ", ".join(f"{f['fitted'] - f['stouffer']:+.5f}" for f in folds)
+    folds = cross_fit(readings, [zoos[: len(zoos) // 2], zoos[len(zoos) // 2 :]], args.baseline)
+    gain = float(np.mean([f["fitted"] - f["baseline"] for f in folds]))
+    halves = ", ".join(f"{f['fitted'] - f['baseline']:+.5f}" for f in folds)
     print(f"cross-fitted gain (mean of the two halves): {gain:+.5f}; halves {halves}")
     print(f"fit on all {len(zoos)} zoos")
     weights = fit(readings)
-    (fitted, fitted_innocent), (equal, equal_innocent) = scored(readings, weights), scored(readings, {})
+    baseline = BASELINES[args.baseline]
+    (fitted, fitted_innocent), (base, base_innocent) = scored(readings, weights), scored(readings, baseline)
     result = {
         "readings": [str(d) for d in folders],
         "zoos": zoos,
         "methods": readings.methods,
         "grid": list(GRID),
+        "baseline": {"name": args.baseline, "weights": baseline},
+        "reproduced": matched,
         "folds": folds,
         "cross_fitted_gain": gain,
         "weights": weights,
-        "criterion_all_zoos": {"fitted": fitted, "stouffer": equal},
-        "innocent_derived_all_zoos": {"fitted": fitted_innocent, "stouffer": equal_innocent},
+        "criterion_all_zoos": {"fitted": fitted, "baseline": base},
+        "innocent_derived_all_zoos": {"fitted": fitted_innocent, "baseline": base_innocent},
     }
     print(
-        f"in-sample criterion: fitted {fitted:.4f}, stouffer {equal:.4f}; innocent readings derived "
-        f"{fitted_innocent} against {equal_innocent}"
+        f"in-sample criterion: fitted {fitted:.4f}, {args.baseline} {base:.4f}; innocent readings derived "
+        f"{fitted_innocent} against {base_innocent}"
     )
     print("weights to ship: " + json.dumps(weights))
     if args.out:

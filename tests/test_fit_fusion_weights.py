@@ -173,3 +173,33 @@ def test_a_usable_method_combined_does_not_read_is_not_fused(fitting, tmp_path):
     frame.to_csv(folder / "readings.csv", index=False)
     readings = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
     assert readings.methods == ["signal"] and "noise" not in readings.models
+
+
+def test_each_zoo_is_checked_against_the_weights_its_audit_fused_with_and_the_baseline_is_chosen(
+    fitting, tmp_path, monkeypatch
+):
+    """Readings from audits of two defaults (equal weights before round eighteen, the fitted ones since) are each
+    reproduced by their own weights; ``--baseline`` names the weights the fit is compared against."""
+    monkeypatch.setitem(fitting.BASELINES, "fitted-weights", {"signal": 2.0})
+    folder = _folder(tmp_path / "f", zoos=4)
+    loaded = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"])
+    zoo = loaded.models["zoo"]
+    equal, shipped = (fitting.calibrated(loaded, w)["score"] for w in ({}, {"signal": 2.0}))
+    frame = pd.read_csv(folder / "readings.csv")
+    for (z, model), e, s in zip(zip(zoo, loaded.models["model"], strict=True), equal, shipped, strict=True):
+        row = (frame["zoo"] == z) & (frame["model"] == model) & (frame["method"] == "combined")
+        frame.loc[row, "score"] = e if z in ("gifviz-stress-9", "gifviz-stress-10") else s
+    frame.to_csv(folder / "readings.csv", index=False)
+    matched, left = fitting.reproduced(fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"]))
+    assert matched == {
+        "stouffer": ["gifviz-stress-10", "gifviz-stress-9"],
+        "fitted-weights": ["gifviz-stress-11", "gifviz-stress-12"],
+    }
+    assert left == 0.0
+    out = tmp_path / "fit.json"
+    assert fitting.main([str(folder), "--baseline", "fitted-weights", "--out", str(out)]) == 0
+    written = pd.read_json(out, typ="series")
+    assert written["baseline"] == {"name": "fitted-weights", "weights": {"signal": 2.0}}
+    fold = written["folds"][0]
+    read = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"]).subset(fold["scored_on"])
+    assert fold["baseline"] == pytest.approx(fitting.scored(read, {"signal": 2.0})[0])
