@@ -42,6 +42,11 @@ FUSION_NAMES = (
 # 0.73, probability extraction's 0.97 against 0.94; innocent readings derived 4 of 272 against 6). Round nineteen
 # (benchmarks/results/round-nineteen/DECLARED.md) changed nothing and scored it again on seeds 161-168: 0.936 against
 # 0.920 (probability extraction's worst case 0.89, label extraction's 0.79; innocent readings derived 8 of 272).
+# Round twenty (benchmarks/results/round-twenty/DECLARED.md) fitted the weights again on the 40 seen zoos of seeds
+# 129-168 under the shipped audit: each half's fit lost to these weights on the other half (cross-fitted gain -0.018),
+# so nothing changed, and seeds 169-176 scored it 0.923 against 0.914. Round twenty-one
+# (benchmarks/results/round-twenty-one/DECLARED.md) chose among the ten fusions on the 48 seen zoos of seeds 129-176:
+# fitted-weights and per-kind tied at the top (0.908), so nothing changed.
 DEFAULT_FUSION = "fitted-weights"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"
