@@ -214,7 +214,7 @@ DEFAULT_FUSION_NOTE = (
     "they were fitted (declared before they were scored again; criterion 0.911 against 0.903 for stouffer, innocent "
     "readings derived 17 of 816 against 15; benchmarks/results/round-eighteen/DECLARED.md), then reported once on "
     "seeds 153-160, never scored before (0.956 against 0.936; benchmarks/results/audit-seeds-153-160), and, with "
-    "nothing changed, on seeds 161-168 (0.936 against 0.920; benchmarks/results/audit-seeds-161-168) and 169-176 "
+    "nothing changed, on seeds 161-168 (0.936 against 0.920; benchmarks/results/audit-seeds-161-168), 169-176 "
     "(0.923 against 0.914; benchmarks/results/audit-seeds-169-176) and 177-184 (0.915 against 0.911; "
     "benchmarks/results/audit-seeds-177-184). Kept in round twenty, whose weights fitted again "
     "on the 40 seen zoos of seeds 129-168 lost to these on each half they were not fitted on (cross-fitted gain "
