@@ -3,42 +3,50 @@
 Reads the ``selection.csv`` and ``verdicts.csv`` of four runs of ``benchmarks/audit_selection.py`` under one code (the
 folders below) and prints, per fusion of ``gifviz.audit.fusion.FUSIONS``: the mean over the five categories of the
 worst-case AUC across every zoo (the criterion of ``audit_selection.py``, pooled over the runs), and the innocent
-readings of both tasks it calls ``derived``. Pandas only; no model runs.
+readings of both tasks it calls ``derived``. The criterion is ``audit_selection.mean_worst_case`` itself, read on the
+pooled table; no model runs.
 
     python benchmarks/results/round-twenty-one/choose.py
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the criterion of audit_selection.py
+
+from audit_selection import main_categories, mean_worst_case  # noqa: E402
+
+from gifviz.audit.fusion import FUSIONS  # noqa: E402
+
 RUNS = ("round-eighteen/design", "audit-seeds-153-160", "audit-seeds-161-168", "audit-seeds-169-176")
-CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
 INNOCENT = ("innocent, same task", "innocent, other task")
 
 
 def main() -> None:
-    selection = pd.concat([pd.read_csv(RESULTS / run / "selection.csv") for run in RUNS], ignore_index=True)
+    selections = [pd.read_csv(RESULTS / run / "selection.csv") for run in RUNS]
+    selection = pd.concat(selections, ignore_index=True)
     zoos = selection["zoo"].unique()
-    per_run = [pd.read_csv(RESULTS / run / "selection.csv")["zoo"].nunique() for run in RUNS]
+    per_run = [frame["zoo"].nunique() for frame in selections]
     assert len(zoos) == sum(per_run) == 48, (len(zoos), per_run)  # 48 distinct zoos, none read twice
     verdicts = pd.concat([pd.read_csv(RESULTS / run / "verdicts.csv") for run in RUNS], ignore_index=True)
-    fusions = [c.removeprefix("fusion:") for c in selection["column"].unique() if c.startswith("fusion:")]
+    categories = main_categories(selection)
     rows = []
-    for fusion in fusions:
-        cells = selection[(selection["column"] == f"fusion:{fusion}") & selection["category"].isin(CATEGORIES)]
-        worst = cells.groupby("category")["auc"].min()
-        assert set(worst.index) == set(CATEGORIES) and cells.groupby("category")["zoo"].nunique().eq(48).all()
+    for fusion in FUSIONS:
+        cells = categories[categories["column"] == f"fusion:{fusion}"]
+        assert cells.groupby("category")["zoo"].nunique().eq(48).all()  # every category read on every zoo
+        worst = cells.fillna({"auc": 0.0}).groupby("category")["auc"].min()  # NaN counts 0, as in the criterion
         innocent = verdicts[(verdicts["fusion"] == fusion) & verdicts["group"].isin(INNOCENT)]
         counts = innocent[["derived", "independent", "inconclusive", "n/a"]].to_numpy().sum(axis=0)
         rows.append(
             {
                 "fusion": fusion,
-                "criterion": worst.mean(),
-                **{f"worst {c}": worst[c] for c in CATEGORIES},
+                "criterion": mean_worst_case(selection, f"fusion:{fusion}"),
+                **{f"worst {c}": worst[c] for c in ("finetune", "prune", "extract-label", "extract-prob", "transfer")},
                 "innocent derived": int(counts[0]),
                 "innocent readings": int(counts.sum()),
             }
