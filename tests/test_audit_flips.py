@@ -25,7 +25,7 @@ from tests.conftest import RecordingProgress, make_cnn, save_torchscript, write_
 from tests.test_audit import FIELD, cli
 
 NO_WEIGHERS = "no other independent to weigh the flips with"
-ALL_FOLLOWED = "every flip is followed by every other independent"
+ALL_FOLLOWED = "every one of the flips is followed by every other independent"
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gifviz.audit.crops import crop_evidence, source_crops
 from gifviz.audit.flips import FlipEvidence, flip_evidence
-from gifviz.audit.names import SOURCE_FLIPS, WEIGHT_METHODS
+from gifviz.audit.names import SOURCE_CROPS, SOURCE_FLIPS, WEIGHT_METHODS
 from gifviz.config import FieldConfig
 from gifviz.errors import GifvizError
 from gifviz.hub.digest import architecture_digest
@@ -108,7 +109,7 @@ def method_evidence(
     ``anchors``: models among ``ids`` whose distance to every model is kept too (no model runs again: a method's
     signatures are computed once, and a pair costs one comparison; for ModelGiF one pass over two fields, ``N * S *
     D`` products, so 100 models and 50 anchors add 5,000 such passes to the 100 from the origin); they also weigh
-    the source flips.
+    the source flips and the source crops.
     ``find_other_classes``: also find the models with other output classes than ``origin`` (the audit's cross-task
     rule), from the manifest or one reference's outputs.
     ``find_same_architecture``: also find the models with ``origin``'s architecture (the audit's ``same-arch``
@@ -121,8 +122,12 @@ def method_evidence(
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
     distances, reasons, samples, to_anchors, follows = {}, {}, {}, {}, {}
     for name in methods:
-        if name == SOURCE_FLIPS:
-            found = _flips(zoo, origin, ids, anchors, references, progress)
+        if name in (SOURCE_FLIPS, SOURCE_CROPS):
+            found = (
+                _flips(zoo, origin, ids, anchors, references, progress)
+                if name == SOURCE_FLIPS
+                else _crops(zoo, origin, ids, anchors, references, seed)
+            )
             distances[name], reasons[name], samples[name] = found.distances, found.reasons, found.flips
             follows[name] = found.follows  # re-weighed by the calibration when it leaves an independent out
             to_anchors[name] = {}
@@ -156,6 +161,17 @@ def method_evidence(
             {} if name in WEIGHT_METHODS else {m: {a: run.distance(m, a) for a in anchors if a != m} for m in ids}
         )
     return Evidence(origin, distances, reasons, samples, to_anchors, other, follows, same_arch)
+
+
+def _crops(
+    zoo: Zoo, origin: str, ids: Sequence[str], independents: Sequence[str], references: ReferenceSet, seed: int
+) -> FlipEvidence:
+    """:mod:`gifviz.audit.crops`' evidence on crops of the references' shape, the ``anchors`` of
+    :func:`method_evidence` weighing them; every model n/a with the reason when there are no independents."""
+    models = [m for m in ids if m != origin]
+    if not independents:
+        return FlipEvidence.unavailable(models, "source-crops weighs the crops by the independents, and there are none")
+    return crop_evidence(zoo, origin, models, independents, source_crops(zoo, references.images.shape, seed))
 
 
 def _flips(

@@ -116,15 +116,17 @@ def craft_flips(
     return torch.cat(probes), torch.cat(classes)
 
 
-def weighted_distance(follows: Mapping[str, np.ndarray], model: str, weighers: Iterable[str]) -> tuple[float, str]:
-    """``d(model)`` with each flip weighed by the share of ``weighers`` (independents, ``model`` never among them)
-    that do not follow it; NaN and the reason when it cannot be read."""
+def weighted_distance(
+    follows: Mapping[str, np.ndarray], model: str, weighers: Iterable[str], probes: str = "flips"
+) -> tuple[float, str]:
+    """``d(model)`` with each probe weighed by the share of ``weighers`` (independents, ``model`` never among them)
+    that do not follow it; NaN and the reason, which names the ``probes``, when it cannot be read."""
     others = [follows[i] for i in weighers if i != model and i in follows]
     if not others:
-        return math.nan, "no other independent to weigh the flips with"
+        return math.nan, f"no other independent to weigh the {probes} with"
     weights = 1.0 - np.mean(others, axis=0)
     if weights.sum() <= 0:
-        return math.nan, "every flip is followed by every other independent"
+        return math.nan, f"every one of the {probes} is followed by every other independent"
     return 1.0 - float(np.sum(weights * follows[model]) / weights.sum()), ""
 
 
@@ -155,6 +157,24 @@ def flip_evidence(
             progress.finish(label)
     if not len(probes):
         return FlipEvidence.unavailable(models, "no flip to read: the source could not be flipped at any reference")
+    return probe_evidence(zoo, origin, models, independents, probes, targets, source_classes)
+
+
+def probe_evidence(
+    zoo: Zoo,
+    origin: str,
+    models: Sequence[str],
+    independents: Sequence[str],
+    probes: torch.Tensor,
+    targets: torch.Tensor,
+    source_classes: tuple,
+    noun: str = "flips",
+) -> FlipEvidence:
+    """``d(m)`` (module docstring) for each of ``models`` from which of the probes ``(F, C, H, W)`` each model answers
+    with the source's class ``(F,)``, each probe weighed by the ``independents`` other than ``m``. A model that gives
+    no ``(N, K)`` outputs, or answers with other classes than ``origin``'s (``source_classes``), is n/a with the
+    reason (which calls the probes ``noun``). Shared by the source's flips and by the source's answers on natural crops
+    (:mod:`gifviz.audit.crops`)."""
     follows: dict[str, np.ndarray] = {}
     reasons: dict[str, str] = {}
     for model_id in dict.fromkeys((*models, *independents)):
@@ -172,7 +192,7 @@ def flip_evidence(
     for model_id in models:
         distances[model_id] = math.nan
         if model_id not in reasons:
-            distances[model_id], why = weighted_distance(follows, model_id, independents)
+            distances[model_id], why = weighted_distance(follows, model_id, independents, noun)
             if why:
                 reasons[model_id] = why
     return FlipEvidence(distances, {m: r for m, r in reasons.items() if m in distances}, len(probes), follows)

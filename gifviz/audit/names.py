@@ -69,7 +69,11 @@ DEFAULT_CALIBRATION = SAME_ARCH
 # source, weighed by how few of the independents follow them. It needs the independents, so it exists only in an
 # audit (not among gifviz.methods' distance methods).
 SOURCE_FLIPS = "source-flips"
-AUDIT_METHODS = (*DISTANCE_METHODS, SOURCE_FLIPS)
+# The audit's evidence beside it (gifviz.audit.crops): the source's own answers on crops of natural photographs,
+# weighed as the flips are, by how few of the independents give them. Round twenty-two's candidate
+# (benchmarks/results/round-twenty-two/DECLARED.md).
+SOURCE_CROPS = "source-crops"
+AUDIT_METHODS = (*DISTANCE_METHODS, SOURCE_FLIPS, SOURCE_CROPS)
 # The white-box field, the decision-based peers, and three kinds of evidence of gifviz's own that see what those
 # miss: the ranking of the other classes (probability thieves), answers on natural photographs, and the source's own
 # flips that no independent follows (both: label-only thieves without task data). Dark knowledge and off-task were
@@ -112,7 +116,7 @@ DEFAULT_METHODS = (
 # there would be a choice made on those zoos.
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
-    "label-only extraction with images of no class": ("off-task", SOURCE_FLIPS),
+    "label-only extraction with images of no class": ("off-task", SOURCE_FLIPS, SOURCE_CROPS),
 }
 # The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
 # on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each
@@ -134,7 +138,7 @@ FITTED_WEIGHTS: dict[str, float] = {
 }
 # Methods whose values are read raw whatever the calibration rule: their evidence is already taken against the
 # independents (the relative rule would subtract the independents a second time).
-SELF_CALIBRATED_METHODS = (SOURCE_FLIPS,)
+SELF_CALIBRATED_METHODS = (SOURCE_FLIPS, SOURCE_CROPS)
 # Methods that read a model's weights, not its answers (gifviz.methods.first_layer), and how the audit reads them
 # (round sixteen, benchmarks/results/round-sixteen/DECLARED.md): raw, whatever the calibration rule (the
 # relative rules take out how far a model's kind sits from every model by its function; first layers of one shape

@@ -148,11 +148,11 @@ class AuditResult:
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
         than itself (for ``same-arch``, those of the source's architecture), or its raw distance from the source
-        (``absolute``, and source flips and the weight methods under each rule); NaN where the method cannot
-        compare it. Under ``same-arch``, a suspect with other output classes than the source gives its value against
-        every independent it was calibrated against (under the ``other-kinds`` cross-task null, those of other
-        architectures than the source's), which is what its verdict was read on (against the independents' own such
-        values, which this does not return)."""
+        (``absolute``, and source flips, source crops and the weight methods under each rule); NaN where the method
+        cannot compare it. Under ``same-arch``, a suspect with other output classes than the source gives its value
+        against every independent it was calibrated against (under the ``other-kinds`` cross-task null, those of
+        other architectures than the source's), which is what its verdict was read on (against the independents' own
+        such values, which this does not return)."""
         own, cross_task = _readings(self.evidence, self.roles, [method], self.settings)
         suspects = set(self.roles.suspects)
         values = {}
@@ -398,8 +398,8 @@ def audit(
         suspects: default all models but the source and the independents.
         independents: default the models with ``relation = "independent"`` and the source's task. A model that is
             both a suspect and an independent is scored against the other independents (leave-one-out).
-        methods: :data:`AUDIT_METHODS` names (the distance methods and ``source-flips``); each runs once on source,
-            suspects and independents with the source as probe.
+        methods: :data:`AUDIT_METHODS` names (the distance methods, ``source-flips`` and ``source-crops``); each runs
+            once on source, suspects and independents with the source as probe.
         references: probe inputs ``(N, C, H, W)``; default the testbeds' references for this zoo, ``n_refs`` of them
             (the built-in zoo's labelled reference split, else the manifest's folder).
         field_config: ModelGiF's field configuration (default ``FieldConfig(steps=10)``, as the testbeds).

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from gifviz.audit.crops import CROPS_TITLE, SOURCE_CROP_PROBES
 from gifviz.audit.flips import FLIP_STEPS, FLIP_TARGETS, FLIP_TITLE
-from gifviz.audit.names import SOURCE_FLIPS
+from gifviz.audit.names import SOURCE_CROPS, SOURCE_FLIPS
 from gifviz.config import FieldConfig
 from gifviz.methods.off_task import OFF_TASK_PROBES
 from gifviz.methods.registry import distance_method
@@ -33,10 +34,13 @@ SECONDS_PER_MODEL_AT_32 = {
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
+    SOURCE_CROPS: 0.02,  # per 32 photograph crops, like off-task; it always uses SOURCE_CROP_PROBES of them
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
-FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES}
+FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES, SOURCE_CROPS: SOURCE_CROP_PROBES}
+# The audit's own evidence (gifviz.audit.names.AUDIT_METHODS), which the method registry does not hold.
+AUDIT_TITLES = {SOURCE_FLIPS: FLIP_TITLE, SOURCE_CROPS: CROPS_TITLE}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax
 # read the same softmax outputs): the distances and the bootstrap, like ModelGiF with its fields in the store.
 SHARED_SECONDS_PER_MODEL_AT_32 = 0.005
@@ -78,13 +82,13 @@ class MethodCost:
 
 
 def method_title(method: str) -> str:
-    return FLIP_TITLE if method == SOURCE_FLIPS else distance_method(method).title
+    return AUDIT_TITLES[method] if method in AUDIT_TITLES else distance_method(method).title
 
 
 def reads_no_reference(method: str) -> bool:
     """Whether ``method`` runs no model and reads no reference (first-layer weights: the registry's
     ``reads_references``): no evaluation, and a cost that N does not change."""
-    return method != SOURCE_FLIPS and not distance_method(method).reads_references
+    return method not in AUDIT_TITLES and not distance_method(method).reads_references
 
 
 def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:

@@ -89,7 +89,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "of the source's architecture (a thief of another architecture is far from everything but closest to its "
         "source, and an innocent model of the source's architecture is as close to its kind); relative: the same "
         "against every independent; absolute: the raw distance against the independents' distances from the source "
-        "(source-flips and first-layer are read raw under each)",
+        "(source-flips, source-crops and first-layer are read raw under each)",
     )
     audit.add_argument(
         "--cross-task-null",

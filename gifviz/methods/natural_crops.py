@@ -49,7 +49,12 @@ def _as_channels(rgb: np.ndarray, channels: int) -> np.ndarray:
 
 
 def natural_crops(
-    count: int, channels: int, size: tuple[int, int], value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0
+    count: int,
+    channels: int,
+    size: tuple[int, int],
+    value_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+    stream: int = 0,
 ) -> torch.Tensor:
     """``count`` crops ``(count, channels, H, W)`` in ``value_range``, the same for the same arguments.
 
@@ -58,9 +63,11 @@ def natural_crops(
     ``H x W`` (a non-square input gets a stretched square), flipped at random, contrast-stretched over its three colour
     channels to the full range, and inverted for half of them (task images may be light on dark or the reverse). A
     one-channel crop is the luminance of that colour crop, so a crop of the one colour photograph (the retina) may not
-    span the full range.
+    span the full range. ``stream`` draws another set of crops for the same ``seed`` (a second use of crops beside
+    off-task disagreement's).
     """
-    rng = np.random.default_rng([_STREAM, seed])
+    # stream 0 keeps the crops every earlier audit drew; another stream gives other crops for the same seed
+    rng = np.random.default_rng([_STREAM, seed, stream] if stream else [_STREAM, seed])
     height, width = size
     photos = _photographs()
     crops = np.empty((count, channels, height, width), dtype=np.float32)
