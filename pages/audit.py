@@ -41,8 +41,10 @@ with audit_tab:
         AUDIT_METHODS,
         default=list(DEFAULT_METHODS),
         help="source-flips: how often a suspect follows the source's own adversarial flips where the independents "
-        "do not (label-only thieves without task data). cka: how alike the penultimate features are (white-box; "
-        "combined reads it for suspects of the source's classes only). README: the audit",
+        "do not (label-only thieves without task data). source-crops: how often it gives the source's own answers "
+        "on crops of photographs where the independents do not (the same thieves; not a default). cka: how alike "
+        "the penultimate features are (white-box; combined reads it for suspects of the source's classes only). "
+        "README: the audit",
     )
     alpha = columns[1].number_input("False-positive rate", 0.001, 0.5, DEFAULT_ALPHA, step=0.01, format="%.3f")
     calibration = columns[2].selectbox(
