@@ -116,19 +116,22 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the shipped audit's report sets together, the 32 zoos after those it was first chosen on: seeds 153-160 (round
+# the shipped audit's report sets together, the 40 zoos after those it was first chosen on: seeds 153-160 (round
 # eighteen's report, scored once after it made fitted-weights the fusion), 161-168 (round nineteen's, the same code
-# scored again), 169-176 (round twenty's: its refit of the weights failed, so the same code again) and 177-184 (round
-# twenty-one's, the current report: the ten fusions compared on 48 seen zoos left the shipped one in place). Earlier
-# reports keep their folders (benchmarks/results/audit-seeds-145-152 holds round seventeen's, audit-seeds-137-144 round
-# sixteen's, audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round
-# thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
+# scored again), 169-176 (round twenty's: its refit of the weights failed, so the same code again), 177-184 (round
+# twenty-one's: the ten fusions compared on 48 seen zoos left the shipped one in place) and 185-192 (round
+# twenty-two's, the current report: its tenth method, source crops, tied on 24 seen zoos and changed nothing; the
+# candidate's own run is benchmarks/results/round-twenty-two/report). Earlier reports keep their folders
+# (benchmarks/results/audit-seeds-145-152 holds round seventeen's, audit-seeds-137-144 round sixteen's,
+# audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's,
+# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
 # audit-seeds-81-88 round nine's, audit seeds 65-72's).
 STRESS_RESULTS = (
     _RESULTS / "audit-seeds-153-160" / "selection.csv",
     _RESULTS / "audit-seeds-161-168" / "selection.csv",
     _RESULTS / "audit-seeds-169-176" / "selection.csv",
     _RESULTS / "audit-seeds-177-184" / "selection.csv",
+    _RESULTS / "audit-seeds-185-192" / "selection.csv",
 )
 # verify-unlearning's report on the unlearning stress zoos (benchmarks/unlearning_rules.py; unlearning round one).
 UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"

@@ -48,6 +48,9 @@ FUSION_NAMES = (
 # (benchmarks/results/round-twenty-one/DECLARED.md) chose among the ten fusions on the 48 seen zoos of seeds 129-176:
 # fitted-weights and per-kind tied at the top (0.908), so nothing changed, and seeds 177-184 scored it 0.915 against
 # 0.911 (by-attack led there, 0.933, and over the 32 report zoos of seeds 153-184, 0.922 against 0.912: now seen).
+# Round twenty-two (benchmarks/results/round-twenty-two/DECLARED.md) added no fusion: its tenth method, source crops,
+# tied on the 24 seen zoos of seeds 161-184 (0.9117 both), so nothing changed, and seeds 185-192 scored this audit
+# 0.928 against 0.934 for stouffer, the first report set where stouffer led (per-kind 0.938 there: now seen).
 DEFAULT_FUSION = "fitted-weights"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"
