@@ -11,14 +11,15 @@ model (the methods that can compare it) to one statistic, larger = more derived:
 - ``positive-sum``: the sum of the positive per-method scores (each method's evidence that the model lies beyond the
   centre of the independents' values, and nothing from a method that sees no such thing);
 - ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`;
-- ``by-attack`` (round thirteen's candidate): the largest of Stouffer's z over every method and over the methods
-  aimed at each kind of thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`);
+- ``by-attack`` (the default since round twenty-three, with source crops among the methods; round thirteen's
+  candidate): the largest of Stouffer's z over every method and over the methods aimed at each kind of thief
+  (:data:`gifviz.audit.names.ATTACK_EVIDENCE`);
 - ``purpose-weighted`` (round fourteen's first candidate): Stouffer's weighted z, each method weighed 1 plus the
   number of kinds of thief it is aimed at;
 - ``per-kind`` (round fourteen's second candidate): Stouffer's z of each kind of evidence's own Stouffer's z (each
   group of ``ATTACK_EVIDENCE``, and the methods aimed at none);
-- ``fitted-weights`` (the default since round eighteen; round fifteen's candidate): Stouffer's weighted z with the
-  weights of :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by
+- ``fitted-weights`` (the default from round eighteen to round twenty-two; round fifteen's candidate): Stouffer's
+  weighted z with the weights of :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by
   ``benchmarks/fit_fusion_weights.py``.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
@@ -209,7 +210,15 @@ assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parse
 # How the default fusion was picked and where it was reported (and, for the fusions before it, the calibration rule
 # chosen with them); it is written into every audit.json.
 DEFAULT_FUSION_NOTE = (
-    "fitted-weights since round eighteen: Stouffer's z with round fifteen's weights per method, fitted on the seen "
+    "by-attack, with source-crops among the methods, since round twenty-three: declared before it was scored, the "
+    "highest criterion of twenty candidates (the ten fusions, each with and without source-crops) on the 32 seen "
+    "stress zoos of seeds 161-192 (550/600 against 547/600 for fitted-weights without source-crops, exactly the "
+    "declared +0.005; tied with per-kind without source-crops, which lost on one half of those zoos where the rule "
+    "asks no loss on either; innocent readings derived 25 of 1,088 against 32; "
+    "benchmarks/results/round-twenty-three/DECLARED.md), to be reported once on seeds 193-200, built before it was "
+    "chosen and never scored. Before it, "
+    "fitted-weights from round eighteen to round twenty-two: Stouffer's z with round fifteen's weights per method, "
+    "fitted on the seen "
     "stress zoos of seeds 65-128 and unchanged since, chosen on the 24 seen zoos of seeds 129-152, on none of which "
     "they were fitted (declared before they were scored again; criterion 0.911 against 0.903 for stouffer, innocent "
     "readings derived 17 of 816 against 15; benchmarks/results/round-eighteen/DECLARED.md), then reported once on "
