@@ -258,8 +258,10 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     from gifviz.audit.names import (
         CROSS_TASK_NULL_COLUMN,
         DEFAULT_FUSION,
+        FITTED_WEIGHTS_FUSION,
         NO_CROSS_TASK,
         NO_FIRST_LAYER,
+        NO_SOURCE_CROPS,
         NULL_CENTRE_COLUMN,
         ONE_METHOD_COLUMN,
         PREVIOUS_FUSION,
@@ -280,14 +282,18 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
     rows += [f'z{k},m,finetune,"{CROSS_TASK_NULL_COLUMN}",{auc}' for k, auc in enumerate((0.5, 0.3))]
     rows += [f"z{k},m,finetune,{NO_FIRST_LAYER},{auc}" for k, auc in enumerate((0.8, 0.2))]
     rows += [f"z{k},m,finetune,fusion:{STOUFFER},{auc}" for k, auc in enumerate((0.7, 0.1))]
+    rows += [f"z{k},m,finetune,{NO_SOURCE_CROPS},{auc}" for k, auc in enumerate((0.9, 0.5))]
+    rows += [f"z{k},m,finetune,fusion:{FITTED_WEIGHTS_FUSION},{auc}" for k, auc in enumerate((0.6, 0.6))]
     (tmp_path / "selection.csv").write_text("\n".join(rows) + "\n")
     table = stress_audit_table(tmp_path / "selection.csv")
     assert table.loc["combined (leave-one-zoo-out)", "finetune"] == "0.90 / 0.80"
     # the audit as shipped is named so, and comes first
     assert table.index[0] == f"combined (default: {DEFAULT_FUSION})" and table.iloc[0]["finetune"] == "0.95 / 0.90"
     # then the audits before the latest rounds, newest first, and the same without the cross-task rule
-    assert list(table.index[1:9]) == [
-        f"the audit before round eighteen (fusion {STOUFFER})",
+    assert list(table.index[1:11]) == [
+        f"round twenty-three's method undone ({DEFAULT_FUSION} without source-crops)",
+        f"round twenty-three's fusion undone (fusion {FITTED_WEIGHTS_FUSION})",
+        f"the fusion before round eighteen (fusion {STOUFFER})",
         "round seventeen's cross-task null undone (cross-task null 'other-kinds')",
         "round sixteen's method undone (without first-layer)",
         f"the fusion before round eleven (fusion {PREVIOUS_FUSION})",
@@ -296,11 +302,12 @@ def test_stress_audit_table_gives_mean_and_worst_per_category(tmp_path):
         "one fused method read as fused (as before round eight)",
         NO_CROSS_TASK,
     ]
-    assert table.iloc[1]["finetune"] == "0.40 / 0.10"
-    assert table.iloc[2]["finetune"] == "0.40 / 0.30" and table.iloc[3]["finetune"] == "0.50 / 0.20"
-    assert table.iloc[4]["finetune"] == "0.50 / 0.40"
-    assert table.iloc[5]["finetune"] == "0.75 / 0.60" and table.iloc[6]["finetune"] == "0.75 / 0.70"
-    assert table.iloc[8]["finetune"] == "0.55 / 0.50"
+    assert table.iloc[1]["finetune"] == "0.70 / 0.50" and table.iloc[2]["finetune"] == "0.60 / 0.60"
+    assert table.iloc[3]["finetune"] == "0.40 / 0.10"
+    assert table.iloc[4]["finetune"] == "0.40 / 0.30" and table.iloc[5]["finetune"] == "0.50 / 0.20"
+    assert table.iloc[6]["finetune"] == "0.50 / 0.40"
+    assert table.iloc[7]["finetune"] == "0.75 / 0.60" and table.iloc[8]["finetune"] == "0.75 / 0.70"
+    assert table.iloc[10]["finetune"] == "0.55 / 0.50"
     assert f"fusion:{DEFAULT_FUSION}" not in table.index
     # the split by what thieves queried comes after the categories themselves
     assert list(table.columns) == ["finetune", "transfer", "extract-label [natural]"]

@@ -19,8 +19,10 @@ from gifviz.app.settings import AppSettings
 from gifviz.audit.names import (
     CROSS_TASK_NULL_COLUMN,
     DEFAULT_FUSION,
+    FITTED_WEIGHTS_FUSION,
     NO_CROSS_TASK,
     NO_FIRST_LAYER,
+    NO_SOURCE_CROPS,
     NULL_CENTRE_COLUMN,
     ONE_METHOD_COLUMN,
     PREVIOUS_FUSION,
@@ -116,30 +118,26 @@ def detail_methods(result: BenchResult) -> list[str]:
 
 _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
-# the shipped audit's report sets together, the 40 zoos after those it was first chosen on: seeds 153-160 (round
-# eighteen's report, scored once after it made fitted-weights the fusion), 161-168 (round nineteen's, the same code
-# scored again), 169-176 (round twenty's: its refit of the weights failed, so the same code again), 177-184 (round
-# twenty-one's: the ten fusions compared on 48 seen zoos left the shipped one in place) and 185-192 (round
-# twenty-two's, the current report: its tenth method, source crops, tied on 24 seen zoos and changed nothing; the
-# candidate's own run is benchmarks/results/round-twenty-two/report). Earlier reports keep their folders
-# (benchmarks/results/audit-seeds-145-152 holds round seventeen's, audit-seeds-137-144 round sixteen's,
-# audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's,
-# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
-# audit-seeds-81-88 round nine's, audit seeds 65-72's).
-STRESS_RESULTS = (
-    _RESULTS / "audit-seeds-153-160" / "selection.csv",
-    _RESULTS / "audit-seeds-161-168" / "selection.csv",
-    _RESULTS / "audit-seeds-169-176" / "selection.csv",
-    _RESULTS / "audit-seeds-177-184" / "selection.csv",
-    _RESULTS / "audit-seeds-185-192" / "selection.csv",
-)
+# the report of the audit as shipped since round twenty-three (by-attack with source crops), seeds 193-200, scored once
+# after it was chosen. The report sets of the audit before it keep their folders: audit-seeds-153-160, -161-168,
+# -169-176, -177-184 and -185-192 (rounds eighteen to twenty-two, fitted-weights without source crops; the page read
+# them together until round twenty-three), and round-twenty-three/previous-audit (that audit on seeds 193-200); and
+# the earlier ones (audit-seeds-145-152 round seventeen's, audit-seeds-137-144 round sixteen's, audit-seeds-129-136
+# round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's, audit-seeds-105-112
+# round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's,
+# audit seeds 65-72's).
+STRESS_RESULTS = (_RESULTS / "audit-seeds-193-200" / "selection.csv",)
 # verify-unlearning's report on the unlearning stress zoos (benchmarks/unlearning_rules.py; unlearning round one).
 UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
-# The shipped audit with one round's change undone, as the results name those rows, and as the page does: the audit
-# before round eighteen (its fusion), then with only round seventeen's null, round sixteen's method (first-layer
-# weights), the fusion before round eleven, or round ten's, nine's or eight's reading undone.
+# The shipped audit with one round's change undone, as the results name those rows, and as the page does: round
+# twenty-three's method (source crops) or fusion (by-attack) undone, the fusion before round eighteen, then with only
+# round seventeen's null, round sixteen's method (first-layer weights), the fusion before round eleven, or round
+# ten's, nine's or eight's reading undone. The audit before round twenty-three (fitted-weights without source crops)
+# is no row of a run with source crops; benchmarks/results/round-twenty-three/previous-audit holds it.
 EARLIER_AUDITS = {
-    f"fusion:{STOUFFER}": f"the audit before round eighteen (fusion {STOUFFER})",
+    NO_SOURCE_CROPS: f"round twenty-three's method undone ({DEFAULT_FUSION} without source-crops)",
+    f"fusion:{FITTED_WEIGHTS_FUSION}": f"round twenty-three's fusion undone (fusion {FITTED_WEIGHTS_FUSION})",
+    f"fusion:{STOUFFER}": f"the fusion before round eighteen (fusion {STOUFFER})",
     CROSS_TASK_NULL_COLUMN: "round seventeen's cross-task null undone (cross-task null 'other-kinds')",
     NO_FIRST_LAYER: "round sixteen's method undone (without first-layer)",
     f"fusion:{PREVIOUS_FUSION}": f"the fusion before round eleven (fusion {PREVIOUS_FUSION})",
