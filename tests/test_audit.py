@@ -575,6 +575,14 @@ def cli(manifest: Path, refs: Path, *args: str) -> int:
     return main([*args[:1], str(manifest), *args[1:], "--refs", str(refs), "--steps", "3", "--no-cache", "--quiet"])
 
 
+def audited_methods(manifest: Path, refs: Path, out: Path, suspects: str, methods: str) -> set[str]:
+    """The methods of the ``audit.csv`` that ``gifviz audit --methods methods`` writes to ``out`` (it must succeed)."""
+    args = ("audit", "--source", "source", "--suspects", suspects, "--methods", methods, "--out", str(out))
+    assert cli(manifest, refs, *args) == 0
+    with open(out / "audit.csv", newline="") as handle:
+        return {row["method"] for row in csv.DictReader(handle)}
+
+
 def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     manifest, refs = lineage
     out = tmp_path / "report"

@@ -4,7 +4,6 @@ rule; n/a with its reason where it cannot run; a source behind a label-only API 
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -23,7 +22,7 @@ from gifviz.methods.interface import MethodInputs
 from gifviz.methods.off_task import off_task_samples
 from gifviz.methods.peers.evaluation import model_outputs
 from gifviz.refs import load_reference_folder
-from tests.test_audit import FIELD, cli
+from tests.test_audit import FIELD, audited_methods
 
 
 @pytest.fixture(scope="module")
@@ -97,11 +96,8 @@ def test_the_command_takes_it_by_name_and_estimates_its_cost(lineage, tmp_path, 
     from gifviz.config import FieldConfig
 
     manifest, refs = lineage
-    out = tmp_path / "report"
-    args = ("audit", "--source", "source", "--suspects", "ft1", "--methods", f"disagreement,{SOURCE_CROPS}")
-    assert cli(manifest, refs, *args, "--out", str(out)) == 0
-    with open(out / "audit.csv", newline="") as handle:
-        assert {r["method"] for r in csv.DictReader(handle)} == {"disagreement", SOURCE_CROPS, "combined"}
+    methods = audited_methods(manifest, refs, tmp_path / "report", "ft1", f"disagreement,{SOURCE_CROPS}")
+    assert methods == {"disagreement", SOURCE_CROPS, "combined"}
     _, references = zoo_and_references
     cost = method_costs(["a"], [SOURCE_CROPS], references, FieldConfig())[0]
     assert cost.title == "source crops" and cost.evaluations == SOURCE_CROP_PROBES  # whatever the references
