@@ -9,8 +9,10 @@ per-method calibrations (``zoo, source, model, member, method, p_tail``). No mod
 the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict of
 :func:`gifviz.audit.calibration.calibrate`. Each zoo's recomputed scores are checked against the audit's own
 ``combined`` under the weights its audit fused with: equal weights (``stouffer``, the default before round eighteen) or
-:data:`gifviz.audit.names.FITTED_WEIGHTS` (``fitted-weights``, the default since); the script prints how many zoos
-each reproduces and the largest difference left.
+:data:`gifviz.audit.names.FITTED_WEIGHTS` (``fitted-weights``, the default from round eighteen to round twenty-two);
+the script prints how many zoos each reproduces and the largest difference left (readings of an audit that fused with
+``by-attack``, the default since round twenty-three, are reproduced by neither, and the fit still recomputes every
+model's weighted Stouffer from them).
 
 The fusion is Stouffer's weighted z, ``sum_m w_m z_m / sqrt(sum_m w_m^2)`` over the methods that can compare a model
 (:func:`gifviz.audit.fusion.weighted_stouffer`).
