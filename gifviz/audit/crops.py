@@ -24,7 +24,7 @@ import torch
 from gifviz.audit.flips import FlipEvidence, probe_evidence
 from gifviz.errors import GifvizError
 from gifviz.hub.zoo import Zoo
-from gifviz.methods.natural_crops import natural_crops
+from gifviz.methods.natural_crops import crops_like
 from gifviz.methods.peers.evaluation import model_outputs, output_classes
 
 # Twice off-task disagreement's probes: the weights keep mostly the crops where the source's answer is its own, a
@@ -35,12 +35,10 @@ SOURCE_CROP_STREAM = 1
 CROPS_TITLE = "source crops"
 
 
-def source_crops(
-    zoo: Zoo, shape: torch.Size | tuple[int, ...], seed: int = 0, count: int = SOURCE_CROP_PROBES
-) -> torch.Tensor:
-    """The crops ``(count, C, H, W)`` for references of ``shape`` ``(N, C, H, W)``, in the zoo's value range."""
-    _, channels, height, width = shape
-    return natural_crops(count, channels, (height, width), zoo.space.value_range, seed, SOURCE_CROP_STREAM)
+def source_crops(zoo: Zoo, shape: torch.Size | tuple[int, ...], seed: int = 0) -> torch.Tensor:
+    """The :data:`SOURCE_CROP_PROBES` crops ``(F, C, H, W)`` for references of ``shape`` ``(N, C, H, W)``, in the
+    zoo's value range."""
+    return crops_like(SOURCE_CROP_PROBES, shape, zoo.space.value_range, seed, SOURCE_CROP_STREAM)
 
 
 def crop_evidence(

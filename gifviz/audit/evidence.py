@@ -31,6 +31,10 @@ from gifviz.pipeline import ZooProgress
 from gifviz.refs import ReferenceSet
 from gifviz.store import FieldStore
 
+# The audit's methods whose probes the independents weigh, and what each calls its probes (in the reason given when
+# there are no independents).
+PROBES_WEIGHED = {SOURCE_FLIPS: "the source's flips", SOURCE_CROPS: "the crops"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
@@ -122,12 +126,8 @@ def method_evidence(
     shared: SignatureCache = {}  # output disagreement and softmax distance read the same outputs
     distances, reasons, samples, to_anchors, follows = {}, {}, {}, {}, {}
     for name in methods:
-        if name in (SOURCE_FLIPS, SOURCE_CROPS):
-            found = (
-                _flips(zoo, origin, ids, anchors, references, progress)
-                if name == SOURCE_FLIPS
-                else _crops(zoo, origin, ids, anchors, references, seed)
-            )
+        if name in PROBES_WEIGHED:
+            found = _probe_evidence(name, zoo, origin, ids, anchors, references, seed, progress)
             distances[name], reasons[name], samples[name] = found.distances, found.reasons, found.flips
             follows[name] = found.follows  # re-weighed by the calibration when it leaves an independent out
             to_anchors[name] = {}
@@ -163,33 +163,28 @@ def method_evidence(
     return Evidence(origin, distances, reasons, samples, to_anchors, other, follows, same_arch)
 
 
-def _crops(
-    zoo: Zoo, origin: str, ids: Sequence[str], independents: Sequence[str], references: ReferenceSet, seed: int
-) -> FlipEvidence:
-    """:mod:`gifviz.audit.crops`' evidence on crops of the references' shape, the ``anchors`` of
-    :func:`method_evidence` weighing them; every model n/a with the reason when there are no independents."""
-    models = [m for m in ids if m != origin]
-    if not independents:
-        return FlipEvidence.unavailable(models, "source-crops weighs the crops by the independents, and there are none")
-    return crop_evidence(zoo, origin, models, independents, source_crops(zoo, references.images.shape, seed))
-
-
-def _flips(
+def _probe_evidence(
+    name: str,
     zoo: Zoo,
     origin: str,
     ids: Sequence[str],
     independents: Sequence[str],
     references: ReferenceSet,
+    seed: int,
     progress: ZooProgress | None,
 ) -> FlipEvidence:
-    """:mod:`gifviz.audit.flips`' evidence, the ``anchors`` of :func:`method_evidence` weighing the flips; every
-    model n/a with the reason when the flips cannot be crafted (a source without gradients) or there are no
-    independents to weigh them with."""
+    """The evidence of a method whose probes the independents weigh (:data:`PROBES_WEIGHED`): the source's flips
+    (:mod:`gifviz.audit.flips`, crafted on the references) or its answers on crops of the references' shape
+    (:mod:`gifviz.audit.crops`), the ``anchors`` of :func:`method_evidence` weighing them; every model n/a with the
+    reason when there are no independents to weigh them with, or the probes cannot be made (flips: a source without
+    gradients)."""
     models = [m for m in ids if m != origin]
     try:
         if not independents:
-            raise GifvizError("source-flips weighs the source's flips by the independents, and there are none")
-        return flip_evidence(zoo, origin, models, independents, references.images, progress)
+            raise GifvizError(f"{name} weighs {PROBES_WEIGHED[name]} by the independents, and there are none")
+        if name == SOURCE_FLIPS:
+            return flip_evidence(zoo, origin, models, independents, references.images, progress)
+        return crop_evidence(zoo, origin, models, independents, source_crops(zoo, references.images.shape, seed))
     except GifvizError as error:
         return FlipEvidence.unavailable(models, str(error))
 

@@ -64,8 +64,8 @@ The independents in use change from row to row (a suspect that is also an indepe
 anchors; the fused calibration leaves out one more in turn). Recomputing the mean over each subset would cost
 ``O(n)`` per value and ``O(n^3)`` per suspect with ``n`` independents; instead each model's sum and count over all
 independents (and over those of the source's architecture) are kept once and the few left-out distances subtracted,
-``O(1)`` per value. Source flips are the exception: each value re-weighs the flips by the independents in use,
-``O(n F)`` for ``F`` flips (about 20 us for 1,000 flips and a dozen independents).
+``O(1)`` per value. Source flips and source crops are the exception: each value re-weighs the probes by the
+independents in use, ``O(n F)`` for ``F`` probes (about 20 us for 1,000 flips and a dozen independents).
 """
 
 from __future__ import annotations

@@ -91,3 +91,15 @@ def natural_crops(
         crops[k] = _as_channels(np.ascontiguousarray(patch, dtype=np.float32), channels)
     low, high = value_range
     return torch.from_numpy(crops * (high - low) + low)
+
+
+def crops_like(
+    count: int,
+    shape: torch.Size | tuple[int, ...],
+    value_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+    stream: int = 0,
+) -> torch.Tensor:
+    """:func:`natural_crops` for inputs like references of ``shape`` ``(N, C, H, W)``: ``(count, C, H, W)``."""
+    _, channels, height, width = shape
+    return natural_crops(count, channels, (height, width), value_range, seed, stream)

@@ -13,7 +13,7 @@ import torch
 
 from gifviz.hub.spec import LoadedModel
 from gifviz.methods.interface import MethodInputs
-from gifviz.methods.natural_crops import natural_crops
+from gifviz.methods.natural_crops import crops_like
 
 # Enough crops that one agreement rate varies by about 2 points (binomial, p = 0.5) between draws; 512 forward passes
 # per model cost well under a second on small models.
@@ -22,5 +22,4 @@ OFF_TASK_PROBES = 512
 
 def off_task_samples(inputs: MethodInputs, probe: LoadedModel | None) -> torch.Tensor:
     """:data:`OFF_TASK_PROBES` photograph crops ``(n, C, H, W)`` of the references' shape, in the space's range."""
-    _, channels, height, width = inputs.references.images.shape
-    return natural_crops(OFF_TASK_PROBES, channels, (height, width), inputs.value_range, inputs.seed)
+    return crops_like(OFF_TASK_PROBES, inputs.references.images.shape, inputs.value_range, inputs.seed)
