@@ -147,14 +147,23 @@ def calibrated(readings: Readings, weights: Mapping[str, float]) -> pd.DataFrame
     changes one method. Vectorised here (the audit's own ``calibrate`` per model would take minutes per search
     step); a test holds the two together."""
     statistic = fused(readings.models, readings.methods, weights)
-    null = fused(readings.members, readings.methods, weights)
+    return read_against_null(readings, statistic, fused(readings.members, readings.methods, weights))
+
+
+def read_against_null(
+    readings: Readings, statistic: np.ndarray, null: np.ndarray, floor: float = SPREAD_FLOOR
+) -> pd.DataFrame:
+    """Each model's fused ``statistic`` ``(M,)`` read against its null members' fused statistics ``null`` ``(N,)``
+    as ``combined_evidence`` reads them (spread floored at ``floor``, the fusion's, and at a share of the mean), with
+    the verdict at the audit's rate: ``score``, ``p_value``, ``p_tail`` and ``verdict`` ``(M,)``; a model read from
+    one method alone keeps the audit's own reading."""
     row = readings.members["row"].to_numpy()
     m = len(readings.models)
     n = np.bincount(row, minlength=m).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(row, null, minlength=m) / n
         spread = np.sqrt(np.bincount(row, (null - mean[row]) ** 2, minlength=m) / (n - 1))
-        spread = np.maximum.reduce([spread, RELATIVE_FLOOR * np.abs(mean), np.full(m, SPREAD_FLOOR)])
+        spread = np.maximum.reduce([spread, RELATIVE_FLOOR * np.abs(mean), np.full(m, floor)])
         score = (statistic - mean) / spread
         at_least = np.bincount(row, null >= statistic[row], minlength=m)
         p_value = (1 + at_least) / (n + 1)

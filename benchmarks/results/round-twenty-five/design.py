@@ -1,0 +1,143 @@
+"""Round twenty-five's design: ``by-attack`` against ``by-attack-standardized`` on the 48 seen zoos of seeds 161-208.
+
+Reads the ``readings.csv`` and ``fused_null.csv`` of the four runs with source crops among the methods (no model
+runs), recomputes each model's ``combined`` under both fusions as the audit reads it (the fused statistic against its
+null members' fused statistics: ``fit_fusion_weights.read_against_null``), checks the recomputed ``by-attack``
+against the audit's own ``combined`` scores in the two runs that fused with it, and prints the criterion over the four
+categories whose ``combined`` fuses several methods, over each half of the zoos, each category's worst case, and the
+innocent readings of the source's task called ``derived``.
+
+    python benchmarks/results/round-twenty-five/design.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readings of fit_fusion_weights.py
+
+from fit_fusion_weights import CATEGORIES, INNOCENT, load_readings, read_against_null, worst_aucs  # noqa: E402
+
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
+from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
+
+RUNS = (
+    "round-twenty-two/design",
+    "round-twenty-two/report",
+    "round-twenty-three/report",
+    "round-twenty-four/with-crops",
+)
+HALVES = {"161-184": range(161, 185), "185-208": range(185, 209)}
+FLOOR = FUSED_SPREAD_FLOORS["by-attack"]  # the first stage's floor of each hypothesis's spread, and the second's
+ZOOS = 48
+
+
+def hypotheses(frame: pd.DataFrame, methods: list[str]) -> np.ndarray:
+    """Stouffer's z ``(R, H)`` of each row over every method and over each group of ``ATTACK_EVIDENCE`` (NaN where
+    none of a hypothesis's methods can compare the row)."""
+    columns = [methods, *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
+    out = []
+    for names in columns:
+        z = frame.reindex(columns=names).to_numpy(dtype=float)
+        k = (~np.isnan(z)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(k > 0, np.nansum(z, axis=1) / np.sqrt(k), np.nan))
+    return np.stack(out, axis=1)
+
+
+def by_attack(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped fusion: the largest hypothesis, for models ``(M,)`` and members ``(N,)``."""
+    return np.nanmax(models, axis=1), np.nanmax(members, axis=1)
+
+
+def standardized(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate: each hypothesis read against the model's null members' values of it (mean, spread floored at
+    :data:`FLOOR`), then the largest; each member against the same mean and spread."""
+    m, h = models.shape
+    mean = np.zeros((m, h))
+    spread = np.ones((m, h))
+    for k in range(h):
+        values = members[:, k]
+        present = ~np.isnan(values)
+        counts = np.bincount(row[present], minlength=m).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = np.bincount(row[present], values[present], minlength=m) / counts
+            var = np.bincount(row[present], (values[present] - mu[row[present]]) ** 2, minlength=m) / (counts - 1)
+        mean[:, k] = np.nan_to_num(mu)
+        spread[:, k] = np.maximum(np.nan_to_num(np.sqrt(var)), FLOOR)
+    with np.errstate(invalid="ignore"):
+        model_values = (models - mean) / spread
+        member_values = (members - mean[row]) / spread[row]
+    return np.nanmax(model_values, axis=1), np.nanmax(member_values, axis=1)
+
+
+def _seed(zoo: str) -> int:
+    return int(zoo.rsplit("-", 1)[1])
+
+
+def main() -> None:
+    files = [[RESULTS / run / f"{name}.csv.gz" for run in RUNS] for name in ("readings", "fused_null")]
+    readings = load_readings([str(p) for p in files[0]], [str(p) for p in files[1]])
+    models, members = readings.models, readings.members
+    assert models["zoo"].nunique() == ZOOS, models["zoo"].nunique()
+    row = members["row"].to_numpy()
+    h_models, h_members = hypotheses(models, readings.methods), hypotheses(members, readings.methods)
+    shipped_runs = [
+        run
+        for run in RUNS
+        if json.loads((RESULTS / run / "selection.json").read_text())["verdicts_printed_for"] == "by-attack"
+    ]
+    rows = []
+    for name, fusion in (("by-attack (shipped)", by_attack), ("by-attack-standardized", standardized)):
+        statistic, null = fusion(h_models, h_members, row)
+        read = read_against_null(readings, statistic, null, FLOOR)
+        scores = read["score"].to_numpy()
+        if fusion is by_attack:
+            zoos = set()
+            for run in shipped_runs:
+                zoos |= set(pd.read_csv(RESULTS / run / "selection.csv")["zoo"])
+            check = models["zoo"].isin(zoos).to_numpy()
+            gap = np.nanmax(np.abs(scores[check] - models["combined"].to_numpy()[check]))
+            same = np.array_equal(np.isnan(scores[check]), np.isnan(models["combined"].to_numpy()[check]))
+            print(
+                f"by-attack recomputed on the {len(zoos)} zoos of {', '.join(shipped_runs)}: {check.sum()} readings, "
+                f"largest gap to the audit's combined score {gap:.2e}, the same missing scores: {same}"
+            )
+        worst = worst_aucs(models, scores)
+        halves = {}
+        for half, seeds in HALVES.items():
+            keep = models["zoo"].map(_seed).isin(seeds).to_numpy()
+            part = worst_aucs(models[keep].reset_index(drop=True), scores[keep])
+            halves[f"criterion {half}"] = float(np.mean(list(part.values())))
+        innocent = (models["group"] == INNOCENT).to_numpy()
+        rows.append(
+            {
+                "fusion": name,
+                "criterion": float(np.mean(list(worst.values()))),
+                **halves,
+                **{f"worst {c}": worst[c] for c in CATEGORIES},
+                "innocent derived": int((read["verdict"].to_numpy()[innocent] == "derived").sum()),
+                "innocent readings": int(innocent.sum()),
+            }
+        )
+    table = pd.DataFrame(rows).set_index("fusion")
+    pd.set_option("display.width", 250)
+    print(f"{ZOOS} zoos: {', '.join(RUNS)}; criterion over {', '.join(CATEGORIES)}")
+    print(table.to_string(float_format=lambda x: f"{x:.4f}"))
+    base, lead = table.iloc[0], table.iloc[1]
+    print(
+        f"candidate minus shipped: criterion {lead['criterion'] - base['criterion']:+.5f}; halves "
+        + ", ".join(f"{h} {lead[f'criterion {h}'] - base[f'criterion {h}']:+.5f}" for h in HALVES)
+        + f"; innocent derived {lead['innocent derived']} against {base['innocent derived']}"
+        + f" of {base['innocent readings']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
