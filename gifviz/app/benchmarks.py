@@ -135,7 +135,7 @@ UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
 # twenty-three's method (source crops) or fusion (by-attack) undone, the fusion before round eighteen, then with only
 # round seventeen's null, round sixteen's method (first-layer weights), the fusion before round eleven, or round
 # ten's, nine's or eight's reading undone. The audit before round twenty-three (fitted-weights without source crops)
-# is no row of a run with source crops; benchmarks/results/round-twenty-four/without-crops holds it for these zoos.
+# is no row of a run with source crops; round-twenty-three/previous-audit and round-twenty-four/without-crops hold it.
 EARLIER_AUDITS = {
     NO_SOURCE_CROPS: f"round twenty-three's method undone ({DEFAULT_FUSION} without source-crops)",
     f"fusion:{FITTED_WEIGHTS_FUSION}": f"round twenty-three's fusion undone (fusion {FITTED_WEIGHTS_FUSION})",
