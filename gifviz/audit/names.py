@@ -63,7 +63,9 @@ FUSION_NAMES = (
 # round twenty-four (benchmarks/results/round-twenty-four/DECLARED.md): on the 40 seen zoos of seeds 161-200 it tied
 # per-kind without source crops at the top of the same twenty candidates (550/600), and a tie changes nothing.
 # Reported on seeds 201-208, never scored before: 0.930 against 0.935 for the audit before it and 0.937 for by-attack
-# without source crops (now seen).
+# without source crops (now seen). Kept in round twenty-five (benchmarks/results/round-twenty-five/DECLARED.md), whose
+# candidate, each hypothesis read against its own spread over the independents, lost on the 48 seen zoos of seeds
+# 161-208 (-0.012, innocent readings derived 66 of 864 against 32); reported on seeds 209-216: 0.925.
 DEFAULT_FUSION = "by-attack"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"
