@@ -1,0 +1,116 @@
+"""The table every declared round of fusion choice decides on: each candidate audit's criterion over seen zoos.
+
+A candidate is a fusion (a ``fusion:<name>`` column of ``audit_selection.py``'s ``selection.csv``) read from one side
+of the runs (with or without a method among those fused). Per candidate: the criterion (``mean_worst_case``: the
+mean over the five categories of the worst-case AUC across zoos) over every zoo and over each half, each category's
+worst case, and the innocent readings of both tasks it calls ``derived`` (from ``verdicts.csv``). No model runs; the
+rounds' own ``choose.py`` scripts name the runs and the shipped candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from audit_selection import main_categories, mean_worst_case
+
+from gifviz.audit.fusion import FUSIONS
+
+CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
+INNOCENT = ("innocent, same task", "innocent, other task")
+
+
+def seed(zoo: str) -> int:
+    """A stress zoo's seed, from its name (``gifviz-stress-193``)."""
+    return int(zoo.rsplit("-", 1)[1])
+
+
+def read_sides(
+    results: Path, runs: Mapping[str, Sequence[str]], zoos: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Each side's ``selection.csv`` and ``verdicts.csv``, its runs' concatenated; both sides must hold the same
+    ``zoos`` zoos, each read once."""
+    read = {
+        name: {side: pd.concat([pd.read_csv(results / run / name) for run in names]) for side, names in runs.items()}
+        for name in ("selection.csv", "verdicts.csv")
+    }
+    held = [sorted(frame["zoo"].unique()) for frame in read["selection.csv"].values()]
+    assert all(h == held[0] for h in held) and len(held[0]) == zoos, [len(h) for h in held]
+    return read["selection.csv"], read["verdicts.csv"]
+
+
+def candidate_table(
+    selections: Mapping[str, pd.DataFrame],
+    verdicts: Mapping[str, pd.DataFrame],
+    zoos: int,
+    halves: Mapping[str, range],
+) -> pd.DataFrame:
+    """One row per candidate (fusion, side), highest criterion first; every category must be read on all ``zoos``."""
+    rows = []
+    for side, selection in selections.items():
+        categories = main_categories(selection)
+        for fusion in FUSIONS:
+            column = f"fusion:{fusion}"
+            cells = categories[categories["column"] == column]
+            assert cells.groupby("category")["zoo"].nunique().eq(zoos).all()  # every category read on every zoo
+            worst = cells.fillna({"auc": 0.0}).groupby("category")["auc"].min()  # NaN counts 0, as in the criterion
+            by_half = {
+                f"criterion {half}": mean_worst_case(selection[selection["zoo"].map(seed).isin(seeds)], column)
+                for half, seeds in halves.items()
+            }
+            innocent = verdicts[side]
+            innocent = innocent[(innocent["fusion"] == fusion) & innocent["group"].isin(INNOCENT)]
+            counts = innocent[["derived", "independent", "inconclusive", "n/a"]].to_numpy().sum(axis=0)
+            rows.append(
+                {
+                    "fusion": fusion,
+                    "methods": side,
+                    "criterion": mean_worst_case(selection, column),
+                    **by_half,
+                    **{f"worst {c}": worst[c] for c in CATEGORIES},
+                    "innocent derived": int(counts[0]),
+                    "innocent readings": int(counts.sum()),
+                }
+            )
+    return pd.DataFrame(rows).sort_values("criterion", ascending=False).set_index(["fusion", "methods"])
+
+
+def print_decision_table(table: pd.DataFrame, shipped: tuple[str, str], halves: Mapping[str, range]) -> None:
+    """The table, then the leader against the shipped candidate: criterion, each half, innocent readings derived."""
+    pd.set_option("display.width", 250)
+    print(table.to_string(float_format=lambda x: f"{x:.4f}"))
+    best, base = table.index[0], table.loc[shipped]
+    lead = table.loc[best]
+    print(
+        f"highest criterion: {best[0]} ({best[1]}) {lead['criterion']:.5f}; shipped {base['criterion']:.5f}; "
+        f"difference {lead['criterion'] - base['criterion']:+.5f}; on the halves "
+        + ", ".join(f"{half} {lead[f'criterion {half}'] - base[f'criterion {half}']:+.5f}" for half in halves)
+        + f"; innocent derived {lead['innocent derived']} of {lead['innocent readings']} against "
+        f"{base['innocent derived']} of {base['innocent readings']}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class FusionRound:
+    """A round's design: the runs of each side (under ``benchmarks/results``), the shipped candidate (fusion, side),
+    the halves the rule reads, and how many zoos both sides must hold."""
+
+    runs: Mapping[str, Sequence[str]]
+    shipped: tuple[str, str]
+    halves: Mapping[str, range]
+    zoos: int
+
+
+def choose(
+    design: FusionRound, results: Path, check: Callable[[Mapping[str, pd.DataFrame]], str] | None = None
+) -> None:
+    """Print a round's decision table: first what ``check`` (the round's own cross-check of its runs, given each
+    side's selection) says, then the zoos and the runs read, then :func:`print_decision_table`."""
+    selections, verdicts = read_sides(results, design.runs, design.zoos)
+    if check is not None:
+        print(check(selections))
+    table = candidate_table(selections, verdicts, design.zoos, design.halves)
+    print(f"{design.zoos} zoos: {', '.join(run for runs in design.runs.values() for run in runs)}")
+    print_decision_table(table, design.shipped, design.halves)
