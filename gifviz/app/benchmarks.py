@@ -123,8 +123,8 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # round twenty-five kept it.
 # The report sets of the audit before it keep their folders: audit-seeds-153-160, -161-168,
 # -169-176, -177-184 and -185-192 (rounds eighteen to twenty-two, fitted-weights without source crops; the page read
-# them together until round twenty-three), round-twenty-three/previous-audit and round-twenty-four/without-crops (that
-# audit on seeds 193-200 and 201-208); and
+# them together until round twenty-three), round-twenty-three/previous-audit, round-twenty-four/without-crops and
+# round-twenty-five/previous-audit (that audit on seeds 193-200, 201-208 and 209-216); and
 # the earlier ones (audit-seeds-145-152 round seventeen's, audit-seeds-137-144 round sixteen's, audit-seeds-129-136
 # round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's, audit-seeds-105-112
 # round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's,
@@ -138,7 +138,7 @@ UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
 # twenty-three's method (source crops) or fusion (by-attack) undone, the fusion before round eighteen, then with only
 # round seventeen's null, round sixteen's method (first-layer weights), the fusion before round eleven, or round
 # ten's, nine's or eight's reading undone. The audit before round twenty-three (fitted-weights without source crops)
-# is no row of a run with source crops; round-twenty-three/previous-audit and round-twenty-four/without-crops hold it.
+# is no row of a run with source crops; the three folders of it named above hold it for those report sets.
 EARLIER_AUDITS = {
     NO_SOURCE_CROPS: f"round twenty-three's method undone ({DEFAULT_FUSION} without source-crops)",
     f"fusion:{FITTED_WEIGHTS_FUSION}": f"round twenty-three's fusion undone (fusion {FITTED_WEIGHTS_FUSION})",
