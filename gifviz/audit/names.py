@@ -65,7 +65,8 @@ FUSION_NAMES = (
 # Reported on seeds 201-208, never scored before: 0.930 against 0.935 for the audit before it and 0.937 for by-attack
 # without source crops (now seen). Kept in round twenty-five (benchmarks/results/round-twenty-five/DECLARED.md), whose
 # candidate, each hypothesis read against its own spread over the independents, lost on the 48 seen zoos of seeds
-# 161-208 (-0.012, innocent readings derived 66 of 864 against 32); reported on seeds 209-216: 0.925.
+# 161-208 (-0.012, innocent readings derived 66 of 864 against 32); reported on seeds 209-216: 0.925 against 0.930
+# for the audit before it (benchmarks/results/round-twenty-five/previous-audit).
 DEFAULT_FUSION = "by-attack"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"

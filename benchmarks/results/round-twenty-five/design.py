@@ -23,6 +23,7 @@ RESULTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readings of fit_fusion_weights.py
 
 from fit_fusion_weights import CATEGORIES, INNOCENT, load_readings, read_against_null, worst_aucs  # noqa: E402
+from fusion_candidates import seed  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
 from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
@@ -59,26 +60,25 @@ def by_attack(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple
 def standardized(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The candidate: each hypothesis read against the model's null members' values of it (mean, spread floored at
     :data:`FLOOR`), then the largest; each member against the same mean and spread."""
-    m, h = models.shape
-    mean = np.zeros((m, h))
-    spread = np.ones((m, h))
-    for k in range(h):
+    m = len(models)
+    nulled = np.bincount(row, minlength=m)
+    means, spreads = [], []
+    for k in range(models.shape[1]):
         values = members[:, k]
         present = ~np.isnan(values)
         counts = np.bincount(row[present], minlength=m).astype(float)
+        # a model read by a hypothesis, with a null, has members read by it too (they carry the model's methods)
+        assert (counts[~np.isnan(models[:, k]) & (nulled > 0)] >= 2).all()
         with np.errstate(invalid="ignore", divide="ignore"):
             mu = np.bincount(row[present], values[present], minlength=m) / counts
             var = np.bincount(row[present], (values[present] - mu[row[present]]) ** 2, minlength=m) / (counts - 1)
-        mean[:, k] = np.nan_to_num(mu)
-        spread[:, k] = np.maximum(np.nan_to_num(np.sqrt(var)), FLOOR)
+        means.append(mu)
+        spreads.append(np.maximum(np.nan_to_num(np.sqrt(var)), FLOOR))
+    mean, spread = np.stack(means, axis=1), np.stack(spreads, axis=1)
     with np.errstate(invalid="ignore"):
         model_values = (models - mean) / spread
         member_values = (members - mean[row]) / spread[row]
     return np.nanmax(model_values, axis=1), np.nanmax(member_values, axis=1)
-
-
-def _seed(zoo: str) -> int:
-    return int(zoo.rsplit("-", 1)[1])
 
 
 def main() -> None:
@@ -109,10 +109,11 @@ def main() -> None:
                 f"by-attack recomputed on the {len(zoos)} zoos of {', '.join(shipped_runs)}: {check.sum()} readings, "
                 f"largest gap to the audit's combined score {gap:.2e}, the same missing scores: {same}"
             )
+            assert gap < 1e-9 and same, "the recomputed by-attack is not the audit's"
         worst = worst_aucs(models, scores)
         halves = {}
         for half, seeds in HALVES.items():
-            keep = models["zoo"].map(_seed).isin(seeds).to_numpy()
+            keep = models["zoo"].map(seed).isin(seeds).to_numpy()
             part = worst_aucs(models[keep].reset_index(drop=True), scores[keep])
             halves[f"criterion {half}"] = float(np.mean(list(part.values())))
         innocent = (models["group"] == INNOCENT).to_numpy()
@@ -127,15 +128,14 @@ def main() -> None:
             }
         )
     table = pd.DataFrame(rows).set_index("fusion")
-    pd.set_option("display.width", 250)
     print(f"{ZOOS} zoos: {', '.join(RUNS)}; criterion over {', '.join(CATEGORIES)}")
     print(table.to_string(float_format=lambda x: f"{x:.4f}"))
     base, lead = table.iloc[0], table.iloc[1]
     print(
         f"candidate minus shipped: criterion {lead['criterion'] - base['criterion']:+.5f}; halves "
         + ", ".join(f"{h} {lead[f'criterion {h}'] - base[f'criterion {h}']:+.5f}" for h in HALVES)
-        + f"; innocent derived {lead['innocent derived']} against {base['innocent derived']}"
-        + f" of {base['innocent readings']}"
+        + f"; innocent derived {int(lead['innocent derived'])} against {int(base['innocent derived'])}"
+        + f" of {int(base['innocent readings'])}"
     )
 
 

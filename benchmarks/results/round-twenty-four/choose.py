@@ -49,8 +49,11 @@ def defaults_read_twice(selections: Mapping[str, pd.DataFrame]) -> str:
         beside = pd.read_csv(RESULTS / run / "selection.csv")
         beside = beside[beside["column"] == "combined without source-crops"]
         index = pd.MultiIndex.from_arrays([beside["zoo"], beside["category"], [f"fusion:{fusion}"] * len(beside)])
-        gap = max(gap, float(abs(beside["auc"].to_numpy() - plain.reindex(index).to_numpy()).max()))
+        other = plain.reindex(index).to_numpy()
+        assert not pd.isna(other).any(), f"{run}: a cell of its default fusion is missing on the other side"
+        gap = max(gap, float(abs(beside["auc"].to_numpy() - other).max()))
         checked += len(beside)
+    assert gap < 1e-12, gap
     return f"each run's default fusion without source crops, read both ways: {checked} cells, largest gap {gap}"
 
 

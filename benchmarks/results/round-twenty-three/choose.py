@@ -41,6 +41,7 @@ def shipped_cells_read_twice(selections: Mapping[str, pd.DataFrame]) -> str:
     beside = selections["with source crops"]
     beside = beside[beside["column"] == "combined without source-crops"].set_index(["zoo", "category"])["auc"]
     gap = (shipped - beside.reindex(shipped.index)).abs().max()
+    assert len(beside) == len(shipped) and gap < 1e-12, (len(beside), len(shipped), gap)
     return f"the shipped audit's cells in round twenty-two's runs: {len(beside)} of {len(shipped)}, largest gap {gap}"
 
 
