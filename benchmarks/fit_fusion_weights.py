@@ -101,11 +101,18 @@ def _tail_z(p_tail: pd.Series) -> np.ndarray:
     return stats.norm.isf(p_tail.astype(float).clip(P_FLOOR, 1 - P_FLOOR))
 
 
-def load_readings(readings: Sequence[str], nulls: Sequence[str]) -> Readings:
-    """:class:`Readings` from audit_selection's ``readings.csv`` and ``fused_null.csv`` files (in pairs)."""
+def load_readings(
+    readings: Sequence[str], nulls: Sequence[str], groups: Sequence[str] = (*CATEGORIES, INNOCENT)
+) -> Readings:
+    """:class:`Readings` from audit_selection's ``readings.csv`` and ``fused_null.csv`` files (in pairs), of the
+    models in ``groups`` (by default those the fit reads; a design that also reads transfer models names
+    ``transfer`` and ``innocent-other``). ``models`` keeps each model's ``queried`` (``natural``,
+    ``digits:attacker`` or empty)."""
     text = {"neg_of": str, "queried": str, "model": str, "member": str}
     long = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in readings])
-    long = long[long["group"].isin((*CATEGORIES, INNOCENT))].fillna({"neg_of": "", "queried": ""})
+    if "queried" not in long:  # files written before the column existed
+        long = long.assign(queried="")
+    long = long[long["group"].isin(groups)].fillna({"neg_of": "", "queried": ""})
     key = ["zoo", "source", "model"]
     audit = long[long["method"] == "combined"].set_index(key)[["score", "verdict"]]
     # the methods combined reads for each model (files written before the column existed: every usable one, which
@@ -120,7 +127,7 @@ def load_readings(readings: Sequence[str], nulls: Sequence[str]) -> Readings:
             f"{first['zoo']} {first['source']} {first['model']} {first['method']} is read twice: give each zoo once"
         )
     models = usable.assign(z=_tail_z(usable["p_tail"])).pivot_table(index=key, columns="method", values="z")
-    labels = long.drop_duplicates(key).set_index(key)[["group", "neg_of"]]
+    labels = long.drop_duplicates(key).set_index(key)[["group", "neg_of", "queried"]]
     audit = audit.rename(columns={"score": "combined", "verdict": "combined_verdict"})
     models = labels.join(models, how="inner").join(audit).reset_index()
     null = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in nulls])
@@ -179,13 +186,13 @@ def read_against_null(
     return pd.DataFrame({"score": score, "p_value": p_value, "p_tail": p_tail, "verdict": verdict})
 
 
-def worst_aucs(models: pd.DataFrame, scores: np.ndarray) -> dict[str, float]:
+def worst_aucs(models: pd.DataFrame, scores: np.ndarray, categories: Sequence[str] = CATEGORIES) -> dict[str, float]:
     """Per category, the worst AUC across zoos: its models against the innocent models it is scored against, pooled
     over the zoo's sources as the audit's benchmark pools them (a category a zoo lacks is not read there)."""
-    worst = dict.fromkeys(CATEGORIES, math.nan)
+    worst = dict.fromkeys(categories, math.nan)
     group, neg_of = models["group"].to_numpy(), models["neg_of"].to_numpy()
     for _, index in models.groupby("zoo").indices.items():
-        for category in CATEGORIES:
+        for category in categories:
             positive = index[group[index] == category]
             negative = index[np.array([category in n.split(";") for n in neg_of[index]])]
             if len(positive) and len(negative):
