@@ -10,29 +10,30 @@ AUC* on the *other* zoos is picked (ties: the earlier candidate in ``gifviz.audi
 reported on the held-out zoo. The mean of worst cases, not the single worst cell: one category (extraction by
 label-only thieves) is the worst for every candidate, and the single worst cell ranked candidates by that category
 alone while a candidate's losses elsewhere (``best`` on transfer: worst case 0.81 on seeds 13-16, where
-``positive-sum`` gives 0.95) did not count.
-The summary gives, per category, the mean and worst case across held-out zoos for ``combined (leave-one-zoo-out)``,
-for each method, and for each candidate (for reference only: those rows saw every zoo). A second table splits the
-extraction categories by what the thieves queried (the manifest's ``recipe.data``), and transfer by how long its
-models were trained (``recipe.epochs``) where a zoo has more than one length, against the same negatives; it is
-descriptive, and no choice is made on it. So is the row ``combined without the cross-task rule``: the shipped
-audit with every usable method fused for suspects of another task too, and (under the same-arch calibration rule)
-those suspects read by that rule like the others; and the row of the shipped fusion with the other reading of a
-suspect for which ``combined`` fuses one method (``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the
-shipped one), and with the other spread floor of the methods whose distance is a share of their samples
-(``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round nine, the shipped one), and with the other centre of
-relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``: before round ten, the shipped one), and with the other
-null of a suspect with other output classes (``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: before round
-seventeen, the shipped one), and with the other scope of the methods that read weights
-(``gifviz.audit.names.WEIGHT_SCOPE_COLUMN``: round sixteen's; the same as the audit as run when it runs none),
-whose criteria and verdicts are printed beside the shipped audit's; and, for each ``--without METHOD``, the audit as
-run with that method left out (a round that adds a method compares the two from one run). A third counts the audit's
-own verdicts (``combined`` at the default false-positive rate) per attack category and for the innocent models, printed
-for the default fusion and written for every candidate (``verdicts.csv``; each model's, with its architecture and
-what a thief queried, in ``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they
-queried and by architecture; descriptive too. ``readings.csv`` keeps every scored model's calibration per method,
-and ``fused_null.csv`` the members of each one's fused null, from which ``benchmarks/fit_fusion_weights.py``
-recomputes a fusion of tail p-values exactly.
+``positive-sum`` gives 0.95) did not count. The summary gives, per category, the mean and worst case across held-out
+zoos for ``combined (leave-one-zoo-out)``, for each method, and for each candidate (for reference only: those rows
+saw every zoo). A second table splits the extraction categories by what the thieves queried (the manifest's
+``recipe.data``), and transfer by how long its models were trained (``recipe.epochs``) where a zoo has more than one
+length, against the same negatives; it is descriptive, and no choice is made on it. So is the row ``combined without
+the cross-task rule``: the shipped audit with every usable method fused for suspects of another task too, and (under
+the same-arch calibration rule) those suspects read by that rule like the others; and the row of the shipped fusion
+with the other reading of a suspect for which ``combined`` fuses one method
+(``gifviz.audit.names.ONE_METHOD_COLUMN``: before round eight, the shipped one), and with the other spread floor of
+the methods whose distance is a share of their samples (``gifviz.audit.names.RATE_SPREAD_COLUMN``: before round
+nine, the shipped one), and with the other centre of relative values (``gifviz.audit.names.NULL_CENTRE_COLUMN``:
+before round ten, the shipped one), and with the other null of a suspect with other output classes
+(``gifviz.audit.names.CROSS_TASK_NULL_COLUMN``: before round seventeen, the shipped one), and with the other scope
+of the methods that read weights (``gifviz.audit.names.WEIGHT_SCOPE_COLUMN``: round sixteen's; the same as the audit
+as run when it runs none), and with the other score of ``combined`` (``gifviz.audit.names.COMBINED_SCORE_COLUMN``:
+before round twenty-six, the shipped one; the verdicts are the audit's own), whose criteria and verdicts are printed
+beside the shipped audit's; and, for each ``--without METHOD``, the audit as run with that method left out (a round
+that adds a method compares the two from one run). A third counts the audit's own verdicts (``combined`` at the
+default false-positive rate) per attack category and for the innocent models, printed for the default fusion and
+written for every candidate (``verdicts.csv``; each model's, with its architecture and what a thief queried, in
+``verdicts_by_model.csv``), with the extraction thieves' verdicts split by what they queried and by architecture;
+descriptive too. ``readings.csv`` keeps every scored model's calibration per method, and ``fused_null.csv`` the
+members of each one's fused null, from which ``benchmarks/fit_fusion_weights.py`` recomputes a fusion of tail
+p-values exactly.
 
     python benchmarks/audit_selection.py /work/stress_zoos/fresh-seed-{25,26,27,28}/zoo.toml --n-refs 128 \
         --out benchmarks/results/audit
@@ -55,6 +56,8 @@ import pandas as pd
 from gifviz.audit.fusion import FUSIONS
 from gifviz.audit.names import (
     CALIBRATION_RULES,
+    COMBINED_SCORE_COLUMN,
+    COMBINED_SCORE_OTHER,
     CROSS_TASK_NULL_COLUMN,
     CROSS_TASK_NULL_OTHER,
     DEFAULT_ALPHA,
@@ -93,6 +96,7 @@ OTHER_READINGS = {
     NULL_CENTRE_COLUMN: {"null_centre": NULL_CENTRE_OTHER},  # null-centre/DECLARED.md
     CROSS_TASK_NULL_COLUMN: {"cross_task_null": CROSS_TASK_NULL_OTHER},  # round-seventeen/DECLARED.md
     WEIGHT_SCOPE_COLUMN: {"weight_scope": WEIGHT_SCOPE_OTHER},  # round-sixteen/DECLARED.md
+    COMBINED_SCORE_COLUMN: {"combined_score": COMBINED_SCORE_OTHER},  # round-twenty-six/DECLARED.md
 }
 
 

@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from lineage_zoo import INDEPENDENTS
@@ -158,7 +159,7 @@ def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_abov
 
     def fused(per_method: dict[str, Calibration]) -> Calibration:  # one method, read as a fused statistic
         return combined_evidence("s", per_method, lambda m, j, o: scored(-0.5), independents, 0.05, "positive-sum",
-                                 one_method="fused")  # fmt: skip
+                                 one_method="fused", score="calibrated")  # fmt: skip
 
     combined = fused(hair)
     assert combined.score == pytest.approx(0.01 / FUSED_SPREAD_FLOORS["positive-sum"])
@@ -166,6 +167,39 @@ def test_a_fusion_whose_independents_all_sit_at_zero_does_not_accuse_a_hair_abov
     # evidence that stands out from them by several of the floor's units still does
     combined = fused(clear)
     assert combined.score == pytest.approx(3.0 / FUSED_SPREAD_FLOORS["positive-sum"]) and combined.verdict == "derived"
+
+
+def test_the_combined_score_is_the_fused_statistic_and_only_the_score_changes_with_the_reading():
+    # three methods fused by by-attack; the six independents' own evidence spreads around 0
+    independents = ["a", "b", "c", "d", "e", "f"]
+    spread = dict(zip(independents, (-1.5, -0.8, -0.2, 0.1, 0.6, 1.2), strict=True))
+
+    def at(score: float, p_tail: float) -> Calibration:
+        return Calibration(score, score, 0.5, p_tail, 5, "independent")
+
+    def calibration_of(method: str, model: str, others) -> Calibration:
+        value = spread[model]
+        return at(value, float(stats.norm.sf(value)))
+
+    suspect = {m: at(2.5, float(stats.norm.sf(2.5))) for m in ("modelgif", "dark-knowledge", "off-task")}
+    fused, calibrated = (
+        combined_evidence("s", suspect, calibration_of, independents, 0.05, "by-attack", score=reading)
+        for reading in ("fused", "calibrated")
+    )
+    # the score is the statistic itself: the largest of the hypotheses' Stouffer's z (every method: 2.5 * sqrt(3))
+    assert fused.score == pytest.approx(fused.distance) == pytest.approx(2.5 * math.sqrt(3))
+    # the calibrated score reads it against the independents' own statistics, with the same p-values and verdict
+    null = [max(v * math.sqrt(3), v) for v in spread.values()]
+    assert calibrated.score == pytest.approx((fused.distance - np.mean(null)) / np.std(null, ddof=1))
+    assert (fused.p_value, fused.p_tail, fused.verdict, fused.note) == (
+        calibrated.p_value,
+        calibrated.p_tail,
+        calibrated.verdict,
+        calibrated.note,
+    )
+    assert fused.verdict == "derived"
+    with pytest.raises(AuditError, match="combined score"):
+        combined_evidence("s", suspect, calibration_of, independents, 0.05, score="raw")
 
 
 def test_one_method_fused_can_be_read_as_its_own_calibration():
@@ -184,7 +218,14 @@ def test_one_method_fused_can_be_read_as_its_own_calibration():
         own.note == "modelgif's own reading (one method: a second calibration of it adds no evidence); read against 6"
     )
     fused = combined_evidence(
-        "s", {"modelgif": mine}, calibration_of, independents, 0.05, "capped-sum", one_method="fused"
+        "s",
+        {"modelgif": mine},
+        calibration_of,
+        independents,
+        0.05,
+        "capped-sum",
+        one_method="fused",
+        score="calibrated",
     )
     assert fused.score != own.score  # clipped at 0 and read against the independents' fused values
     # with two methods fused, "own" changes nothing
@@ -476,7 +517,9 @@ def test_combined_is_calibrated_against_the_independents_left_out_in_turn(audite
     expected = calibrate(-statistic, [-value for value in held_out], result.alpha, min_spread=floor)
     row = result.row(suspect)
     assert row.distance == pytest.approx(statistic) and row.independents == len(independents)
-    assert (row.score, row.p_value, row.verdict) == (pytest.approx(expected.score), expected.p_value, expected.verdict)
+    # the score is the fused statistic (round twenty-six); read against the null, as the p-value and verdict are
+    assert (row.score, row.p_value, row.verdict) == (pytest.approx(statistic), expected.p_value, expected.verdict)
+    assert result.reread(combined_score="calibrated").row(suspect).score == pytest.approx(expected.score)
 
 
 def test_other_fusions_recombine_without_running_a_model(audited):
@@ -805,8 +848,9 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
         assert all(set(c) <= set(used) for c in members.values())
         floor = FUSED_SPREAD_FLOORS[DEFAULT_FUSION]
         second = calibrate(-fuse(used), [-fuse(c) for c in members.values()], audited.alpha, min_spread=floor)
-        assert audited.row(suspect).score == pytest.approx(second.score)
+        assert audited.row(suspect).score == pytest.approx(fuse(used))  # the score: the statistic itself
         assert audited.row(suspect).p_tail == pytest.approx(second.p_tail)
+        assert audited.reread(combined_score="calibrated").row(suspect).score == pytest.approx(second.score)
     # the cross-task rule's two methods: the transfer model's null members read by them only
     members = audited.fused_null("transfer")
     assert members and all(set(c) <= {"modelgif", "first-layer"} for c in members.values())
@@ -814,7 +858,7 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
     audited = audited.with_methods([m for m in audited.methods if m not in WEIGHT_METHODS])
     assert audited.fused_null("transfer") == {}
     # read as fused, the transfer model's one method has a null, by the cross-task rule's reading (relative)
-    fused = audited.reread(one_method="fused")
+    fused = audited.reread(one_method="fused", combined_score="calibrated")
     members = fused.fused_null("transfer")
     assert members and all(set(c) == {"modelgif"} for c in members.values())
     null = [-fuse(c) for c in members.values()]

@@ -198,7 +198,9 @@ def test_the_fused_null_holds_only_independents_read_by_the_suspects_rule():
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1",), roles.independents)
     # one method, read as a fused statistic (as before round eight), so that the null shows
-    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", SAME_ARCH, one_method="fused"))
+    # (its score read against the null too, where the null's members show; as before round twenty-six)
+    settings = ReadingSettings("capped-sum", SAME_ARCH, one_method="fused", combined_score="calibrated")
+    rows = assess(evidence, roles, ["m"], 0.05, settings)
     (combined,) = [r.calibration for r in rows if r.method == COMBINED]
     (own,) = [r.calibration for r in rows if r.method == "m"]
     reading = MethodReading(evidence, "m", roles.independents, ReadingSettings(calibration=SAME_ARCH))

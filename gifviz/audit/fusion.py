@@ -49,6 +49,8 @@ from scipy import stats
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.names import (
     ATTACK_EVIDENCE,
+    COMBINED_SCORES,
+    DEFAULT_COMBINED_SCORE,
     DEFAULT_FUSION,
     DEFAULT_ONE_METHOD,
     FITTED_WEIGHTS,
@@ -336,6 +338,7 @@ def combined_evidence(
     fusion: str = DEFAULT_FUSION,
     without_value: Collection[str] = frozenset(),
     one_method: str = DEFAULT_ONE_METHOD,
+    score: str = DEFAULT_COMBINED_SCORE,
 ) -> Calibration:
     """The ``combined`` calibration of ``suspect``.
 
@@ -349,14 +352,18 @@ def combined_evidence(
             others' independents.
         one_method: with exactly one usable method, ``"own"`` returns that method's own calibration (noted) and
             ``"fused"`` calibrates it again like a fused statistic (:data:`gifviz.audit.names.ONE_METHOD_READINGS`).
+        score: ``"fused"``, the score is the fused statistic; ``"calibrated"``, its distance above the independents'
+            fused statistics in their standard deviations (:data:`gifviz.audit.names.COMBINED_SCORES` says why the
+            default).
 
-    Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` its distance above the
-    independents' fused statistics in their standard deviations, and whose ``note`` names the fusion, the methods
+    Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` as ``score`` says, p-values
+    and verdict read against the independents' fused statistics, and whose ``note`` names the fusion, the methods
     fused, the methods left out with why, and the independents left out of the null; for one method read as its own,
     that method's calibration with ``distance`` NaN (no statistic was fused) and a note that says so.
     """
     fuse = fusion_named(fusion)
     check_choice("one-method reading", one_method, ONE_METHOD_READINGS)
+    check_choice("combined score", score, COMBINED_SCORES)
     used = [m for m, c in per_method.items() if c.usable]
     # Methods left out for the same reason (three that compare outputs class by class, say) share one reason: a
     # zoo's transfer models would otherwise repeat it once per method on every row.
@@ -391,6 +398,5 @@ def combined_evidence(
     # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
     second = calibrate(-statistic, [-value for value in held_out], alpha, min_spread=FUSED_SPREAD_FLOORS[fusion])
     note = "; ".join(part for part in (described, second.note) if part)
-    return Calibration(
-        statistic, second.score, second.p_value, second.p_tail, second.independents, second.verdict, note
-    )
+    value = statistic if score == "fused" else second.score
+    return Calibration(statistic, value, second.p_value, second.p_tail, second.independents, second.verdict, note)

@@ -210,6 +210,7 @@ def assess(
             settings.fusion,
             read.without_value,
             settings.one_method,
+            settings.combined_score,
         )
         combined = _noted(combined, read.note) if read.note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak

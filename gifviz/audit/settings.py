@@ -14,8 +14,10 @@ from typing import Any
 
 from gifviz.audit.names import (
     CALIBRATION_RULES,
+    COMBINED_SCORES,
     CROSS_TASK_NULLS,
     DEFAULT_CALIBRATION,
+    DEFAULT_COMBINED_SCORE,
     DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_NULL_CENTRE,
@@ -39,6 +41,7 @@ _CHOICES = {
     "null_centre": ("null centre", NULL_CENTRES),
     "cross_task_null": ("cross-task null", CROSS_TASK_NULLS),
     "weight_scope": ("weight scope", WEIGHT_SCOPES),
+    "combined_score": ("combined score", COMBINED_SCORES),
 }
 
 
@@ -59,6 +62,9 @@ class ReadingSettings:
             (:data:`gifviz.audit.names.CROSS_TASK_NULLS`).
         weight_scope: which suspects' ``combined`` fuses the methods that read weights
             (:data:`gifviz.audit.names.WEIGHT_SCOPES`; only an audit run with one of them, such as ``first-layer``).
+        combined_score: what the ``combined`` row's score is where a statistic was fused: the statistic itself, or
+            the statistic read against its null (:data:`gifviz.audit.names.COMBINED_SCORES`; the p-value and the
+            verdict are read against the null under both).
 
     Raises :class:`~gifviz.audit.roles.AuditError` (one line naming the choices) for an unknown value.
     """
@@ -70,6 +76,7 @@ class ReadingSettings:
     null_centre: str = DEFAULT_NULL_CENTRE
     cross_task_null: str = DEFAULT_CROSS_TASK_NULL
     weight_scope: str = DEFAULT_WEIGHT_SCOPE
+    combined_score: str = DEFAULT_COMBINED_SCORE
 
     def __post_init__(self) -> None:
         for field, (what, choices) in _CHOICES.items():

@@ -12,9 +12,11 @@ from typing import Any
 from gifviz.audit.names import (
     AUDIT_METHODS,
     CALIBRATION_RULES,
+    COMBINED_SCORES,
     CROSS_TASK_NULLS,
     DEFAULT_ALPHA,
     DEFAULT_CALIBRATION,
+    DEFAULT_COMBINED_SCORE,
     DEFAULT_CROSS_TASK_NULL,
     DEFAULT_FUSION,
     DEFAULT_METHODS,
@@ -107,6 +109,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "they can compare; other-task, only a suspect with other output classes than the source (a transfer model)",
     )
     audit.add_argument(
+        "--combined-score",
+        choices=COMBINED_SCORES,
+        default=DEFAULT_COMBINED_SCORE,
+        help="the 'combined' row's score where methods were fused: fused, the fused statistic itself (it ranks "
+        "suspects better on the stress zoos); calibrated, that statistic's distance above the independents' own fused "
+        "statistics in their standard deviations. The p-value and the verdict are read against those under both",
+    )
+    audit.add_argument(
         "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"
     )
     audit.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -197,6 +207,7 @@ def run_audit(args: argparse.Namespace) -> int:
         calibration=args.calibration,
         cross_task_null=args.cross_task_null,
         weight_scope=args.weight_scope,
+        combined_score=args.combined_score,
     )
     zoo, references = _prepare(args, ["audit.csv", "audit.json", "independents.csv"])
     config = config_from_args(args)

@@ -87,7 +87,7 @@ def variants(methods: list[str]) -> list[tuple[str, list[list[str]], str]]:
             "every method, or dark knowledge with off-task and flips",
             [methods, aimed[0] + label_group[:2]],
             "calibrated",
-        ),  # noqa: E501
+        ),
         ("stouffer", [methods], "calibrated"),
     ]
     out += [(f"{m} alone", [[m]], "calibrated") for m in methods if m != "first-layer"]
