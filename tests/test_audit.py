@@ -646,6 +646,12 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     assert provenance["config"]["rate_spread"] == DEFAULT_RATE_SPREAD
     assert provenance["config"]["null_centre"] == DEFAULT_NULL_CENTRE
     assert provenance["config"]["cross_task_null"] == DEFAULT_CROSS_TASK_NULL
+    assert provenance["config"]["combined_score"] == "fused"
+    # the combined score is the fused statistic the JSON keeps (a suspect read by one method: that method's score)
+    for row in rows:
+        statistic = provenance["fused_statistics"][row["suspect"]] if row["method"] == "combined" else None
+        if statistic is not None and not math.isnan(statistic):
+            assert float(row["score"]) == pytest.approx(statistic)
     assert set(provenance["model_digests"]) >= {"source", "ft1", *INDEPENDENTS}
     printed = capsys.readouterr().out
     assert "combined" in printed and "derived" in printed
@@ -682,6 +688,26 @@ def test_audit_command_end_to_end(lineage, tmp_path, capsys):
     for method in DEFAULT_METHODS:
         named = [r["independent"] for r in checked if r["method"] == method and r["verdict"] == "derived"]
         assert check["derived_by_method_alone"][method] == named
+
+
+def test_the_command_line_chooses_the_combined_score(lineage, tmp_path, capsys):
+    manifest, refs = lineage
+    scores = {}
+    for reading in ("fused", "calibrated"):
+        out = tmp_path / reading
+        args = ("audit", "--source", "source", "--suspects", "ft1", "--combined-score", reading, "--out", str(out))
+        assert cli(manifest, refs, *args) == 0
+        assert json.loads((out / "audit.json").read_text())["config"]["combined_score"] == reading
+        with open(out / "audit.csv", newline="") as handle:
+            scores[reading] = next(r for r in csv.DictReader(handle) if r["method"] == "combined")
+    # only the score differs: the verdict and the p-value are read against the same null
+    assert scores["fused"]["score"] != scores["calibrated"]["score"]
+    assert [scores["fused"][k] for k in ("p_value", "p_tail", "verdict")] == [
+        scores["calibrated"][k] for k in ("p_value", "p_tail", "verdict")
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "zoo.toml", "--source", "s", "--out", "o", "--combined-score", "raw"])
+    assert exit_info.value.code == 2 and "--combined-score" in capsys.readouterr().err
 
 
 def test_verify_unlearning_command_end_to_end(lineage, tmp_path, capsys):

@@ -178,7 +178,7 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
             roles,
             ["modeldiff", "modelgif"],
             0.05,
-            ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre),
+            ReadingSettings("capped-sum", RELATIVE, null_centre=null_centre, combined_score="calibrated"),
         )
         got = next(r.calibration for r in rows if r.method == "combined")
         assert got.distance == pytest.approx(statistic) and got.score == pytest.approx(expected.score), null_centre
@@ -201,7 +201,11 @@ def test_the_centre_reaches_every_reading_in_combineds_fused_null():
     )
     expected = calibrate(-statistic, [-z[j] for j in INDEPENDENTS], 0.05, min_spread=FUSED_SPREAD_FLOORS["stouffer"])
     rows = assess(
-        evidence, roles, ["modeldiff", "modelgif"], 0.05, ReadingSettings("stouffer", RELATIVE, null_centre="bounded")
+        evidence,
+        roles,
+        ["modeldiff", "modelgif"],
+        0.05,
+        ReadingSettings("stouffer", RELATIVE, null_centre="bounded", combined_score="calibrated"),
     )
     got = next(r.calibration for r in rows if r.method == "combined")
     assert got.score == pytest.approx(expected.score)

@@ -139,7 +139,7 @@ def test_the_floor_reaches_every_reading_in_combineds_fused_null():
             roles,
             ["disagreement", "modelgif"],
             0.05,
-            ReadingSettings("capped-sum", ABSOLUTE, "own", rate_spread),
+            ReadingSettings("capped-sum", ABSOLUTE, "own", rate_spread, combined_score="calibrated"),
         )
         return next(r.calibration for r in rows if r.method == "combined")
 

@@ -17,6 +17,7 @@ from gifviz.analysis.clustering import cluster
 from gifviz.app.resources import StreamlitProgress, open_store, open_zoo, serving_policy
 from gifviz.app.settings import AppSettings
 from gifviz.audit.names import (
+    COMBINED_SCORE_COLUMN,
     CROSS_TASK_NULL_COLUMN,
     DEFAULT_FUSION,
     FITTED_WEIGHTS_FUSION,
@@ -140,6 +141,7 @@ UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
 # ten's, nine's or eight's reading undone. The audit before round twenty-three (fitted-weights without source crops)
 # is no row of a run with source crops; the three folders of it named above hold it for those report sets.
 EARLIER_AUDITS = {
+    COMBINED_SCORE_COLUMN: "round twenty-six's score undone (score read as 'calibrated')",
     NO_SOURCE_CROPS: f"round twenty-three's method undone ({DEFAULT_FUSION} without source-crops)",
     f"fusion:{FITTED_WEIGHTS_FUSION}": f"round twenty-three's fusion undone (fusion {FITTED_WEIGHTS_FUSION})",
     f"fusion:{STOUFFER}": f"the fusion before round eighteen (fusion {STOUFFER})",

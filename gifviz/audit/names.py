@@ -66,7 +66,8 @@ FUSION_NAMES = (
 # without source crops (now seen). Kept in round twenty-five (benchmarks/results/round-twenty-five/DECLARED.md), whose
 # candidate, each hypothesis read against its own spread over the independents, lost on the 48 seen zoos of seeds
 # 161-208 (-0.012, innocent readings derived 66 of 864 against 32); reported on seeds 209-216: 0.925 against 0.930
-# for the audit before it (benchmarks/results/round-twenty-five/previous-audit).
+# for the audit before it (benchmarks/results/round-twenty-five/previous-audit). Kept in round twenty-six, which
+# changed combined's score (DEFAULT_COMBINED_SCORE) and the default methods (DEFAULT_METHODS) instead.
 DEFAULT_FUSION = "by-attack"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"
