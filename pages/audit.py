@@ -42,7 +42,8 @@ with audit_tab:
         default=list(DEFAULT_METHODS),
         help="source-flips: how often a suspect follows the source's own adversarial flips where the independents "
         "do not (label-only thieves without task data). source-crops: how often it gives the source's own answers "
-        "on crops of photographs where the independents do not (the same thieves). cka: how alike "
+        "on crops of photographs where the independents do not (the same thieves; not among the defaults since "
+        "round twenty-six, README: combined). cka: how alike "
         "the penultimate features are (white-box; combined reads it for suspects of the source's classes only). "
         "README: the audit",
     )

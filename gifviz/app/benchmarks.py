@@ -135,7 +135,8 @@ STRESS_RESULTS = tuple(_RESULTS / f"audit-seeds-{seeds}" / "selection.csv" for s
 # verify-unlearning's report on the unlearning stress zoos (benchmarks/unlearning_rules.py; unlearning round one).
 UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: round
-# twenty-three's method (source crops) or fusion (by-attack) undone, the fusion before round eighteen, then with only
+# twenty-six's score (the fused statistic) undone, round twenty-three's method (source crops; in the reports of
+# rounds twenty-three to twenty-five) or fusion (by-attack) undone, the fusion before round eighteen, then with only
 # round seventeen's null, round sixteen's method (first-layer weights), the fusion before round eleven, or round
 # ten's, nine's or eight's reading undone. The audit before round twenty-three (fitted-weights without source crops)
 # is no row of a run with source crops; the three folders of it named above hold it for those report sets.
