@@ -7,7 +7,9 @@ per-method calibrations (``zoo, source, model, member, method, p_tail``). No mod
 (``stouffer``, its weighted forms, ``fisher``) is recomputed exactly as the audit reads it
 (:func:`gifviz.audit.fusion.combined_evidence`): the model's fused statistic against its null members' fused statistics,
 the spread floored at 0.5 and at 0.1% of their mean, the empirical and Student-t p-values and the verdict of
-:func:`gifviz.audit.calibration.calibrate`. Each zoo's recomputed scores are checked against the audit's own
+:func:`gifviz.audit.calibration.calibrate`, and the score as the audit gives it (the fused statistic itself since
+round twenty-six, its distance above the null before: the fit reads the shipped score, and the check below reads it
+as the runs' ``selection.json`` says they did). Each zoo's recomputed scores are checked against the audit's own
 ``combined`` under the weights its audit fused with: equal weights (``stouffer``, the default before round eighteen) or
 :data:`gifviz.audit.names.FITTED_WEIGHTS` (``fitted-weights``, the default from round eighteen to round twenty-two);
 the script prints how many zoos each reproduces and the largest difference left (readings of an audit that fused with
@@ -55,7 +57,7 @@ from scipy import stats
 from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
 from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
-from gifviz.audit.names import DEFAULT_ALPHA, FITTED_WEIGHTS
+from gifviz.audit.names import COMBINED_SCORES, DEFAULT_ALPHA, DEFAULT_COMBINED_SCORE, FITTED_WEIGHTS
 from gifviz.bench import ipp
 from gifviz.outputs import write_files
 
@@ -147,23 +149,31 @@ def fused(frame: pd.DataFrame, methods: Sequence[str], weights: Mapping[str, flo
     return np.nansum(z * w, axis=1) / np.sqrt((usable * w**2).sum(axis=1))
 
 
-def calibrated(readings: Readings, weights: Mapping[str, float]) -> pd.DataFrame:
-    """Each model's ``combined`` under ``weights``, read against its fused null as the audit reads it: ``score``,
-    ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a`` with fewer than 2 members). A model with no
-    member whose ``combined`` the audit read from one method alone keeps the audit's score and verdict: no weight
-    changes one method. Vectorised here (the audit's own ``calibrate`` per model would take minutes per search
-    step); a test holds the two together."""
+def calibrated(readings: Readings, weights: Mapping[str, float], score: str = DEFAULT_COMBINED_SCORE) -> pd.DataFrame:
+    """Each model's ``combined`` under ``weights``, read against its fused null as the audit reads it: ``score``
+    (as ``score`` says: :func:`read_against_null`), ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a``
+    with fewer than 2 members). A model with no member whose ``combined`` the audit read from one method alone keeps
+    the audit's score and verdict: no weight changes one method. Vectorised here (the audit's own ``calibrate`` per
+    model would take minutes per search step); a test holds the two together."""
     statistic = fused(readings.models, readings.methods, weights)
-    return read_against_null(readings, statistic, fused(readings.members, readings.methods, weights))
+    return read_against_null(readings, statistic, fused(readings.members, readings.methods, weights), reading=score)
 
 
 def read_against_null(
-    readings: Readings, statistic: np.ndarray, null: np.ndarray, floor: float = SPREAD_FLOOR
+    readings: Readings,
+    statistic: np.ndarray,
+    null: np.ndarray,
+    floor: float = SPREAD_FLOOR,
+    reading: str = DEFAULT_COMBINED_SCORE,
 ) -> pd.DataFrame:
     """Each model's fused ``statistic`` ``(M,)`` read against its null members' fused statistics ``null`` ``(N,)``
     as ``combined_evidence`` reads them (spread floored at ``floor``, the fusion's, and at a share of the mean), with
-    the verdict at the audit's rate: ``score``, ``p_value``, ``p_tail`` and ``verdict`` ``(M,)``; a model read from
-    one method alone keeps the audit's own reading."""
+    the verdict at the audit's rate: ``score``, ``p_value``, ``p_tail`` and ``verdict`` ``(M,)``. The score is the
+    statistic itself under ``reading="fused"`` (the audit's default since round twenty-six) and its distance above the
+    null in the null's spread under ``"calibrated"``; a model read from one method alone keeps the audit's own
+    reading, and one with too few members has no score, under both."""
+    if reading not in COMBINED_SCORES:
+        raise ValueError(f"unknown combined score {reading!r}; choose one of: {', '.join(COMBINED_SCORES)}")
     row = readings.members["row"].to_numpy()
     m = len(readings.models)
     n = np.bincount(row, minlength=m).astype(float)
@@ -175,6 +185,8 @@ def read_against_null(
         at_least = np.bincount(row, null >= statistic[row], minlength=m)
         p_value = (1 + at_least) / (n + 1)
         p_tail = stats.t.cdf((mean - statistic) / (spread * np.sqrt(1 + 1 / n)), df=n - 1)
+    if reading == "fused":
+        score = np.where(np.isnan(score), np.nan, statistic)
     few = n < MIN_INDEPENDENTS
     score[few], p_value[few], p_tail[few] = np.nan, np.nan, np.nan
     members = zip(p_value, p_tail, n, strict=True)
@@ -239,6 +251,14 @@ def fit(readings: Readings, log: Callable[[str], None] = print) -> dict[str, flo
     return weights
 
 
+def _run_score(folder: Path) -> str:
+    """How an ``audit_selection.py --out`` folder scored ``combined`` (its ``selection.json``; ``calibrated`` when it
+    records none, as every run before round twenty-six)."""
+    provenance = folder / "selection.json"
+    recorded = json.loads(provenance.read_text()).get("combined_score") if provenance.is_file() else None
+    return recorded or "calibrated"
+
+
 def _natural(name: str) -> tuple:
     """A sort key that puts ``gifviz-stress-97`` before ``gifviz-stress-100``."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
@@ -275,14 +295,15 @@ def cross_fit(readings: Readings, halves: Sequence[Sequence[str]], baseline: str
     return folds
 
 
-def reproduced(readings: Readings) -> tuple[dict[str, list[str]], float]:
-    """Which zoos' own ``combined`` scores each baseline's weights reproduce (within 1e-6), and the largest
-    difference left over the zoos neither reproduces (0 when every zoo is reproduced)."""
+def reproduced(readings: Readings, score: str = DEFAULT_COMBINED_SCORE) -> tuple[dict[str, list[str]], float]:
+    """Which zoos' own ``combined`` scores each baseline's weights reproduce (within 1e-6) when ``combined`` is scored
+    as the runs scored it (``score``), and the largest difference left over the zoos neither reproduces (0 when every
+    zoo is reproduced)."""
     zoo = readings.models["zoo"].to_numpy()
     own = readings.models["combined"].to_numpy(dtype=float)
     gaps = {}
     for name, weights in BASELINES.items():
-        gap = np.abs(calibrated(readings, weights)["score"].to_numpy() - own)
+        gap = np.abs(calibrated(readings, weights, score)["score"].to_numpy() - own)
         gaps[name] = pd.Series(gap).groupby(zoo).max()  # NaN (a model without a score) counts as no gap
     table = pd.DataFrame(gaps)
     matched = {name: [z for z in table.index if table.loc[z, name] <= 1e-6] for name in BASELINES}
@@ -313,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"fit_fusion_weights: error: {error}", file=sys.stderr)
         return 2
+    # how the runs scored combined (runs before round twenty-six record none: they read it against the null)
+    scores = {str(d): _run_score(d) for d in folders}
+    if len(set(scores.values())) > 1:
+        print(f"fit_fusion_weights: error: the runs scored combined differently ({scores}): give runs of one reading",
+              file=sys.stderr)  # fmt: skip
+        return 2
     zoos = sorted(dict.fromkeys(readings.models["zoo"]), key=_natural)
     if len(zoos) < 4:
         print("fit_fusion_weights: error: cross-fitting needs at least 4 zoos", file=sys.stderr)
@@ -321,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if (np.isnan(recomputed) != np.isnan(own)).any():
         print("fit_fusion_weights: error: equal weights do not give the audit's own combined scores", file=sys.stderr)
         return 2
-    matched, left = reproduced(readings)
+    matched, left = reproduced(readings, next(iter(scores.values())))
     print(
         f"{len(zoos)} zoos, {len(readings.models)} model readings; the audit's own combined scores reproduced by "
         + ", ".join(f"{name} on {len(found)} zoos" for name, found in matched.items())

@@ -81,7 +81,7 @@ def test_the_script_reads_a_fusion_as_the_audit_does(fitting):
 def test_a_models_combined_is_its_fused_statistic_against_its_null_members(fitting, tmp_path):
     readings = fitting.load_readings(*[[_folder(tmp_path / "f") / f] for f in ("readings.csv", "fused_null.csv")])
     weights = {"signal": 1.5}
-    read = fitting.calibrated(readings, weights)
+    read = fitting.calibrated(readings, weights, "calibrated")  # the score as the audit gave it before round 26
     statistic = fitting.fused(readings.models, readings.methods, weights)
     for row in (0, 7, len(readings.models) - 1):  # an innocent model, then derived ones
         members = readings.members[readings.members["row"] == row]
@@ -90,6 +90,42 @@ def test_a_models_combined_is_its_fused_statistic_against_its_null_members(fitti
         assert read["score"][row] == pytest.approx(second.score)
         assert read["p_tail"][row] == pytest.approx(second.p_tail)
         assert read["p_value"][row] == pytest.approx(second.p_value) and read["verdict"][row] == second.verdict
+    # as the audit gives it since round twenty-six: the score is the statistic, nothing else changes
+    shipped = fitting.calibrated(readings, weights)
+    assert shipped["score"].to_numpy() == pytest.approx(statistic)
+    assert shipped[["p_value", "p_tail", "verdict"]].equals(read[["p_value", "p_tail", "verdict"]])
+    with pytest.raises(ValueError, match="unknown combined score 'raw'"):
+        fitting.calibrated(readings, weights, "raw")
+
+
+def test_runs_that_scored_combined_differently_are_one_line(fitting, tmp_path, capsys):
+    old, new = _folder(tmp_path / "old", zoos=2), _folder(tmp_path / "new", zoos=2, seed=1)
+    # zoo names must differ for the two folders to be read together
+    frame = pd.read_csv(new / "readings.csv")
+    frame["zoo"] = frame["zoo"].str.replace("gifviz-stress-", "gifviz-stress-1", regex=False)
+    frame.to_csv(new / "readings.csv", index=False)
+    frame = pd.read_csv(new / "fused_null.csv")
+    frame["zoo"] = frame["zoo"].str.replace("gifviz-stress-", "gifviz-stress-1", regex=False)
+    frame.to_csv(new / "fused_null.csv", index=False)
+    (new / "selection.json").write_text('{"combined_score": "fused"}')  # a run from round twenty-six on
+    assert fitting._run_score(old) == "calibrated" and fitting._run_score(new) == "fused"
+    assert fitting.main([str(old), str(new)]) == 2
+    assert "scored combined differently" in capsys.readouterr().err
+
+
+def test_the_loader_keeps_what_a_thief_queried_and_reads_the_groups_asked(fitting, tmp_path):
+    folder = _folder(tmp_path / "f", zoos=1)
+    frame = pd.read_csv(folder / "readings.csv", keep_default_na=False)
+    frame.loc[frame["model"] == "extract-label-0", "queried"] = "natural"
+    frame.to_csv(folder / "readings.csv", index=False)
+    files = [folder / "readings.csv"], [folder / "fused_null.csv"]
+    readings = fitting.load_readings(*files)
+    by_model = readings.models.set_index("model")["queried"]
+    assert by_model["extract-label-0"] == "natural" and by_model["extract-label-1"] == ""
+    only = fitting.load_readings(*files, groups=("extract-label", "innocent-same"))
+    assert set(only.models["group"]) == {"extract-label", "innocent-same"}
+    scores = np.where(readings.models["group"] == "innocent-same", 0.0, 1.0)
+    assert fitting.worst_aucs(readings.models, scores, ("prune",)) == {"prune": 1.0}
 
 
 def test_the_search_weighs_the_method_that_sees_the_thieves_and_cross_fits_on_halves(fitting, tmp_path):

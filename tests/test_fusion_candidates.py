@@ -41,6 +41,14 @@ def test_sides_that_hold_other_zoos_or_a_zoo_twice_are_refused(candidates):
         candidates.read_sides(RESULTS, {"one": ("audit-seeds-209-216", "audit-seeds-209-216")}, 8)
 
 
+def test_runs_that_scored_combined_differently_are_refused(candidates):
+    # 217-224 was scored with round twenty-six's fused statistic, 209-216 before it: no side mixes the two
+    assert candidates.combined_score(RESULTS / "audit-seeds-209-216") == "calibrated"
+    assert candidates.combined_score(RESULTS / "audit-seeds-217-224") == "fused"
+    with pytest.raises(AssertionError, match="read combined's score differently"):
+        candidates.read_sides(RESULTS, {"one": ("audit-seeds-209-216", "audit-seeds-217-224")}, 16)
+
+
 def test_the_table_reads_each_half_and_counts_innocent_readings(candidates):
     selections, verdicts = candidates.read_sides(RESULTS, {"with source crops": ("audit-seeds-209-216",)}, 8)
     shipped = ("by-attack", "with source crops")

@@ -11,9 +11,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
 - ``positive-sum``: the sum of the positive per-method scores (each method's evidence that the model lies beyond the
   centre of the independents' values, and nothing from a method that sees no such thing);
 - ``capped-sum`` (the default from step 14 to round ten): the same with each score capped at :data:`SCORE_CAP`;
-- ``by-attack`` (the default since round twenty-three, with source crops among the methods; round thirteen's
-  candidate): the largest of Stouffer's z over every method and over the methods aimed at each kind of thief
-  (:data:`gifviz.audit.names.ATTACK_EVIDENCE`);
+- ``by-attack`` (the default since round twenty-three, with source crops among the methods until round twenty-six;
+  round thirteen's candidate): the largest of Stouffer's z over every method and over the methods aimed at each kind
+  of thief (:data:`gifviz.audit.names.ATTACK_EVIDENCE`);
 - ``purpose-weighted`` (round fourteen's first candidate): Stouffer's weighted z, each method weighed 1 plus the
   number of kinds of thief it is aimed at;
 - ``per-kind`` (round fourteen's second candidate): Stouffer's z of each kind of evidence's own Stouffer's z (each
@@ -26,7 +26,9 @@ Methods share inputs and outputs, so their p-values are not independent and Stou
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
 independents themselves: each independent ``j`` is fused the same way from its calibration against the *other*
 independents (leave-one-out), and the suspect's fused statistic is read against those ``n`` values with the rule of
-:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents. Under
+:mod:`gifviz.audit.calibration` (empirical p, Student-t tail, verdict). This needs at least 3 independents. The
+row's score is the fused statistic itself since round twenty-six (``score="fused"``), or its distance above those
+values in their standard deviations (``"calibrated"``, before): :data:`gifviz.audit.names.COMBINED_SCORES`. Under
 ``same-arch``, the one independent of the source's architecture in use, when it is alone, is no member of the null
 (:meth:`gifviz.audit.reading.MethodReading.without_value`): it has no value in the suspect's calibration, and its own
 would read it by the relative rule. It stays an anchor of the others.
@@ -361,7 +363,8 @@ def combined_evidence(
             ``"fused"`` calibrates it again like a fused statistic (:data:`gifviz.audit.names.ONE_METHOD_READINGS`).
         score: ``"fused"``, the score is the fused statistic; ``"calibrated"``, its distance above the independents'
             fused statistics in their standard deviations (:data:`gifviz.audit.names.COMBINED_SCORES` says why the
-            default).
+            default). A suspect read by one method's own calibration keeps that method's score, and an ``n/a`` row
+            has none, under both.
 
     Returns a calibration whose ``distance`` is the suspect's fused statistic, ``score`` as ``score`` says, p-values
     and verdict read against the independents' fused statistics, and whose ``note`` names the fusion, the methods
@@ -405,5 +408,6 @@ def combined_evidence(
     # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
     second = calibrate(-statistic, [-value for value in held_out], alpha, min_spread=FUSED_SPREAD_FLOORS[fusion])
     note = "; ".join(part for part in (described, second.note) if part)
-    value = statistic if score == "fused" else second.score
+    # an n/a second reading (a null member without a finite statistic) leaves the row without a score either way
+    value = statistic if score == "fused" and second.usable else second.score
     return Calibration(statistic, value, second.p_value, second.p_tail, second.independents, second.verdict, note)

@@ -198,14 +198,17 @@ DEFAULT_ONE_METHOD = "own"
 # own reading under both): "calibrated", the fused statistic read against its null members' fused statistics (its
 # distance above their mean in their standard deviation, floored), as its p-value and verdict are; "fused", the fused
 # statistic itself (already on the scale of the independents: each method's evidence is a calibration against them),
-# with the p-value and the verdict still read against the null. The null's mean and spread are estimated from about
-# seven values and differ from suspect to suspect, so dividing by them again reorders suspects by noise: the verdict
-# needs that reading, the ranking did not gain from it. "fused" since round twenty-six
-# (benchmarks/results/round-twenty-six/DECLARED.md): chosen, with source crops out of DEFAULT_METHODS, as the best of 24
-# variants tried on the 56 seen zoos of seeds 161-216 (not declared before they were scored there: criterion 0.902
-# against 0.896, above on both halves and on 7 of 7 eight-zoo sets; innocent readings derived 34 of 1,008 against
-# 37), and reported on seeds 217-224: 0.934 against 0.932 for the audit before it (round-twenty-six/previous-audit;
-# probability thieves' worst case 0.96 against 0.94, innocent readings derived 6 of 272 against 2).
+# with the p-value and the verdict still read against the null. Under "fused" a suspect read by one method keeps that
+# method's score, in its own standard deviations, which is not the scale of a fused z: such suspects (a model of
+# another task that only ModelGiF reads) and fused ones are best compared by their verdicts and p-values. The null's
+# mean and spread are estimated from about seven values and differ from suspect to suspect, so dividing by them again
+# reorders suspects by noise: the verdict needs that reading, the ranking did not gain from it. "fused" since round
+# twenty-six (benchmarks/results/round-twenty-six/DECLARED.md): chosen, with source crops out of DEFAULT_METHODS, as
+# the best of 24 variants tried on the 56 seen zoos of seeds 161-216 (not declared before they were scored there:
+# criterion 0.902 against 0.896, above on both halves and on 7 of 7 eight-zoo sets; innocent readings derived 34 of
+# 1,008 against 37), and reported on seeds 217-224: 0.934 against 0.932 for the audit before it
+# (round-twenty-six/previous-audit; probability thieves' worst case 0.96 against 0.94, innocent readings derived 6 of
+# 272 against 2).
 COMBINED_SCORES = ("calibrated", "fused")
 DEFAULT_COMBINED_SCORE = "fused"
 # The label of benchmarks/audit_selection.py's row for the other score, printed beside the audit as run.

@@ -99,6 +99,7 @@ class AuditResult:
             "config": {**self.provenance.get("config", {}), **changed.settings.config()},
         }
         rows = changed.assessed(changed.roles)
+        provenance["fused_statistics"] = _fused_statistics(rows)
         return dataclasses.replace(changed, rows=tuple(rows), provenance=provenance)
 
     def with_methods(self, methods: Sequence[str]) -> AuditResult:
@@ -110,7 +111,9 @@ class AuditResult:
             raise AuditError(f"this audit did not run {', '.join(extra)}; run it with them to read them")
         config = {**self.provenance.get("config", {}), "methods": list(methods)}
         kept = dataclasses.replace(self, methods=tuple(methods), provenance={**self.provenance, "config": config})
-        return dataclasses.replace(kept, rows=tuple(kept.assessed(kept.roles)))
+        rows = kept.assessed(kept.roles)
+        provenance = {**kept.provenance, "fused_statistics": _fused_statistics(rows)}
+        return dataclasses.replace(kept, rows=tuple(rows), provenance=provenance)
 
     def assessed(self, roles: AuditRoles) -> list[AuditRow]:
         """:func:`assess` of this audit's evidence for ``roles``, with this audit's methods and reading settings."""
@@ -184,6 +187,12 @@ def method_calibration(
 
 def _noted(calibration: Calibration, note: str) -> Calibration:
     return dataclasses.replace(calibration, note="; ".join(p for p in (note, calibration.note) if p))
+
+
+def _fused_statistics(rows: Sequence[AuditRow]) -> dict[str, float]:
+    """Each suspect's fused statistic, as ``audit.json`` keeps it (NaN for a suspect read by one method's own
+    calibration: nothing was fused); a reread audit writes its own, so the JSON never contradicts its rows."""
+    return {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED}
 
 
 def assess(
@@ -466,8 +475,7 @@ def audit(
             "samples": evidence.samples,
         },
         "fusion": {**fusion_provenance(settings.fusion), "default": DEFAULT_FUSION, "chosen_by": DEFAULT_FUSION_NOTE},
-        # NaN for a suspect read by one method's own calibration: nothing was fused
-        "fused_statistics": {row.suspect: row.calibration.distance for row in rows if row.method == COMBINED},
+        "fused_statistics": _fused_statistics(rows),
         # a method that could not run at all gives every model the same reason
         "method_failures": {m: next(iter(r.values())) for m, r in evidence.reasons.items() if not evidence.samples[m]},
         **run_provenance(zoo, roles.models, references),

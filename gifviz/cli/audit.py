@@ -114,7 +114,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_COMBINED_SCORE,
         help="the 'combined' row's score where methods were fused: fused, the fused statistic itself (it ranks "
         "suspects better on the stress zoos); calibrated, that statistic's distance above the independents' own fused "
-        "statistics in their standard deviations. The p-value and the verdict are read against those under both",
+        "statistics in their standard deviations. The p-value and the verdict are read against those under both; a "
+        "suspect only one method reads keeps that method's own score",
     )
     audit.add_argument(
         "--out", required=True, metavar="DIR", help="folder for audit.csv, audit.json and independents.csv"

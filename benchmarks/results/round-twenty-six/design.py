@@ -35,7 +35,7 @@ import pandas as pd
 RESULTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readings of fit_fusion_weights.py
 
-from fit_fusion_weights import CATEGORIES, INNOCENT, load_readings, read_against_null, worst_aucs  # noqa: E402
+from fit_fusion_weights import CATEGORIES, INNOCENT, Readings, load_readings, read_against_null, worst_aucs  # noqa: E402
 from fusion_candidates import seed  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
@@ -103,20 +103,19 @@ def variants(methods: list[str]) -> list[tuple[str, list[list[str]], str]]:
     return out
 
 
-def scores(readings, groups: list[list[str]], reading: str) -> tuple[np.ndarray, np.ndarray]:
+def scores(readings: Readings, groups: list[list[str]], reading: str) -> tuple[np.ndarray, np.ndarray]:
     """Each model's ``combined`` score and verdict ``(M,)`` under a variant (the verdict is the calibrated one)."""
     with warnings.catch_warnings():  # a model no hypothesis reads (a transfer model, for the aimed groups) is NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         statistic = np.nanmax(hypotheses(readings.models, groups), axis=1)
         null = np.nanmax(hypotheses(readings.members, groups), axis=1)
-    read = read_against_null(readings, statistic, null, FLOOR)
+    # "centred" is no reading of the audit's: it starts from the calibrated one
+    read = read_against_null(readings, statistic, null, FLOOR, "fused" if reading == "fused" else "calibrated")
     score = read["score"].to_numpy().copy()
     row = readings.members["row"].to_numpy()
     members = np.bincount(row, minlength=len(statistic))
     fused = (members > 0) & ~np.isnan(score)  # a model read by one method alone keeps the audit's own score
-    if reading == "fused":
-        score[fused] = statistic[fused]
-    elif reading == "centred":
+    if reading == "centred":
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.bincount(row, null, minlength=len(statistic)) / members
         score[fused] = statistic[fused] - mean[fused]
