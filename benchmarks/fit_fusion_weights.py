@@ -149,6 +149,30 @@ def fused(frame: pd.DataFrame, methods: Sequence[str], weights: Mapping[str, flo
     return np.nansum(z * w, axis=1) / np.sqrt((usable * w**2).sum(axis=1))
 
 
+def audit_gap(models: pd.DataFrame, scores: np.ndarray, zoos: set[str]) -> tuple[float, int]:
+    """How far recomputed ``combined`` scores ``(M,)`` lie from the audit's own over the models of ``zoos``: the
+    largest gap and the number of readings compared. A design's cross-check: it fails (AssertionError) on a gap of
+    1e-9 or more, or where one side has a score the other lacks."""
+    check = models["zoo"].isin(zoos).to_numpy()
+    own = models["combined"].to_numpy()[check]
+    gap = float(np.nanmax(np.abs(scores[check] - own)))
+    assert gap < 1e-9 and np.array_equal(np.isnan(scores[check]), np.isnan(own)), "the recomputation is not the audit's"
+    return gap, int(check.sum())
+
+
+def stouffer_by_group(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:
+    """Stouffer's z ``(R, H)`` of each row's tail z over each group of methods, as ``by-attack`` reads its
+    hypotheses (NaN where none of a group's methods can compare the row); the declared rounds' designs read their
+    candidates with it."""
+    out = []
+    for names in groups:
+        z = frame.reindex(columns=list(names)).to_numpy(dtype=float)
+        k = (~np.isnan(z)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out.append(np.where(k > 0, np.nansum(z, axis=1) / np.sqrt(k), np.nan))
+    return np.stack(out, axis=1)
+
+
 def calibrated(readings: Readings, weights: Mapping[str, float], score: str = DEFAULT_COMBINED_SCORE) -> pd.DataFrame:
     """Each model's ``combined`` under ``weights``, read against its fused null as the audit reads it: ``score``
     (as ``score`` says: :func:`read_against_null`), ``p_value``, ``p_tail`` and ``verdict`` ``(M,)`` (NaN and ``n/a``

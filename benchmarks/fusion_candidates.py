@@ -21,6 +21,14 @@ from audit_selection import main_categories, mean_worst_case
 from gifviz.audit.names import VERDICTS
 
 CRITERION_CATEGORIES = ("finetune", "prune", "extract-label", "extract-prob", "transfer")
+# The runs of audit_selection.py with source crops among the methods on the seen zoos of seeds 161-208, each zoo once
+# (round twenty-five's design read them; round twenty-six's adds seeds 209-216).
+WITH_CROPS_161_208 = (
+    "round-twenty-two/design",
+    "round-twenty-two/report",
+    "round-twenty-three/report",
+    "round-twenty-four/with-crops",
+)
 INNOCENT_GROUPS = ("innocent, same task", "innocent, other task")  # verdicts.csv's groups of innocent models
 
 

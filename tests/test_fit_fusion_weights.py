@@ -239,3 +239,16 @@ def test_each_zoo_is_checked_against_the_weights_its_audit_fused_with_and_the_ba
     fold = written["folds"][0]
     read = fitting.load_readings([folder / "readings.csv"], [folder / "fused_null.csv"]).subset(fold["scored_on"])
     assert fold["baseline"] == pytest.approx(fitting.scored(read, {"signal": 2.0})[0])
+
+
+def test_hypotheses_are_stouffers_z_of_each_group_and_the_cross_check_catches_a_gap(fitting):
+    frame = pd.DataFrame({"a": [1.0, np.nan], "b": [2.0, np.nan], "c": [0.5, 1.5]})
+    z = fitting.stouffer_by_group(frame, [["a", "b", "c"], ["a", "b"]])
+    assert z[0] == pytest.approx([3.5 / np.sqrt(3), 3.0 / np.sqrt(2)])
+    assert z[1, 0] == pytest.approx(1.5) and np.isnan(z[1, 1])  # no method of the group compares that row
+    models = pd.DataFrame({"zoo": ["z1", "z1", "z2"], "combined": [1.0, np.nan, 5.0]})
+    assert fitting.audit_gap(models, np.array([1.0, np.nan, 9.0]), {"z1"}) == (0.0, 2)
+    with pytest.raises(AssertionError, match="not the audit's"):
+        fitting.audit_gap(models, np.array([1.0, 2.0, 5.0]), {"z1"})  # a score the audit did not give
+    with pytest.raises(AssertionError, match="not the audit's"):
+        fitting.audit_gap(models, np.array([1.0, np.nan, 9.0]), {"z2"})

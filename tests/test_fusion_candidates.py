@@ -34,6 +34,14 @@ def test_each_round_prints_the_table_it_committed(candidates, round_name, capsys
     assert capsys.readouterr().out == (RESULTS / round_name / "choose.txt").read_text()
 
 
+@pytest.mark.parametrize("round_name", ["round-twenty-five", "round-twenty-six"])
+def test_each_design_prints_the_figures_it_committed(candidates, round_name, capsys, monkeypatch):
+    # the designs read committed readings only; what they print is what their DECLARED.md cites
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    runpy.run_path(str(RESULTS / round_name / "design.py"), run_name="__main__")
+    assert capsys.readouterr().out == (RESULTS / round_name / "design.txt").read_text()
+
+
 def test_sides_that_hold_other_zoos_or_a_zoo_twice_are_refused(candidates):
     with pytest.raises(AssertionError):
         candidates.read_sides(RESULTS, {"one": ("audit-seeds-201-208",), "other": ("audit-seeds-209-216",)}, 8)

@@ -22,18 +22,21 @@ import pandas as pd
 RESULTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readings of fit_fusion_weights.py
 
-from fit_fusion_weights import CATEGORIES, INNOCENT, load_readings, read_against_null, worst_aucs  # noqa: E402
-from fusion_candidates import seed  # noqa: E402
+from fit_fusion_weights import (  # noqa: E402
+    CATEGORIES,
+    INNOCENT,
+    audit_gap,
+    load_readings,
+    read_against_null,
+    stouffer_by_group,
+    worst_aucs,
+)
+from fusion_candidates import WITH_CROPS_161_208, seed  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
 from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
 
-RUNS = (
-    "round-twenty-two/design",
-    "round-twenty-two/report",
-    "round-twenty-three/report",
-    "round-twenty-four/with-crops",
-)
+RUNS = WITH_CROPS_161_208
 HALVES = {"161-184": range(161, 185), "185-208": range(185, 209)}
 FLOOR = FUSED_SPREAD_FLOORS["by-attack"]  # the first stage's floor of each hypothesis's spread, and the second's
 ZOOS = 48
@@ -42,14 +45,7 @@ ZOOS = 48
 def hypotheses(frame: pd.DataFrame, methods: list[str]) -> np.ndarray:
     """Stouffer's z ``(R, H)`` of each row over every method and over each group of ``ATTACK_EVIDENCE`` (NaN where
     none of a hypothesis's methods can compare the row)."""
-    columns = [methods, *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
-    out = []
-    for names in columns:
-        z = frame.reindex(columns=names).to_numpy(dtype=float)
-        k = (~np.isnan(z)).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.where(k > 0, np.nansum(z, axis=1) / np.sqrt(k), np.nan))
-    return np.stack(out, axis=1)
+    return stouffer_by_group(frame, [methods, *([m for m in g if m in methods] for g in ATTACK_EVIDENCE.values())])
 
 
 def by_attack(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,14 +98,11 @@ def main() -> None:
             zoos = set()
             for run in shipped_runs:
                 zoos |= set(pd.read_csv(RESULTS / run / "selection.csv")["zoo"])
-            check = models["zoo"].isin(zoos).to_numpy()
-            gap = np.nanmax(np.abs(scores[check] - models["combined"].to_numpy()[check]))
-            same = np.array_equal(np.isnan(scores[check]), np.isnan(models["combined"].to_numpy()[check]))
+            gap, count = audit_gap(models, scores, zoos)  # asserts the same missing scores
             print(
-                f"by-attack recomputed on the {len(zoos)} zoos of {', '.join(shipped_runs)}: {check.sum()} readings, "
-                f"largest gap to the audit's combined score {gap:.2e}, the same missing scores: {same}"
+                f"by-attack recomputed on the {len(zoos)} zoos of {', '.join(shipped_runs)}: {count} readings, "
+                f"largest gap to the audit's combined score {gap:.2e}, the same missing scores: True"
             )
-            assert gap < 1e-9 and same, "the recomputed by-attack is not the audit's"
         worst = worst_aucs(models, scores)
         halves = {}
         for half, seeds in HALVES.items():

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,38 +34,20 @@ import pandas as pd
 RESULTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readings of fit_fusion_weights.py
 
-from fit_fusion_weights import CATEGORIES, INNOCENT, Readings, load_readings, read_against_null, worst_aucs  # noqa: E402
-from fusion_candidates import seed  # noqa: E402
+import fit_fusion_weights as fit  # noqa: E402
+import fusion_candidates as candidates  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
 from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
 
-RUNS = (
-    "round-twenty-two/design",
-    "round-twenty-two/report",
-    "round-twenty-three/report",
-    "round-twenty-four/with-crops",
-    "audit-seeds-209-216",
-)
+RUNS = (*candidates.WITH_CROPS_161_208, "audit-seeds-209-216")
 ZOOS = 56
 SETS = [range(first, first + 8) for first in range(161, 217, 8)]
 HALVES = {"161-188": range(161, 189), "189-216": range(189, 217)}
 FLOOR = FUSED_SPREAD_FLOORS["by-attack"]
 OTHER = "innocent-other"
-GROUPS = (*CATEGORIES, INNOCENT, "transfer", OTHER)
+GROUPS = (*fit.CATEGORIES, fit.INNOCENT, "transfer", OTHER)
 CROPS = "source-crops"
-
-
-def hypotheses(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:
-    """Stouffer's z ``(R, H)`` of each row over each group of methods (NaN where none of a group's methods can
-    compare the row)."""
-    out = []
-    for names in groups:
-        z = frame.reindex(columns=list(names)).to_numpy(dtype=float)
-        k = (~np.isnan(z)).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.where(k > 0, np.nansum(z, axis=1) / np.sqrt(k), np.nan))
-    return np.stack(out, axis=1)
 
 
 def variants(methods: list[str]) -> list[tuple[str, list[list[str]], str]]:
@@ -103,14 +84,14 @@ def variants(methods: list[str]) -> list[tuple[str, list[list[str]], str]]:
     return out
 
 
-def scores(readings: Readings, groups: list[list[str]], reading: str) -> tuple[np.ndarray, np.ndarray]:
+def scores(readings: fit.Readings, groups: list[list[str]], reading: str) -> tuple[np.ndarray, np.ndarray]:
     """Each model's ``combined`` score and verdict ``(M,)`` under a variant (the verdict is the calibrated one)."""
     with warnings.catch_warnings():  # a model no hypothesis reads (a transfer model, for the aimed groups) is NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        statistic = np.nanmax(hypotheses(readings.models, groups), axis=1)
-        null = np.nanmax(hypotheses(readings.members, groups), axis=1)
+        statistic = np.nanmax(fit.stouffer_by_group(readings.models, groups), axis=1)
+        null = np.nanmax(fit.stouffer_by_group(readings.members, groups), axis=1)
     # "centred" is no reading of the audit's: it starts from the calibrated one
-    read = read_against_null(readings, statistic, null, FLOOR, "fused" if reading == "fused" else "calibrated")
+    read = fit.read_against_null(readings, statistic, null, FLOOR, "fused" if reading == "fused" else "calibrated")
     score = read["score"].to_numpy().copy()
     row = readings.members["row"].to_numpy()
     members = np.bincount(row, minlength=len(statistic))
@@ -125,16 +106,17 @@ def scores(readings: Readings, groups: list[list[str]], reading: str) -> tuple[n
 def label_split(models: pd.DataFrame, score: np.ndarray, queried: str) -> float:
     """Label extraction's worst case across zoos, over the thieves that queried ``queried`` only."""
     keep = ~((models["group"] == "extract-label") & (models["queried"] != queried)).to_numpy()
-    return worst_aucs(models[keep].reset_index(drop=True), score[keep], ("extract-label",))["extract-label"]
+    return fit.worst_aucs(models[keep].reset_index(drop=True), score[keep], ("extract-label",))["extract-label"]
 
 
 def main() -> None:
     files = [[str(RESULTS / run / f"{name}.csv.gz") for run in RUNS] for name in ("readings", "fused_null")]
-    readings = load_readings(*files, groups=GROUPS)
+    readings = fit.load_readings(*files, groups=GROUPS)
     models = readings.models
     assert models["zoo"].nunique() == ZOOS, models["zoo"].nunique()
-    seeds = models["zoo"].map(seed).to_numpy()
-    innocent = {task: (models["group"] == group).to_numpy() for task, group in (("same", INNOCENT), ("other", OTHER))}
+    seeds = models["zoo"].map(candidates.seed).to_numpy()
+    tasks = (("same", fit.INNOCENT), ("other", OTHER))
+    innocent = {task: (models["group"] == group).to_numpy() for task, group in tasks}
     shipped_zoos = set()
     for run in RUNS:
         if json.loads((RESULTS / run / "selection.json").read_text())["verdicts_printed_for"] == "by-attack":
@@ -143,24 +125,21 @@ def main() -> None:
     for name, groups, reading in variants(readings.methods):
         score, verdict = scores(readings, groups, reading)
         if (name, reading) == ("by-attack (shipped)", "calibrated"):
-            check = models["zoo"].isin(shipped_zoos).to_numpy()
-            gap = np.nanmax(np.abs(score[check] - models["combined"].to_numpy()[check]))
-            same = np.array_equal(np.isnan(score[check]), np.isnan(models["combined"].to_numpy()[check]))
+            gap, count = fit.audit_gap(models, score, shipped_zoos)  # asserts the same missing scores
             print(
-                f"by-attack recomputed on the {len(shipped_zoos)} zoos whose runs fused with it: {check.sum()} "
-                f"readings, largest gap to the audit's combined score {gap:.2e}, the same missing scores: {same}"
+                f"by-attack recomputed on the {len(shipped_zoos)} zoos whose runs fused with it: {count} "
+                f"readings, largest gap to the audit's combined score {gap:.2e}, the same missing scores: True"
             )
-            assert gap < 1e-9 and same, "the recomputed by-attack is not the audit's"
-        worst = worst_aucs(models, score)
+        worst = fit.worst_aucs(models, score)
         per_set = []
         for part in SETS:
             keep = np.isin(seeds, list(part))
-            per_set.append(np.mean(list(worst_aucs(models[keep].reset_index(drop=True), score[keep]).values())))
+            per_set.append(np.mean(list(fit.worst_aucs(models[keep].reset_index(drop=True), score[keep]).values())))
         halves = {}
         for half, part in HALVES.items():
             keep = np.isin(seeds, list(part))
-            halves[half] = np.mean(list(worst_aucs(models[keep].reset_index(drop=True), score[keep]).values()))
-        transfer = worst_aucs(models, score, ("transfer",))["transfer"]
+            halves[half] = np.mean(list(fit.worst_aucs(models[keep].reset_index(drop=True), score[keep]).values()))
+        transfer = fit.worst_aucs(models, score, ("transfer",))["transfer"]
         rows.append(
             {
                 "variant": f"{name} [{reading}]",
@@ -168,7 +147,7 @@ def main() -> None:
                 "mean of 8-zoo sets": float(np.mean(per_set)),
                 "sets above shipped": None,
                 **{f"half {h}": v for h, v in halves.items()},
-                **{f"worst {c}": worst[c] for c in CATEGORIES},
+                **{f"worst {c}": worst[c] for c in fit.CATEGORIES},
                 "label natural": label_split(models, score, "natural"),
                 "label digits": label_split(models, score, "digits:attacker"),
                 "transfer": transfer,
@@ -182,8 +161,9 @@ def main() -> None:
         row["sets above shipped"] = int(sum(a > b + 1e-12 for a, b in zip(row.pop("_sets"), base, strict=True)))
     table = pd.DataFrame(rows).set_index("variant")
     print(
-        f"{ZOOS} zoos (seeds 161-216): {', '.join(RUNS)}; criterion over {', '.join(CATEGORIES)}; innocent readings "
-        f"{int(innocent['same'].sum())} of the source's task, {int(innocent['other'].sum())} of the other"
+        f"{ZOOS} zoos (seeds 161-216): {', '.join(RUNS)}; criterion over {', '.join(fit.CATEGORIES)}; "
+        f"innocent readings {int(innocent['same'].sum())} of the source's task, "
+        f"{int(innocent['other'].sum())} of the other"
     )
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.iloc[:, :6].to_string(float_format=lambda x: f"{x:.4f}"))
