@@ -67,7 +67,10 @@ FUSION_NAMES = (
 # candidate, each hypothesis read against its own spread over the independents, lost on the 48 seen zoos of seeds
 # 161-208 (-0.012, innocent readings derived 66 of 864 against 32); reported on seeds 209-216: 0.925 against 0.930
 # for the audit before it (benchmarks/results/round-twenty-five/previous-audit). Kept in round twenty-six, which
-# changed combined's score (DEFAULT_COMBINED_SCORE) and the default methods (DEFAULT_METHODS) instead.
+# changed combined's score (DEFAULT_COMBINED_SCORE) and the default methods (DEFAULT_METHODS) instead, and in round
+# twenty-seven (benchmarks/results/round-twenty-seven/DECLARED.md), whose candidate, fitted-weights scored by its fused
+# statistic, lost on the 64 seen zoos of seeds 161-224 (0.897 against 0.902, below on both halves, innocent readings
+# derived 54 of 1,152 against 40); reported on seeds 225-232: 0.934 (fitted-weights 0.938 there).
 DEFAULT_FUSION = "by-attack"
 # The default before round eleven, whose row the Benchmarks page names as the fusion before round eleven.
 PREVIOUS_FUSION = "capped-sum"
