@@ -160,6 +160,19 @@ def audit_gap(models: pd.DataFrame, scores: np.ndarray, zoos: set[str]) -> tuple
     return gap, int(check.sum())
 
 
+def difference_line(table: pd.DataFrame, half_columns: Mapping[str, str]) -> str:
+    """A declared round's verdict line: the candidate (``table``'s second row) minus the shipped fusion (its first)
+    in ``criterion``, in each half (``half_columns``: the half's name and its column), and the innocent readings each
+    calls ``derived`` (columns ``innocent derived`` and ``innocent readings``)."""
+    base, lead = table.iloc[0], table.iloc[1]
+    return (
+        f"candidate minus shipped: criterion {lead['criterion'] - base['criterion']:+.5f}; halves "
+        + ", ".join(f"{h} {lead[c] - base[c]:+.5f}" for h, c in half_columns.items())
+        + f"; innocent derived {int(lead['innocent derived'])} against {int(base['innocent derived'])}"
+        + f" of {int(base['innocent readings'])}"
+    )
+
+
 def stouffer_by_group(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:
     """Stouffer's z ``(R, H)`` of each row's tail z over each group of methods, as ``by-attack`` reads its
     hypotheses (NaN where none of a group's methods can compare the row); the declared rounds' designs read their

@@ -26,6 +26,7 @@ from fit_fusion_weights import (  # noqa: E402
     CATEGORIES,
     INNOCENT,
     audit_gap,
+    difference_line,
     load_readings,
     read_against_null,
     stouffer_by_group,
@@ -123,13 +124,7 @@ def main() -> None:
     table = pd.DataFrame(rows).set_index("fusion")
     print(f"{ZOOS} zoos: {', '.join(RUNS)}; criterion over {', '.join(CATEGORIES)}")
     print(table.to_string(float_format=lambda x: f"{x:.4f}"))
-    base, lead = table.iloc[0], table.iloc[1]
-    print(
-        f"candidate minus shipped: criterion {lead['criterion'] - base['criterion']:+.5f}; halves "
-        + ", ".join(f"{h} {lead[f'criterion {h}'] - base[f'criterion {h}']:+.5f}" for h in HALVES)
-        + f"; innocent derived {int(lead['innocent derived'])} against {int(base['innocent derived'])}"
-        + f" of {int(base['innocent readings'])}"
-    )
+    print(difference_line(table, {h: f"criterion {h}" for h in HALVES}))
 
 
 if __name__ == "__main__":

@@ -94,13 +94,7 @@ def main() -> None:
           f"{', '.join(fit.CATEGORIES)}")  # fmt: skip
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.to_string(float_format=lambda x: f"{x:.4f}"))
-    base, lead = table.iloc[0], table.iloc[1]
-    print(
-        f"candidate minus shipped: criterion {lead['criterion'] - base['criterion']:+.5f}; halves "
-        + ", ".join(f"{h} {lead[f'half {h}'] - base[f'half {h}']:+.5f}" for h in HALVES)
-        + f"; innocent derived {int(lead['innocent derived'])} against {int(base['innocent derived'])}"
-        + f" of {int(base['innocent readings'])}"
-    )
+    print(fit.difference_line(table, {h: f"half {h}" for h in HALVES}))
 
 
 if __name__ == "__main__":
