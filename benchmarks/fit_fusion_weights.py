@@ -176,14 +176,9 @@ def difference_line(table: pd.DataFrame, half_columns: Mapping[str, str]) -> str
 def stouffer_by_group(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:
     """Stouffer's z ``(R, H)`` of each row's tail z over each group of methods, as ``by-attack`` reads its
     hypotheses (NaN where none of a group's methods can compare the row); the declared rounds' designs read their
-    candidates with it."""
-    out = []
-    for names in groups:
-        z = frame.reindex(columns=list(names)).to_numpy(dtype=float)
-        k = (~np.isnan(z)).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out.append(np.where(k > 0, np.nansum(z, axis=1) / np.sqrt(k), np.nan))
-    return np.stack(out, axis=1)
+    candidates with it: :func:`fused` with equal weights, group by group."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 where no method of a group compares the row
+        return np.stack([fused(frame, names, {}) for names in groups], axis=1)
 
 
 def calibrated(readings: Readings, weights: Mapping[str, float], score: str = DEFAULT_COMBINED_SCORE) -> pd.DataFrame:
@@ -233,6 +228,14 @@ def read_against_null(
     score[own] = readings.models["combined"].to_numpy()[own]
     verdict[own] = readings.models["combined_verdict"].to_numpy()[own]
     return pd.DataFrame({"score": score, "p_value": p_value, "p_tail": p_tail, "verdict": verdict})
+
+
+def criterion_over(models: pd.DataFrame, scores: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """The criterion over the zoos of ``models`` (those of the rows ``keep`` only, when given): the mean over
+    :data:`CATEGORIES` of each one's worst-case AUC (:func:`worst_aucs`)."""
+    if keep is not None:
+        models, scores = models[keep].reset_index(drop=True), scores[keep]
+    return float(np.mean(list(worst_aucs(models, scores).values())))
 
 
 def worst_aucs(models: pd.DataFrame, scores: np.ndarray, categories: Sequence[str] = CATEGORIES) -> dict[str, float]:
@@ -288,7 +291,7 @@ def fit(readings: Readings, log: Callable[[str], None] = print) -> dict[str, flo
     return weights
 
 
-def _run_score(folder: Path) -> str:
+def recorded_combined_score(folder: Path) -> str:
     """How an ``audit_selection.py --out`` folder scored ``combined`` (its ``selection.json``; ``calibrated`` when it
     records none, as every run before round twenty-six)."""
     provenance = folder / "selection.json"
@@ -372,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fit_fusion_weights: error: {error}", file=sys.stderr)
         return 2
     # how the runs scored combined (runs before round twenty-six record none: they read it against the null)
-    scores = {str(d): _run_score(d) for d in folders}
+    scores = {str(d): recorded_combined_score(d) for d in folders}
     if len(set(scores.values())) > 1:
         print(f"fit_fusion_weights: error: the runs scored combined differently ({scores}): give runs of one reading",
               file=sys.stderr)  # fmt: skip

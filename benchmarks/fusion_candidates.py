@@ -11,12 +11,12 @@ the innocent readings of both tasks it calls ``derived`` (from ``verdicts.csv``)
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 from audit_selection import main_categories, mean_worst_case
+from fit_fusion_weights import recorded_combined_score
 
 from gifviz.audit.names import VERDICTS
 
@@ -37,19 +37,13 @@ def seed(zoo: str) -> int:
     return int(zoo.rsplit("-", 1)[1])
 
 
-def combined_score(run: Path) -> str:
-    """How a run of ``audit_selection.py`` scored ``combined`` (its ``selection.json``); runs from before round
-    twenty-six, which record none, read it as ``calibrated``."""
-    return json.loads((run / "selection.json").read_text()).get("combined_score", "calibrated")
-
-
 def read_sides(
     results: Path, runs: Mapping[str, Sequence[str]], zoos: int
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Each side's ``selection.csv`` and ``verdicts.csv``, its runs' concatenated; both sides must hold the same
     ``zoos`` zoos, each read once (no cell of a side twice), and every run must have scored ``combined`` the same way
-    (:func:`combined_score`), so that no candidate's column mixes two readings."""
-    readings = {run: combined_score(results / run) for names in runs.values() for run in names}
+    (``fit_fusion_weights.recorded_combined_score``), so that no candidate's column mixes two readings."""
+    readings = {run: recorded_combined_score(results / run) for names in runs.values() for run in names}
     assert len(set(readings.values())) == 1, f"the runs read combined's score differently: {readings}"
     read = {
         name: {

@@ -108,7 +108,7 @@ def test_runs_that_scored_combined_differently_are_one_line(fitting, tmp_path, c
     frame["zoo"] = frame["zoo"].str.replace("gifviz-stress-", "gifviz-stress-1", regex=False)
     frame.to_csv(new / "fused_null.csv", index=False)
     (new / "selection.json").write_text('{"combined_score": "fused"}')  # a run from round twenty-six on
-    assert fitting._run_score(old) == "calibrated" and fitting._run_score(new) == "fused"
+    assert fitting.recorded_combined_score(old) == "calibrated" and fitting.recorded_combined_score(new) == "fused"
     assert fitting.main([str(old), str(new)]) == 2
     assert "scored combined differently" in capsys.readouterr().err
 

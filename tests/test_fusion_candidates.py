@@ -23,7 +23,7 @@ def candidates():
     finally:
         sys.path[:] = saved_path
         for name in set(sys.modules) - saved_modules:
-            if name in ("fusion_candidates", "audit_selection"):
+            if name in ("fusion_candidates", "audit_selection", "fit_fusion_weights"):
                 del sys.modules[name]
 
 
@@ -51,8 +51,8 @@ def test_sides_that_hold_other_zoos_or_a_zoo_twice_are_refused(candidates):
 
 def test_runs_that_scored_combined_differently_are_refused(candidates):
     # 217-224 was scored with round twenty-six's fused statistic, 209-216 before it: no side mixes the two
-    assert candidates.combined_score(RESULTS / "audit-seeds-209-216") == "calibrated"
-    assert candidates.combined_score(RESULTS / "audit-seeds-217-224") == "fused"
+    assert candidates.recorded_combined_score(RESULTS / "audit-seeds-209-216") == "calibrated"
+    assert candidates.recorded_combined_score(RESULTS / "audit-seeds-217-224") == "fused"
     with pytest.raises(AssertionError, match="read combined's score differently"):
         candidates.read_sides(RESULTS, {"one": ("audit-seeds-209-216", "audit-seeds-217-224")}, 16)
 

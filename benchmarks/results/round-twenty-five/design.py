@@ -26,6 +26,7 @@ from fit_fusion_weights import (  # noqa: E402
     CATEGORIES,
     INNOCENT,
     audit_gap,
+    criterion_over,
     difference_line,
     load_readings,
     read_against_null,
@@ -107,9 +108,7 @@ def main() -> None:
         worst = worst_aucs(models, scores)
         halves = {}
         for half, seeds in HALVES.items():
-            keep = models["zoo"].map(seed).isin(seeds).to_numpy()
-            part = worst_aucs(models[keep].reset_index(drop=True), scores[keep])
-            halves[f"criterion {half}"] = float(np.mean(list(part.values())))
+            halves[f"criterion {half}"] = criterion_over(models, scores, models["zoo"].map(seed).isin(seeds).to_numpy())
         innocent = (models["group"] == INNOCENT).to_numpy()
         rows.append(
             {

@@ -47,11 +47,6 @@ def fusions(readings: fit.Readings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {"by-attack (shipped)": tuple(by_attack), "fitted-weights": tuple(weighted)}
 
 
-def criterion(models: pd.DataFrame, score: np.ndarray, keep: np.ndarray) -> float:
-    """The mean over the four categories of the worst-case AUC across the zoos kept."""
-    return float(np.mean(list(fit.worst_aucs(models[keep].reset_index(drop=True), score[keep]).values())))
-
-
 def main() -> None:
     files = [[str(RESULTS / run / f"{name}.csv.gz") for run in RUNS] for name in ("readings", "fused_null")]
     readings = fit.load_readings(*files)
@@ -81,9 +76,11 @@ def main() -> None:
         rows.append(
             {
                 "fusion": name,
-                "criterion": float(np.mean(list(worst.values()))),
-                **{f"half {h}": criterion(models, score, np.isin(seeds, list(r))) for h, r in HALVES.items()},
-                "mean of 8-zoo sets": float(np.mean([criterion(models, score, np.isin(seeds, list(r))) for r in SETS])),
+                "criterion": fit.criterion_over(models, score),
+                **{f"half {h}": fit.criterion_over(models, score, np.isin(seeds, list(r))) for h, r in HALVES.items()},
+                "mean of 8-zoo sets": float(
+                    np.mean([fit.criterion_over(models, score, np.isin(seeds, list(r))) for r in SETS])
+                ),
                 **{f"worst {c}": worst[c] for c in fit.CATEGORIES},
                 "innocent derived": int((read["verdict"].to_numpy()[innocent] == "derived").sum()),
                 "innocent readings": int(innocent.sum()),
