@@ -25,6 +25,7 @@ DISTANCE_METHODS = (
     "zest",
     "dark-knowledge",
     "off-task",
+    "off-task-kappa",
     "first-layer",
 )
 # Model sources of a manifest (gifviz.hub.manifest); the loaders of gifviz.hub.loading.SOURCE_LOADERS, and builtin.

@@ -17,7 +17,7 @@ from gifviz.hub.builtin import builtin_manifest_path
 from gifviz.methods import AUDIT_EVIDENCE, METHODS, MethodInputs, MethodRun, Signature, method_matrix
 from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, per_sample_correlation
 from gifviz.methods.natural_crops import natural_crops
-from gifviz.methods.off_task import OFF_TASK_PROBES, off_task_samples
+from gifviz.methods.off_task import KAPPA_UNDEFINED, OFF_TASK_PROBES, kappa_distance, off_task_samples
 from gifviz.methods.peers.evaluation import as_logits
 from gifviz.refs import ReferenceSet
 
@@ -69,6 +69,37 @@ def test_off_task_probes_take_the_references_shape_and_the_spaces_range():
     references = ReferenceSet(torch.rand(3, 3, 8, 10), ("a", "b", "c"))
     samples = off_task_samples(MethodInputs(references, value_range=(0.0, 255.0), seed=1), None)
     assert samples.shape == (OFF_TASK_PROBES, 3, 8, 10) and float(samples.max()) == 255.0
+
+
+def _answers(classes: list[int], k: int = 10) -> Signature:
+    """One-hot outputs ``(N, k)`` answering ``classes``."""
+    return Signature(torch.nn.functional.one_hot(torch.tensor(classes), k).double(), (k, None))
+
+
+def test_off_task_kappa_discounts_agreement_that_answer_frequencies_explain():
+    # The source answers class 8 on 80 of 100 crops. An independent that answers 8 everywhere agrees on those 80 by
+    # chance alone; a thief copies the source crop by crop on its other 20 answers and on half of its 8s.
+    source = [8] * 80 + [1, 2, 3, 4] * 5
+    independent = [8] * 100
+    thief = [8] * 40 + [0] * 40 + [1, 2, 3, 4] * 5
+    disagreement = {
+        name: float(np.mean(np.array(source) != np.array(m))) for name, m in [("indep", independent), ("thief", thief)]
+    }
+    assert disagreement == {"indep": pytest.approx(0.2), "thief": pytest.approx(0.4)}  # raw: the independent is closer
+    kappa = {
+        name: kappa_distance(_answers(source), _answers(m), None)
+        for name, m in [("indep", independent), ("thief", thief)]
+    }
+    assert kappa["indep"] == pytest.approx(1.0) and kappa["thief"] == pytest.approx(1 - 0.27 / 0.67)  # beyond chance
+    assert kappa_distance(_answers(source), _answers(source), None) == pytest.approx(0.0)
+    rows = np.arange(80, 100)  # resampled rows are read like the rest: there the thief is the source
+    assert kappa_distance(_answers(source), _answers(thief), rows) == pytest.approx(0.0)
+
+
+def test_off_task_kappa_of_two_models_with_one_answer_is_not_a_number():
+    assert np.isnan(kappa_distance(_answers([3] * 20), _answers([3] * 20), None))
+    assert "same answer on every crop" in KAPPA_UNDEFINED and METHODS["off-task-kappa"].undefined == KAPPA_UNDEFINED
+    assert not METHODS["off-task-kappa"].share_of_samples  # 1 - kappa is no share of the crops: no sampling floor
 
 
 @pytest.mark.parametrize("name", list(AUDIT_EVIDENCE))

@@ -146,7 +146,7 @@ DEFAULT_METHODS = (
 # there would be a choice made on those zoos.
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
-    "label-only extraction with images of no class": ("off-task", SOURCE_FLIPS, SOURCE_CROPS),
+    "label-only extraction with images of no class": ("off-task", "off-task-kappa", SOURCE_FLIPS, SOURCE_CROPS),
 }
 # The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
 # on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each

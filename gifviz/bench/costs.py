@@ -33,12 +33,13 @@ SECONDS_PER_MODEL_AT_32 = {
     "zest": 3.5,  # 64 masked copies of every reference
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
+    "off-task-kappa": 0.02,  # the same crops and answers as off-task, another statistic of them
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
     SOURCE_CROPS: 0.02,  # per 32 photograph crops, like off-task; it always uses SOURCE_CROP_PROBES of them
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
-FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES, SOURCE_CROPS: SOURCE_CROP_PROBES}
+FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES, "off-task-kappa": OFF_TASK_PROBES, SOURCE_CROPS: SOURCE_CROP_PROBES}
 # The audit's own evidence (gifviz.audit.names.AUDIT_METHODS), which the method registry does not hold.
 AUDIT_TITLES = {SOURCE_FLIPS: FLIP_TITLE, SOURCE_CROPS: CROPS_TITLE}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax

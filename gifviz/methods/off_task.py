@@ -5,15 +5,28 @@ cannot tell them apart. On images of no class at all the answers are arbitrary, 
 trained to copy the other's answers on such images (a label-only thief without task data sends exactly those). The
 distance is the disagreement rate on :data:`OFF_TASK_PROBES` crops from :mod:`gifviz.methods.natural_crops`, drawn for
 the input space's shape and value range. It needs only top-1 answers, so it works for models behind a label-only API.
+
+``off-task-kappa`` reads the same answers as agreement beyond chance (Cohen's kappa). On crops of no class, models
+of a task tend to pile their answers onto a few classes, so two models that both answer "8" to most crops agree
+often by chance; kappa discounts what each model's own answer frequencies explain. The stress zoos' checks show why
+that matters: an MLP that never saw the source answers nearly every crop with the same class and agrees with a CNN
+source on 7% of held-out crops, CNN independents on about 63%, and an MLP that copied the source on 59%
+(``checks.csv`` of stress seed 228). Raw agreement puts that thief among the CNN independents; kappa reads what
+it copied (benchmarks/results/round-twenty-eight/DECLARED.md).
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+
+import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.methods.interface import MethodInputs
+from gifviz.methods.interface import MethodInputs, Signature
 from gifviz.methods.natural_crops import crops_like
+from gifviz.methods.peers.evaluation import select
 
 # Enough crops that one agreement rate varies by about 2 points (binomial, p = 0.5) between draws; 512 forward passes
 # per model cost well under a second on small models.
@@ -23,3 +36,25 @@ OFF_TASK_PROBES = 512
 def off_task_samples(inputs: MethodInputs, probe: LoadedModel | None) -> torch.Tensor:
     """:data:`OFF_TASK_PROBES` photograph crops ``(n, C, H, W)`` of the references' shape, in the space's range."""
     return crops_like(OFF_TASK_PROBES, inputs.references.images.shape, inputs.value_range, inputs.seed)
+
+
+# Why two models with the same classes can have no off-task-kappa distance (the audit's notes say it).
+KAPPA_UNDEFINED = "both models give one and the same answer on every crop: no agreement beyond chance to measure"
+
+
+def kappa_distance(a: Signature, b: Signature, rows: np.ndarray | None) -> float:
+    """One minus Cohen's kappa of the two models' top-1 answers on the samples ``rows`` (of ``(N, K)`` outputs), in
+    [0, 2]: 0 for the same answers, about 1 for answers no more alike than their frequencies make them by chance.
+    NaN where both models give one class only (kappa's chance agreement is then 1)."""
+    # imported here: scikit-learn's metrics take a second to import, and the method registry is imported on every run
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import cohen_kappa_score
+
+    x = select(a.values, rows).argmax(dim=1).numpy()
+    y = select(b.values, rows).argmax(dim=1).numpy()
+    if np.unique(np.concatenate([x, y])).size < 2:
+        return math.nan
+    with warnings.catch_warnings():  # undefined cases are caught above; scikit-learn warns on them all the same
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        kappa = cohen_kappa_score(x, y, labels=np.arange(a.values.shape[1]))
+    return 1.0 - float(kappa)

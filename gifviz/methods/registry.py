@@ -13,7 +13,7 @@ from gifviz.methods import first_layer
 from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, log_probabilities_signature
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
-from gifviz.methods.off_task import off_task_samples
+from gifviz.methods.off_task import KAPPA_UNDEFINED, kappa_distance, off_task_samples
 from gifviz.methods.peers import cka, modeldiff, outputs, sac, zest
 from gifviz.methods.peers.evaluation import references_as_samples, sample_count
 from gifviz.methods.run import signatures_of
@@ -128,6 +128,18 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             compare=outputs.disagreement,
             evaluations=sample_count,
             share_of_samples=True,
+        ),
+        DistanceMethod(
+            name="off-task-kappa",
+            title="Off-task agreement beyond chance",
+            citation="Cohen's kappa of top-1 answers on crops of natural photographs (Cohen, 1960)",
+            access="black-box",
+            shared_outputs=True,
+            prepare=off_task_samples,
+            signature=outputs.probabilities_signature,
+            compare=kappa_distance,
+            evaluations=sample_count,
+            undefined=KAPPA_UNDEFINED,
         ),
         DistanceMethod(
             name="first-layer",
