@@ -34,7 +34,9 @@ def test_each_round_prints_the_table_it_committed(candidates, round_name, capsys
     assert capsys.readouterr().out == (RESULTS / round_name / "choose.txt").read_text()
 
 
-@pytest.mark.parametrize("round_name", ["round-twenty-five", "round-twenty-six", "round-twenty-seven"])
+@pytest.mark.parametrize(
+    "round_name", ["round-twenty-five", "round-twenty-six", "round-twenty-seven", "round-twenty-eight"]
+)
 def test_each_design_prints_the_figures_it_committed(candidates, round_name, capsys, monkeypatch):
     # the designs read committed readings only; what they print is what their DECLARED.md cites
     monkeypatch.setattr(sys, "path", list(sys.path))
