@@ -36,7 +36,8 @@ NATURAL, DIGITS = "extract-label [natural]", "extract-label [digits:attacker]"
 QUERIED = {"natural": NATURAL, "digits:attacker": DIGITS}
 DECLARED = ("finetune", "prune", NATURAL, "extract-prob")  # the declared criterion's categories
 SHOWN = (*DECLARED, "extract-label", DIGITS)
-AUDITS = {"shipped (off-task)": "off-task-kappa", "candidate (off-task-kappa)": "off-task"}  # each: the method it leaves out
+# each audit, and the method it leaves out of the ten
+AUDITS = {"shipped (off-task)": "off-task-kappa", "candidate (off-task-kappa)": "off-task"}
 
 
 def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
@@ -55,6 +56,15 @@ def by_attack(readings: fit.Readings, methods: list[str]) -> tuple[np.ndarray, n
     with warnings.catch_warnings():  # a model no aimed method reads has NaN hypotheses but the first
         warnings.simplefilter("ignore", RuntimeWarning)
         return tuple(np.nanmax(fit.stouffer_by_group(f, groups), axis=1) for f in (readings.models, readings.members))
+
+
+def criterion(
+    models: pd.DataFrame, score: np.ndarray, keep: np.ndarray | None = None, categories: tuple[str, ...] = DECLARED
+) -> float:
+    """The mean over ``categories`` of each one's worst-case AUC across the zoos (of the rows ``keep`` only)."""
+    if keep is not None:
+        models, score = models[keep].reset_index(drop=True), score[keep]
+    return float(np.mean(list(fit.worst_aucs(models, score, categories).values())))
 
 
 def main() -> None:
@@ -85,17 +95,12 @@ def main() -> None:
         print(f"{name}: recomputed from the readings, every zoo's AUC within {gap:.1e} of the run's own cells")
         worst = fit.worst_aucs(models, score, SHOWN)
 
-        def criterion(keep: np.ndarray | None = None, categories: tuple[str, ...] = DECLARED) -> float:
-            chosen = models if keep is None else models[keep].reset_index(drop=True)
-            values = fit.worst_aucs(chosen, score if keep is None else score[keep], categories)
-            return float(np.mean(list(values.values())))
-
         rows.append(
             {
                 "audit": name,
-                "criterion": criterion(),
-                **{f"half {h}": criterion(np.isin(seeds, list(r))) for h, r in HALVES.items()},
-                "criterion, label pooled": criterion(categories=fit.CATEGORIES),
+                "criterion": criterion(models, score),
+                **{f"half {h}": criterion(models, score, np.isin(seeds, list(r))) for h, r in HALVES.items()},
+                "criterion, label pooled": criterion(models, score, categories=fit.CATEGORIES),
                 **{f"worst {c}": worst[c] for c in SHOWN},
                 "innocent derived": int((read["verdict"].to_numpy()[innocent] == "derived").sum()),
                 "innocent readings": int(innocent.sum()),
