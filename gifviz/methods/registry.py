@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -101,6 +102,18 @@ PEERS: dict[str, DistanceMethod] = {
         ),
     )
 }
+OFF_TASK = DistanceMethod(
+    name="off-task",
+    title="Off-task disagreement",
+    citation="top-1 mismatch on crops of natural photographs",
+    access="black-box",
+    shared_outputs=True,
+    prepare=off_task_samples,
+    signature=outputs.probabilities_signature,
+    compare=outputs.disagreement,
+    evaluations=sample_count,
+    share_of_samples=True,
+)
 # Evidence of gifviz's own for the audit (their modules say why each sees what the others miss).
 AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
     method.name: method
@@ -117,29 +130,17 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             evaluations=sample_count,
             undefined=UNDEFINED,
         ),
-        DistanceMethod(
-            name="off-task",
-            title="Off-task disagreement",
-            citation="top-1 mismatch on crops of natural photographs",
-            access="black-box",
-            shared_outputs=True,
-            prepare=off_task_samples,
-            signature=outputs.probabilities_signature,
-            compare=outputs.disagreement,
-            evaluations=sample_count,
-            share_of_samples=True,
-        ),
-        DistanceMethod(
+        OFF_TASK,
+        # the same crops and answers, read as agreement beyond chance (gifviz.methods.off_task says why): 1 - kappa is
+        # no share of the crops, so no sampling floor
+        dataclasses.replace(
+            OFF_TASK,
             name="off-task-kappa",
             title="Off-task agreement beyond chance",
             citation="Cohen's kappa of top-1 answers on crops of natural photographs (Cohen, 1960)",
-            access="black-box",
-            shared_outputs=True,
-            prepare=off_task_samples,
-            signature=outputs.probabilities_signature,
             compare=kappa_distance,
-            evaluations=sample_count,
             undefined=KAPPA_UNDEFINED,
+            share_of_samples=False,
         ),
         DistanceMethod(
             name="first-layer",
