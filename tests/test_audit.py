@@ -717,6 +717,19 @@ def test_source_crops_left_the_default_methods_and_can_still_be_named():
     assert SOURCE_CROPS not in DEFAULT_METHODS and SOURCE_CROPS in AUDIT_METHODS
 
 
+def test_off_task_kappa_is_off_task_disagreements_twin_and_naming_both_warns(lineage, tmp_path, capsys):
+    # round twenty-eight (benchmarks/results/round-twenty-eight/DECLARED.md): a method to name, not a default
+    assert "off-task-kappa" in AUDIT_METHODS and "off-task-kappa" not in DEFAULT_METHODS
+    manifest, refs = lineage
+    for methods, warned in (("off-task-kappa", False), ("off-task,off-task-kappa", True)):
+        out = tmp_path / methods.replace(",", "-")
+        args = ("audit", "--source", "source", "--suspects", "ft1", "--methods", methods, "--out", str(out))
+        assert cli(manifest, refs, *args) == 0
+        assert ("fuses that evidence twice" in capsys.readouterr().err) == warned
+        with open(out / "audit.csv", newline="") as handle:
+            assert {r["method"] for r in csv.DictReader(handle)} == {*methods.split(","), "combined"}
+
+
 def test_the_command_line_chooses_the_combined_score(lineage, tmp_path, capsys):
     manifest, refs = lineage
     scores = {}

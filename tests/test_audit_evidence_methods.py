@@ -98,8 +98,25 @@ def test_off_task_kappa_discounts_agreement_that_answer_frequencies_explain():
 
 def test_off_task_kappa_of_two_models_with_one_answer_is_not_a_number():
     assert np.isnan(kappa_distance(_answers([3] * 20), _answers([3] * 20), None))
+    assert kappa_distance(_answers([3] * 20), _answers([5] * 20), None) == pytest.approx(1.0)  # two classes: defined
     assert "same answer on every crop" in KAPPA_UNDEFINED and METHODS["off-task-kappa"].undefined == KAPPA_UNDEFINED
-    assert not METHODS["off-task-kappa"].share_of_samples  # 1 - kappa is no share of the crops: no sampling floor
+    assert not METHODS["off-task-kappa"].share_of_samples  # 1 - kappa reaches 2: the audit's rate floor is not for it
+    assert METHODS["off-task-kappa"].prepare is METHODS["off-task"].prepare  # the same crops as off-task disagreement
+
+
+def test_off_task_kappa_is_scikit_learns_on_any_rows():
+    from sklearn.metrics import cohen_kappa_score
+
+    generator = np.random.default_rng(0)
+    source = generator.integers(0, 10, 300)
+    thief = np.where(generator.random(300) < 0.6, source, generator.integers(0, 10, 300))
+    a, b = _answers(source.tolist()), _answers(thief.tolist())
+    rows = generator.integers(0, 300, 300)  # a bootstrap resample: rows repeat
+    for chosen in (None, rows):
+        x, y = (source, thief) if chosen is None else (source[chosen], thief[chosen])
+        assert kappa_distance(a, b, chosen) == pytest.approx(1.0 - cohen_kappa_score(x, y), abs=1e-12)
+    # answers that never agree where chance would have them agree: kappa -1, the distance 2
+    assert kappa_distance(_answers([0, 1] * 10), _answers([1, 0] * 10), None) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("name", list(AUDIT_EVIDENCE))

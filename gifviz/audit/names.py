@@ -148,6 +148,9 @@ DEFAULT_METHODS = (
 # hypothesis beside every method together; ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one
 # sum. Not fitted: CKA, which reads probability thieves well on the stress zoos, is not in a group, since putting it
 # there would be a choice made on those zoos.
+# Two readings of the same answers on the same crops: named together, ``combined`` fuses that evidence twice (the CLI
+# says so; round twenty-eight's design runs named both only to read each one).
+TWIN_METHODS = ("off-task", "off-task-kappa")
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
     "label-only extraction with images of no class": ("off-task", "off-task-kappa", SOURCE_FLIPS, SOURCE_CROPS),

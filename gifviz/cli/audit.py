@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import textwrap
 from typing import Any
 
@@ -24,6 +25,7 @@ from gifviz.audit.names import (
     DEFAULT_UNLEARNING_RULE,
     DEFAULT_WEIGHT_SCOPE,
     FUSION_NAMES,
+    TWIN_METHODS,
     UNLEARNING_RULES,
     VERDICT_MEANING,
     VERDICTS,
@@ -203,6 +205,12 @@ def run_audit(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
+    if set(TWIN_METHODS) <= set(methods):
+        print(
+            f"gifviz: warning: {' and '.join(TWIN_METHODS)} read the same answers on the same crops; 'combined' fuses "
+            "that evidence twice (name one of them)",
+            file=sys.stderr,
+        )
     settings = ReadingSettings(
         fusion=args.fusion,
         calibration=args.calibration,

@@ -131,8 +131,10 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             undefined=UNDEFINED,
         ),
         OFF_TASK,
-        # the same crops and answers, read as agreement beyond chance (gifviz.methods.off_task says why): 1 - kappa is
-        # no share of the crops, so no sampling floor
+        # the same crops and answers, read as agreement beyond chance (gifviz.methods.off_task says why). Kappa has a
+        # sampling error too, larger than a rate's (by 1 / (1 - chance agreement)), but the audit's rate floor is
+        # written for rates in [0, 1] and 1 - kappa reaches 2: only the audit's other floors apply to it. Not a mean
+        # over crops, so no per-sample terms or all-pairs shortcut of off-task's may carry over.
         dataclasses.replace(
             OFF_TASK,
             name="off-task-kappa",
@@ -141,6 +143,8 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             compare=kappa_distance,
             undefined=KAPPA_UNDEFINED,
             share_of_samples=False,
+            per_sample=None,
+            all_pairs=None,
         ),
         DistanceMethod(
             name="first-layer",

@@ -44,6 +44,7 @@ def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
     """``models`` with two more categories, as audit_selection names them: each label-only thief is also a positive of
     the category of what it queried, and every negative of label extraction a negative of both."""
     rows = models[models["group"] == "extract-label"]
+    assert set(rows["queried"]) <= set(QUERIED), set(rows["queried"])  # every thief lands in one of the two kinds
     kinds = rows.assign(group=rows["queried"].map(QUERIED))
     negatives = models["neg_of"].str.split(";").map(lambda c: "extract-label" in c)
     models = models.assign(neg_of=models["neg_of"].where(~negatives, models["neg_of"] + f";{NATURAL};{DIGITS}"))
@@ -84,12 +85,14 @@ def main() -> None:
         score = read["score"].to_numpy()
         score = np.r_[score, score[(readings.models["group"] == "extract-label").to_numpy()]]  # with_label_kinds' order
         own = cells[cells["column"] == f"combined without {left_out}"]
+        assert len(own) and np.isfinite(own["auc"]).all(), f"no finite cells of combined without {left_out}"
         gap = 0.0
         for (zoo, category), auc in own.set_index(["zoo", "category"])["auc"].items():
             if category.startswith("transfer") or category == "extract-prob [digits:attacker]":
                 continue  # not read here (transfer: other models; the second name of extract-prob is the same)
             keep = (models["zoo"] == zoo).to_numpy()
             mine = fit.worst_aucs(models[keep].reset_index(drop=True), score[keep], (category,))[category]
+            assert np.isfinite(mine), (zoo, category)
             gap = max(gap, abs(mine - auc))
         assert gap < 1e-9, (name, gap)
         print(f"{name}: recomputed from the readings, every zoo's AUC within {gap:.1e} of the run's own cells")
