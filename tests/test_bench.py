@@ -162,7 +162,7 @@ def test_task_details_give_a_labelled_matrix_for_the_similarity_tree():
 
 def test_a_method_that_reads_no_reference_has_no_interval_no_sweep_and_costs_no_evaluation(zoo):
     from gifviz.audit.names import AUDIT_METHODS
-    from gifviz.bench.costs import SECONDS_PER_MODEL_AT_32, evaluations_per_model, method_costs
+    from gifviz.bench.costs import SECONDS_PER_MODEL_AT_32, evaluations_per_model, method_costs, method_title
     from gifviz.bench.report import headline, sweep_text
 
     config = BenchConfig(methods=("first-layer",), n_refs=16, sweep=(8, 16), resamples=20)
@@ -183,3 +183,10 @@ def test_a_method_that_reads_no_reference_has_no_interval_no_sweep_and_costs_no_
     ids = list(zoo.ids)
     small, large = (method_costs(ids, ["first-layer"], inputs.references.head(k), config.field) for k in (8, 16))
     assert small[0].seconds == large[0].seconds
+    # twins that read the same outputs: the second one costs only its distances
+    for first, second in (("disagreement", "softmax"), ("off-task", "off-task-kappa")):
+        alone, after = (
+            method_costs(ids, [second], inputs.references, config.field)[0],
+            method_costs(ids, [first, second], inputs.references, config.field)[1],
+        )
+        assert after.seconds < alone.seconds and after.note == f"reuses the outputs of {method_title(first)}"

@@ -43,9 +43,10 @@ FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES, "off-task-kappa": OFF_TASK_PROBES,
 # The audit's own evidence (gifviz.audit.names.AUDIT_METHODS), which the method registry does not hold.
 AUDIT_TITLES = {SOURCE_FLIPS: FLIP_TITLE, SOURCE_CROPS: CROPS_TITLE}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax
-# read the same softmax outputs): the distances and the bootstrap, like ModelGiF with its fields in the store.
+# read the same softmax outputs; off-task and off-task-kappa the same answers on the same crops): the distances and
+# the bootstrap, like ModelGiF with its fields in the store.
 SHARED_SECONDS_PER_MODEL_AT_32 = 0.005
-SHARED_OUTPUTS = ("disagreement", "softmax")
+SHARED_OUTPUTS = (("disagreement", "softmax"), ("off-task", "off-task-kappa"))
 # ModelGiF's field computation when a field is not in the store: seconds per model per (reference, step) point,
 # forward and backward, same machine and load (7.2 s for 72 models x 32 references x 4 steps; 67 to 92 s when busy).
 FIELD_SECONDS_PER_POINT = 0.0008
@@ -133,9 +134,9 @@ def method_costs(
         samples_scale = 1.0 if reads_no_reference(method) else samples_scale
         seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
-        earlier = [m for m in methods[:position] if m in SHARED_OUTPUTS]
-        if method in SHARED_OUTPUTS and earlier:
-            seconds = len(ids) * scale * SHARED_SECONDS_PER_MODEL_AT_32
+        sharing = next((group for group in SHARED_OUTPUTS if method in group), ())
+        if earlier := [m for m in methods[:position] if m in sharing]:
+            seconds = len(ids) * samples_scale * SHARED_SECONDS_PER_MODEL_AT_32
             note = f"reuses the outputs of {method_title(earlier[0])}"
         if method == "modelgif":
             cached = cached_fields(store, ids, references, config)
