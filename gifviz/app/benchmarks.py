@@ -135,8 +135,9 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 STRESS_RESULTS = tuple(
     _RESULTS / f"audit-seeds-{seeds}" / "selection.csv" for seeds in ("217-224", "225-232", "233-240", "241-248")
 )
-# verify-unlearning's report on the unlearning stress zoos (benchmarks/unlearning_rules.py; unlearning round one).
-UNLEARNING_RESULTS = _RESULTS / "unlearning-seeds-9-16" / "verdicts.csv"
+# verify-unlearning's reports on the unlearning stress zoos (benchmarks/unlearning_rules.py): seeds 9-16 (unlearning
+# round one) and 18-25 (round two, no candidate), read together.
+UNLEARNING_RESULTS = tuple(_RESULTS / f"unlearning-seeds-{seeds}" / "verdicts.csv" for seeds in ("9-16", "18-25"))
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: round
 # twenty-six's score (the fused statistic) undone, round twenty-three's method (source crops; in the reports of
 # rounds twenty-three to twenty-five) or fusion (by-attack) undone, the fusion before round eighteen, then with only
@@ -204,13 +205,14 @@ def stress_audit_command(paths: Path | Sequence[Path] = STRESS_RESULTS) -> str |
     return "`; `".join(c for c in commands if c) or None
 
 
-def unlearning_stress_table(path: Path = UNLEARNING_RESULTS) -> pd.DataFrame | None:
+def unlearning_stress_table(paths: Path | Sequence[Path] = UNLEARNING_RESULTS) -> pd.DataFrame | None:
     """verify-unlearning on the unlearning stress zoos, one row per method and verdict rule: the right verdicts per
     group (``n of N`` pooled, and the worst zoo's share) and the balanced accuracy (mean of the unlearned and the
-    retrained groups' shares) as ``mean / worst`` across zoos. ``None`` when the results file is not there."""
-    if not path.is_file():
+    retrained groups' shares) as ``mean / worst`` across the zoos of ``paths`` (one report set or several). ``None``
+    when no results file is there."""
+    if not (found := [path for path in _listed(paths) if path.is_file()]):
         return None
-    verdicts = pd.read_csv(path)
+    verdicts = pd.concat([pd.read_csv(path) for path in found], ignore_index=True)
     all_shares = verdict_shares(verdicts)
     rows = {}
     for (method, rule), frame in verdicts.groupby(["method", "rule"], sort=False):
