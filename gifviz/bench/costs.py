@@ -46,7 +46,6 @@ AUDIT_TITLES = {SOURCE_FLIPS: FLIP_TITLE, SOURCE_CROPS: CROPS_TITLE}
 # read the same softmax outputs; off-task and off-task-kappa the same answers on the same crops): the distances and
 # the bootstrap, like ModelGiF with its fields in the store.
 SHARED_SECONDS_PER_MODEL_AT_32 = 0.005
-SHARED_OUTPUTS = (("disagreement", "softmax"), ("off-task", "off-task-kappa"))
 # ModelGiF's field computation when a field is not in the store: seconds per model per (reference, step) point,
 # forward and backward, same machine and load (7.2 s for 72 models x 32 references x 4 steps; 67 to 92 s when busy).
 FIELD_SECONDS_PER_POINT = 0.0008
@@ -85,6 +84,15 @@ class MethodCost:
 
 def method_title(method: str) -> str:
     return AUDIT_TITLES[method] if method in AUDIT_TITLES else distance_method(method).title
+
+
+def _outputs_key(method: str) -> tuple | None:
+    """What a run keys a method's signatures by (gifviz.methods.run.signatures_of): two methods with the same samples
+    and signature functions read the same outputs once. ``None`` for the audit's own evidence, which no run caches."""
+    if method in AUDIT_TITLES:
+        return None
+    found = distance_method(method)
+    return (found.prepare, found.signature)
 
 
 def reads_no_reference(method: str) -> bool:
@@ -134,8 +142,8 @@ def method_costs(
         samples_scale = 1.0 if reads_no_reference(method) else samples_scale
         seconds = len(ids) * samples_scale * SECONDS_PER_MODEL_AT_32[method]
         note = ""
-        sharing = next((group for group in SHARED_OUTPUTS if method in group), ())
-        if earlier := [m for m in methods[:position] if m in sharing]:
+        key = _outputs_key(method)
+        if earlier := [m for m in methods[:position] if key is not None and _outputs_key(m) == key]:
             seconds = len(ids) * samples_scale * SHARED_SECONDS_PER_MODEL_AT_32
             note = f"reuses the outputs of {method_title(earlier[0])}"
         if method == "modelgif":
