@@ -14,6 +14,7 @@ from gifviz.audit.names import (
     DEFAULT_UNLEARNING_RULE,
     UNLEARNING_RULES,
     VERDICT_MEANING,
+    twin_methods_warning,
 )
 from gifviz.errors import GifvizError
 
@@ -47,6 +48,8 @@ with audit_tab:
         "the penultimate features are (white-box; combined reads it for suspects of the source's classes only). "
         "README: the audit",
     )
+    if warning := twin_methods_warning(methods):
+        columns[0].warning(warning)
     alpha = columns[1].number_input("False-positive rate", 0.001, 0.5, DEFAULT_ALPHA, step=0.01, format="%.3f")
     calibration = columns[2].selectbox(
         "Distances read",

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
 from gifviz.audit import audit
-from gifviz.audit.names import DEFAULT_CALIBRATION, VERDICT_MEANING
+from gifviz.audit.names import DEFAULT_CALIBRATION, VERDICT_MEANING, twin_methods_warning
 from gifviz.audit.settings import ReadingSettings
 from gifviz.figures.audit import audit_spread_figure
 from gifviz.hub import Zoo
@@ -143,3 +143,11 @@ def test_the_spread_figure_puts_each_model_on_its_methods_row():
     assert list(traces) == ["derived"] and list(traces["derived"].x) == [0.1]  # a NaN distance is not drawn
     independents = [trace for trace in figure.data if trace.name == "independents"]
     assert [list(t.x) for t in independents] == [[0.5, 0.6], [0.2, 0.3]]
+
+
+def test_the_audit_page_warns_when_both_off_task_twins_are_named(manifest):
+    app = open_audit(manifest)
+    app.multiselect[2].set_value(["modelgif", "off-task"]).run()
+    assert not any("fuses that evidence twice" in w.value for w in app.warning)
+    app.multiselect[2].set_value(["modelgif", "off-task", "off-task-kappa"]).run()
+    assert any(w.value == twin_methods_warning(["off-task", "off-task-kappa"]) for w in app.warning)

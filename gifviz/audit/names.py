@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gifviz.constants import DISTANCE_METHODS
 
 # The name of the row that fuses every method's evidence for a suspect (gifviz.audit.fusion).
@@ -151,6 +153,19 @@ DEFAULT_METHODS = (
 # Two readings of the same answers on the same crops: named together, ``combined`` fuses that evidence twice (the CLI
 # says so; round twenty-eight's design runs named both only to read each one).
 TWIN_METHODS = ("off-task", "off-task-kappa")
+
+
+def twin_methods_warning(methods: Sequence[str]) -> str | None:
+    """What to tell a user who named both :data:`TWIN_METHODS` (the command line and the app's Audit page say it);
+    ``None`` otherwise."""
+    if not set(TWIN_METHODS) <= set(methods):
+        return None
+    return (
+        f"{' and '.join(TWIN_METHODS)} read the same answers on the same crops; 'combined' fuses that evidence twice "
+        "(name one of them)"
+    )
+
+
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
     "label-only extraction with images of no class": ("off-task", "off-task-kappa", SOURCE_FLIPS, SOURCE_CROPS),

@@ -25,11 +25,11 @@ from gifviz.audit.names import (
     DEFAULT_UNLEARNING_RULE,
     DEFAULT_WEIGHT_SCOPE,
     FUSION_NAMES,
-    TWIN_METHODS,
     UNLEARNING_RULES,
     VERDICT_MEANING,
     VERDICTS,
     WEIGHT_SCOPES,
+    twin_methods_warning,
 )
 from gifviz.cli.choices import METHODS
 from gifviz.cli.options import add_field_options, add_reference_options, add_store_options
@@ -205,12 +205,8 @@ def run_audit(args: argparse.Namespace) -> int:
     from gifviz.outputs import write_files
 
     methods = _ids(args.methods) or []
-    if set(TWIN_METHODS) <= set(methods):
-        print(
-            f"gifviz: warning: {' and '.join(TWIN_METHODS)} read the same answers on the same crops; 'combined' fuses "
-            "that evidence twice (name one of them)",
-            file=sys.stderr,
-        )
+    if warning := twin_methods_warning(methods):
+        print(f"gifviz: warning: {warning}", file=sys.stderr)
     settings = ReadingSettings(
         fusion=args.fusion,
         calibration=args.calibration,
