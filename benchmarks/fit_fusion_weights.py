@@ -57,7 +57,7 @@ from scipy import stats
 from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
 from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
-from gifviz.audit.names import COMBINED_SCORES, DEFAULT_ALPHA, DEFAULT_COMBINED_SCORE, FITTED_WEIGHTS
+from gifviz.audit.names import ATTACK_EVIDENCE, COMBINED_SCORES, DEFAULT_ALPHA, DEFAULT_COMBINED_SCORE, FITTED_WEIGHTS
 from gifviz.bench import ipp
 from gifviz.outputs import write_files
 
@@ -171,6 +171,12 @@ def difference_line(table: pd.DataFrame, half_columns: Mapping[str, str]) -> str
         + f"; innocent derived {int(lead['innocent derived'])} against {int(base['innocent derived'])}"
         + f" of {int(base['innocent readings'])}"
     )
+
+
+def by_attack_hypotheses(methods: Sequence[str]) -> list[list[str]]:
+    """``by-attack``'s hypotheses over ``methods``, as gifviz.audit.fusion reads them: every method, then each group of
+    ``ATTACK_EVIDENCE`` restricted to ``methods`` (empty where none of its methods is among them)."""
+    return [list(methods), *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
 
 
 def stouffer_by_group(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:

@@ -27,7 +27,6 @@ import fit_fusion_weights as fit  # noqa: E402
 import fusion_candidates as candidates  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
-from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
 
 RUNS = ("design-217-224", "design-225-232")
 ZOOS = 16
@@ -53,7 +52,7 @@ def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
 
 def by_attack(readings: fit.Readings, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """``by-attack``'s statistic over ``methods`` for the models ``(M,)`` and their null members ``(N,)``."""
-    groups = [methods, *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
+    groups = fit.by_attack_hypotheses(methods)
     with warnings.catch_warnings():  # a model no aimed method reads has NaN hypotheses but the first
         warnings.simplefilter("ignore", RuntimeWarning)
         return tuple(np.nanmax(fit.stouffer_by_group(f, groups), axis=1) for f in (readings.models, readings.members))

@@ -26,6 +26,7 @@ from fit_fusion_weights import (  # noqa: E402
     CATEGORIES,
     INNOCENT,
     audit_gap,
+    by_attack_hypotheses,
     criterion_over,
     difference_line,
     load_readings,
@@ -36,7 +37,6 @@ from fit_fusion_weights import (  # noqa: E402
 from fusion_candidates import WITH_CROPS_161_208, seed  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
-from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
 
 RUNS = WITH_CROPS_161_208
 HALVES = {"161-184": range(161, 185), "185-208": range(185, 209)}
@@ -47,7 +47,7 @@ ZOOS = 48
 def hypotheses(frame: pd.DataFrame, methods: list[str]) -> np.ndarray:
     """Stouffer's z ``(R, H)`` of each row over every method and over each group of ``ATTACK_EVIDENCE`` (NaN where
     none of a hypothesis's methods can compare the row)."""
-    return stouffer_by_group(frame, [methods, *([m for m in g if m in methods] for g in ATTACK_EVIDENCE.values())])
+    return stouffer_by_group(frame, by_attack_hypotheses(methods))
 
 
 def by_attack(models: np.ndarray, members: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import fit_fusion_weights as fit  # noqa: E402
 import fusion_candidates as candidates  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
-from gifviz.audit.names import ATTACK_EVIDENCE, FITTED_WEIGHTS, SOURCE_CROPS  # noqa: E402
+from gifviz.audit.names import FITTED_WEIGHTS, SOURCE_CROPS  # noqa: E402
 
 RUNS = (*candidates.WITH_CROPS_161_208, "audit-seeds-209-216", "audit-seeds-217-224")
 REPORT = "audit-seeds-217-224"  # the run that fused with by-attack and scored combined by its fused statistic
@@ -39,7 +39,7 @@ HALVES = {"161-192": range(161, 193), "193-224": range(193, 225)}
 def fusions(readings: fit.Readings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each fusion's statistic for the models ``(M,)`` and for their null members ``(N,)``, source crops left out."""
     methods = [m for m in readings.methods if m != SOURCE_CROPS]
-    groups = [methods, *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
+    groups = fit.by_attack_hypotheses(methods)
     with warnings.catch_warnings():  # a model no aimed method reads has NaN hypotheses but the first
         warnings.simplefilter("ignore", RuntimeWarning)
         by_attack = [np.nanmax(fit.stouffer_by_group(f, groups), axis=1) for f in (readings.models, readings.members)]

@@ -38,7 +38,6 @@ import fit_fusion_weights as fit  # noqa: E402
 import fusion_candidates as candidates  # noqa: E402
 
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
-from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
 
 RUNS = (*candidates.WITH_CROPS_161_208, "audit-seeds-209-216")
 ZOOS = 56
@@ -52,7 +51,7 @@ CROPS = "source-crops"
 
 def variants(methods: list[str]) -> list[tuple[str, list[list[str]], str]]:
     """Every variant tried, in the order it was tried: (name, hypotheses, reading)."""
-    aimed = [[m for m in group if m in methods] for group in ATTACK_EVIDENCE.values()]
+    aimed = fit.by_attack_hypotheses(methods)[1:]
     no_crops = [m for m in methods if m != CROPS]
     aimed_no_crops = [[m for m in group if m != CROPS] for group in aimed]
     rest = [m for m in methods if all(m not in group for group in aimed)]
