@@ -8,7 +8,8 @@ scored in two folders is refused: pooled twice it would count twice.
     python benchmarks/report_sets.py benchmarks/results/audit-seeds-{217-224,225-232,233-240,241-248}
 
 Prints one line per category (the brief's five, then the label-only thieves split by what they queried) and the
-innocent readings ``derived`` per folder and in all.
+innocent readings ``derived`` per folder and in all. ``--table`` prints instead the README's markdown table: the
+shipped audit and each method alone, ``mean / worst`` per category over every zoo.
 """
 
 from __future__ import annotations
@@ -67,6 +68,30 @@ def pooled_aucs(folders: Sequence[Path], column: str = SHIPPED_COLUMN) -> pd.Dat
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def method_table(folders: Sequence[Path], column: str = SHIPPED_COLUMN) -> str:
+    """A markdown table: one row for ``column`` (named after its fusion), then one per single method of the runs
+    (every column that is neither a fusion nor a ``combined`` variant, and has an AUC somewhere); cells ``mean /
+    worst`` per category over every zoo of ``folders`` (``n/a`` where a method reads no model of the category)."""
+    results = pd.concat([pd.read_csv(folder / "selection.csv") for folder in folders], ignore_index=True)
+    columns = [c for c in dict.fromkeys(results["column"]) if not c.startswith(("fusion:", "combined"))]
+    zoos = results["zoo"].nunique()
+    lines = [
+        f"| AUC, mean / worst over {zoos} zoos | {' | '.join(CATEGORIES)} |",
+        "|---" * (len(CATEGORIES) + 1) + "|",
+    ]
+    for name in [column, *columns]:
+        frame = results[results["column"] == name]
+        cells = []
+        for category in CATEGORIES:
+            aucs = frame[frame["category"] == category]["auc"].dropna()
+            cells.append(f"{aucs.mean():.2f} / {aucs.min():.2f}" if len(aucs) else "n/a")
+        if all(cell == "n/a" for cell in cells):
+            continue  # a method the runs left out of every reading (--without first-layer)
+        label = f"**combined ({column.removeprefix('fusion:')})**" if name == column else name
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def innocent_derived(folder: Path, fusion: str = SHIPPED_FUSION) -> tuple[int, int]:
     """``(derived, readings)``: the innocent models' readings called ``derived`` by ``fusion`` in one folder's
     ``verdicts_by_model.csv``."""
@@ -82,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folders", nargs="+", type=Path, help="audit_selection.py --out folders")
     parser.add_argument("--column", default=SHIPPED_COLUMN, help=f"selection.csv's column (default {SHIPPED_COLUMN})")
     parser.add_argument("--fusion", default=SHIPPED_FUSION, help="verdicts' fusion for the innocent readings")
+    parser.add_argument("--table", action="store_true", help="print the markdown table of the audit and each method")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not (f / "selection.csv").is_file()]
     if missing:
@@ -94,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.table:
+        print(method_table(args.folders, args.column))
+        return 0
     print(f"{args.column}, AUC over {int(table['zoos'].max())} zoos: mean / worst (zoo), zoos at {GOAL} or more")
     for category, row in table.iterrows():
         print(

@@ -89,3 +89,13 @@ def test_the_readme_figures_over_the_committed_report_sets(capsys) -> None:
     assert "extract-prob                     0.986 / 0.944 (gifviz-stress-229), 31 of 32" in out
     assert "extract-label [natural]          0.986 / 0.911 (gifviz-stress-248), 28 of 32" in out
     assert "in all: 25 of 1088 (2.3%)" in out
+
+
+def test_the_table_has_the_audit_then_each_method(tmp_path: Path) -> None:
+    first = _report(tmp_path / "a", {"z1": 0.99, "z2": 0.93}, ["independent"])
+    table = report_sets.method_table([first]).splitlines()
+    assert table[0].startswith("| AUC, mean / worst over 2 zoos | finetune |")
+    assert table[2].startswith("| **combined (by-attack)** | 1.00 / 1.00 |")
+    assert "0.96 / 0.93" in table[2]
+    assert table[3] == "| modelgif | n/a | n/a | n/a | 0.50 / 0.50 | n/a | n/a | n/a |"
+    assert len(table) == 4
