@@ -9,7 +9,8 @@ scored in two folders is refused: pooled twice it would count twice.
 
 Prints one line per category (the brief's five, then the label-only thieves split by what they queried) and the
 innocent readings ``derived`` per folder and in all. ``--table`` prints instead the README's markdown table: the
-shipped audit and each method alone, ``mean / worst`` per category over every zoo.
+shipped audit and each method alone, ``mean / worst`` per category over every zoo; ``--per-set`` one row per folder,
+each category's worst zoo (the goal is read per set).
 """
 
 from __future__ import annotations
@@ -92,6 +93,21 @@ def method_table(folders: Sequence[Path], column: str = SHIPPED_COLUMN) -> str:
     return "\n".join(lines)
 
 
+def per_set_table(folders: Sequence[Path], column: str = SHIPPED_COLUMN) -> str:
+    """A markdown table, one row per folder (report set): each category's worst AUC across its zoos (the goal is read
+    per set: 0.95 or more in every zoo) and its innocent readings called ``derived``."""
+    lines = [
+        f"| report set | {' | '.join(CATEGORIES)} | innocent readings derived |",
+        "|---" * (len(CATEGORIES) + 2) + "|",
+    ]
+    for folder in folders:
+        table = pooled_aucs([folder], column)
+        worst = [f"{table.loc[c, 'worst']:.3f}" if c in table.index else "n/a" for c in CATEGORIES]
+        derived, readings = innocent_derived(folder)
+        lines.append(f"| {folder.name} | {' | '.join(worst)} | {derived} of {readings} |")
+    return "\n".join(lines)
+
+
 def innocent_derived(folder: Path, fusion: str = SHIPPED_FUSION) -> tuple[int, int]:
     """``(derived, readings)``: the innocent models' readings called ``derived`` by ``fusion`` in one folder's
     ``verdicts_by_model.csv``."""
@@ -108,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--column", default=SHIPPED_COLUMN, help=f"selection.csv's column (default {SHIPPED_COLUMN})")
     parser.add_argument("--fusion", default=SHIPPED_FUSION, help="verdicts' fusion for the innocent readings")
     parser.add_argument("--table", action="store_true", help="print the markdown table of the audit and each method")
+    parser.add_argument("--per-set", action="store_true", help="print the markdown table of each set's worst cases")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not (f / "selection.csv").is_file()]
     if missing:
@@ -122,6 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.table:
         print(method_table(args.folders, args.column))
+        return 0
+    if args.per_set:
+        try:
+            print(per_set_table(args.folders, args.column))
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     print(f"{args.column}, AUC over {int(table['zoos'].max())} zoos: mean / worst (zoo), zoos at {GOAL} or more")
     for category, row in table.iterrows():

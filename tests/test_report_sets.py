@@ -99,3 +99,12 @@ def test_the_table_has_the_audit_then_each_method(tmp_path: Path) -> None:
     assert "0.96 / 0.93" in table[2]
     assert table[3] == "| modelgif | n/a | n/a | n/a | 0.50 / 0.50 | n/a | n/a | n/a |"
     assert len(table) == 4
+
+
+def test_per_set_rows_hold_each_sets_worst_case(tmp_path: Path) -> None:
+    first = _report(tmp_path / "a", {"z1": 0.99, "z2": 0.93}, ["derived", "independent"])
+    second = _report(tmp_path / "b", {"z3": 0.97}, ["independent"])
+    rows = report_sets.per_set_table([first, second]).splitlines()
+    assert rows[0].startswith("| report set | finetune | prune | transfer | extract-prob |")
+    assert rows[2] == "| a | 1.000 | n/a | n/a | 0.930 | n/a | n/a | n/a | 1 of 2 |"
+    assert rows[3] == "| b | 1.000 | n/a | n/a | 0.970 | n/a | n/a | n/a | 0 of 1 |"
