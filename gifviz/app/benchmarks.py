@@ -121,9 +121,9 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # The audit's leave-one-zoo-out results on the stress zoos (benchmarks/audit_selection.py), shipped with the checkout:
 # the report of the audit as shipped since round twenty-six (by-attack without source crops, combined scored by its
 # fused statistic): seeds 217-224, scored once after round twenty-six chose it, 225-232 after round twenty-seven kept
-# it, 233-240 after round twenty-eight kept it and 241-248 in round twenty-nine (no candidate), read together. The
-# report sets of the audit before it (by-attack with source crops, rounds twenty-three to twenty-five) keep their
-# folders: audit-seeds-193-200, -201-208 and -209-216 (the page read them together until round twenty-six), and
+# it, 233-240 after round twenty-eight kept it, 241-248 in round twenty-nine and 249-256 and 257-264 in round thirty
+# (rounds with no candidate), read together. The report sets of the audit before it (by-attack with source crops,
+# rounds twenty-three to twenty-five) keep their folders: audit-seeds-193-200, -201-208 and -209-216 (the page read them together until round twenty-six), and
 # round-twenty-six/previous-audit (that audit on seeds 217-224). Those of the audit before that: audit-seeds-153-160,
 # -161-168, -169-176, -177-184 and -185-192 (rounds eighteen to twenty-two, fitted-weights without source crops; the
 # page read them together until round twenty-three), round-twenty-three/previous-audit, round-twenty-four/without-crops
@@ -133,11 +133,14 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's, audit-seeds-81-88 round nine's, audit seeds
 # 65-72's).
 STRESS_RESULTS = tuple(
-    _RESULTS / f"audit-seeds-{seeds}" / "selection.csv" for seeds in ("217-224", "225-232", "233-240", "241-248")
+    _RESULTS / f"audit-seeds-{seeds}" / "selection.csv"
+    for seeds in ("217-224", "225-232", "233-240", "241-248", "249-256", "257-264")
 )
 # verify-unlearning's reports on the unlearning stress zoos (benchmarks/unlearning_rules.py): seeds 9-16 (unlearning
-# round one) and 18-25 (round two, no candidate), read together.
-UNLEARNING_RESULTS = tuple(_RESULTS / f"unlearning-seeds-{seeds}" / "verdicts.csv" for seeds in ("9-16", "18-25"))
+# round one), 18-25 (round two) and 26-33 (round three; both with no candidate), read together.
+UNLEARNING_RESULTS = tuple(
+    _RESULTS / f"unlearning-seeds-{seeds}" / "verdicts.csv" for seeds in ("9-16", "18-25", "26-33")
+)
 # The shipped audit with one round's change undone, as the results name those rows, and as the page does: round
 # twenty-six's score (the fused statistic) undone, round twenty-three's method (source crops; in the reports of
 # rounds twenty-three to twenty-five) or fusion (by-attack) undone, the fusion before round eighteen, then with only
