@@ -26,6 +26,7 @@ DISTANCE_METHODS = (
     "dark-knowledge",
     "off-task",
     "off-task-kappa",
+    "modelgif-crops",
     "first-layer",
 )
 # Model sources of a manifest (gifviz.hub.manifest); the loaders of gifviz.hub.loading.SOURCE_LOADERS, and builtin.

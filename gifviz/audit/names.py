@@ -145,11 +145,12 @@ DEFAULT_METHODS = (
 )
 # The methods aimed at one kind of thief, by the purpose each was added for (above): the ranking of the other classes
 # for probability thieves; answers on natural photographs (off-task disagreement, or off-task-kappa in its place: the
-# twin that round twenty-eight tried) and the source's own flips for label-only thieves that queried with images of no
-# class. The fusion ``by-attack`` (round thirteen's candidate) reads each group as one
-# hypothesis beside every method together; ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one
-# sum. Not fitted: CKA, which reads probability thieves well on the stress zoos, is not in a group, since putting it
-# there would be a choice made on those zoos.
+# twin that round twenty-eight tried), the source's own flips and ModelGiF's field on crops of photographs (round
+# thirty-one's candidate, gifviz.methods.crops_field) for label-only thieves that queried with images of no class. The
+# fusion ``by-attack`` (round thirteen's candidate) reads each group as one hypothesis beside every method together;
+# ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one sum. Not fitted: CKA, which reads
+# probability thieves well on the stress zoos, is not in a group, since putting it there would be a choice made on those
+# zoos.
 # Two readings of the same answers on the same crops: named together, ``combined`` fuses that evidence twice (the CLI
 # says so; round twenty-eight's design runs named both only to read each one).
 TWIN_METHODS = ("off-task", "off-task-kappa")
@@ -168,7 +169,13 @@ def twin_methods_warning(methods: Sequence[str]) -> str | None:
 
 ATTACK_EVIDENCE = {
     "probability extraction": ("dark-knowledge",),
-    "label-only extraction with images of no class": ("off-task", "off-task-kappa", SOURCE_FLIPS, SOURCE_CROPS),
+    "label-only extraction with images of no class": (
+        "off-task",
+        "off-task-kappa",
+        SOURCE_FLIPS,
+        SOURCE_CROPS,
+        "modelgif-crops",
+    ),
 }
 # The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
 # on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each

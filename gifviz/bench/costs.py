@@ -36,6 +36,7 @@ SECONDS_PER_MODEL_AT_32 = {
     "off-task-kappa": 0.02,  # the same crops and answers as off-task, another statistic of them
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
     SOURCE_CROPS: 0.02,  # per 32 photograph crops, like off-task; it always uses SOURCE_CROP_PROBES of them
+    "modelgif-crops": 0.005,  # ModelGiF's, on as many photograph crops as references (field time: method_costs)
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
@@ -107,8 +108,8 @@ def evaluations_per_model(method: str, n_refs: int, steps: int) -> int:
         return 0
     if method in FIXED_SAMPLES:
         return FIXED_SAMPLES[method]
-    per_reference = {"modelgif": steps, "modeldiff": 2, "zest": 64, SOURCE_FLIPS: FLIP_TARGETS}.get(method, 1)
-    return per_reference * n_refs
+    per_reference = {"modelgif": steps, "modelgif-crops": steps, "modeldiff": 2, "zest": 64, SOURCE_FLIPS: FLIP_TARGETS}
+    return per_reference.get(method, 1) * n_refs
 
 
 def cached_fields(store: FieldStore | None, ids: Sequence[str], references: ReferenceSet, config: FieldConfig) -> int:
@@ -146,6 +147,9 @@ def method_costs(
         if earlier := [m for m in methods[:position] if key is not None and _outputs_key(m) == key]:
             seconds = len(ids) * samples_scale * SHARED_SECONDS_PER_MODEL_AT_32
             note = f"reuses the outputs of {method_title(earlier[0])}"
+        if method == "modelgif-crops":  # its crops depend on the space and the seed, unknown here: none counted stored
+            seconds += len(ids) * n * config.steps * FIELD_SECONDS_PER_POINT
+            note = "at most: fields on photograph crops, computed unless the store holds them"
         if method == "modelgif":
             cached = cached_fields(store, ids, references, config)
             seconds += (len(ids) - cached) * n * config.steps * FIELD_SECONDS_PER_POINT

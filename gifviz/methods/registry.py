@@ -11,6 +11,7 @@ from gifviz.distance.matrix import DistanceMatrix
 from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods import first_layer
+from gifviz.methods.crops_field import MODELGIF_CROPS
 from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, log_probabilities_signature
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
@@ -146,6 +147,9 @@ AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
             per_sample=None,
             all_pairs=None,
         ),
+        # ModelGiF's field read on crops of natural photographs (its module says what it sees that the field on the
+        # references does not)
+        MODELGIF_CROPS,
         DistanceMethod(
             name="first-layer",
             title="First-layer weights",
@@ -203,7 +207,7 @@ def method_matrix(
         "seconds": round(time.perf_counter() - started, 3),
         "model_digests": {model_id: zoo.load(model_id).digest for model_id in ids},
     }
-    if method is MODELGIF:
+    if method in (MODELGIF, MODELGIF_CROPS):
         provenance["field_config"] = inputs.field.to_dict()
     if method.uses_probe:
         provenance["probe"] = inputs.probe.id if inputs.probe is not None else ids[0]
