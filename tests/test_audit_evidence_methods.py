@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import subprocess
 import sys
 
@@ -60,9 +61,13 @@ def test_natural_crops_fit_the_space_and_repeat_with_the_seed():
 
 def test_natural_crops_are_the_same_in_another_process():
     # One of the photographs is drawn at random by scikit-image unless seeded: another process must see the same crops.
-    code = "from gifviz.methods.natural_crops import natural_crops; print(float(natural_crops(256, 1, (16, 16)).sum()))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert float(other) == float(natural_crops(256, 1, (16, 16)).sum())
+    # Compared byte for byte: a float32 sum would depend on each process's thread count, not on the crops.
+    code = (
+        "import hashlib; from gifviz.methods.natural_crops import natural_crops; "
+        "print(hashlib.sha256(natural_crops(256, 1, (16, 16)).numpy().tobytes()).hexdigest())"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert other == hashlib.sha256(natural_crops(256, 1, (16, 16)).numpy().tobytes()).hexdigest()
 
 
 def test_off_task_probes_take_the_references_shape_and_the_spaces_range():
