@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gifviz.analysis.clustering import cluster
-from gifviz.analysis.embedding import embed
+from gifviz.analysis.embedding import embed, nearest_neighbours
 from gifviz.analysis.stats import bootstrap_mean
 from gifviz.distance import DistanceMatrix
 from gifviz.errors import ConfigError
@@ -42,6 +42,19 @@ def test_embeddings_separate_the_groups(method, dimensions):
     a, b = result.coordinates[:7], result.coordinates[7:]
     within = max(np.linalg.norm(a - a.mean(0), axis=1).max(), np.linalg.norm(b - b.mean(0), axis=1).max())
     assert np.linalg.norm(a.mean(0) - b.mean(0)) > 2 * within
+
+
+def test_nearest_neighbours_put_each_model_first_then_the_closest_in_order():
+    values = two_groups().values.copy()
+    values[3, 4] = values[4, 3] = 0.0  # two models at distance 0: each still lists itself first
+    indices, distances = nearest_neighbours(values, 5)
+    assert indices.shape == distances.shape == (14, 5)
+    assert (indices[:, 0] == np.arange(14)).all() and indices[3, 1] == 4 and indices[4, 1] == 3
+    np.testing.assert_array_equal(distances, np.take_along_axis(values, indices, axis=1))
+    assert (np.diff(distances, axis=1) >= 0).all()
+    for row in range(14):  # no model left out is closer than the farthest one kept
+        left_out = np.setdiff1d(np.arange(14), indices[row])
+        assert values[row, left_out].min() >= distances[row, -1]
 
 
 def test_auto_uses_mds_for_small_zoos():
