@@ -7,8 +7,9 @@ server process (and every test process) pays for them once. gifviz hands UMAP ea
 row-wise sort of the distance matrix) through umap-learn's ``precomputed_knn``; umap-learn's own exact search for a
 precomputed matrix is the same sort behind a parallel kernel that must be compiled first. Each figure is the median
 over ``--runs`` fresh processes (interpreter start and ``import umap`` left out) of the first map of one random
-distance matrix of ``--models`` models. The two variants alternate, so a busy machine slows both alike. It also
-checks that both give the same coordinates.
+distance matrix of ``--models`` models, both through ``embed`` with its settings (umap-learn's variant only hands
+over no neighbours). The two variants alternate, so a busy machine slows both alike. It also checks that both give
+the same coordinates.
 """
 
 from __future__ import annotations
@@ -26,22 +27,18 @@ import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import numpy as np
 import umap
-from gifviz.analysis.embedding import embed
+from gifviz.analysis import embedding
 from gifviz.distance import DistanceMatrix
 
 variant, models = sys.argv[1], int(sys.argv[2])
+if variant == "umap-learn":  # the same embed, with no neighbours handed over: umap-learn searches them itself
+    embedding.nearest_neighbours = lambda distances, k: (None, None)
 points = np.random.default_rng(0).normal(size=(models, 6))
 distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
 matrix = DistanceMatrix(tuple(f"m{i}" for i in range(models)), distances)
 start = time.perf_counter()
-if variant == "gifviz":
-    result = embed(matrix, method="umap")
-    coordinates, neighbours = result.coordinates, result.settings["n_neighbors"]
-else:
-    neighbours = min(10, models - 1)
-    reducer = umap.UMAP(metric="precomputed", n_neighbors=neighbours, random_state=0, init="random", min_dist=0.1)
-    coordinates = reducer.fit_transform(distances)
-print(json.dumps({"seconds": time.perf_counter() - start, "coordinates": np.asarray(coordinates).tolist()}))
+coordinates = embedding.embed(matrix, method="umap").coordinates
+print(json.dumps({"seconds": time.perf_counter() - start, "coordinates": coordinates.tolist()}))
 """
 
 

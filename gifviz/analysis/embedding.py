@@ -74,7 +74,7 @@ def nearest_neighbours(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     """Each model's ``k`` nearest models, itself first: indices and distances, both ``(M, k)``.
 
     Handed to umap-learn (its ``precomputed_knn``) so that it does not search them itself: for a precomputed matrix
-    its exact search is a row-wise sort too, but it compiles a parallel numba kernel first: 4 s of the 9.7 s a first
+    its exact search is a row-wise sort too, but it compiles a parallel numba kernel first: 4.3 s of the 9.8 s a first
     map of 60 models waits in a new process on 2 idle cores (``benchmarks/first_map.py``). The graph is the same, and
     so are the coordinates (the benchmark checks them).
     """
