@@ -148,15 +148,14 @@ def method_costs(
             seconds = len(ids) * samples_scale * SHARED_SECONDS_PER_MODEL_AT_32
             note = f"reuses the outputs of {method_title(earlier[0])}"
         if method in ("modelgif", "modelgif-crops"):
-            # the crops' fields are keyed by crops that depend on the space and the seed, unknown here: none is
-            # counted as stored, so that estimate is an upper bound
-            cached = cached_fields(store, ids, references, config) if method == "modelgif" else 0
+            if method == "modelgif":
+                cached = cached_fields(store, ids, references, config)
+                note = f"fields in the store for {cached} of {len(ids)} models"
+            else:  # the crops' fields are keyed by crops that depend on the space and the seed, unknown here: none
+                # is counted as stored, so the estimate is an upper bound
+                cached = 0
+                note = "at most: fields on photograph crops, computed unless the store holds them"
             seconds += (len(ids) - cached) * n * config.steps * FIELD_SECONDS_PER_POINT
-            note = (
-                f"fields in the store for {cached} of {len(ids)} models"
-                if method == "modelgif"
-                else "at most: fields on photograph crops, computed unless the store holds them"
-            )
         if method == SOURCE_FLIPS:  # crafting the flips: FLIP_STEPS passes of the source alone, like field points
             seconds += n * FLIP_TARGETS * FLIP_STEPS * FIELD_SECONDS_PER_POINT
             note = f"up to {FLIP_TARGETS * n} flips, each {FLIP_STEPS} forward and backward passes of the source"
