@@ -24,6 +24,9 @@ from gifviz.jobs import store_fields
 from gifviz.refs import load_reference_folder
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "zoo" / "builtin" / "zoo.toml"
+# The smoke scale on a tenth of the training and attacker images, not its quarter: every family, recipe, file and
+# check of a build in about half the time (what these tests read needs no accuracy; smoke's thresholds are 0 anyway).
+TINY = dataclasses.replace(SMOKE, name="tiny", train_fraction=0.1)
 
 
 def test_data_is_deterministic_and_labels_are_consistent():
@@ -99,7 +102,7 @@ def test_full_plan_has_every_family_and_relation_five_times():
 @pytest.fixture(scope="module")
 def smoke_zoo(tmp_path_factory) -> Path:
     """The reduced zoo with all three families, built once for every test that needs one (a build is the slow part)."""
-    return build_zoo(tmp_path_factory.mktemp("smoke"), SMOKE)
+    return build_zoo(tmp_path_factory.mktemp("smoke"), TINY)
 
 
 def test_reduced_build_writes_a_loadable_manifest_with_lineage(smoke_zoo):
@@ -120,7 +123,7 @@ def test_reduced_build_writes_a_loadable_manifest_with_lineage(smoke_zoo):
 
 def test_same_seed_gives_the_same_model(smoke_zoo, tmp_path):
     # Built again alone, after none of the other families: each recipe seeds itself, so nothing depends on order.
-    again = build_zoo(tmp_path, SMOKE, ["tasks"])
+    again = build_zoo(tmp_path, TINY, ["tasks"])
     first, second = Zoo.open(smoke_zoo), Zoo.open(again)
     assert second.ids and set(second.ids) <= set(first.ids)
     for spec in second.specs:
@@ -131,10 +134,10 @@ def test_same_seed_gives_the_same_model(smoke_zoo, tmp_path):
 
 
 def test_a_model_below_its_threshold_fails_the_build(tmp_path, monkeypatch):
-    strict = [dataclasses.replace(r, min_accuracy=1.01) for r in plan(SMOKE, ["tasks"])[:1]]
+    strict = [dataclasses.replace(r, min_accuracy=1.01) for r in plan(TINY, ["tasks"])[:1]]
     monkeypatch.setattr(build_module, "plan", lambda scale, families: strict)
     with pytest.raises(ZooBuildError, match=r"task-digit .* < 1.01"):
-        build_zoo(tmp_path, SMOKE, ["tasks"])
+        build_zoo(tmp_path, TINY, ["tasks"])
 
 
 shipped = pytest.mark.skipif(not SHIPPED.exists(), reason="the built-in zoo has not been built into assets/")
