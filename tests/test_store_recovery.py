@@ -189,7 +189,7 @@ def test_a_cache_limit_that_is_not_a_positive_size_is_refused(tmp_path, monkeypa
 
 
 def race(manifest: Path, home: Path, reverse: bool, barrier, results) -> None:
-    """One run of ``store_fields`` on a zoo, started together with the other (forked: no second import of torch).
+    """One run of ``store_fields`` on a zoo, in a fresh process, started together with the other.
 
     The runs take the models in opposite orders, so they meet in the middle as two real runs started a little apart
     do: each computes some fields and finds the others stored by the other run."""
@@ -224,7 +224,9 @@ def test_two_runs_racing_on_one_store_each_count_what_they_did(tmp_path):
     manifest = write_zoo(tmp_path / "zoo", models)
     home = tmp_path / "store"
     FieldStore(home).index.close()  # created once, before the race
-    context = multiprocessing.get_context("fork")
+    # Spawned, not forked: a fork copies whatever autograd threads this process started for earlier tests, and its
+    # child then refuses to differentiate ("Unable to handle autograd's threading in combination with fork").
+    context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
     runs = [context.Process(target=race, args=(manifest, home, reverse, barrier, results)) for reverse in (0, 1)]
     for run in runs:
