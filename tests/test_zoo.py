@@ -100,13 +100,13 @@ def test_full_plan_has_every_family_and_relation_five_times():
 
 
 @pytest.fixture(scope="module")
-def smoke_zoo(tmp_path_factory) -> Path:
+def reduced_zoo(tmp_path_factory) -> Path:
     """The reduced zoo with all three families, built once for every test that needs one (a build is the slow part)."""
-    return build_zoo(tmp_path_factory.mktemp("smoke"), TINY)
+    return build_zoo(tmp_path_factory.mktemp("tiny"), TINY)
 
 
-def test_reduced_build_writes_a_loadable_manifest_with_lineage(smoke_zoo):
-    zoo = Zoo.open(smoke_zoo)
+def test_reduced_build_writes_a_loadable_manifest_with_lineage(reduced_zoo):
+    zoo = Zoo.open(reduced_zoo)
     specs = {spec.id: spec for spec in zoo.specs}
     assert specs["ft-cnn-1"].parent == "src-cnn" and specs["ft-cnn-1"].relation == "finetune"
     assert specs["xadv-res-1"].parent == "src-res" and specs["xadv-res-1"].arch in {"cnn_deep", "resnet_tiny"}
@@ -116,20 +116,20 @@ def test_reduced_build_writes_a_loadable_manifest_with_lineage(smoke_zoo):
         assert spec.extra["recipe"]["min_accuracy"] == 0.0
     assert "sparsity" in specs["prune-cnn-1"].extra["metrics"]
     assert "forget_accuracy" in specs["unl-retrained-1"].extra["metrics"]
-    report = verify_zoo(smoke_zoo)
+    report = verify_zoo(reduced_zoo)
     assert not report.problems and report.checked == len(specs)
-    assert len(list((smoke_zoo.parent / "refs").glob("*.png"))) == 128
+    assert len(list((reduced_zoo.parent / "refs").glob("*.png"))) == 128
 
 
-def test_same_seed_gives_the_same_model(smoke_zoo, tmp_path):
+def test_same_seed_gives_the_same_model(reduced_zoo, tmp_path):
     # Built again alone, after none of the other families: each recipe seeds itself, so nothing depends on order.
     again = build_zoo(tmp_path, TINY, ["tasks"])
-    first, second = Zoo.open(smoke_zoo), Zoo.open(again)
+    first, second = Zoo.open(reduced_zoo), Zoo.open(again)
     assert second.ids and set(second.ids) <= set(first.ids)
     for spec in second.specs:
         assert spec.extra["digest"] == first.spec(spec.id).extra["digest"]
         assert spec.extra["accuracy"] == first.spec(spec.id).extra["accuracy"]
-    first_csv, second_csv = smoke_zoo.parent / "transferability.csv", again.parent / "transferability.csv"
+    first_csv, second_csv = reduced_zoo.parent / "transferability.csv", again.parent / "transferability.csv"
     assert first_csv.read_text() == second_csv.read_text()
 
 

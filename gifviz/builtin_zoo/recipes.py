@@ -99,7 +99,8 @@ class Recipe:
 
 @dataclasses.dataclass(frozen=True)
 class Scale:
-    """Epoch counts and models per relation: ``full`` for the shipped zoo, ``smoke`` for a quick check in CI."""
+    """Epoch counts and models per relation: ``full`` for the shipped zoo, ``smoke`` for a quick check
+    (``--scale smoke``; the tests build it on a tenth of the training images, not its quarter)."""
 
     name: str
     per_relation: int
