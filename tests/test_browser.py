@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser_support import ROOT, chromium, running_app, wait_until_rendered
+from browser_support import ROOT, chromium, running_app, type_text, wait_until_rendered
 
 from gifviz import FieldConfig
 from gifviz.app.settings import AppSettings
@@ -134,6 +134,9 @@ def test_new_user_walkthrough_on_the_builtin_zoo(browser, walk, tmp_path):
         shoot(page, walk, "fields.png", full_page=True)
 
         go(page, base, walk, "benchmarks", "Benchmarks")
+        if not walk.readme:  # the testbed computes the fields of the zoo's whole lineage family: the smallest N
+            type_text(page, "References N", "8")
+            wait_until_rendered(page, "Benchmarks", texts=("N = 8 references",))
         page.get_by_role("button", name="Run testbed").click()
         wait_until_rendered(page, "Benchmarks", charts=2, texts=("ROC: extract-prob",), timeout=600_000)
         shoot(page, walk, "benchmarks.png", full_page=True)
