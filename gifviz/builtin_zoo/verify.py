@@ -23,8 +23,8 @@ class VerifyReport:
 
 def one_per_architecture_and_task(manifest: str | Path) -> list[str]:
     """The first model of each (architecture, task) pair of ``manifest``, in manifest order: what ``gifviz zoo verify
-    --quick`` re-measures. Every architecture's forward pass runs on every task it has labels for, at a sixth of the
-    cost of the full check on the built-in zoo (16 of 94 models)."""
+    --quick`` re-measures. Every architecture's forward pass runs on every task it has labels for (16 of the built-in
+    zoo's 94 models)."""
     first: dict[tuple[str, str], str] = {}
     for spec in Zoo.open(manifest).specs:
         first.setdefault((spec.arch, spec.task), spec.id)
@@ -33,8 +33,8 @@ def one_per_architecture_and_task(manifest: str | Path) -> list[str]:
 
 def verify_zoo(manifest: str | Path, tolerance: float = 0.002, measure: Collection[str] | None = None) -> VerifyReport:
     """Load every model of ``manifest`` and check its digest; re-measure the accuracy of every model, or of those in
-    ``measure`` only (the forward passes are nearly all of the cost: a quick check measures a few models of each
-    architecture, since an unchanged digest already proves the weights). Differences go to ``problems``."""
+    ``measure`` only (the forward passes are nearly all of the cost, and a digest that matches already proves the
+    weights: :func:`one_per_architecture_and_task` is the quick check's choice). Differences go to ``problems``."""
     zoo = Zoo.open(manifest)
     report = VerifyReport()
     data = zoo_data()
