@@ -4,12 +4,13 @@ matches the recorded value, and the data generator still produces the recorded s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Iterable
 from pathlib import Path
 
 from gifviz.builtin_zoo.data import split_digest, zoo_data
 from gifviz.builtin_zoo.training import predict
 from gifviz.errors import GifvizError
+from gifviz.hub.spec import ModelSpec
 from gifviz.hub.zoo import Zoo
 
 
@@ -21,21 +22,22 @@ class VerifyReport:
     problems: list[str] = dataclasses.field(default_factory=list)
 
 
-def one_per_architecture_and_task(manifest: str | Path) -> list[str]:
-    """The first model of each (architecture, task) pair of ``manifest``, in manifest order: what ``gifviz zoo verify
-    --quick`` re-measures. Every architecture's forward pass runs on every task it has labels for (16 of the built-in
-    zoo's 94 models)."""
+def one_per_architecture_and_task(specs: Iterable[ModelSpec]) -> list[str]:
+    """The id of the first model of each (architecture, task) pair among ``specs``, in their order: what ``gifviz zoo
+    verify --quick`` re-measures. Every architecture's forward pass runs on every task it has labels for (16 of the
+    built-in zoo's 94 models)."""
     first: dict[tuple[str, str], str] = {}
-    for spec in Zoo.open(manifest).specs:
+    for spec in specs:
         first.setdefault((spec.arch, spec.task), spec.id)
     return list(first.values())
 
 
-def verify_zoo(manifest: str | Path, tolerance: float = 0.002, measure: Collection[str] | None = None) -> VerifyReport:
-    """Load every model of ``manifest`` and check its digest; re-measure the accuracy of every model, or of those in
-    ``measure`` only (the forward passes are nearly all of the cost, and a digest that matches already proves the
-    weights: :func:`one_per_architecture_and_task` is the quick check's choice). Differences go to ``problems``."""
+def verify_zoo(manifest: str | Path, tolerance: float = 0.002, quick: bool = False) -> VerifyReport:
+    """Load every model of ``manifest`` and check its digest; re-measure the accuracy of every model, or with
+    ``quick`` of :func:`one_per_architecture_and_task`'s only (the forward passes are nearly all of the cost, and a
+    digest that matches already proves the weights). Differences go to ``problems``."""
     zoo = Zoo.open(manifest)
+    measure = set(one_per_architecture_and_task(zoo.specs)) if quick else None
     report = VerifyReport()
     data = zoo_data()
     for name, expected in zoo.manifest.data.get("split_digests", {}).items():
