@@ -298,3 +298,12 @@ def test_costly_page_results_are_cached_in_the_library(monkeypatch) -> None:
     first = compare.bootstrap_interval(per_input)
     assert compare.bootstrap_interval(per_input.copy()) == first
     assert len(calls) == 1
+
+
+def test_every_file_the_test_run_starts_first_exists() -> None:
+    # conftest's LONGEST_FIRST orders xdist's files by name: a renamed file would silently fall back to the end.
+    from conftest import LONGEST_FIRST
+
+    tests = Path(__file__).parent
+    assert [name for name in LONGEST_FIRST if not (tests / name).is_file()] == []
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
