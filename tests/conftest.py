@@ -156,14 +156,15 @@ def lineage(tmp_path_factory) -> tuple[Path, Path]:
     return lineage_zoo(tmp_path_factory.mktemp("lineage"))
 
 
-# The test files that take longest, longest first (seconds each under `OMP_NUM_THREADS=1 pytest -n 2 --dist loadfile
+# The test files that take longest, started first (seconds each under `OMP_NUM_THREADS=1 pytest -n 2 --dist loadfile
 # --durations=0` on a 2-core machine: test_zoo 146, test_browser 118, test_store 87, test_browser_add_models 88,
 # test_cli 61, test_browser_serving 82, then 38-25; every other file under 25). With `--dist loadfile
 # --no-loadscope-reorder` (.ci/run) xdist hands whole files to the workers in collection order. Its default order, most
 # tests first, started the three browser walks (one or two tests each, 290 s together) last, one after another on one
 # worker while the other sat idle (555-595 s in all). Starting the longest files first lets the short ones fill the
 # gaps at the end (longest-processing-time-first scheduling: 493 s, the two workers done within 7 s of each other).
-# The walks alternate with files that compute, because a walk waits on its server and browser about half the time.
+# The list is longest first but for the walks, which alternate with files that compute: a walk waits on its server
+# and browser about half the time, and the file beside it on the other worker uses that core.
 # A name that no longer exists fails tests/test_layout.py, so this list cannot silently stop working.
 LONGEST_FIRST = (
     "test_zoo.py",
