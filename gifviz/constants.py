@@ -24,6 +24,7 @@ DISTANCE_METHODS = (
     "cka",
     "zest",
     "dark-knowledge",
+    "dark-knowledge-mix",
     "off-task",
     "off-task-kappa",
     "modelgif-crops",

@@ -146,3 +146,17 @@ def cutmix(images: torch.Tensor, seed: int) -> torch.Tensor:
         rows, cols = slice(top, top + box_h), slice(left, left + box_w)
         mixed[i, :, rows, cols] = images[partners[i], :, rows, cols]
     return mixed
+
+
+def mixup(images: torch.Tensor, count: int, seed: int, lowest: float = 0.5) -> torch.Tensor:
+    """``count`` blends ``(count, C, H, W)`` of pairs of images ``(N, C, H, W)`` (mixup, Zhang et al., ICLR 2018):
+    ``w * a + (1 - w) * b`` for a random image ``a``, a random partner ``b`` and a weight ``w`` drawn from
+    ``U(lowest, 1)``, so each blend stays mostly one image with another showing through. A blend of two images in a
+    space's value range stays in it. Seeded: the same images, count and seed give the same blends."""
+    generator = torch.Generator().manual_seed(seed)
+    n = images.shape[0]
+    first = torch.randint(n, (count,), generator=generator)
+    second = torch.randint(n, (count,), generator=generator)
+    weight = lowest + (1.0 - lowest) * torch.rand(count, generator=generator)
+    weight = weight.to(images.dtype)[:, None, None, None]
+    return weight * images[first] + (1.0 - weight) * images[second]

@@ -16,11 +16,17 @@ from gifviz.builtin_zoo.data import zoo_data
 from gifviz.hub import Zoo
 from gifviz.hub.builtin import builtin_manifest_path
 from gifviz.methods import AUDIT_EVIDENCE, METHODS, MethodInputs, MethodRun, Signature, method_matrix
-from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, per_sample_correlation
+from gifviz.methods.dark_knowledge import (
+    MIX_LOWEST,
+    MIX_PROBES,
+    UNDEFINED,
+    dark_knowledge_distance,
+    per_sample_correlation,
+)
 from gifviz.methods.natural_crops import natural_crops
 from gifviz.methods.off_task import KAPPA_UNDEFINED, OFF_TASK_PROBES, kappa_distance, off_task_samples
 from gifviz.methods.peers.evaluation import as_logits
-from gifviz.refs import ReferenceSet
+from gifviz.refs import ReferenceSet, mixup
 
 
 def _log_softmax(logits: list[list[float]]) -> Signature:
@@ -147,7 +153,7 @@ class _AnswersProbabilities(torch.nn.Module):
         return self.network(x).softmax(dim=1)
 
 
-@pytest.mark.parametrize("name", ["dark-knowledge", "softmax"])
+@pytest.mark.parametrize("name", ["dark-knowledge", "dark-knowledge-mix", "softmax"])
 def test_a_model_that_answers_probabilities_is_read_as_its_logits(name):
     zoo = Zoo.open(builtin_manifest_path("builtin"))
     source, suspect = zoo.load("src-cnn"), zoo.load("xprob-cnn-1")
@@ -158,6 +164,34 @@ def test_a_model_that_answers_probabilities_is_read_as_its_logits(name):
     of_logits = method.distance(method.signature(source, context), method.signature(suspect, context))
     of_probabilities = method.distance(method.signature(source, context), method.signature(behind_api, context))
     assert of_probabilities == pytest.approx(of_logits, abs=1e-5)
+
+
+def test_mixup_blends_pairs_mostly_of_one_image_and_is_seeded():
+    # image i is the constant i, so a blend's value says which pair and weight made it
+    images = torch.arange(8, dtype=torch.float32)[:, None, None, None].expand(8, 1, 4, 4).clone()
+    blends = mixup(images, 300, seed=3, lowest=0.5)
+    assert blends.shape == (300, 1, 4, 4) and torch.equal(blends, mixup(images, 300, seed=3, lowest=0.5))
+    assert not torch.equal(blends, mixup(images, 300, seed=4, lowest=0.5))
+    assert bool((blends == blends[:, :, :1, :1]).all())  # one weight per blend, the same over its pixels
+    assert float(blends.min()) >= 0.0 and float(blends.max()) <= 7.0  # stays in the images' range
+    assert len(torch.unique(blends)) > 50  # blends of many pairs at many weights, not copies
+    assert torch.equal(torch.unique(mixup(images, 300, seed=3, lowest=1.0)), torch.arange(8.0))  # weight 1: copies
+
+
+def test_dark_knowledge_mix_reads_dark_knowledge_on_blends_of_the_references():
+    method, plain = METHODS["dark-knowledge-mix"], METHODS["dark-knowledge"]
+    assert method.compare is plain.compare and method.signature is plain.signature and method.undefined == UNDEFINED
+    references = zoo_data()["reference"].images[:16]
+    inputs = MethodInputs(ReferenceSet(references, tuple(map(str, range(16)))), seed=2)
+    samples = method.prepare(inputs, None)
+    assert samples.shape == (MIX_PROBES, *references.shape[1:]) and torch.equal(samples, method.prepare(inputs, None))
+    # every blend lies between the references it came from: at least MIX_LOWEST of one of them
+    assert float(samples.min()) >= float(references.min()) and float(samples.max()) <= float(references.max())
+    assert 0.0 < MIX_LOWEST < 1.0 and not any(torch.equal(samples[0], r) for r in references)
+    zoo = Zoo.open(builtin_manifest_path("builtin"))
+    source = zoo.load("src-cnn")
+    signature = method.signature(source, samples)
+    assert method.distance(signature, method.signature(source, samples)) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_label_only_outputs_are_read_as_probabilities_and_have_no_ranking():

@@ -10,6 +10,7 @@ from gifviz.audit.crops import CROPS_TITLE, SOURCE_CROP_PROBES
 from gifviz.audit.flips import FLIP_STEPS, FLIP_TARGETS, FLIP_TITLE
 from gifviz.audit.names import SOURCE_CROPS, SOURCE_FLIPS
 from gifviz.config import FieldConfig
+from gifviz.methods.dark_knowledge import MIX_PROBES
 from gifviz.methods.off_task import OFF_TASK_PROBES
 from gifviz.methods.registry import distance_method
 from gifviz.refs import ReferenceSet
@@ -32,6 +33,7 @@ SECONDS_PER_MODEL_AT_32 = {
     "sac-w": 0.03,  # a search of the labelled pool on each source
     "zest": 3.5,  # 64 masked copies of every reference
     "dark-knowledge": 0.02,  # one forward pass per reference, like disagreement (its own; not measured apart)
+    "dark-knowledge-mix": 0.02,  # per 32 blends, like dark-knowledge; it always uses MIX_PROBES of them
     "off-task": 0.02,  # per 32 photograph crops, like disagreement; it always uses OFF_TASK_PROBES of them
     "off-task-kappa": 0.02,  # the same crops and answers as off-task, another statistic of them
     SOURCE_FLIPS: 0.02,  # each model's answers per 32 flips, like disagreement (crafting them: in method_costs)
@@ -40,7 +42,12 @@ SECONDS_PER_MODEL_AT_32 = {
     "first-layer": 0.001,  # no model runs: reading the weights and one filter matching per pair (not per reference)
 }
 # Methods that evaluate a fixed number of samples whatever the reference count.
-FIXED_SAMPLES = {"off-task": OFF_TASK_PROBES, "off-task-kappa": OFF_TASK_PROBES, SOURCE_CROPS: SOURCE_CROP_PROBES}
+FIXED_SAMPLES = {
+    "dark-knowledge-mix": MIX_PROBES,
+    "off-task": OFF_TASK_PROBES,
+    "off-task-kappa": OFF_TASK_PROBES,
+    SOURCE_CROPS: SOURCE_CROP_PROBES,
+}
 # The audit's own evidence (gifviz.audit.names.AUDIT_METHODS), which the method registry does not hold.
 AUDIT_TITLES = {SOURCE_FLIPS: FLIP_TITLE, SOURCE_CROPS: CROPS_TITLE}
 # What is left of a method whose signatures another method of the run already computed (disagreement and softmax

@@ -12,6 +12,14 @@ A model that returns only labels (one-hot outputs) has no ranking of the other c
 no class left once both answers are set aside: the distance is NaN, and the audit says why (:data:`UNDEFINED`). With
 three or four classes only one or two classes remain, so the per-sample correlation is coarse (with two, it is +1 or
 -1).
+
+``dark-knowledge-mix`` reads the same distance on :data:`MIX_PROBES` blends of the references
+(:func:`gifviz.refs.mixup`) instead of the references themselves. On a clean reference most models are sure of the
+answer and rank the other classes from little evidence; on a digit with another one showing through, the other
+classes' outputs carry what the model learnt about how the classes resemble each other, which a student distilled
+from the source's probabilities copies and a model trained on its own does not. More samples also average more of
+each model's noise away. It is round thirty-seven's candidate, chosen on seen stress zoos
+(benchmarks/results/round-thirty-seven/DECLARED.md).
 """
 
 from __future__ import annotations
@@ -20,13 +28,23 @@ import numpy as np
 import torch
 
 from gifviz.hub.spec import LoadedModel
-from gifviz.methods.interface import Signature
+from gifviz.methods.interface import MethodInputs, Signature
 from gifviz.methods.peers.evaluation import model_outputs, output_classes, select
+from gifviz.refs import mixup
 
 # A sample whose other-class outputs vary less than this (label-only or saturated outputs) carries no ranking.
 _FLAT = 1e-6
 # Why the distance of two models with the same classes can be NaN (the audit's note says it).
 UNDEFINED = "no ranking of the other classes to compare (label-only outputs, or fewer than three classes)"
+# Blends of the references dark-knowledge-mix reads, whatever their number: 1,024 forward passes per model cost well
+# under a second on small models, and each blend keeps at least MIX_LOWEST of one reference.
+MIX_PROBES = 1024
+MIX_LOWEST = 0.5
+
+
+def mixed_references(inputs: MethodInputs, probe: LoadedModel | None) -> torch.Tensor:
+    """:data:`MIX_PROBES` blends ``(n, C, H, W)`` of the references, each at least :data:`MIX_LOWEST` one of them."""
+    return mixup(inputs.references.images, MIX_PROBES, inputs.seed, MIX_LOWEST)
 
 
 def log_probabilities_signature(model: LoadedModel, samples: torch.Tensor) -> Signature:

@@ -12,7 +12,12 @@ from gifviz.errors import ConfigError
 from gifviz.hub.zoo import Zoo
 from gifviz.methods import first_layer
 from gifviz.methods.crops_field import MODELGIF_CROPS
-from gifviz.methods.dark_knowledge import UNDEFINED, dark_knowledge_distance, log_probabilities_signature
+from gifviz.methods.dark_knowledge import (
+    UNDEFINED,
+    dark_knowledge_distance,
+    log_probabilities_signature,
+    mixed_references,
+)
 from gifviz.methods.interface import DistanceMethod, MethodInputs
 from gifviz.methods.modelgif import MODELGIF
 from gifviz.methods.off_task import KAPPA_UNDEFINED, kappa_distance, off_task_samples
@@ -115,21 +120,30 @@ OFF_TASK = DistanceMethod(
     evaluations=sample_count,
     share_of_samples=True,
 )
+DARK_KNOWLEDGE = DistanceMethod(
+    name="dark-knowledge",
+    title="Dark knowledge",
+    citation="correlation of the other classes' outputs (Hinton et al., 2015)",
+    access="black-box",
+    shared_outputs=True,
+    prepare=references_as_samples,
+    signature=log_probabilities_signature,
+    compare=dark_knowledge_distance,
+    evaluations=sample_count,
+    undefined=UNDEFINED,
+)
 # Evidence of gifviz's own for the audit (their modules say why each sees what the others miss).
 AUDIT_EVIDENCE: dict[str, DistanceMethod] = {
     method.name: method
     for method in (
-        DistanceMethod(
-            name="dark-knowledge",
-            title="Dark knowledge",
-            citation="correlation of the other classes' outputs (Hinton et al., 2015)",
-            access="black-box",
-            shared_outputs=True,
-            prepare=references_as_samples,
-            signature=log_probabilities_signature,
-            compare=dark_knowledge_distance,
-            evaluations=sample_count,
-            undefined=UNDEFINED,
+        DARK_KNOWLEDGE,
+        # the same distance on blends of the references (gifviz.methods.dark_knowledge says why)
+        dataclasses.replace(
+            DARK_KNOWLEDGE,
+            name="dark-knowledge-mix",
+            title="Dark knowledge on blends",
+            citation="correlation of the other classes' outputs on mixup blends of the references",
+            prepare=mixed_references,
         ),
         OFF_TASK,
         # the same crops and answers, read as agreement beyond chance (gifviz.methods.off_task says why). Kappa has a
