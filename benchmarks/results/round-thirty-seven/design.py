@@ -54,7 +54,7 @@ def _frames(folders: list[Path], name: str) -> pd.DataFrame:
 def _largest_gap(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], column: str) -> float:
     """The largest difference of ``column`` between the rows of ``a`` and ``b`` with the same ``keys``; an
     AssertionError where one has a row the other lacks."""
-    both = a.set_index(keys)[[column]].join(b.set_index(keys)[[column]], how="outer", lsuffix="_a", rsuffix="_b")
+    both = a.set_index(keys)[[column]].join(b.set_index(keys)[[column]], how="outer", suffixes=("_a", "_b"))
     left = both[both[f"{column}_a"].isna() != both[f"{column}_b"].isna()]
     assert left.empty, f"rows in one run only, e.g. {left.index[0]}"
     return float(np.nanmax(np.abs(both[f"{column}_a"].astype(float) - both[f"{column}_b"].astype(float))))
