@@ -179,6 +179,23 @@ def by_attack_hypotheses(methods: Sequence[str]) -> list[list[str]]:
     return [list(methods), *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
 
 
+# The two kinds of label-only thief, as audit_selection names their categories (by what the thief queried).
+NATURAL, DIGITS = "extract-label [natural]", "extract-label [digits:attacker]"
+QUERIED = {"natural": NATURAL, "digits:attacker": DIGITS}
+
+
+def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
+    """``models`` with two more categories, as audit_selection names them: each label-only thief is also a positive of
+    the category of what it queried, and every negative of label extraction a negative of both (the label-only
+    thieves' rows repeated at the end, in their order)."""
+    rows = models[models["group"] == "extract-label"]
+    assert set(rows["queried"]) <= set(QUERIED), set(rows["queried"])  # every thief lands in one of the two kinds
+    kinds = rows.assign(group=rows["queried"].map(QUERIED))
+    negatives = models["neg_of"].str.split(";").map(lambda c: "extract-label" in c)
+    models = models.assign(neg_of=models["neg_of"].where(~negatives, models["neg_of"] + f";{NATURAL};{DIGITS}"))
+    return pd.concat([models, kinds], ignore_index=True)
+
+
 def stouffer_by_group(frame: pd.DataFrame, groups: Sequence[Sequence[str]]) -> np.ndarray:
     """Stouffer's z ``(R, H)`` of each row's tail z over each group of methods, as ``by-attack`` reads its
     hypotheses (NaN where none of a group's methods can compare the row); the declared rounds' designs read their

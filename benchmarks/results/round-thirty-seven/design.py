@@ -37,8 +37,7 @@ import fusion_candidates as candidates  # noqa: E402
 from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
 
 SHIPPED, CANDIDATE = "dark-knowledge", "dark-knowledge-mix"
-NATURAL, DIGITS = "extract-label [natural]", "extract-label [digits:attacker]"
-QUERIED = {"natural": NATURAL, "digits:attacker": DIGITS}
+NATURAL, DIGITS = fit.NATURAL, fit.DIGITS
 DECLARED = ("finetune", "prune", NATURAL, "extract-prob")  # the declared criterion's categories
 SHOWN = (*DECLARED, "extract-label", DIGITS)
 TEXT = {"neg_of": str, "queried": str, "model": str, "member": str}
@@ -89,17 +88,6 @@ def grafted(shipped: list[Path], design: list[Path], out: Path) -> tuple[Path, P
     return paths
 
 
-def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
-    """``models`` with two more categories, as audit_selection names them: each label-only thief is also a positive of
-    the category of what it queried, and every negative of label extraction a negative of both."""
-    rows = models[models["group"] == "extract-label"]
-    assert set(rows["queried"]) <= set(QUERIED), set(rows["queried"])
-    kinds = rows.assign(group=rows["queried"].map(QUERIED))
-    negatives = models["neg_of"].str.split(";").map(lambda c: "extract-label" in c)
-    models = models.assign(neg_of=models["neg_of"].where(~negatives, models["neg_of"] + f";{NATURAL};{DIGITS}"))
-    return pd.concat([models, kinds], ignore_index=True)
-
-
 def by_attack(readings: fit.Readings, groups: list[list[str]]) -> pd.DataFrame:
     """``by-attack`` over the hypotheses ``groups``, read against each model's fused null as the audit reads it."""
     with warnings.catch_warnings():  # a model no aimed method reads has NaN hypotheses but the first
@@ -127,7 +115,7 @@ def read_audit(name: str, readings: fit.Readings, groups: list[list[str]], arch:
     """One audit's line of the table."""
     read = by_attack(readings, groups)
     score = read["score"].to_numpy()
-    models = with_label_kinds(readings.models)
+    models = fit.with_label_kinds(readings.models)
     score_kinds = np.r_[score, score[(readings.models["group"] == "extract-label").to_numpy()]]
     seeds = models["zoo"].map(candidates.seed).to_numpy()
     worst = fit.worst_aucs(models, score_kinds, SHOWN)

@@ -31,23 +31,11 @@ from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
 RUNS = ("design-217-224", "design-225-232")
 ZOOS = 16
 HALVES = {"217-224": range(217, 225), "225-232": range(225, 233)}
-NATURAL, DIGITS = "extract-label [natural]", "extract-label [digits:attacker]"
-QUERIED = {"natural": NATURAL, "digits:attacker": DIGITS}
+NATURAL, DIGITS = fit.NATURAL, fit.DIGITS
 DECLARED = ("finetune", "prune", NATURAL, "extract-prob")  # the declared criterion's categories
 SHOWN = (*DECLARED, "extract-label", DIGITS)
 # each audit, and the method it leaves out of the ten
 AUDITS = {"shipped (off-task)": "off-task-kappa", "candidate (off-task-kappa)": "off-task"}
-
-
-def with_label_kinds(models: pd.DataFrame) -> pd.DataFrame:
-    """``models`` with two more categories, as audit_selection names them: each label-only thief is also a positive of
-    the category of what it queried, and every negative of label extraction a negative of both."""
-    rows = models[models["group"] == "extract-label"]
-    assert set(rows["queried"]) <= set(QUERIED), set(rows["queried"])  # every thief lands in one of the two kinds
-    kinds = rows.assign(group=rows["queried"].map(QUERIED))
-    negatives = models["neg_of"].str.split(";").map(lambda c: "extract-label" in c)
-    models = models.assign(neg_of=models["neg_of"].where(~negatives, models["neg_of"] + f";{NATURAL};{DIGITS}"))
-    return pd.concat([models, kinds], ignore_index=True)
 
 
 def by_attack(readings: fit.Readings, methods: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +61,7 @@ def main() -> None:
     assert readings.models["zoo"].nunique() == ZOOS, readings.models["zoo"].nunique()
     assert {"off-task", "off-task-kappa"} <= set(readings.methods), readings.methods
     cells = pd.concat([pd.read_csv(HERE / run / "selection.csv") for run in RUNS])
-    models = with_label_kinds(readings.models)
+    models = fit.with_label_kinds(readings.models)
     seeds = models["zoo"].map(candidates.seed).to_numpy()
     innocent = (readings.models["group"] == fit.INNOCENT).to_numpy()
     rows = []
