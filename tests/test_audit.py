@@ -39,6 +39,7 @@ from gifviz.audit.names import (
     VERDICT_MEANING,
     VERDICTS,
     WEIGHT_METHODS,
+    twin_methods_warning,
 )
 from gifviz.audit.reading import sampling_error
 from gifviz.audit.roles import audit_roles
@@ -730,6 +731,17 @@ def test_off_task_kappa_is_off_task_disagreements_twin_and_naming_both_warns(lin
             assert {r["method"] for r in csv.DictReader(handle)} == {*methods.split(","), "combined"}
 
 
+def test_naming_dark_knowledge_beside_its_blended_twin_warns_once_per_pair():
+    # round thirty-seven (benchmarks/results/round-thirty-seven/DECLARED.md): a method to name, not a default
+    assert "dark-knowledge-mix" in AUDIT_METHODS and "dark-knowledge-mix" not in DEFAULT_METHODS
+    assert twin_methods_warning(["modelgif", "dark-knowledge-mix"]) is None
+    assert twin_methods_warning(["off-task", "dark-knowledge"]) is None  # one of each pair is no twin
+    warning = twin_methods_warning(["dark-knowledge", "dark-knowledge-mix"])
+    assert warning.startswith("dark-knowledge and dark-knowledge-mix read ") and "fuses that evidence twice" in warning
+    both = twin_methods_warning(["off-task", "off-task-kappa", "dark-knowledge", "dark-knowledge-mix"])
+    assert both.count(" read ") == 2 and both.count("fuses that evidence twice") == 1
+
+
 def test_the_command_line_chooses_the_combined_score(lineage, tmp_path, capsys):
     manifest, refs = lineage
     scores = {}
@@ -852,6 +864,10 @@ def test_by_attack_lets_the_methods_aimed_at_one_thief_speak_for_it():
     # no aimed method among those that can compare it (an audit of --methods without them): stouffer
     assert fuse(others) == pytest.approx(plain(others))
     assert fuse({"modelgif": _at(1.0), "off-task": _at(2.5)}) == pytest.approx(2.5)  # a group with one usable method
+    # dark-knowledge-mix named in dark knowledge's place speaks for probability thieves as dark knowledge did (round
+    # thirty-seven's candidate audit): the same hypothesis, not one more method in the first
+    mixed = {**others, "dark-knowledge-mix": _at(3.0), "off-task": _at(0.0), "source-flips": _at(0.0)}
+    assert fuse(mixed) == pytest.approx(fuse(prob)) == pytest.approx(3.0)
 
 
 def test_purpose_weighted_and_per_kind_weigh_the_aimed_methods_in_one_sum():

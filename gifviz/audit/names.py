@@ -144,31 +144,36 @@ DEFAULT_METHODS = (
     "first-layer",
 )
 # The methods aimed at one kind of thief, by the purpose each was added for (above): the ranking of the other classes
-# for probability thieves; answers on natural photographs (off-task disagreement, or off-task-kappa in its place: the
-# twin that round twenty-eight tried), the source's own flips and ModelGiF's field on crops of photographs (round
+# for probability thieves (dark knowledge, or in its place dark-knowledge-mix, the same ranking read on blends of the
+# references: round thirty-seven's candidate, a method to name, grouped here so that naming it reads it as that round
+# did); answers on natural photographs (off-task disagreement, or off-task-kappa in its place: the twin that round
+# twenty-eight tried), the source's own flips and ModelGiF's field on crops of photographs (round
 # thirty-one's candidate, gifviz.methods.crops_field) for label-only thieves that queried with images of no class. The
 # fusion ``by-attack`` (round thirteen's candidate) reads each group as one hypothesis beside every method together;
 # ``purpose-weighted`` and ``per-kind`` (round fourteen's) weigh them in one sum. Not fitted: CKA, which reads
 # probability thieves well on the stress zoos, is not in a group, since putting it there would be a choice made on those
 # zoos.
-# Two readings of the same answers on the same crops: named together, ``combined`` fuses that evidence twice (the CLI
-# says so; round twenty-eight's design runs named both only to read each one).
-TWIN_METHODS = ("off-task", "off-task-kappa")
+# Pairs of methods that read the same evidence two ways, each a round's candidate in the first one's place: named
+# together, ``combined`` fuses that evidence twice (the CLI and the Audit page say so; the design runs of rounds
+# twenty-eight and thirty-seven named both only to read each one). Each pair maps to what the two share.
+TWIN_METHODS: dict[tuple[str, str], str] = {
+    ("off-task", "off-task-kappa"): "the same answers on the same crops",
+    ("dark-knowledge", "dark-knowledge-mix"): "the ranking of the wrong classes, on references and blends of them",
+}
 
 
 def twin_methods_warning(methods: Sequence[str]) -> str | None:
-    """What to tell a user who named both :data:`TWIN_METHODS` (the command line and the app's Audit page say it);
-    ``None`` otherwise."""
-    if not set(TWIN_METHODS) <= set(methods):
+    """What to tell a user who named both methods of a pair of :data:`TWIN_METHODS` (the command line and the app's
+    Audit page say it), one clause per such pair; ``None`` when no pair is named whole."""
+    named = set(methods)
+    clauses = [f"{a} and {b} read {shared}" for (a, b), shared in TWIN_METHODS.items() if {a, b} <= named]
+    if not clauses:
         return None
-    return (
-        f"{' and '.join(TWIN_METHODS)} read the same answers on the same crops; 'combined' fuses that evidence twice "
-        "(name one of them)"
-    )
+    return f"{'; '.join(clauses)}; 'combined' fuses that evidence twice (name one of each pair)"
 
 
 ATTACK_EVIDENCE = {
-    "probability extraction": ("dark-knowledge",),
+    "probability extraction": ("dark-knowledge", "dark-knowledge-mix"),
     "label-only extraction with images of no class": (
         "off-task",
         "off-task-kappa",
