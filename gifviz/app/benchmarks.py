@@ -122,22 +122,21 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # the report of the audit as shipped since round twenty-six (by-attack without source crops, combined scored by its
 # fused statistic): seeds 217-224, scored once after round twenty-six chose it, 225-232 after round twenty-seven kept
 # it, 233-240 after round twenty-eight kept it, 241-248 in round twenty-nine and 249-256 and 257-264 in round thirty
-# (rounds with no candidate), 265-272 after round thirty-one kept it, 273-280, 281-288, 290-297, 298-305 and 306-313
-# in rounds thirty-two to thirty-six (no candidate; seed 289 failed its build), and 314-321 after round thirty-seven
-# kept it, read together. The report sets of the
-# audit before it (by-attack with source crops, rounds twenty-three to twenty-five) keep their folders:
-# audit-seeds-193-200, -201-208 and -209-216 (the page read them together until round twenty-six), and
-# round-twenty-six/previous-audit (that audit on seeds 217-224). Those of the audit before that: audit-seeds-153-160,
-# -161-168, -169-176, -177-184 and -185-192 (rounds eighteen to twenty-two, fitted-weights without source crops; the
-# page read them together until round twenty-three), round-twenty-three/previous-audit,
-# round-twenty-four/without-crops and round-twenty-five/previous-audit (that audit on seeds 193-200, 201-208 and
-# 209-216); and the earlier ones (audit-seeds-145-152 round seventeen's, audit-seeds-137-144 round sixteen's,
-# audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round thirteen's,
-# audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
+# (rounds with no candidate), 265-272 after round thirty-one kept it, 273-280, 281-288, 290-297, 298-305 and 306-313 in
+# rounds thirty-two to thirty-six (no candidate; seed 289 failed its build), 314-321 after round thirty-seven kept it
+# and 322-329 in round thirty-eight (no candidate), read together. The report sets of the audit before it (by-attack
+# with source crops, rounds twenty-three to twenty-five) keep their folders: audit-seeds-193-200, -201-208 and -209-216
+# (the page read them together until round twenty-six), and round-twenty-six/previous-audit (that audit on seeds
+# 217-224). Those of the audit before that: audit-seeds-153-160, -161-168, -169-176, -177-184 and -185-192 (rounds
+# eighteen to twenty-two, fitted-weights without source crops; the page read them together until round twenty-three),
+# round-twenty-three/previous-audit, round-twenty-four/without-crops and round-twenty-five/previous-audit (that audit on
+# seeds 193-200, 201-208 and 209-216); and the earlier ones (audit-seeds-145-152 round seventeen's, audit-seeds-137-144
+# round sixteen's, audit-seeds-129-136 round fifteen's, audit-seeds-121-128 round fourteen's, audit-seeds-113-120 round
+# thirteen's, audit-seeds-105-112 round twelve's, audit-seeds-97-104 round eleven's, audit-seeds-89-96 round ten's,
 # audit-seeds-81-88 round nine's, audit seeds 65-72's).
 _REPORT_SETS = (
     "217-224", "225-232", "233-240", "241-248", "249-256", "257-264", "265-272", "273-280", "281-288", "290-297",
-    "298-305", "306-313", "314-321",
+    "298-305", "306-313", "314-321", "322-329",
 )  # fmt: skip
 STRESS_RESULTS = tuple(_RESULTS / f"audit-seeds-{seeds}" / "selection.csv" for seeds in _REPORT_SETS)
 # verify-unlearning's reports on the unlearning stress zoos (benchmarks/unlearning_rules.py): seeds 9-16 (unlearning
