@@ -176,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         candidate = fit.load_readings(*([str(p)] for p in grafted(args.shipped, args.design, Path(tmp))))
     assert SHIPPED not in candidate.methods and CANDIDATE in candidate.methods, candidate.methods
-    # the candidate's groups: dark-knowledge-mix where dark knowledge stood
-    swapped = [[CANDIDATE if m == SHIPPED else m for m in g] for g in groups]
+    # the candidate's groups, as the audit reads them when dark-knowledge-mix is named in dark knowledge's place (in
+    # the shipped methods' order, so that the hypotheses print as they did)
+    swapped = fit.by_attack_hypotheses([CANDIDATE if m == SHIPPED else m for m in shipped.methods])
     rows.append(read_audit("candidate (dark-knowledge-mix)", candidate, swapped, arch, halves))
     table = pd.DataFrame(rows).set_index("audit")
     zoos = shipped.models["zoo"].nunique()
