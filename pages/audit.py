@@ -70,6 +70,8 @@ with audit_tab:
         except GifvizError as error:
             st.error(str(error))
         else:
+            for warning in view.warnings:
+                st.warning(warning)
             st.dataframe(view.verdicts, hide_index=True, width="stretch")
             st.caption(VERDICT_MEANING)
             st.plotly_chart(view.figure, width="stretch", key="audit_spread")

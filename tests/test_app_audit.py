@@ -151,3 +151,25 @@ def test_the_audit_page_warns_when_both_off_task_twins_are_named(manifest):
     assert not any("fuses that evidence twice" in w.value for w in app.warning)
     app.multiselect[2].set_value(["modelgif", "off-task", "off-task-kappa"]).run()
     assert any(w.value == twin_methods_warning(["off-task", "off-task-kappa"]) for w in app.warning)
+
+
+def test_the_audit_page_warns_when_one_independent_has_the_sources_architecture(isolated_cache):
+    models = {
+        "src": make_cnn(0),
+        "child": perturbed(make_cnn(0), 0.02, 1),
+        "narrow": make_cnn(10),
+        **{f"wide{k}": make_cnn(20 + k, width=6) for k in range(2)},
+    }
+    fields = {model_id: RELATIONS.get(model_id, {"relation": "independent"}) for model_id in models}
+    path = write_zoo(isolated_cache / "zoo", models, references="refs", fields=fields)
+    write_pngs(path.parent / "refs", 8)
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.query_params.update({"manifest": str(path), "n_refs": "8", "models": ",".join(models)})
+    app.run()
+    app.switch_page("pages/audit.py").run()
+    app.multiselect[2].set_value(["disagreement"]).run()
+    next(b for b in app.button if b.label == "Run audit").click().run()
+    assert not app.exception, app.exception
+    assert any(
+        w.value.startswith("only one independent has the source 'src''s architecture (narrow)") for w in app.warning
+    )

@@ -130,6 +130,7 @@ class AuditView:
     check_summary: str
     check_table: pd.DataFrame
     check_warns: bool  # combined calls some independent derived: shown as a warning, not a caption
+    warnings: tuple[str, ...] = ()  # the audit's own (AuditResult.warnings), shown above its verdicts
 
 
 def audit_view(result: AuditResult) -> AuditView:
@@ -154,7 +155,14 @@ def audit_view(result: AuditResult) -> AuditView:
     )
     check = result.self_check()
     return AuditView(
-        verdicts, table, figure, table.to_csv(index=False), check.summary(), check.frame(), bool(check.called())
+        verdicts,
+        table,
+        figure,
+        table.to_csv(index=False),
+        check.summary(),
+        check.frame(),
+        bool(check.called()),
+        tuple(result.warnings()),
     )
 
 

@@ -24,6 +24,7 @@ from gifviz.audit.fusion import (
     fusion_provenance,
     null_calibrations,
 )
+from gifviz.audit.kin import thin_kin_note, thin_kin_warning
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -147,6 +148,13 @@ class AuditResult:
         :mod:`gifviz.audit.self_check`)."""
         rows = self.assessed(dataclasses.replace(self.roles, suspects=self.roles.independents))
         return SelfCheck(tuple(rows), self.roles.independents, self.methods, self.alpha)
+
+    def warnings(self) -> list[str]:
+        """What the audit as a whole should be read with (one line each): today, fewer than two independents of the
+        source's architecture under ``same-arch`` while some suspect has it (:func:`gifviz.audit.kin.thin_kin_warning`).
+        """
+        thin = thin_kin_warning(self.evidence, self.roles, self.calibration)
+        return [thin] if thin else []
 
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
@@ -286,6 +294,8 @@ def _read_suspect(
     fused, note = _cross_task(evidence, suspect, calibrations)
     if settings.weight_scope == "other-task" and suspect not in evidence.other_classes:
         fused, note = _without_weights(fused, note)
+    # a suspect of the source's architecture read against too few of its kind is said to be (its reading unchanged)
+    note = "; ".join(p for p in (note, thin_kin_note(evidence, suspect, independents, settings.calibration)) if p)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
     return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of)
