@@ -171,5 +171,6 @@ def test_the_audit_page_warns_when_one_independent_has_the_sources_architecture(
     next(b for b in app.button if b.label == "Run audit").click().run()
     assert not app.exception, app.exception
     assert any(
-        w.value.startswith("only one independent has the source 'src''s architecture (narrow)") for w in app.warning
+        w.value.startswith("only one independent shares the architecture of the source 'src' (narrow)")
+        for w in app.warning
     )

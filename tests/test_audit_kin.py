@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 from conftest import make_cnn, perturbed, read_audit, write_pngs, write_zoo
 from test_audit_same_arch import two_kinds_evidence
 
-from gifviz.audit import kin as kin_module
-from gifviz.audit.kin import thin_kin_note, thin_kin_warning
 from gifviz.audit.names import SAME_ARCH
 from gifviz.audit.roles import AuditRoles
 from gifviz.audit.run_audit import COMBINED, assess
@@ -20,9 +19,12 @@ from gifviz.audit.settings import ReadingSettings
 from gifviz.cli import main
 
 
-def _combined_notes(evidence, roles, calibration: str = SAME_ARCH) -> dict[str, str]:
-    rows = assess(evidence, roles, ["m"], 0.05, ReadingSettings("capped-sum", calibration))
+def _combined_notes(evidence, roles, calibration: str = SAME_ARCH, methods=("m",)) -> dict[str, str]:
+    rows = assess(evidence, roles, list(methods), 0.05, ReadingSettings("capped-sum", calibration))
     return {r.suspect: r.calibration.note for r in rows if r.method == COMBINED}
+
+
+ONE_KIN = frozenset({"k1", "innocent", "newhead"})  # of the independents, only k1 has the source's architecture
 
 
 def test_two_independents_of_the_sources_architecture_need_no_note():
@@ -33,21 +35,57 @@ def test_two_independents_of_the_sources_architecture_need_no_note():
 
 def test_one_independent_of_the_sources_architecture_is_said_on_the_row_and_for_the_audit():
     evidence, roles = two_kinds_evidence()
-    evidence = dataclasses.replace(evidence, same_architecture=frozenset({"k1", "innocent", "newhead"}))
+    evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN)
     notes = _combined_notes(evidence, roles)
-    assert (
-        "thin null: innocent has the source's architecture and is read against one independent of it (k1)"
-        in (notes["innocent"])
-    )
+    assert "thin null: read against one independent of the source's architecture (k1)" in notes["innocent"]
     assert "thin null" not in notes["thief"]  # another architecture: read against k1 as the source is
     assert "thin null" not in notes["newhead"]  # other output classes: read by another rule
     (warning,) = read_audit(evidence, roles, ["m"]).warnings()
-    assert warning.startswith("only one independent has the source 'source''s architecture (k1)")
+    assert warning.startswith("only one independent shares the architecture of the source 'source' (k1)")
     assert "(innocent)" in warning and "name 2 or more" in warning
     # the relative and absolute rules do not read against the source's kind: nothing to say
     for rule in ("relative", "absolute"):
         assert not any("thin null" in note for note in _combined_notes(evidence, roles, rule).values())
         assert read_audit(evidence, roles, ["m"], ReadingSettings("capped-sum", rule)).warnings() == []
+
+
+def test_the_note_is_the_same_for_every_suspect_read_alike():
+    """The CLI prints a note many rows share once: the note never names its suspect."""
+    evidence, roles = two_kinds_evidence()
+    evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN | {"thief"})
+    notes = _combined_notes(evidence, roles)
+    assert "thin null" in notes["innocent"] and notes["innocent"] == notes["thief"]
+
+
+def test_an_independent_the_method_cannot_compare_is_not_counted():
+    """Two independents of the source's architecture, but the method gives no distance for k2: it reads every value
+    against k1 alone, and the note and the warning say so."""
+    evidence, roles = two_kinds_evidence()
+    evidence = dataclasses.replace(evidence, distances={"m": {**evidence.distances["m"], "k2": math.nan}})
+    assert (
+        "read against one independent of the source's architecture (k1)" in _combined_notes(evidence, roles)["innocent"]
+    )
+    (warning,) = read_audit(evidence, roles, ["m"]).warnings()
+    assert "(k1)" in warning
+
+
+def test_a_method_read_raw_reads_no_anchor_and_gets_no_note():
+    """First-layer weights are read raw under every rule: with one independent of the source's architecture, the
+    audit fused from them alone says nothing of it, and the one fused from them and ``m`` says it for ``m``."""
+    evidence, roles = two_kinds_evidence()
+    evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN)
+    raw = dataclasses.replace(
+        evidence,
+        distances={**evidence.distances, "first-layer": dict(evidence.distances["m"])},
+        reasons={**evidence.reasons, "first-layer": {}},
+        samples={**evidence.samples, "first-layer": 1},
+    )
+    settings = ReadingSettings("capped-sum", SAME_ARCH, weight_scope="every-suspect")
+    rows = assess(raw, roles, ["first-layer"], 0.05, settings)
+    assert not any("thin null" in r.calibration.note for r in rows)
+    assert read_audit(raw, roles, ["first-layer"], settings).warnings() == []
+    both = {r.suspect: r.calibration.note for r in assess(raw, roles, ["m", "first-layer"], 0.05, settings)}
+    assert "thin null" in both["innocent"]
 
 
 def test_an_independent_read_leave_one_out_with_one_of_its_kind_left_gets_the_note_alone():
@@ -56,36 +94,47 @@ def test_an_independent_read_leave_one_out_with_one_of_its_kind_left_gets_the_no
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1", "o1", "thief"), roles.independents)
     notes = _combined_notes(evidence, roles)
-    assert "read against one independent of it (k2)" in notes["k1"]
+    assert "read against one independent of the source's architecture (k2)" in notes["k1"]
     assert "thin null" not in notes["o1"] and "thin null" not in notes["thief"]
     assert read_audit(evidence, roles, ["m"]).warnings() == []
+
+
+def test_the_lone_independent_named_as_a_suspect_is_left_to_its_row():
+    """With k1 the only independent of the source's architecture and also a suspect, k1 is read with none of its kind
+    (its row says so) and the warning names the other suspects of that architecture only."""
+    evidence, roles = two_kinds_evidence()
+    evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN)
+    roles = AuditRoles("source", ("k1", "innocent"), roles.independents)
+    assert "no independent of the source's architecture in use" in _combined_notes(evidence, roles)["k1"]
+    (warning,) = read_audit(evidence, roles, ["m"]).warnings()
+    assert "(innocent)" in warning and "k1," not in warning
+    alone = AuditRoles("source", ("k1",), roles.independents)
+    assert read_audit(evidence, alone, ["m"]).warnings() == []
 
 
 def test_no_independent_of_the_sources_architecture_is_said_too():
     evidence, roles = two_kinds_evidence()
     evidence = dataclasses.replace(evidence, same_architecture=frozenset({"innocent", "newhead"}))
-    assert "no independent in use shares it" in _combined_notes(evidence, roles)["innocent"]
+    assert "no independent of the source's architecture in use" in _combined_notes(evidence, roles)["innocent"]
     (warning,) = read_audit(evidence, roles, ["m"]).warnings()
-    assert warning.startswith("no independent has the source 'source''s architecture, which suspects have (innocent)")
+    assert warning.startswith("no independent shares the architecture of the source 'source', which suspects have")
     # with no suspect of its architecture there is nothing to warn about
     thieves_only = AuditRoles("source", ("thief",), roles.independents)
-    assert thin_kin_warning(evidence, thieves_only, SAME_ARCH) is None
-    assert thin_kin_note(evidence, "thief", roles.independents, SAME_ARCH) == ""
+    assert read_audit(evidence, thieves_only, ["m"]).warnings() == []
 
 
 def test_the_note_changes_no_reading(monkeypatch):
     evidence, roles = two_kinds_evidence()
-    evidence = dataclasses.replace(evidence, same_architecture=frozenset({"k1", "innocent", "newhead"}))
+    evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN)
     roles = AuditRoles("source", ("k1", "innocent", "thief", "newhead"), roles.independents)
     settings = ReadingSettings("capped-sum", SAME_ARCH)
     noted = assess(evidence, roles, ["m"], 0.05, settings)
     assert any("thin null" in r.calibration.note for r in noted)
-    monkeypatch.setattr("gifviz.audit.run_audit.thin_kin_note", lambda *args: "")
+    monkeypatch.setattr("gifviz.audit.run_audit.thin_kin_note", lambda kin: "")
     plain = assess(evidence, roles, ["m"], 0.05, settings)
     assert [(r.suspect, r.method) for r in noted] == [(r.suspect, r.method) for r in plain]
     for a, b in zip(noted, plain, strict=True):
         assert dataclasses.replace(a.calibration, note="") == dataclasses.replace(b.calibration, note="")
-    assert kin_module.ENOUGH_KIN == 2
 
 
 @pytest.fixture
@@ -109,7 +158,7 @@ def test_the_command_line_warns_and_writes_the_warning(one_kin_zoo, tmp_path, is
     args = ["audit", str(one_kin_zoo), "--source", "src", "--methods", "disagreement", "--n-refs", "8"]
     assert main([*args, "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "gifviz: warning: only one independent has the source 'src''s architecture (narrow)" in err
+    assert "gifviz: warning: only one independent shares the architecture of the source 'src' (narrow)" in err
     assert "(child)" in err
     provenance = json.loads((out / "audit.json").read_text())
     assert len(provenance["warnings"]) == 1 and "(narrow)" in provenance["warnings"][0]

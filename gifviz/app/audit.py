@@ -121,7 +121,8 @@ def run_unlearning(
 @dataclasses.dataclass(frozen=True)
 class AuditView:
     """What the page shows of an audit: the combined verdict per suspect, the full table, the figure, the CSV, and
-    the audit's own false-positive check (every independent read as a suspect: its summary and rows)."""
+    the audit's own false-positive check (every independent read as a suspect: its summary and rows), and the audit's
+    warnings (:meth:`AuditResult.warnings`)."""
 
     verdicts: pd.DataFrame
     table: pd.DataFrame
@@ -130,7 +131,7 @@ class AuditView:
     check_summary: str
     check_table: pd.DataFrame
     check_warns: bool  # combined calls some independent derived: shown as a warning, not a caption
-    warnings: tuple[str, ...] = ()  # the audit's own (AuditResult.warnings), shown above its verdicts
+    warnings: tuple[str, ...]  # shown above the verdicts
 
 
 def audit_view(result: AuditResult) -> AuditView:

@@ -5,86 +5,79 @@ Under ``same-arch`` every value is taken against the independents of the source'
 (:mod:`gifviz.audit.reading`). With one of them in use, that one is every value's anchor and has no value of its own,
 so a suspect *of the source's architecture* is set against a null with none of its kind in it: the null's spread is
 that of models of other architectures read against two close relatives (the source and that independent), narrower
-than the spread between models of one architecture. With none in use, every value is taken against all
-independents, and a model of the source's architecture sits closer to the source than to the others whatever its
-lineage. Both make an innocent model of the source's architecture look derived more often than the stated rate.
+than the spread between models of one architecture. Measured on the 112 report stress zoos (seeds 217-288 and
+290-329; ``verdicts_by_model.csv`` of their folders in ``benchmarks/results``, fusion ``by-attack``, group ``innocent,
+same task``; the lead in ``benchmarks/results/round-thirty-eight/DECLARED.md``): each source there has two
+independents of its architecture, so each of them, read leave-one-out, is read with one left. Those readings call it
+``derived`` in 21 of 448 (4.7%), but in 10 of 94 (10.6%) when the source is a small ResNet and 9 of 104 (8.7%) when it
+is a small CNN, against 5% stated. With none in use, every value is taken against all independents, where (by the
+reasoning that chose ``same-arch``, not a measurement here) a model of the source's architecture sits closer to the
+source than to the others whatever its lineage.
 
-Measured on the 112 report stress zoos (seeds 217-288 and 290-329; ``verdicts_by_model.csv`` of their folders in
-``benchmarks/results``, fusion ``by-attack``; ``benchmarks/results/round-thirty-eight/DECLARED.md``, its lead): each
-source there has two independents of its architecture, so each of them, read leave-one-out, is read with one left.
-Those readings call it ``derived`` in 21 of 448 (4.7%), and 10 of 94 (10.6%) when the source is a small ResNet, 9 of
-104 (8.7%) a small CNN, against 5% stated. Nothing in the readings can widen that null honestly: a member of the
-source's kind would be a model the user did not name (``benchmarks/results/round-thirty-nine/DECLARED.md``), so the
-audit says so and asks for more independents of that architecture instead.
+Nothing in the readings can widen that null honestly: a member of the source's kind would be a model the user did not
+name (``benchmarks/results/round-thirty-nine/DECLARED.md``), so the audit says so and asks for more independents of
+that architecture instead. Which independents a method reads against is the method's reading's to say
+(:meth:`gifviz.audit.reading.MethodReading.kin_in_use`: one it cannot compare is not in use, and a method read raw
+reads none), so the note is built from the fused methods' readings, never from the rule's name alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from gifviz.audit.evidence import Evidence
-from gifviz.audit.names import SAME_ARCH
-from gifviz.audit.roles import AuditRoles
+from collections.abc import Iterable
 
 # Two: with two of the source's architecture in use, each is read against the other, so the null holds one of its kind
 # per anchor (one alone has no value, gifviz.audit.reading.MethodReading.without_value).
 ENOUGH_KIN = 2
 
 _WHY_ONE = (
-    "no model of its kind is in the null, and on the stress zoos innocents read this way were called derived more "
-    "often than the stated rate with some architectures (10 of 94 with small-ResNet sources)"
+    "no model of its kind is in the null, and an innocent one can be called derived more often than the stated rate"
 )
 _WHY_NONE = (
-    "every value is read against all independents, where a model of the source's architecture sits closer to the "
-    "source than to the others whatever its lineage"
+    "every value is read against all independents, where a model of the source's architecture sits close to the "
+    "source whatever its lineage"
 )
 
 
-def kin_in_use(evidence: Evidence, independents: Sequence[str]) -> list[str]:
-    """The independents among ``independents`` with the source's architecture, in their order."""
-    return [i for i in independents if i in evidence.same_architecture]
+def fewest_kin(kin_in_use: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    """The smallest of the methods' sets of independents of the source's architecture in use (``None`` entries: a
+    method that reads none, under another rule or read raw) when it holds fewer than :data:`ENOUGH_KIN`; else
+    ``None``."""
+    thin = [kin for kin in kin_in_use if kin is not None and len(kin) < ENOUGH_KIN]
+    return min(thin, key=lambda kin: (len(kin), sorted(kin))) if thin else None
 
 
-def thin_kin_note(evidence: Evidence, suspect: str, independents: Sequence[str], calibration: str) -> str:
-    """The note on ``suspect``'s ``combined`` row when it has the source's architecture and is read by ``same-arch``
-    against fewer than :data:`ENOUGH_KIN` independents of that architecture (``independents``: those its
-    calibration reads, itself left out); empty otherwise. A suspect with other output classes than the source is
-    read by another rule (:func:`gifviz.audit.run_audit._cross_task_readings`) and gets none."""
-    if calibration != SAME_ARCH or suspect not in evidence.same_architecture or suspect in evidence.other_classes:
+def thin_kin_note(kin_in_use: Iterable[frozenset[str] | None]) -> str:
+    """The note on the ``combined`` row of a suspect of the source's architecture, given each method it fuses'
+    independents of that architecture in use (:meth:`gifviz.audit.reading.MethodReading.kin_in_use`); empty when
+    every such method reads against :data:`ENOUGH_KIN` or more. It never names the suspect: the CLI prints a note that
+    many rows share once (``gifviz.cli.audit``)."""
+    fewest = fewest_kin(kin_in_use)
+    if fewest is None:
         return ""
-    kin = kin_in_use(evidence, independents)
-    if len(kin) >= ENOUGH_KIN:
-        return ""
-    if kin:
+    if fewest:
         return (
-            f"thin null: {suspect} has the source's architecture and is read against one independent of it "
-            f"({kin[0]}): {_WHY_ONE}; name more independents of its architecture"
+            f"thin null: read against one independent of the source's architecture ({min(fewest)}): {_WHY_ONE}; name "
+            "more independents of its architecture"
         )
-    return (
-        f"thin null: {suspect} has the source's architecture and no independent in use shares it: {_WHY_NONE}; name "
-        "independents of its architecture"
-    )
+    return f"thin null: no independent of the source's architecture in use: {_WHY_NONE}; name independents of it"
 
 
-def thin_kin_warning(evidence: Evidence, roles: AuditRoles, calibration: str) -> str | None:
-    """One line for the whole audit when some suspect has the source's architecture and the audit's independents hold
-    fewer than :data:`ENOUGH_KIN` of it, under ``same-arch`` (every such suspect is then read on a thin null); else
-    ``None``. With enough, a suspect named as an independent can still be read with too few left (leave-one-out):
-    its row says so (:func:`thin_kin_note`)."""
-    if calibration != SAME_ARCH:
+def thin_kin_warning(origin: str, kin_in_use: Iterable[frozenset[str] | None], suspects: Iterable[str]) -> str | None:
+    """One line for the whole audit when ``suspects`` (those of the source ``origin``'s architecture that are not
+    also independents: those are read leave-one-out, and their rows say so) are many or one and the audit's own
+    independents hold fewer than :data:`ENOUGH_KIN` of that architecture for some method (``kin_in_use``: per method,
+    with every independent in use); else ``None``."""
+    named = ", ".join(suspects)
+    fewest = fewest_kin(kin_in_use)
+    if not named or fewest is None:
         return None
-    kin = kin_in_use(evidence, roles.independents)
-    of_its_kind = [s for s in roles.suspects if s in evidence.same_architecture and s not in evidence.other_classes]
-    if len(kin) >= ENOUGH_KIN or not of_its_kind:
-        return None
-    suspects = ", ".join(of_its_kind)
-    if kin:
+    if fewest:
         return (
-            f"only one independent has the source {evidence.origin!r}'s architecture ({kin[0]}): the suspects of that "
-            f"architecture ({suspects}) are read against it alone, {_WHY_ONE}; name {ENOUGH_KIN} or more "
+            f"only one independent shares the architecture of the source {origin!r} ({min(fewest)}): the suspects of "
+            f"that architecture ({named}) are read against it alone, so {_WHY_ONE}; name {ENOUGH_KIN} or more "
             "independents of its architecture"
         )
     return (
-        f"no independent has the source {evidence.origin!r}'s architecture, which suspects have ({suspects}): "
-        f"{_WHY_NONE}; name {ENOUGH_KIN} or more independents of its architecture"
+        f"no independent shares the architecture of the source {origin!r}, which suspects have ({named}): {_WHY_NONE}; "
+        f"name {ENOUGH_KIN} or more independents of its architecture"
     )

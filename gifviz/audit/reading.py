@@ -129,6 +129,7 @@ class MethodReading:
         # same-arch: those of the source's architecture (one the method gives no distance for is never in use, so the
         # rule is still decided per calibration); None: every anchor
         self._kin = evidence.same_architecture.intersection(raw) if calibration == SAME_ARCH else None
+        self._comparable = frozenset(raw)
         # source flips: each value re-weighed without the independents a calibration leaves out (and the model)
         self._follows = evidence.follows.get(method)
         mean_raw = sum(raw.values()) / len(raw) if raw else None
@@ -163,6 +164,15 @@ class MethodReading:
     def left_out(self, independents: Collection[str]) -> frozenset[str]:
         """The audit's independents that are not among ``independents``."""
         return self.independents.difference(independents)
+
+    def kin_in_use(self, independents: Sequence[str]) -> frozenset[str] | None:
+        """Under ``same-arch``, for a method whose values are taken against the anchors, the independents of the
+        source's architecture this method can compare that a calibration against ``independents`` reads values
+        against (empty: none, and every independent in use is read instead); ``None`` under every other rule, and
+        for a method read raw (:func:`gifviz.audit.kin.thin_kin_note` reads it)."""
+        if not self.reads_anchors or self._kin is None or not self._comparable:
+            return None  # (a method that compares no independent calibrates nothing)
+        return self._kin - self.left_out(independents)
 
     def without_value(self, independents: Sequence[str]) -> frozenset[str]:
         """Under ``same-arch``, the one independent of the source's architecture in use in a calibration against

@@ -153,7 +153,18 @@ class AuditResult:
         """What the audit as a whole should be read with (one line each): today, fewer than two independents of the
         source's architecture under ``same-arch`` while some suspect has it (:func:`gifviz.audit.kin.thin_kin_warning`).
         """
-        thin = thin_kin_warning(self.evidence, self.roles, self.calibration)
+        own_rule, _ = _readings(self.evidence, self.roles, self.methods, self.settings)
+        independents = self.roles.independents
+        evidence = self.evidence
+        # a suspect with other output classes is read by another rule, and one that is also an independent has a row
+        # note of its own (read leave-one-out)
+        of_its_kind = [
+            s
+            for s in self.roles.suspects
+            if s in evidence.same_architecture and s not in evidence.other_classes and s not in independents
+        ]
+        kin = [own_rule[m].kin_in_use(independents) for m in self.methods]
+        thin = thin_kin_warning(evidence.origin, kin, of_its_kind)
         return [thin] if thin else []
 
     def statistics(self, method: str) -> dict[str, float]:
@@ -295,7 +306,9 @@ def _read_suspect(
     if settings.weight_scope == "other-task" and suspect not in evidence.other_classes:
         fused, note = _without_weights(fused, note)
     # a suspect of the source's architecture read against too few of its kind is said to be (its reading unchanged)
-    note = "; ".join(p for p in (note, thin_kin_note(evidence, suspect, independents, settings.calibration)) if p)
+    if suspect in evidence.same_architecture:
+        kin = [readings[m].kin_in_use(independents) for m, c in fused.items() if c.usable]
+        note = "; ".join(p for p in (note, thin_kin_note(kin)) if p)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
     return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of)

@@ -272,7 +272,7 @@ def run_audit(args: argparse.Namespace) -> int:
         summary.append(f"{verdict} {len(ids)}{listed}")
     print("\ncombined verdicts: " + "; ".join(summary))
     print("\n" + textwrap.fill(check.summary(), width=120))
-    for warning in result.warnings():  # after the check, which is what they qualify
+    for warning in result.warnings():  # last, where they are seen: they qualify the verdicts above
         print(f"gifviz: warning: {warning}", file=sys.stderr)
     print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
