@@ -171,6 +171,6 @@ def test_the_audit_page_warns_when_one_independent_has_the_sources_architecture(
     next(b for b in app.button if b.label == "Run audit").click().run()
     assert not app.exception, app.exception
     assert any(
-        w.value.startswith("only one independent shares the architecture of the source 'src' (narrow)")
+        w.value.startswith("only narrow of the independents shares the architecture of the source 'src'")
         for w in app.warning
     )

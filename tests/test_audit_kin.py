@@ -37,11 +37,11 @@ def test_one_independent_of_the_sources_architecture_is_said_on_the_row_and_for_
     evidence, roles = two_kinds_evidence()
     evidence = dataclasses.replace(evidence, same_architecture=ONE_KIN)
     notes = _combined_notes(evidence, roles)
-    assert "thin null: read against one independent of the source's architecture (k1)" in notes["innocent"]
+    assert "thin null: read against only k1 of the independents of the source's architecture" in notes["innocent"]
     assert "thin null" not in notes["thief"]  # another architecture: read against k1 as the source is
     assert "thin null" not in notes["newhead"]  # other output classes: read by another rule
     (warning,) = read_audit(evidence, roles, ["m"]).warnings()
-    assert warning.startswith("only one independent shares the architecture of the source 'source' (k1)")
+    assert warning.startswith("only k1 of the independents shares the architecture of the source 'source'")
     assert "(innocent)" in warning and "name 2 or more" in warning
     # the relative and absolute rules do not read against the source's kind: nothing to say
     for rule in ("relative", "absolute"):
@@ -59,14 +59,47 @@ def test_the_note_is_the_same_for_every_suspect_read_alike():
 
 def test_an_independent_the_method_cannot_compare_is_not_counted():
     """Two independents of the source's architecture, but the method gives no distance for k2: it reads every value
-    against k1 alone, and the note and the warning say so."""
+    against k1 alone. The note says so, and the warning says the zoo has both but a method cannot compare them."""
     evidence, roles = two_kinds_evidence()
     evidence = dataclasses.replace(evidence, distances={"m": {**evidence.distances["m"], "k2": math.nan}})
-    assert (
-        "read against one independent of the source's architecture (k1)" in _combined_notes(evidence, roles)["innocent"]
-    )
+    note = _combined_notes(evidence, roles)["innocent"]
+    assert "read against only k1 of the independents of the source's architecture" in note
     (warning,) = read_audit(evidence, roles, ["m"]).warnings()
-    assert "(k1)" in warning
+    assert warning.startswith("suspects of the architecture of the source 'source' (innocent) are read on a thin null")
+    assert "cannot compare all 2 independents of that architecture (k1, k2)" in warning
+
+
+def test_methods_blind_to_different_kin_are_each_named():
+    evidence, roles = two_kinds_evidence()
+    m = evidence.distances["m"]
+    evidence = dataclasses.replace(
+        evidence,
+        distances={"m": {**m, "k2": math.nan}, "m2": {**m, "k1": math.nan}},
+        reasons={"m": {}, "m2": {}},
+        samples={"m": 10, "m2": 10},
+        to_anchors={"m": evidence.to_anchors["m"], "m2": evidence.to_anchors["m"]},
+    )
+    note = _combined_notes(evidence, roles, methods=("m", "m2"))["innocent"]
+    assert "read against only k1 or only k2 of the independents" in note
+
+
+def test_a_method_no_suspect_can_use_raises_no_warning():
+    """A second method that compares only one independent calibrates nothing (n/a for every suspect): no row reads
+    it, so the warning, counted as the rows are, says nothing either."""
+    evidence, roles = two_kinds_evidence()
+    m = evidence.distances["m"]
+    blind = {model: (d if model in ("o1", "innocent", "thief", "newhead") else math.nan) for model, d in m.items()}
+    evidence = dataclasses.replace(
+        evidence,
+        distances={"m": m, "m2": blind},
+        reasons={"m": {}, "m2": {}},
+        samples={"m": 10, "m2": 10},
+        to_anchors={"m": evidence.to_anchors["m"], "m2": evidence.to_anchors["m"]},
+    )
+    audited = read_audit(evidence, roles, ["m", "m2"])
+    assert not audited.row("innocent", "m2").usable
+    assert not any("thin null" in r.calibration.note for r in audited.rows)
+    assert audited.warnings() == []
 
 
 def test_a_method_read_raw_reads_no_anchor_and_gets_no_note():
@@ -94,7 +127,7 @@ def test_an_independent_read_leave_one_out_with_one_of_its_kind_left_gets_the_no
     evidence, roles = two_kinds_evidence()
     roles = AuditRoles("source", ("k1", "o1", "thief"), roles.independents)
     notes = _combined_notes(evidence, roles)
-    assert "read against one independent of the source's architecture (k2)" in notes["k1"]
+    assert "read against only k2 of the independents of the source's architecture" in notes["k1"]
     assert "thin null" not in notes["o1"] and "thin null" not in notes["thief"]
     assert read_audit(evidence, roles, ["m"]).warnings() == []
 
@@ -158,7 +191,7 @@ def test_the_command_line_warns_and_writes_the_warning(one_kin_zoo, tmp_path, is
     args = ["audit", str(one_kin_zoo), "--source", "src", "--methods", "disagreement", "--n-refs", "8"]
     assert main([*args, "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "gifviz: warning: only one independent shares the architecture of the source 'src' (narrow)" in err
+    assert "gifviz: warning: only narrow of the independents shares the architecture of the source 'src'" in err
     assert "(child)" in err
     provenance = json.loads((out / "audit.json").read_text())
-    assert len(provenance["warnings"]) == 1 and "(narrow)" in provenance["warnings"][0]
+    assert len(provenance["warnings"]) == 1 and "only narrow of" in provenance["warnings"][0]

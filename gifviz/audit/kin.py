@@ -23,7 +23,7 @@ reads none), so the note is built from the fused methods' readings, never from t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # Two: with two of the source's architecture in use, each is read against the other, so the null holds one of its kind
 # per anchor (one alone has no value, gifviz.audit.reading.MethodReading.without_value).
@@ -38,46 +38,59 @@ _WHY_NONE = (
 )
 
 
+def _thin(kin_in_use: Iterable[frozenset[str] | None]) -> list[frozenset[str]]:
+    """The methods' distinct sets of independents of the source's architecture in use that hold fewer than
+    :data:`ENOUGH_KIN` (``None`` entries: a method that reads none, under another rule or read raw), smallest first."""
+    thin = {kin for kin in kin_in_use if kin is not None and len(kin) < ENOUGH_KIN}
+    return sorted(thin, key=lambda kin: (len(kin), sorted(kin)))
+
+
 def fewest_kin(kin_in_use: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
-    """The smallest of the methods' sets of independents of the source's architecture in use (``None`` entries: a
-    method that reads none, under another rule or read raw) when it holds fewer than :data:`ENOUGH_KIN`; else
-    ``None``."""
-    thin = [kin for kin in kin_in_use if kin is not None and len(kin) < ENOUGH_KIN]
-    return min(thin, key=lambda kin: (len(kin), sorted(kin))) if thin else None
+    """The smallest of the methods' sets of independents of the source's architecture in use when it holds fewer than
+    :data:`ENOUGH_KIN`; else ``None``."""
+    thin = _thin(kin_in_use)
+    return thin[0] if thin else None
 
 
 def thin_kin_note(kin_in_use: Iterable[frozenset[str] | None]) -> str:
     """The note on the ``combined`` row of a suspect of the source's architecture, given each method it fuses'
     independents of that architecture in use (:meth:`gifviz.audit.reading.MethodReading.kin_in_use`); empty when
-    every such method reads against :data:`ENOUGH_KIN` or more. It never names the suspect: the CLI prints a note that
-    many rows share once (``gifviz.cli.audit``)."""
-    fewest = fewest_kin(kin_in_use)
-    if fewest is None:
+    every such method reads against :data:`ENOUGH_KIN` or more. Methods that read against different ones are named
+    each (``only k1 or only k2``). It never names the suspect: the CLI prints a note that many rows share once
+    (``gifviz.cli.audit``)."""
+    thin = _thin(kin_in_use)
+    if not thin:
         return ""
-    if fewest:
+    if not thin[0]:
+        return f"thin null: no independent of the source's architecture in use: {_WHY_NONE}; name independents of it"
+    named = " or ".join("only " + ", ".join(sorted(kin)) for kin in thin)
+    return (
+        f"thin null: read against {named} of the independents of the source's architecture: {_WHY_ONE}; name more "
+        "independents of its architecture"
+    )
+
+
+def thin_kin_warning(origin: str, kin: Sequence[str], thin: Sequence[str]) -> str | None:
+    """One line for the whole audit when some suspects (``thin``) are read on a thin null (their rows' notes say how),
+    given the audit's independents of the source ``origin``'s architecture (``kin``); else ``None``. With fewer than
+    :data:`ENOUGH_KIN` of them the zoo is short; with enough, some method fused for those suspects cannot compare them
+    all."""
+    if not thin:
+        return None
+    named = ", ".join(thin)
+    if not kin:
         return (
-            f"thin null: read against one independent of the source's architecture ({min(fewest)}): {_WHY_ONE}; name "
+            f"no independent shares the architecture of the source {origin!r}, which suspects have ({named}): "
+            f"{_WHY_NONE}; name {ENOUGH_KIN} or more independents of its architecture"
+        )
+    if len(kin) < ENOUGH_KIN:
+        return (
+            f"only {', '.join(kin)} of the independents shares the architecture of the source {origin!r}: the "
+            f"suspects of that architecture ({named}) are read against it alone, so {_WHY_ONE}; name {ENOUGH_KIN} or "
             "more independents of its architecture"
         )
-    return f"thin null: no independent of the source's architecture in use: {_WHY_NONE}; name independents of it"
-
-
-def thin_kin_warning(origin: str, kin_in_use: Iterable[frozenset[str] | None], suspects: Iterable[str]) -> str | None:
-    """One line for the whole audit when ``suspects`` (those of the source ``origin``'s architecture that are not
-    also independents: those are read leave-one-out, and their rows say so) are many or one and the audit's own
-    independents hold fewer than :data:`ENOUGH_KIN` of that architecture for some method (``kin_in_use``: per method,
-    with every independent in use); else ``None``."""
-    named = ", ".join(suspects)
-    fewest = fewest_kin(kin_in_use)
-    if not named or fewest is None:
-        return None
-    if fewest:
-        return (
-            f"only one independent shares the architecture of the source {origin!r} ({min(fewest)}): the suspects of "
-            f"that architecture ({named}) are read against it alone, so {_WHY_ONE}; name {ENOUGH_KIN} or more "
-            "independents of its architecture"
-        )
     return (
-        f"no independent shares the architecture of the source {origin!r}, which suspects have ({named}): {_WHY_NONE}; "
-        f"name {ENOUGH_KIN} or more independents of its architecture"
+        f"suspects of the architecture of the source {origin!r} ({named}) are read on a thin null: a method fused for "
+        f"them cannot compare all {len(kin)} independents of that architecture ({', '.join(kin)}), so {_WHY_ONE}; "
+        "their rows' notes name those in use"
     )

@@ -168,10 +168,12 @@ class MethodReading:
     def kin_in_use(self, independents: Sequence[str]) -> frozenset[str] | None:
         """Under ``same-arch``, for a method whose values are taken against the anchors, the independents of the
         source's architecture this method can compare that a calibration against ``independents`` reads values
-        against (empty: none, and every independent in use is read instead); ``None`` under every other rule, and
-        for a method read raw (:func:`gifviz.audit.kin.thin_kin_note` reads it)."""
+        against (empty: none, and every independent in use is read instead); ``None`` under every other rule, for a
+        method read raw, and for a method that compares no independent (it calibrates nothing). Counted from the
+        distances from the source: a model with no distance to one of them is read against the rest, which this
+        does not see (:func:`gifviz.audit.kin.thin_kin_note` reads it)."""
         if not self.reads_anchors or self._kin is None or not self._comparable:
-            return None  # (a method that compares no independent calibrates nothing)
+            return None
         return self._kin - self.left_out(independents)
 
     def without_value(self, independents: Sequence[str]) -> frozenset[str]:

@@ -24,7 +24,7 @@ from gifviz.audit.fusion import (
     fusion_provenance,
     null_calibrations,
 )
-from gifviz.audit.kin import thin_kin_note, thin_kin_warning
+from gifviz.audit.kin import fewest_kin, thin_kin_note, thin_kin_warning
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -150,22 +150,29 @@ class AuditResult:
         return SelfCheck(tuple(rows), self.roles.independents, self.methods, self.alpha)
 
     def warnings(self) -> list[str]:
-        """What the audit as a whole should be read with (one line each): today, fewer than two independents of the
-        source's architecture under ``same-arch`` while some suspect has it (:func:`gifviz.audit.kin.thin_kin_warning`).
-        """
-        own_rule, _ = _readings(self.evidence, self.roles, self.methods, self.settings)
-        independents = self.roles.independents
-        evidence = self.evidence
-        # a suspect with other output classes is read by another rule, and one that is also an independent has a row
-        # note of its own (read leave-one-out)
-        of_its_kind = [
+        """What the audit as a whole should be read with (one line each): today, that some suspects of the source's
+        architecture are read on a thin same-architecture null (:mod:`gifviz.audit.kin`), counted exactly as their
+        rows' notes count it (per method fused for them, over the independents that method can compare). A suspect
+        with other output classes is read by another rule, and one that is also an independent is read
+        leave-one-out: its own row says so, and the warning leaves it out."""
+        evidence, independents = self.evidence, self.roles.independents
+        own_rule, cross_task = _readings(evidence, self.roles, self.methods, self.settings)
+        thin = [
             s
             for s in self.roles.suspects
-            if s in evidence.same_architecture and s not in evidence.other_classes and s not in independents
+            if s in evidence.same_architecture
+            and s not in evidence.other_classes
+            and s not in independents
+            and fewest_kin(
+                _read_suspect(
+                    evidence, self.roles, s, self.methods, self.alpha, self.settings, own_rule, cross_task
+                ).kin_in_use
+            )
+            is not None
         ]
-        kin = [own_rule[m].kin_in_use(independents) for m in self.methods]
-        thin = thin_kin_warning(evidence.origin, kin, of_its_kind)
-        return [thin] if thin else []
+        kin = [i for i in independents if i in evidence.same_architecture]
+        warning = thin_kin_warning(evidence.origin, kin, thin)
+        return [warning] if warning else []
 
     def statistics(self, method: str) -> dict[str, float]:
         """What ``method``'s calibration reads for each model: its relative distance against the independents other
@@ -267,6 +274,9 @@ class _SuspectReading:
     independents: list[str]
     without_value: frozenset[str]
     calibration_of: Callable[[str, str, Sequence[str]], Calibration]
+    # per usable fused method, the independents of the source's architecture it reads against
+    # (MethodReading.kin_in_use); empty for a suspect of another architecture
+    kin_in_use: tuple[frozenset[str] | None, ...] = ()
 
 
 def _read_suspect(
@@ -306,12 +316,15 @@ def _read_suspect(
     if settings.weight_scope == "other-task" and suspect not in evidence.other_classes:
         fused, note = _without_weights(fused, note)
     # a suspect of the source's architecture read against too few of its kind is said to be (its reading unchanged)
-    if suspect in evidence.same_architecture:
-        kin = [readings[m].kin_in_use(independents) for m, c in fused.items() if c.usable]
-        note = "; ".join(p for p in (note, thin_kin_note(kin)) if p)
+    kin = (
+        tuple(readings[m].kin_in_use(independents) for m, c in fused.items() if c.usable)
+        if suspect in evidence.same_architecture
+        else ()
+    )
+    note = "; ".join(p for p in (note, thin_kin_note(kin)) if p)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
-    return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of)
+    return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of, kin)
 
 
 def _suspect_independents(

@@ -234,7 +234,8 @@ def run_audit(args: argparse.Namespace) -> int:
     frame = result.frame()
     check = result.self_check()
     out = Path(args.out)
-    provenance = {**result.provenance, "independents_check": check.record(), "warnings": result.warnings()}
+    warnings = result.warnings()
+    provenance = {**result.provenance, "independents_check": check.record(), "warnings": warnings}
     paths = write_files(
         {
             out / "audit.csv": frame.to_csv(index=False),
@@ -272,7 +273,7 @@ def run_audit(args: argparse.Namespace) -> int:
         summary.append(f"{verdict} {len(ids)}{listed}")
     print("\ncombined verdicts: " + "; ".join(summary))
     print("\n" + textwrap.fill(check.summary(), width=120))
-    for warning in result.warnings():  # last, where they are seen: they qualify the verdicts above
+    for warning in warnings:  # after the verdicts and the check, which they qualify
         print(f"gifviz: warning: {warning}", file=sys.stderr)
     print("\n" + textwrap.fill(VERDICT_MEANING, width=120))
     print("wrote " + " and ".join(str(p) for p in paths))
