@@ -45,11 +45,10 @@ def _thin(kin_in_use: Iterable[frozenset[str] | None]) -> list[frozenset[str]]:
     return sorted(thin, key=lambda kin: (len(kin), sorted(kin)))
 
 
-def fewest_kin(kin_in_use: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
-    """The smallest of the methods' sets of independents of the source's architecture in use when it holds fewer than
-    :data:`ENOUGH_KIN`; else ``None``."""
-    thin = _thin(kin_in_use)
-    return thin[0] if thin else None
+def reads_thin(kin_in_use: Iterable[frozenset[str] | None]) -> bool:
+    """Whether some method reads against fewer than :data:`ENOUGH_KIN` independents of the source's architecture:
+    exactly when :func:`thin_kin_note` says something (the audit's warning counts suspects as their rows do)."""
+    return bool(_thin(kin_in_use))
 
 
 def thin_kin_note(kin_in_use: Iterable[frozenset[str] | None]) -> str:

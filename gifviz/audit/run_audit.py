@@ -24,7 +24,7 @@ from gifviz.audit.fusion import (
     fusion_provenance,
     null_calibrations,
 )
-from gifviz.audit.kin import fewest_kin, thin_kin_note, thin_kin_warning
+from gifviz.audit.kin import reads_thin, thin_kin_note, thin_kin_warning
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -163,12 +163,11 @@ class AuditResult:
             if s in evidence.same_architecture
             and s not in evidence.other_classes
             and s not in independents
-            and fewest_kin(
+            and reads_thin(
                 _read_suspect(
                     evidence, self.roles, s, self.methods, self.alpha, self.settings, own_rule, cross_task
                 ).kin_in_use
             )
-            is not None
         ]
         kin = [i for i in independents if i in evidence.same_architecture]
         warning = thin_kin_warning(evidence.origin, kin, thin)
