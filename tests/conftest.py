@@ -132,6 +132,23 @@ def write_zoo(
     return manifest
 
 
+def write_one_kin_zoo(root: Path) -> Path:
+    """A zoo whose source has one independent of its architecture (``narrow``) and two of a wider one, beside its
+    fine-tuned ``child``, with 8 reference PNGs: its audit reads ``child`` on a thin same-architecture null
+    (:mod:`gifviz.audit.kin`). Returns the manifest path."""
+    models = {
+        "src": make_cnn(0),
+        "child": perturbed(make_cnn(0), 0.02, 1),
+        "narrow": make_cnn(10),
+        **{f"wide{k}": make_cnn(20 + k, width=6) for k in range(2)},
+    }
+    fields = {"src": {"relation": "source"}, "child": {"relation": "finetune", "parent": "src"}}
+    fields |= {m: {"relation": "independent"} for m in ("narrow", "wide0", "wide1")}
+    manifest = write_zoo(root, models, references="refs", fields=fields)
+    write_pngs(manifest.parent / "refs", 8)
+    return manifest
+
+
 class RecordingProgress:
     """A progress reporter (:class:`gifviz.pipeline.ZooProgress`) that records each call, in order."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_cnn, perturbed, write_pngs, write_zoo
+from conftest import make_cnn, perturbed, write_one_kin_zoo, write_pngs, write_zoo
 from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
@@ -154,17 +154,10 @@ def test_the_audit_page_warns_when_both_off_task_twins_are_named(manifest):
 
 
 def test_the_audit_page_warns_when_one_independent_has_the_sources_architecture(isolated_cache):
-    models = {
-        "src": make_cnn(0),
-        "child": perturbed(make_cnn(0), 0.02, 1),
-        "narrow": make_cnn(10),
-        **{f"wide{k}": make_cnn(20 + k, width=6) for k in range(2)},
-    }
-    fields = {model_id: RELATIONS.get(model_id, {"relation": "independent"}) for model_id in models}
-    path = write_zoo(isolated_cache / "zoo", models, references="refs", fields=fields)
-    write_pngs(path.parent / "refs", 8)
+    path = write_one_kin_zoo(isolated_cache / "zoo")
     app = AppTest.from_file(APP, default_timeout=180)
-    app.query_params.update({"manifest": str(path), "n_refs": "8", "models": ",".join(models)})
+    models = "src,child,narrow,wide0,wide1"
+    app.query_params.update({"manifest": str(path), "n_refs": "8", "models": models})
     app.run()
     app.switch_page("pages/audit.py").run()
     app.multiselect[2].set_value(["disagreement"]).run()

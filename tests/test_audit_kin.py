@@ -9,7 +9,7 @@ import json
 import math
 
 import pytest
-from conftest import make_cnn, perturbed, read_audit, write_pngs, write_zoo
+from conftest import read_audit, write_one_kin_zoo
 from test_audit_same_arch import two_kinds_evidence
 
 from gifviz.audit.names import SAME_ARCH
@@ -47,6 +47,23 @@ def test_one_independent_of_the_sources_architecture_is_said_on_the_row_and_for_
     for rule in ("relative", "absolute"):
         assert not any("thin null" in note for note in _combined_notes(evidence, roles, rule).values())
         assert read_audit(evidence, roles, ["m"], ReadingSettings("capped-sum", rule)).warnings() == []
+
+
+def test_the_rows_flag_is_their_note_and_the_warning_reads_it():
+    """The audit's warning counts suspects by their combined rows' flag (no second reading), which is set exactly when
+    the row's note says ``thin null``, under every rule and after a reread."""
+    evidence, roles = two_kinds_evidence()
+    for same_architecture in (ONE_KIN, ONE_KIN | {"thief"}, frozenset({"k1", "k2", "innocent"})):
+        result = read_audit(dataclasses.replace(evidence, same_architecture=same_architecture), roles, ["m"])
+        for audit in (result, result.reread(calibration="relative"), result.reread(calibration=SAME_ARCH)):
+            combined = [row for row in audit.rows if row.method == COMBINED]
+            assert [r.thin_null for r in combined] == ["thin null" in r.calibration.note for r in combined]
+            flagged = [r.suspect for r in combined if r.thin_null and r.suspect not in roles.independents]
+            assert bool(audit.warnings()) == bool(flagged)
+            assert all(f"({', '.join(flagged)})" in w for w in audit.warnings())
+    assert any(
+        r.thin_null for r in read_audit(dataclasses.replace(evidence, same_architecture=ONE_KIN), roles, ["m"]).rows
+    )
 
 
 def test_the_note_is_the_same_for_every_suspect_read_alike():
@@ -173,17 +190,7 @@ def test_the_note_changes_no_reading(monkeypatch):
 @pytest.fixture
 def one_kin_zoo(tmp_path):
     """A source, its fine-tuned child, one independent of the source's architecture and two of a wider one."""
-    models = {
-        "src": make_cnn(0),
-        "child": perturbed(make_cnn(0), 0.02, 1),
-        "narrow": make_cnn(10),
-        **{f"wide{k}": make_cnn(20 + k, width=6) for k in range(2)},
-    }
-    fields = {"src": {"relation": "source"}, "child": {"relation": "finetune", "parent": "src"}}
-    fields |= {m: {"relation": "independent"} for m in ("narrow", "wide0", "wide1")}
-    manifest = write_zoo(tmp_path / "zoo", models, references="refs", fields=fields)
-    write_pngs(manifest.parent / "refs", 8)
-    return manifest
+    return write_one_kin_zoo(tmp_path / "zoo")
 
 
 def test_the_command_line_warns_and_writes_the_warning(one_kin_zoo, tmp_path, isolated_cache, capsys):

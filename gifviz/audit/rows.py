@@ -19,6 +19,9 @@ class AuditRow:
     suspect: str
     method: str
     calibration: Calibration
+    # a combined row of a suspect of the source's architecture read against too few of its kind (its note says how;
+    # gifviz.audit.kin): kept as a flag so the audit's warning counts the rows as read, without reading them again
+    thin_null: bool = False
 
     def record(self) -> dict[str, Any]:
         """The CSV row (:data:`CSV_COLUMNS`); a combined row's distance is empty (its fused statistic is in the

@@ -152,25 +152,16 @@ class AuditResult:
     def warnings(self) -> list[str]:
         """What the audit as a whole should be read with (one line each): today, that some suspects of the source's
         architecture are read on a thin same-architecture null (:mod:`gifviz.audit.kin`), counted exactly as their
-        rows' notes count it (per method fused for them, over the independents that method can compare). A suspect
-        with other output classes is read by another rule, and one that is also an independent is read
-        leave-one-out: its own row says so, and the warning leaves it out."""
+        rows' notes count it (:attr:`AuditRow.thin_null`: per method fused for them, over the independents that
+        method can compare). A suspect with other output classes is read by another rule, and one that is also an
+        independent is read leave-one-out: its own row says so, and the warning leaves it out."""
         evidence, independents = self.evidence, self.roles.independents
-        own_rule, cross_task = _readings(evidence, self.roles, self.methods, self.settings)
         thin = [
-            s
-            for s in self.roles.suspects
-            if s in evidence.same_architecture
-            and s not in evidence.other_classes
-            and s not in independents
-            and reads_thin(
-                _read_suspect(
-                    evidence, self.roles, s, self.methods, self.alpha, self.settings, own_rule, cross_task
-                ).kin_in_use
-            )
+            row.suspect
+            for row in self.rows
+            if row.thin_null and row.suspect not in evidence.other_classes and row.suspect not in independents
         ]
-        kin = [i for i in independents if i in evidence.same_architecture]
-        warning = thin_kin_warning(evidence.origin, kin, thin)
+        warning = thin_kin_warning(evidence.origin, _kin_of_source(evidence, independents), thin)
         return [warning] if warning else []
 
     def statistics(self, method: str) -> dict[str, float]:
@@ -248,7 +239,8 @@ def assess(
         )
         combined = _noted(combined, read.note) if read.note else combined
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
-        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha)))
+        thin = reads_thin(read.kin_in_use)
+        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha), thin_null=thin))
     return rows
 
 
@@ -338,7 +330,7 @@ def _suspect_independents(
     independents = [i for i in roles.independents if i != suspect]
     if settings.cross_task_null != OTHER_KINDS or suspect not in evidence.other_classes:
         return independents, ""
-    kin = [i for i in independents if i in evidence.same_architecture]
+    kin = _kin_of_source(evidence, independents)
     others = [i for i in independents if i not in evidence.same_architecture]
     if not kin:
         return independents, ""
@@ -351,6 +343,11 @@ def _suspect_independents(
         f"read against the {len(others)} independents of other architectures than {evidence.origin!r}: its own kind "
         f"({', '.join(kin)}) shares its task, a closeness no model of another task has"
     )
+
+
+def _kin_of_source(evidence: Evidence, independents: Sequence[str]) -> list[str]:
+    """Those of ``independents`` that share the source's architecture, in their order."""
+    return [i for i in independents if i in evidence.same_architecture]
 
 
 def _cross_task_readings(
