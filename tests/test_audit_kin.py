@@ -55,7 +55,7 @@ def test_the_rows_flag_is_their_note_and_the_warning_reads_it():
     evidence, roles = two_kinds_evidence()
     for same_architecture in (ONE_KIN, ONE_KIN | {"thief"}, frozenset({"k1", "k2", "innocent"})):
         result = read_audit(dataclasses.replace(evidence, same_architecture=same_architecture), roles, ["m"])
-        for audit in (result, result.reread(calibration="relative"), result.reread(calibration=SAME_ARCH)):
+        for audit in (result, *(result.reread(calibration=rule) for rule in ("relative", "absolute", SAME_ARCH))):
             combined = [row for row in audit.rows if row.method == COMBINED]
             assert [r.thin_null for r in combined] == ["thin null" in r.calibration.note for r in combined]
             flagged = [r.suspect for r in combined if r.thin_null and r.suspect not in roles.independents]

@@ -56,7 +56,8 @@ from gifviz.store import FieldStore
 
 @dataclasses.dataclass(frozen=True)
 class AuditResult:
-    """An audit's rows (per suspect: one per method, then ``combined``), with what they were computed from.
+    """An audit's rows (per suspect: one per method, then ``combined``, as :func:`assess` makes them: every way of
+    reading it again rebuilds them so), with what they were computed from.
 
     ``evidence`` keeps every distance from the source and to the independents, so :meth:`reread` recombines them
     under other :class:`ReadingSettings` without running a model.
@@ -238,8 +239,8 @@ def assess(
             settings.combined_score,
         )
         combined = _noted(combined, read.note) if read.note else combined
-        # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         thin = reads_thin(read.kin_in_use)
+        # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
         rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha), thin_null=thin))
     return rows
 
