@@ -134,6 +134,20 @@ def by_attack(calibrations: Mapping[str, Calibration]) -> float:
     return max(stouffer(h) for h in [calibrations, *_aimed_groups(calibrations)] if h)
 
 
+# by-attack's hypothesis over every method (any derivation), named beside the groups of ATTACK_EVIDENCE
+EVERY_METHOD = "every method together"
+
+
+def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, tuple[str, ...]]:
+    """Which of ``by-attack``'s hypotheses gives its statistic (:func:`by_attack`): :data:`EVERY_METHOD` or the name
+    of a group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, with the methods it fused. A tie goes to every method,
+    the hypothesis that claims the least about the kind of derivation."""
+    hypotheses = [(EVERY_METHOD, dict(calibrations))]
+    hypotheses += [(name, group) for name, group in zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)]
+    name, group = max((h for h in hypotheses if h[1]), key=lambda h: stouffer(h[1]))  # max keeps the first of a tie
+    return name, tuple(group)
+
+
 def _aimed_groups(calibrations: Mapping[str, Calibration]) -> list[dict[str, Calibration]]:
     """The calibrations of each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, in its order (a group none of
     whose methods can compare the model is empty)."""
@@ -341,6 +355,20 @@ def null_calibrations(
     return members
 
 
+def _carried_by(fusion: str, used: Sequence[str], per_method: Mapping[str, Calibration], fused: Calibration) -> str:
+    """For a suspect ``by-attack`` calls derived on the methods aimed at one kind of thief, that hypothesis: what a
+    reader asks next (was it copied through its probabilities, or through its labels on images of no class), and what
+    to check when an innocent model is called derived. Empty otherwise, and when every method together carries the
+    verdict (a fine-tuned copy): the fusion's list of methods already says so, and the CLI prints a note that most
+    rows share once (``gifviz.cli.audit``)."""
+    if fusion != "by-attack" or fused.verdict != "derived":
+        return ""
+    name, methods = by_attack_hypothesis({m: per_method[m] for m in used})
+    if name == EVERY_METHOD:
+        return ""
+    return f"by-attack's largest hypothesis: {name} ({', '.join(methods)})"
+
+
 def combined_evidence(
     suspect: str,
     per_method: Mapping[str, Calibration],
@@ -410,7 +438,7 @@ def combined_evidence(
         )
     # Negated: calibrate() reads small values as derived, and a fused statistic is large when derived.
     second = calibrate(-statistic, [-value for value in held_out], alpha, min_spread=FUSED_SPREAD_FLOORS[fusion])
-    note = "; ".join(part for part in (described, second.note) if part)
+    note = "; ".join(part for part in (described, second.note, _carried_by(fusion, used, per_method, second)) if part)
     # an n/a second reading (a null member without a finite statistic) leaves the row without a score either way
     value = statistic if score == "fused" and second.usable else second.score
     return Calibration(statistic, value, second.p_value, second.p_tail, second.independents, second.verdict, note)

@@ -1,0 +1,74 @@
+"""A suspect ``by-attack`` calls derived on the methods aimed at one kind of thief has its row say so, so a reader
+sees what kind of derivation the evidence points to (and what to check when an innocent model is called derived)."""
+
+from __future__ import annotations
+
+import pytest
+from scipy import stats
+
+from gifviz.audit.calibration import Calibration
+from gifviz.audit.fusion import EVERY_METHOD, by_attack, by_attack_hypothesis, combined_evidence
+from gifviz.audit.names import ATTACK_EVIDENCE
+
+PROBABILITY, LABEL_ONLY = ATTACK_EVIDENCE  # the names of the two aimed groups, in their order
+OTHERS = ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")
+INDEPENDENTS = [f"j{k}" for k in range(6)]
+
+
+def _at(z: float) -> Calibration:
+    """A method's calibration whose Student-t tail is the normal tail of ``z`` (a fusion reads ``z`` back)."""
+    return Calibration(0.0, z, 0.5, float(stats.norm.sf(z)), 8, "independent")
+
+
+def _suspect(dark: float, label: float, rest: float) -> dict[str, Calibration]:
+    return {
+        **{m: _at(rest) for m in OTHERS},
+        "dark-knowledge": _at(dark),
+        "off-task": _at(label),
+        "source-flips": _at(label),
+    }
+
+
+def test_the_hypothesis_named_is_the_one_whose_z_by_attack_takes():
+    cases = {
+        PROBABILITY: _suspect(dark=3.0, label=0.0, rest=0.0),
+        LABEL_ONLY: _suspect(dark=0.0, label=2.0, rest=0.0),
+        EVERY_METHOD: _suspect(dark=4.0, label=4.0, rest=4.0),  # a fine-tuned copy: every method sees it
+    }
+    for expected, calibrations in cases.items():
+        name, methods = by_attack_hypothesis(calibrations)
+        assert name == expected
+        assert set(methods) <= set(calibrations)
+        fused = {m: calibrations[m] for m in methods}
+        assert by_attack(fused) == pytest.approx(by_attack(calibrations))
+    assert by_attack_hypothesis(cases[PROBABILITY])[1] == ("dark-knowledge",)
+    assert by_attack_hypothesis(cases[LABEL_ONLY])[1] == ("off-task", "source-flips")
+    # all z equal: every hypothesis ties, and the one that claims least about the kind of derivation is named
+    assert by_attack_hypothesis(_suspect(dark=1.0, label=1.0, rest=1.0))[0] == EVERY_METHOD
+
+
+def _combined(per_method: dict[str, Calibration], fusion: str = "by-attack") -> Calibration:
+    # each independent read against the others: a small spread around 0 for every method
+    spread = dict(zip(INDEPENDENTS, (-0.6, -0.3, 0.0, 0.2, 0.4, 0.7), strict=True))
+
+    def calibration_of(method, model, others):
+        return _at(spread[model])
+
+    return combined_evidence("suspect", per_method, calibration_of, INDEPENDENTS, 0.05, fusion)
+
+
+def test_a_derived_row_names_the_hypothesis_that_carried_it_and_no_other_row_does():
+    probability_thief = _combined(_suspect(dark=6.0, label=0.0, rest=0.0))
+    assert probability_thief.verdict == "derived"
+    assert f"by-attack's largest hypothesis: {PROBABILITY} (dark-knowledge)" in probability_thief.note
+    label_thief = _combined(_suspect(dark=0.0, label=5.0, rest=0.0))
+    assert label_thief.verdict == "derived"
+    assert f"by-attack's largest hypothesis: {LABEL_ONLY} (off-task, source-flips)" in label_thief.note
+    # every method together: the fusion's list of methods says it, and the note a fine-tuned copy shares is unchanged
+    copy = _combined(_suspect(dark=5.0, label=5.0, rest=5.0))
+    assert copy.verdict == "derived" and "largest hypothesis" not in copy.note
+    innocent = _combined(_suspect(dark=0.1, label=-0.2, rest=0.0))
+    assert innocent.verdict != "derived" and "largest hypothesis" not in innocent.note
+    # another fusion has no hypotheses to name
+    stouffer = _combined(_suspect(dark=6.0, label=6.0, rest=6.0), fusion="stouffer")
+    assert stouffer.verdict == "derived" and "largest hypothesis" not in stouffer.note
