@@ -43,12 +43,22 @@ def test_the_hypothesis_named_is_the_one_whose_z_by_attack_takes():
         assert by_attack(fused) == pytest.approx(by_attack(calibrations))
     assert by_attack_hypothesis(cases[PROBABILITY])[1] == ("dark-knowledge",)
     assert by_attack_hypothesis(cases[LABEL_ONLY])[1] == ("off-task", "source-flips")
-    # all z equal: every hypothesis ties, and the one that claims least about the kind of derivation is named
-    assert by_attack_hypothesis(_suspect(dark=1.0, label=1.0, rest=1.0))[0] == EVERY_METHOD
+    # a tie (one method fused: its group's z is every method's) goes to the hypothesis that claims least
+    assert by_attack_hypothesis({"dark-knowledge": _at(3.0)}) == (EVERY_METHOD, ("dark-knowledge",))
+    # a group that holds every method fused is every method (these z sum higher in the last digit in the group's order)
+    label_only = {
+        m: _at(z)
+        for m, z in zip(
+            ("off-task", "modelgif-crops", "source-flips", "source-crops"), (3.5, 3.8, 4.0, 5.1), strict=True
+        )
+    }
+    assert by_attack_hypothesis(label_only)[0] == EVERY_METHOD
 
 
 def _combined(per_method: dict[str, Calibration], fusion: str = "by-attack") -> Calibration:
-    # each independent read against the others: a small spread around 0 for every method
+    per_method = {**per_method, "first-layer": Calibration(0.0, 0.0, 1.0, 1.0, 0, "n/a", "cannot compare")}
+    # a method that cannot compare the suspect (n/a) is in no hypothesis; each independent read against the others:
+    # a small spread around 0 for every method
     spread = dict(zip(INDEPENDENTS, (-0.6, -0.3, 0.0, 0.2, 0.4, 0.7), strict=True))
 
     def calibration_of(method, model, others):

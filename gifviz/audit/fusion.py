@@ -141,9 +141,14 @@ EVERY_METHOD = "every method together"
 def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, tuple[str, ...]]:
     """Which of ``by-attack``'s hypotheses gives its statistic (:func:`by_attack`): :data:`EVERY_METHOD` or the name
     of a group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, with the methods it fused. A tie goes to every method,
-    the hypothesis that claims the least about the kind of derivation."""
+    the hypothesis that claims the least about the kind of derivation, and a group that holds every method fused is
+    every method (summed in another order, its z can differ from every method's in the last digit)."""
     hypotheses = [(EVERY_METHOD, dict(calibrations))]
-    hypotheses += [(name, group) for name, group in zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)]
+    hypotheses += [
+        (name, group)
+        for name, group in zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)
+        if set(group) != set(calibrations)
+    ]
     name, group = max((h for h in hypotheses if h[1]), key=lambda h: stouffer(h[1]))  # max keeps the first of a tie
     return name, tuple(group)
 
