@@ -131,11 +131,18 @@ def by_attack(calibrations: Mapping[str, Calibration]) -> float:
     divides one method's evidence by the square root of the number fused: a probability thief that only dark knowledge
     sees, at z near 2-3 among seven methods near 0, fuses to about 1, within the innocent models' spread (round
     thirteen, benchmarks/results/round-thirteen/DECLARED.md)."""
-    return max(stouffer(h) for h in [calibrations, *_aimed_groups(calibrations)] if h)
+    return max(stouffer(group) for _, group in _hypotheses(calibrations))
 
 
 # by-attack's hypothesis over every method (any derivation), named beside the groups of ATTACK_EVIDENCE
 EVERY_METHOD = "every method together"
+
+
+def _hypotheses(calibrations: Mapping[str, Calibration]) -> list[tuple[str, dict[str, Calibration]]]:
+    """``by-attack``'s hypotheses that hold a method: every method together, then each group of
+    :data:`gifviz.audit.names.ATTACK_EVIDENCE` by name, in its order."""
+    named = [(EVERY_METHOD, dict(calibrations)), *zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)]
+    return [(name, group) for name, group in named if group]
 
 
 def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, tuple[str, ...]]:
@@ -143,13 +150,8 @@ def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, 
     of a group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, with the methods it fused. A tie goes to every method,
     the hypothesis that claims the least about the kind of derivation, and a group that holds every method fused is
     every method (summed in another order, its z can differ from every method's in the last digit)."""
-    hypotheses = [(EVERY_METHOD, dict(calibrations))]
-    hypotheses += [
-        (name, group)
-        for name, group in zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)
-        if set(group) != set(calibrations)
-    ]
-    name, group = max((h for h in hypotheses if h[1]), key=lambda h: stouffer(h[1]))  # max keeps the first of a tie
+    hypotheses = [(n, g) for n, g in _hypotheses(calibrations) if n == EVERY_METHOD or set(g) != set(calibrations)]
+    name, group = max(hypotheses, key=lambda h: stouffer(h[1]))  # max keeps the first of a tie
     return name, tuple(group)
 
 

@@ -45,12 +45,6 @@ def _thin(kin_in_use: Iterable[frozenset[str] | None]) -> list[frozenset[str]]:
     return sorted(thin, key=lambda kin: (len(kin), sorted(kin)))
 
 
-def reads_thin(kin_in_use: Iterable[frozenset[str] | None]) -> bool:
-    """Whether some method reads against fewer than :data:`ENOUGH_KIN` independents of the source's architecture:
-    exactly when :func:`thin_kin_note` says something (the audit's warning counts suspects as their rows do)."""
-    return bool(_thin(kin_in_use))
-
-
 def thin_kin_note(kin_in_use: Iterable[frozenset[str] | None]) -> str:
     """The note on the ``combined`` row of a suspect of the source's architecture, given each method it fuses'
     independents of that architecture in use (:meth:`gifviz.audit.reading.MethodReading.kin_in_use`); empty when

@@ -24,7 +24,7 @@ from gifviz.audit.fusion import (
     fusion_provenance,
     null_calibrations,
 )
-from gifviz.audit.kin import reads_thin, thin_kin_note, thin_kin_warning
+from gifviz.audit.kin import thin_kin_note, thin_kin_warning
 from gifviz.audit.names import (
     AUDIT_METHODS,
     COMBINED,
@@ -239,9 +239,8 @@ def assess(
             settings.combined_score,
         )
         combined = _noted(combined, read.note) if read.note else combined
-        thin = reads_thin(read.kin_in_use)
         # the dissent is read among the methods fused: a method the cross-task rule set aside does not speak
-        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha), thin_null=thin))
+        rows.append(AuditRow(suspect, COMBINED, _with_dissent(combined, read.fused, alpha), thin_null=read.thin_null))
     return rows
 
 
@@ -266,9 +265,9 @@ class _SuspectReading:
     independents: list[str]
     without_value: frozenset[str]
     calibration_of: Callable[[str, str, Sequence[str]], Calibration]
-    # per usable fused method, the independents of the source's architecture it reads against
-    # (MethodReading.kin_in_use); empty for a suspect of another architecture
-    kin_in_use: tuple[frozenset[str] | None, ...] = ()
+    # whether ``note`` holds the thin-null note (gifviz.audit.kin): a suspect of the source's architecture read
+    # against too few of its kind
+    thin_null: bool = False
 
 
 def _read_suspect(
@@ -308,15 +307,13 @@ def _read_suspect(
     if settings.weight_scope == "other-task" and suspect not in evidence.other_classes:
         fused, note = _without_weights(fused, note)
     # a suspect of the source's architecture read against too few of its kind is said to be (its reading unchanged)
-    kin = (
-        tuple(readings[m].kin_in_use(independents) for m, c in fused.items() if c.usable)
-        if suspect in evidence.same_architecture
-        else ()
-    )
-    note = "; ".join(p for p in (note, thin_kin_note(kin)) if p)
+    thin = ""
+    if suspect in evidence.same_architecture:
+        thin = thin_kin_note(readings[m].kin_in_use(independents) for m, c in fused.items() if c.usable)
+    note = "; ".join(p for p in (note, thin) if p)
     # the null holds only independents read by the suspect's own rule (same-arch's lone kin has no value)
     without_value = frozenset().union(*(readings[m].without_value(independents) for m, c in fused.items() if c.usable))
-    return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of, kin)
+    return _SuspectReading(calibrations, fused, note, independents, without_value, calibration_of, bool(thin))
 
 
 def _suspect_independents(
