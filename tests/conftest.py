@@ -132,6 +132,10 @@ def write_zoo(
     return manifest
 
 
+# The models of write_one_kin_zoo, in its manifest's order (a page test names them in its address)
+ONE_KIN_ZOO_MODELS = ("src", "child", "narrow", "wide0", "wide1")
+
+
 def write_one_kin_zoo(root: Path) -> Path:
     """A zoo whose source has one independent of its architecture (``narrow``) and two of a wider one, beside its
     fine-tuned ``child``, with 8 reference PNGs: its audit reads ``child`` on a thin same-architecture null
@@ -146,6 +150,7 @@ def write_one_kin_zoo(root: Path) -> Path:
     fields |= {m: {"relation": "independent"} for m in ("narrow", "wide0", "wide1")}
     manifest = write_zoo(root, models, references="refs", fields=fields)
     write_pngs(manifest.parent / "refs", 8)
+    assert tuple(models) == ONE_KIN_ZOO_MODELS
     return manifest
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_cnn, perturbed, write_one_kin_zoo, write_pngs, write_zoo
+from conftest import ONE_KIN_ZOO_MODELS, make_cnn, perturbed, write_one_kin_zoo, write_pngs, write_zoo
 from streamlit.testing.v1 import AppTest
 from test_app import download_data, downloads  # noqa: F401 (downloads: a fixture)
 
@@ -156,8 +156,7 @@ def test_the_audit_page_warns_when_both_off_task_twins_are_named(manifest):
 def test_the_audit_page_warns_when_one_independent_has_the_sources_architecture(isolated_cache):
     path = write_one_kin_zoo(isolated_cache / "zoo")
     app = AppTest.from_file(APP, default_timeout=180)
-    models = "src,child,narrow,wide0,wide1"
-    app.query_params.update({"manifest": str(path), "n_refs": "8", "models": models})
+    app.query_params.update({"manifest": str(path), "n_refs": "8", "models": ",".join(ONE_KIN_ZOO_MODELS)})
     app.run()
     app.switch_page("pages/audit.py").run()
     app.multiselect[2].set_value(["disagreement"]).run()
