@@ -109,7 +109,7 @@ def load_readings(
     """:class:`Readings` from audit_selection's ``readings.csv`` and ``fused_null.csv`` files (in pairs), of the
     models in ``groups`` (by default those the fit reads; a design that also reads transfer models names
     ``transfer`` and ``innocent-other``). ``models`` keeps each model's ``queried`` (``natural``,
-    ``digits:attacker`` or empty)."""
+    ``digits:attacker`` or empty) and, where the files name it, its ``architecture``."""
     text = {"neg_of": str, "queried": str, "model": str, "member": str}
     long = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in readings])
     if "queried" not in long:  # files written before the column existed
@@ -129,7 +129,8 @@ def load_readings(
             f"{first['zoo']} {first['source']} {first['model']} {first['method']} is read twice: give each zoo once"
         )
     models = usable.assign(z=_tail_z(usable["p_tail"])).pivot_table(index=key, columns="method", values="z")
-    labels = long.drop_duplicates(key).set_index(key)[["group", "neg_of", "queried"]]
+    described = [c for c in ("group", "neg_of", "queried", "architecture") if c in long]
+    labels = long.drop_duplicates(key).set_index(key)[described]
     audit = audit.rename(columns={"score": "combined", "verdict": "combined_verdict"})
     models = labels.join(models, how="inner").join(audit).reset_index()
     null = pd.concat([pd.read_csv(p, dtype=text, keep_default_na=False, na_values=[""]) for p in nulls])

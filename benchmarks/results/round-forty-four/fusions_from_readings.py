@@ -3,14 +3,14 @@ already hold, read without running a model.
 
 Each report set's ``readings.csv.gz`` holds, for every model read against a source, each method's tail p-value, and
 ``fused_null.csv.gz`` the same for each member of that reading's fused null (the independents, each read against the
-others). A fusion is a function of the methods' z (``Phi^-1(1 - p_tail)``, clipped as the audit clips them), so any
-fusion can be scored from these files alone: its statistic per reading is ``combined``'s score, and its verdict is
-the audit's second calibration of that statistic against the null members' statistics
-(:func:`gifviz.audit.calibration.calibrate`). A reading with one usable method keeps that method's own reading, as
-the audit does. The script first checks that the shipped fusion, computed here, gives every recorded score and
-verdict, then prints per candidate: probability thieves and natural-image label thieves (mean / worst AUC over the
-zoos, and the zoos at 0.95 or more), the zoos at 0.95 or more in all five goal categories, the innocent readings
-called ``derived`` at 5%, and the MLP thieves called ``derived``.
+others). A fusion is a function of the methods' z, so any fusion can be scored from these files alone, with the
+readers of ``benchmarks/fit_fusion_weights.py``: its statistic per reading is ``combined``'s score, and its verdict
+the audit's second calibration of that statistic against the null members' statistics (``read_against_null``; a
+reading with one usable method keeps that method's own reading, as the audit does). The script first checks that
+the shipped fusion, computed here, gives every recorded score and verdict, then prints per candidate: probability
+thieves and natural-image label thieves (mean / worst AUC over the zoos, and the zoos at 0.95 or more), the zoos at
+0.95 or more in all five goal categories, the innocent readings called ``derived`` at 5%, and the MLP thieves called
+``derived``.
 
     python benchmarks/results/round-forty-four/fusions_from_readings.py 217-224 225-232 ...
 """
@@ -18,128 +18,93 @@ called ``derived`` at 5%, and the MLP thieves called ``derived``.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.metrics import roc_auc_score
-
-from gifviz.audit.calibration import calibrate
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
-from gifviz.audit.names import ATTACK_EVIDENCE
 
 RESULTS = Path(__file__).resolve().parents[1]
-READING = ["zoo", "source", "model"]
+sys.path.insert(0, str(RESULTS.parent))  # benchmarks/, for the readers of fit_fusion_weights.py
+
+import fit_fusion_weights as fit  # noqa: E402
+
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS  # noqa: E402
+from gifviz.audit.names import ATTACK_EVIDENCE  # noqa: E402
+
+GROUPS = ("finetune", "prune", "transfer", "extract-prob", "extract-label", "innocent-same", "innocent-other")
 PROBABILITY, LABEL_ONLY = (list(methods) for methods in ATTACK_EVIDENCE.values())
-EVERY = None  # a group that stands for every usable method
-UNAIMED = "unaimed"  # a group that stands for the usable methods no group of ATTACK_EVIDENCE aims at
-GOAL = ("finetune", "prune", "transfer", "extract-prob", "label-natural")
-# Each goal category's innocents: the readings whose neg_of names it (natural-image label thieves are read against
-# extract-label's).
-NEGATIVES_OF = {"label-natural": "extract-label", "label-digits": "extract-label"}
+GOAL = ("finetune", "prune", "transfer", "extract-prob", fit.NATURAL)
 
-Fusion = Callable[[pd.DataFrame], pd.Series]
+# A candidate reads a fusion's statistic per row of tail z (readings or null members) from the methods fused.
+Fusion = Callable[[pd.DataFrame, list[str]], np.ndarray]
 
 
-def z_of(p_tail: pd.Series) -> pd.Series:
-    """A method's tail p-value as a standard normal deviate, clipped as ``gifviz.audit.fusion`` clips it."""
-    return pd.Series(stats.norm.isf(p_tail.clip(P_FLOOR, 1.0 - P_FLOOR)), index=p_tail.index)
+def largest_of(*groups: Callable[[list[str]], list[str]]) -> Fusion:
+    """The largest Stouffer's z over the groups of methods (``by-attack``: every method, probability, label-only)."""
+    return lambda z, methods: np.nanmax(fit.stouffer_by_group(z, [group(methods) for group in groups]), axis=1)
 
 
-def group_columns(z: pd.DataFrame, methods: Sequence[str] | str | None) -> list[str]:
-    """The columns of ``z`` a group names."""
-    if methods is EVERY:
-        return list(z.columns)
-    if methods == UNAIMED:
-        return [m for m in z.columns if m not in PROBABILITY + LABEL_ONLY]
-    return [m for m in methods if m in z.columns]
+def every(methods: list[str]) -> list[str]:
+    return methods
 
 
-def stouffer_over(z: pd.DataFrame, methods: Sequence[str] | str | None) -> pd.Series:
-    """Stouffer's z per row over the ``methods`` (:data:`EVERY`, :data:`UNAIMED` or a list) that row has a value
-    for; NaN with none."""
-    chosen = z[group_columns(z, methods)]
-    count = chosen.notna().sum(axis=1).replace(0, np.nan)
-    return chosen.sum(axis=1, min_count=1) / np.sqrt(count)
+def unaimed(methods: list[str]) -> list[str]:
+    """The methods no group of ATTACK_EVIDENCE aims at."""
+    return [m for m in methods if m not in PROBABILITY + LABEL_ONLY]
 
 
-def largest_of(*groups: Sequence[str] | str | None) -> Fusion:
-    """The largest Stouffer's z over the groups (``by-attack`` is every method, probability, label-only)."""
-    return lambda z: pd.concat([stouffer_over(z, g) for g in groups], axis=1).max(axis=1)
+def aimed(*names: str) -> Callable[[list[str]], list[str]]:
+    return lambda methods: [m for m in names if m in methods]
 
 
 def correlated_stouffer(correlation: pd.DataFrame) -> Fusion:
     """by-attack with each group's sum of z divided by its standard deviation under ``correlation`` (the methods'
     z are correlated over the independents, dark knowledge and CKA at about 0.5), not by ``sqrt(k)``."""
 
-    def group_z(z: pd.DataFrame, methods: Sequence[str] | None) -> pd.Series:
-        chosen = z[group_columns(z, methods)]
+    def group_z(z: pd.DataFrame, names: list[str]) -> np.ndarray:
+        chosen = z.reindex(columns=names)
         present = chosen.notna().to_numpy(float)
-        r = correlation.loc[chosen.columns, chosen.columns].to_numpy()
-        sd = np.sqrt(np.einsum("ni,ij,nj->n", present, r, present))
-        return chosen.sum(axis=1, min_count=1) / np.where(sd > 0, sd, np.nan)
+        sd = np.sqrt(np.einsum("ni,ij,nj->n", present, correlation.loc[names, names].to_numpy(), present))
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 where no method of a group compares the row
+            return chosen.sum(axis=1, min_count=1).to_numpy() / np.where(sd > 0, sd, np.nan)
 
-    return lambda z: pd.concat([group_z(z, g) for g in (EVERY, PROBABILITY, LABEL_ONLY)], axis=1).max(axis=1)
-
-
-def read_sets(sets: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``combined``'s recorded rows, the suspects' z per fused method ``(readings, methods)`` and the null members'
-    z ``(readings x members, methods)``."""
-    readings = pd.concat([pd.read_csv(RESULTS / f"audit-seeds-{s}" / "readings.csv.gz") for s in sets])
-    nulls = pd.concat([pd.read_csv(RESULTS / f"audit-seeds-{s}" / "fused_null.csv.gz") for s in sets])
-    combined = readings[readings.method == "combined"].set_index(READING)
-    fused = readings[(readings.method != "combined") & readings.fused & readings.usable]
-    suspects = fused.assign(z=z_of(fused.p_tail)).pivot_table(index=READING, columns="method", values="z")
-    members = nulls.assign(z=z_of(nulls.p_tail)).pivot_table(index=[*READING, "member"], columns="method", values="z")
-    return combined, suspects, members
+    groups = (every, aimed(*PROBABILITY), aimed(*LABEL_ONLY))
+    return lambda z, methods: np.nanmax(np.stack([group_z(z, g(methods)) for g in groups], axis=1), axis=1)
 
 
-def category(rows: pd.DataFrame) -> pd.Series:
-    """The group, with label thieves split by what they queried (natural images or digits)."""
-    natural = np.where(rows.queried == "natural", "label-natural", "label-digits")
-    return pd.Series(np.where(rows.group == "extract-label", natural, rows.group), index=rows.index)
+def read(readings: fit.Readings, fusion: Fusion) -> pd.DataFrame:
+    """``combined`` as ``fusion`` would read it: ``score`` and ``verdict`` per model of ``readings.models``."""
+    statistic, null = (fusion(frame, readings.methods) for frame in (readings.models, readings.members))
+    return fit.read_against_null(readings, statistic, null, FUSED_SPREAD_FLOORS["by-attack"], "fused")
 
 
-def score(fusion: Fusion, combined: pd.DataFrame, suspects: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """``combined`` as ``fusion`` would read it: ``statistic`` and ``verdict`` per reading."""
-    several = suspects.index[suspects.notna().sum(axis=1) >= 2]
-    statistic = combined.score.copy()  # one usable method: its own reading stands, as in the audit
-    statistic.loc[several] = fusion(suspects.loc[several])
-    null = fusion(members).groupby(level=READING).apply(list)
-    verdict = combined.verdict.copy()
-    floor = FUSED_SPREAD_FLOORS["by-attack"]
-    for reading in several:
-        value = statistic.loc[reading]
-        verdict.loc[reading] = calibrate(-value, [-v for v in null.loc[reading]], 0.05, min_spread=floor).verdict
-    return combined.assign(statistic=statistic, verdict=verdict, category=category(combined))
+def zoo_aucs(models: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
+    """Each zoo's AUC ``(zoos, categories)`` per goal category, natural-image label thieves apart."""
+    kinds = fit.with_label_kinds(models)
+    scores = np.r_[score, score[(models["group"] == "extract-label").to_numpy()]]  # as with_label_kinds repeats them
+    by_zoo = kinds.groupby("zoo").indices
+    return pd.DataFrame(
+        {zoo: fit.worst_aucs(kinds.iloc[i].reset_index(drop=True), scores[i], GOAL) for zoo, i in by_zoo.items()}
+    ).T
 
 
-def zoo_aucs(read: pd.DataFrame) -> pd.DataFrame:
-    """Each zoo's AUC per category: its thieves against the innocent readings whose ``neg_of`` names the category."""
-    rows = []
-    for zoo, z in read.reset_index().groupby("zoo"):
-        negatives_of = z.neg_of.fillna("").str.split(";")
-        for cat in (*GOAL, "label-digits"):
-            thieves = z.statistic[z.category == cat]
-            innocents = z.statistic[negatives_of.apply(lambda names, c=cat: NEGATIVES_OF.get(c, c) in names)]
-            labels = np.r_[np.ones(len(thieves)), np.zeros(len(innocents))]
-            rows.append((zoo, cat, roc_auc_score(labels, np.r_[thieves, innocents])))
-    return pd.DataFrame(rows, columns=["zoo", "category", "auc"]).pivot(index="zoo", columns="category", values="auc")
-
-
-def summary(read: pd.DataFrame) -> dict[str, object]:
+def summary(models: pd.DataFrame, reading: pd.DataFrame) -> dict[str, object]:
     """One candidate's line of the table."""
-    aucs = zoo_aucs(read)
-    innocent = read.group.str.startswith("innocent")
-    mlp = (read.architecture == "mlp") & read.category.isin(["extract-prob", "label-natural"])
+    aucs = zoo_aucs(models, reading["score"].to_numpy())
+    verdict = reading["verdict"].to_numpy()
+    innocent = models["group"].str.startswith("innocent").to_numpy()
+    thieves = (models["group"] == "extract-prob") | (
+        (models["group"] == "extract-label") & (models["queried"] == "natural")
+    )
+    mlp = (thieves & (models["architecture"] == "mlp")).to_numpy()
     line: dict[str, object] = {}
-    for cat, short in (("extract-prob", "prob"), ("label-natural", "label nat.")):
+    for cat, short in (("extract-prob", "prob"), (fit.NATURAL, "label nat.")):
         line[short] = f"{aucs[cat].mean():.3f} / {aucs[cat].min():.3f}, {(aucs[cat] >= 0.95).sum()}"
     line["all five at goal"] = int((aucs[list(GOAL)].min(axis=1) >= 0.95).sum())
-    line["innocent derived"] = f"{(read.verdict[innocent] == 'derived').sum()} of {innocent.sum()}"
-    line["MLP thieves derived"] = f"{(read.verdict[mlp] == 'derived').sum()} of {mlp.sum()}"
+    line["innocent derived"] = f"{(verdict[innocent] == 'derived').sum()} of {innocent.sum()}"
+    line["MLP thieves derived"] = f"{(verdict[mlp] == 'derived').sum()} of {mlp.sum()}"
     return line
 
 
@@ -147,22 +112,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
-    combined, suspects, members = read_sets(args.sets)
-    shipped = largest_of(EVERY, PROBABILITY, LABEL_ONLY)
-    again = score(shipped, combined, suspects, members)
-    assert np.allclose(again.statistic, combined.score, equal_nan=True), "the shipped fusion is not reproduced"
-    assert (again.verdict == combined.verdict).all(), "the shipped verdicts are not reproduced"
+    folders = [RESULTS / f"audit-seeds-{s}" for s in args.sets]
+    readings = fit.load_readings(
+        [str(f / "readings.csv.gz") for f in folders], [str(f / "fused_null.csv.gz") for f in folders], GROUPS
+    )
+    shipped = largest_of(every, aimed(*PROBABILITY), aimed(*LABEL_ONLY))
+    again = read(readings, shipped)
+    fit.audit_gap(readings.models, again["score"].to_numpy(), set(readings.models["zoo"]))
+    assert (again["verdict"] == readings.models["combined_verdict"]).all(), "the shipped verdicts are not reproduced"
     candidates: dict[str, Fusion] = {
         "shipped (by-attack)": shipped,
-        "probability group with CKA": largest_of(EVERY, [*PROBABILITY, "cka"], LABEL_ONLY),
+        "probability group with CKA": largest_of(every, aimed(*PROBABILITY, "cka"), aimed(*LABEL_ONLY)),
         "both aimed groups as a fourth hypothesis": largest_of(
-            EVERY, PROBABILITY, LABEL_ONLY, PROBABILITY + LABEL_ONLY
+            every, aimed(*PROBABILITY), aimed(*LABEL_ONLY), aimed(*PROBABILITY, *LABEL_ONLY)
         ),
-        "unaimed methods instead of every method": largest_of(UNAIMED, PROBABILITY, LABEL_ONLY),
-        "Stouffer's z under the null members' correlation": correlated_stouffer(members.corr()),
+        "unaimed methods instead of every method": largest_of(unaimed, aimed(*PROBABILITY), aimed(*LABEL_ONLY)),
+        "Stouffer's z under the null members' correlation": correlated_stouffer(
+            readings.members[readings.methods].corr()
+        ),
     }
-    table = pd.DataFrame({name: summary(score(f, combined, suspects, members)) for name, f in candidates.items()}).T
-    print(f"{combined.index.get_level_values('zoo').nunique()} zoos, shipped scores and verdicts reproduced")
+    table = pd.DataFrame({name: summary(readings.models, read(readings, f)) for name, f in candidates.items()}).T
+    print(f"{readings.models['zoo'].nunique()} zoos, shipped scores and verdicts reproduced")
     print("| candidate | " + " | ".join(table.columns) + " |")
     print("|---" * (len(table.columns) + 1) + "|")
     for name, line in table.iterrows():
