@@ -946,3 +946,23 @@ def test_the_fused_null_is_what_combined_is_read_against(audited):
     null = [-fuse(c) for c in members.values()]
     second = calibrate(-fuse({"modelgif": fused.row("transfer", "modelgif")}), null, fused.alpha, min_spread=floor)
     assert fused.row("transfer").score == pytest.approx(second.score)
+
+
+def test_by_attack_modeldiff_reads_each_aimed_group_with_modeldiff_beside_it():
+    """Round forty-six's candidate, by hand: by-attack's hypotheses, and each group of
+    gifviz.audit.names.ATTACK_EVIDENCE that can compare the model with ModelDiff beside it."""
+    others = {m: _at(0.0) for m in ("modelgif", "sac-m", "disagreement", "cka")}
+    fuse, shipped, plain = FUSIONS["by-attack-modeldiff"], FUSIONS["by-attack"], FUSIONS["stouffer"]
+    weak_prob = {**others, "modeldiff": _at(2.0), "dark-knowledge": _at(2.0), "off-task": _at(0.0)}
+    assert shipped(weak_prob) == pytest.approx(2.0) and fuse(weak_prob) == pytest.approx(4.0 / math.sqrt(2))
+    weak_label = {**others, "modeldiff": _at(2.0), "dark-knowledge": _at(0.0), "off-task": _at(1.0)}
+    assert fuse(weak_label) == pytest.approx(3.0 / math.sqrt(2))
+    # ModelDiff seeing nothing adds a hypothesis no larger than the group alone: by-attack
+    strong = {**others, "modeldiff": _at(0.0), "dark-knowledge": _at(3.0), "off-task": _at(0.0)}
+    assert fuse(strong) == pytest.approx(shipped(strong)) == pytest.approx(3.0)
+    # ModelDiff alone is no hypothesis: with no aimed method that can compare the model, stouffer
+    unaimed = {**others, "modeldiff": _at(3.0)}
+    assert fuse(unaimed) == pytest.approx(plain(unaimed)) == pytest.approx(3.0 / math.sqrt(5))
+    # without ModelDiff (a label-only audit of --methods off-task,source-flips): by-attack
+    label_only = {"off-task": _at(2.0), "source-flips": _at(1.0)}
+    assert fuse(label_only) == pytest.approx(shipped(label_only))

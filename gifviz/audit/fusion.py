@@ -20,7 +20,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
   group of ``ATTACK_EVIDENCE``, and the methods aimed at none);
 - ``fitted-weights`` (the default from round eighteen to round twenty-two; round fifteen's candidate): Stouffer's
   weighted z with the weights of :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by
-  ``benchmarks/fit_fusion_weights.py``.
+  ``benchmarks/fit_fusion_weights.py``;
+- ``by-attack-modeldiff`` (round forty-six's candidate): ``by-attack`` with one more hypothesis per group of
+  ``ATTACK_EVIDENCE``, that group with :data:`gifviz.audit.names.ATTACK_COMPANIONS` (ModelDiff) beside it.
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -50,6 +52,7 @@ from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, not_available
 from gifviz.audit.names import (
+    ATTACK_COMPANIONS,
     ATTACK_EVIDENCE,
     COMBINED_SCORES,
     DEFAULT_COMBINED_SCORE,
@@ -201,6 +204,20 @@ def fitted_weights(calibrations: Mapping[str, Calibration]) -> float:
     return weighted_stouffer(calibrations, FITTED_WEIGHTS)
 
 
+def by_attack_modeldiff(calibrations: Mapping[str, Calibration]) -> float:
+    """:func:`by_attack` with one more hypothesis per group of :data:`gifviz.audit.names.ATTACK_EVIDENCE` that can
+    compare the model: the group with the methods of :data:`gifviz.audit.names.ATTACK_COMPANIONS` that can compare it
+    beside it. A thief whose aimed evidence is weak (an MLP that copied the source poorly) can still be seen by
+    ModelDiff (how its outputs move between each reference and a partner crafted on the source), whatever the
+    thief's architecture; read among every method, that second signal is diluted by the methods that see nothing
+    (round forty-six, benchmarks/results/round-forty-six/DECLARED.md). Without a companion it is :func:`by_attack`;
+    with no aimed method, ``stouffer``."""
+    companions = {m: calibrations[m] for m in ATTACK_COMPANIONS if m in calibrations}
+    hypotheses = [group for _, group in _hypotheses(calibrations)]
+    with_companions = [{**group, **companions} for group in _aimed_groups(calibrations) if group and companions]
+    return max(stouffer(group) for group in hypotheses + with_companions)
+
+
 FUSIONS: dict[str, Fusion] = {
     "stouffer": stouffer,
     "fisher": fisher,
@@ -212,6 +229,7 @@ FUSIONS: dict[str, Fusion] = {
     "purpose-weighted": purpose_weighted,
     "per-kind": per_kind,
     "fitted-weights": fitted_weights,
+    "by-attack-modeldiff": by_attack_modeldiff,
 }
 # The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
 # it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
@@ -229,6 +247,7 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "purpose-weighted": 0.5,
     "per-kind": 0.5,
     "fitted-weights": 0.5,
+    "by-attack-modeldiff": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 

@@ -20,6 +20,7 @@ FUSION_NAMES = (
     "purpose-weighted",
     "per-kind",
     "fitted-weights",
+    "by-attack-modeldiff",
 )
 # Stouffer's z of each method's Student-t tail since round eleven (benchmarks/results/round-eleven/DECLARED.md):
 # declared before it was scored, chosen on the 32 seen zoos of seeds 65-96 (criterion 0.909 against 0.889 for
@@ -182,6 +183,15 @@ ATTACK_EVIDENCE = {
         "modelgif-crops",
     ),
 }
+# The methods the fusion ``by-attack-modeldiff`` (round forty-six's candidate, benchmarks/results/round-forty-six)
+# reads beside each group of ATTACK_EVIDENCE, as one more hypothesis per group. ModelDiff compares how the two
+# models' outputs move between each reference and a partner crafted on the source (decision distance vectors), which a
+# model trained on the source's outputs can follow whatever its architecture: over the 168 report stress zoos of seeds
+# 217-288 and 290-385 its z alone reads the MLP thieves against the innocent models at a mean per-zoo AUC of 0.81
+# (probability thieves) and 0.78 (natural-image label thieves); of the other methods in no group only CKA comes near,
+# for probability thieves only (0.78, and 0.57). ModelDiff sits in no group, so by-attack reads it only among every
+# method, where the methods that see nothing of such a thief dilute it.
+ATTACK_COMPANIONS = ("modeldiff",)
 # The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
 # on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each
 # method's weight over (0.25, 0.5, 1, 1.5, 2, 3) for the mean over fine-tuning, pruning, label and probability

@@ -1,0 +1,109 @@
+"""Round forty-six's candidate (DECLARED.md): ``by-attack-modeldiff`` against the shipped ``by-attack``, read from the
+per-method evidence the report sets hold, without running a model.
+
+``by-attack-modeldiff`` (:func:`gifviz.audit.fusion.by_attack_modeldiff`) takes the largest Stouffer's z over
+``by-attack``'s hypotheses and over each group of ``ATTACK_EVIDENCE`` that can compare the model with ModelDiff
+beside it. Read here from the tail z of each reading and of each member of its fused null, with the readers of
+``round-forty-four/fusions_from_readings.py`` (which reproduce the shipped audit's every score and verdict, checked
+again here). Where a set's ``verdicts_by_model.csv`` holds the audit's own verdicts of the candidate (sets scored
+after the fusion joined ``gifviz.audit.fusion.FUSIONS``), the script checks that it gives the same ones.
+
+For the shipped fusion and the candidate, over the sets given and over each set: probability thieves and
+natural-image label thieves (mean / worst AUC over the zoos, and the zoos at 0.95 or more), the zoos at 0.95 or more
+in all five goal categories, the sets whose every zoo is, the innocent readings called ``derived`` at 5% and the MLP
+thieves called ``derived``.
+
+    python benchmarks/results/round-forty-six/design.py 217-224 225-232 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "round-forty-four"))
+
+import fusions_from_readings as readers  # noqa: E402
+
+from gifviz.audit.names import ATTACK_COMPANIONS, ATTACK_EVIDENCE  # noqa: E402
+
+CANDIDATE = "by-attack-modeldiff"
+fit = readers.fit
+
+
+def by_attack_modeldiff(z: pd.DataFrame, methods: list[str]) -> np.ndarray:
+    """The candidate's statistic per row ``(R,)``: by-attack's hypotheses, and each aimed group that can compare the
+    row with the companions that can beside it (no such hypothesis where either is missing, as in the library)."""
+    hypotheses = [fit.stouffer_by_group(z, fit.by_attack_hypotheses(methods))]
+    companions = [m for m in ATTACK_COMPANIONS if m in methods]
+    for group in ATTACK_EVIDENCE.values():
+        aimed = [m for m in group if m in methods]
+        if not aimed or not companions:
+            continue
+        both = z[aimed].notna().any(axis=1).to_numpy() & z[companions].notna().any(axis=1).to_numpy()
+        hypotheses.append(np.where(both, fit.stouffer_by_group(z, [aimed + companions])[:, 0], np.nan)[:, None])
+    return np.nanmax(np.concatenate(hypotheses, axis=1), axis=1)
+
+
+def own_verdicts(folders: Sequence[Path], models: pd.DataFrame) -> pd.Series | None:
+    """The audit's own verdicts of the candidate per model of ``models`` (NaN where a set has none), or None when no
+    set has them."""
+    tables = [pd.read_csv(f / "verdicts_by_model.csv") for f in folders]
+    own = pd.concat([t[t["fusion"] == CANDIDATE] for t in tables])
+    if own.empty:
+        return None
+    key = ["zoo", "source", "model"]
+    return models[key].merge(own[[*key, "verdict"]], on=key, how="left")["verdict"]
+
+
+def at_goal(aucs: pd.DataFrame) -> pd.Series:
+    return aucs[list(readers.GOAL)].min(axis=1) >= 0.95
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
+    args = parser.parse_args(argv)
+    folders = [readers.RESULTS / f"audit-seeds-{s}" for s in args.sets]
+    readings = fit.load_readings(
+        [str(f / "readings.csv.gz") for f in folders],
+        [str(f / "fused_null.csv.gz") for f in folders],
+        readers.GROUPS,
+    )
+    models = readings.models
+    shipped = readers.read(readings, readers.by_attack)
+    fit.audit_gap(models, shipped["score"].to_numpy(), set(models["zoo"]))
+    assert (shipped["verdict"] == models["combined_verdict"]).all(), "the shipped verdicts are not reproduced"
+    candidate = readers.read(readings, by_attack_modeldiff)
+    print(f"{models['zoo'].nunique()} zoos; the shipped audit's scores and verdicts reproduced")
+    own = own_verdicts(folders, models)
+    if own is not None:
+        scored = own.notna().to_numpy()
+        agree = (own[scored] == candidate["verdict"][scored]).all()
+        assert agree, "the candidate's verdicts here are not the audit's own"
+        print(f"the audit's own verdicts of {CANDIDATE} reproduced ({scored.sum()} readings)")
+    reads = {"shipped (by-attack)": shipped, CANDIDATE: candidate}
+    table = pd.DataFrame({name: readers.summary(models, r) for name, r in reads.items()}).T
+    print("| fusion | " + " | ".join(table.columns) + " | sets at goal |")
+    print("|---" * (len(table.columns) + 2) + "|")
+    goal = {name: at_goal(readers.zoo_aucs(models, r["score"].to_numpy())) for name, r in reads.items()}
+    seeds = {s: range(int(s.split("-")[0]), int(s.split("-")[1]) + 1) for s in args.sets}
+    for name, line in table.iterrows():
+        by_set = [goal[name][[z for z in goal[name].index if int(z.rsplit("-", 1)[1]) in r]] for r in seeds.values()]
+        sets = f"{sum(s.all() for s in by_set)} of {len(by_set)}"
+        print(f"| {name} | " + " | ".join(str(v) for v in line) + f" | {sets} |")
+    print("\nzoos at the goal in all five categories, per set (shipped, candidate):")
+    for s, r in seeds.items():
+        counts = [int(g[[z for z in g.index if int(z.rsplit("-", 1)[1]) in r]].sum()) for g in goal.values()]
+        print(f"  {s}: {counts[0]} and {counts[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
