@@ -335,10 +335,12 @@ def test_the_stress_table_pools_report_sets_and_skips_a_missing_one(tmp_path):
         (tmp_path / name).mkdir()
         rows = ["zoo,manifest,category,column,auc"]
         rows += [f"{name}{k},m,finetune,modelgif,{auc}" for k, auc in enumerate(aucs)]
+        rows += [f"{name}{k},m,finetune,fusion:later,0.5" for k in range(2) if name == "b"]  # recorded by b only
         (tmp_path / name / "selection.csv").write_text("\n".join(rows) + "\n")
     paths = [tmp_path / "a" / "selection.csv", tmp_path / "b" / "selection.csv", tmp_path / "c" / "selection.csv"]
     table = stress_audit_table(paths)
     assert table.loc["modelgif", "finetune"] == "0.85 / 0.70" and "4 stress zoos" in table.index.name
+    assert table.loc["fusion:later (on 2 of the 4 zoos)", "finetune"] == "0.50 / 0.50"
     assert stress_audit_table(paths[2:]) is None
 
 

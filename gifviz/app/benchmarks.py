@@ -178,8 +178,9 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
     (:data:`EARLIER_AUDITS`) and the same audits without the cross-task rule, then one row per method, per other
     candidate fusion and for ``combined (leave-one-zoo-out)`` (each zoo scored with the fusion picked on the others);
     columns per category, then per extraction category split by what the thieves queried and transfer by training
-    length; over every zoo of ``paths`` (one report set or several). ``None`` when no results file is there (an
-    installed package without the checkout's benchmarks)."""
+    length; over every zoo of ``paths`` (one report set or several), a row that fewer of them record named with its
+    number of zoos. ``None`` when no results file is there (an installed package without the checkout's
+    benchmarks)."""
     if not (found := [path for path in _listed(paths) if path.is_file()]):
         return None
     results = pd.concat([pd.read_csv(path) for path in found], ignore_index=True)
@@ -191,6 +192,8 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
     categories = [*STRESS_CATEGORIES, *(c for c in dict.fromkeys(results["category"]) if c not in STRESS_CATEGORIES)]
     rows = {}
     columns = dict.fromkeys(results["column"])
+    zoos = results.groupby("column")["zoo"].nunique()
+    every = results["zoo"].nunique()
     # the audit as shipped first, then the audits before the latest rounds and the same audits without the cross-task
     # rule (descriptive: what each changes), the rest as written
     for column in sorted(columns, key=lambda c: first.index(c) if c in first else len(first)):
@@ -199,7 +202,10 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
             if (column, category) in summary.index:
                 mean, worst = summary.loc[(column, category)]
                 cells[category] = "n/a" if pd.isna(mean) else f"{mean:.2f} / {worst:.2f}"
-        rows[column] = cells
+        # a row recorded by fewer report sets than the table pools (a fusion added in a later round) says on how
+        # many zoos it stands, so that its mean and worst case are not read as the title's
+        name = column if zoos[column] == every else f"{column} (on {zoos[column]} of the {every} zoos)"
+        rows[name] = cells
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = f"AUC, mean / worst over {results['zoo'].nunique()} stress zoos"
     return table
