@@ -113,14 +113,28 @@ def summary(models: pd.DataFrame, reading: pd.DataFrame) -> dict[str, object]:
     return line
 
 
+def load_sets(sets: Sequence[str]) -> fit.Readings:
+    """The readings of the report sets ``sets`` (as in ``audit-seeds-<set>``), of the models in :data:`GROUPS`."""
+    folders = [RESULTS / f"audit-seeds-{s}" for s in sets]
+    return fit.load_readings(
+        [str(f / "readings.csv.gz") for f in folders], [str(f / "fused_null.csv.gz") for f in folders], GROUPS
+    )
+
+
+def print_table(readings: fit.Readings, candidates: dict[str, Fusion]) -> None:
+    """One line of :func:`summary` per candidate, as a markdown table."""
+    table = pd.DataFrame({name: summary(readings.models, read(readings, f)) for name, f in candidates.items()}).T
+    print("| candidate | " + " | ".join(table.columns) + " |")
+    print("|---" * (len(table.columns) + 1) + "|")
+    for name, line in table.iterrows():
+        print(f"| {name} | " + " | ".join(str(v) for v in line) + " |")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
-    folders = [RESULTS / f"audit-seeds-{s}" for s in args.sets]
-    readings = fit.load_readings(
-        [str(f / "readings.csv.gz") for f in folders], [str(f / "fused_null.csv.gz") for f in folders], GROUPS
-    )
+    readings = load_sets(args.sets)
     shipped = by_attack
     again = read(readings, shipped)
     fit.audit_gap(readings.models, again["score"].to_numpy(), set(readings.models["zoo"]))
@@ -136,12 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             readings.members[readings.methods].corr()
         ),
     }
-    table = pd.DataFrame({name: summary(readings.models, read(readings, f)) for name, f in candidates.items()}).T
     print(f"{readings.models['zoo'].nunique()} zoos, shipped scores and verdicts reproduced")
-    print("| candidate | " + " | ".join(table.columns) + " |")
-    print("|---" * (len(table.columns) + 1) + "|")
-    for name, line in table.iterrows():
-        print(f"| {name} | " + " | ".join(str(v) for v in line) + " |")
+    print_table(readings, candidates)
     return 0
 
 

@@ -71,11 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
     folders = [readers.RESULTS / f"audit-seeds-{s}" for s in args.sets]
-    readings = fit.load_readings(
-        [str(f / "readings.csv.gz") for f in folders],
-        [str(f / "fused_null.csv.gz") for f in folders],
-        readers.GROUPS,
-    )
+    readings = readers.load_sets(args.sets)
     models = readings.models
     shipped = readers.read(readings, readers.by_attack)
     fit.audit_gap(models, shipped["score"].to_numpy(), set(models["zoo"]))

@@ -104,20 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
-    folders = [readers.RESULTS / f"audit-seeds-{s}" for s in args.sets]
-    readings = fit.load_readings(
-        [str(f / "readings.csv.gz") for f in folders],
-        [str(f / "fused_null.csv.gz") for f in folders],
-        readers.GROUPS,
-    )
-    with np.errstate(all="ignore"):
-        lines = {name: readers.summary(readings.models, readers.read(readings, f)) for name, f in CANDIDATES.items()}
-    table = pd.DataFrame(lines).T
+    readings = readers.load_sets(args.sets)
     print(f"{readings.models['zoo'].nunique()} zoos")
-    print("| fusion | " + " | ".join(table.columns) + " |")
-    print("|---" * (len(table.columns) + 1) + "|")
-    for name, line in table.iterrows():
-        print(f"| {name} | " + " | ".join(str(v) for v in line) + " |")
+    with np.errstate(all="ignore"):  # 0 / 0 and all-NaN largest where no method of a hypothesis compares a row
+        readers.print_table(readings, CANDIDATES)
     return 0
 
 
