@@ -5,11 +5,11 @@ Under ``same-arch`` every value is taken against the independents of the source'
 (:mod:`gifviz.audit.reading`). With one of them in use, that one is every value's anchor and has no value of its own,
 so a suspect *of the source's architecture* is set against a null with none of its kind in it: the null's spread is
 that of models of other architectures read against two close relatives (the source and that independent), narrower
-than the spread between models of one architecture. Measured on the 168 report stress zoos (seeds 217-288 and
-290-385; ``verdicts_by_model.csv`` of their folders in ``benchmarks/results``, fusion ``by-attack``, group ``innocent,
+than the spread between models of one architecture. Measured on the 184 report stress zoos (seeds 217-288 and
+290-401; ``verdicts_by_model.csv`` of their folders in ``benchmarks/results``, fusion ``by-attack``, group ``innocent,
 same task``; first read in ``benchmarks/results/round-thirty-eight/DECLARED.md``, on 112): each source there has two
 independents of its architecture, so each of them, read leave-one-out, is read with one left. Those readings call it
-``derived`` in 33 of 672 (4.9%), but in 17 of 150 when the source is a small ResNet and 14 of 166 when it is a small
+``derived`` in 36 of 736 (4.9%), but in 20 of 172 when the source is a small ResNet and 14 of 186 when it is a small
 CNN, against 5% stated. With none in use, every value is taken against all independents, where (by the
 reasoning that chose ``same-arch``, not a measurement here) a model of the source's architecture sits closer to the
 source than to the others whatever its lineage.
