@@ -208,7 +208,7 @@ def stress_audit_table(paths: Path | Sequence[Path] = STRESS_RESULTS) -> pd.Data
         name = column if zoos[column] == every else f"{column} (on {zoos[column]} of the {every} zoos)"
         rows[name] = cells
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = f"AUC, mean / worst over {results['zoo'].nunique()} stress zoos"
+    table.index.name = f"AUC, mean / worst over {every} stress zoos"
     return table
 
 

@@ -62,6 +62,13 @@ def own_verdicts(folders: Sequence[Path], models: pd.DataFrame) -> pd.Series | N
     return models[key].merge(own[[*key, "verdict"]], on=key, how="left")["verdict"]
 
 
+def report_set(zoos: pd.Index, sets: Sequence[str]) -> list[str]:
+    """The report set (as in ``audit-seeds-<set>``) each zoo ``gifviz-stress-<seed>`` of ``zoos`` belongs to."""
+    first_last = {s: tuple(int(seed) for seed in s.split("-")) for s in sets}
+    seed = [int(zoo.rsplit("-", 1)[1]) for zoo in zoos]
+    return [next(s for s, (a, b) in first_last.items() if a <= n <= b) for n in seed]
+
+
 def at_goal(aucs: pd.DataFrame) -> pd.Series:
     return aucs[list(readers.GOAL)].min(axis=1) >= 0.95
 
@@ -73,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folders = [readers.RESULTS / f"audit-seeds-{s}" for s in args.sets]
     readings = readers.load_sets(args.sets)
     models = readings.models
-    shipped = readers.read(readings, readers.by_attack)
-    fit.audit_gap(models, shipped["score"].to_numpy(), set(models["zoo"]))
-    assert (shipped["verdict"] == models["combined_verdict"]).all(), "the shipped verdicts are not reproduced"
+    shipped = readers.shipped_reproduced(readings)
     candidate = readers.read(readings, by_attack_modeldiff)
     print(f"{models['zoo'].nunique()} zoos; the shipped audit's scores and verdicts reproduced")
     own = own_verdicts(folders, models)
@@ -88,16 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = pd.DataFrame({name: readers.summary(models, r) for name, r in reads.items()}).T
     print("| fusion | " + " | ".join(table.columns) + " | sets at goal |")
     print("|---" * (len(table.columns) + 2) + "|")
-    goal = {name: at_goal(readers.zoo_aucs(models, r["score"].to_numpy())) for name, r in reads.items()}
-    seeds = {s: range(int(s.split("-")[0]), int(s.split("-")[1]) + 1) for s in args.sets}
+    goal = pd.DataFrame({name: at_goal(readers.zoo_aucs(models, r["score"].to_numpy())) for name, r in reads.items()})
+    by_set = goal.groupby(report_set(goal.index, args.sets), sort=False)
+    sets_at_goal, zoos_at_goal = by_set.all(), by_set.sum()
     for name, line in table.iterrows():
-        by_set = [goal[name][[z for z in goal[name].index if int(z.rsplit("-", 1)[1]) in r]] for r in seeds.values()]
-        sets = f"{sum(s.all() for s in by_set)} of {len(by_set)}"
+        sets = f"{int(sets_at_goal[name].sum())} of {len(sets_at_goal)}"
         print(f"| {name} | " + " | ".join(str(v) for v in line) + f" | {sets} |")
     print("\nzoos at the goal in all five categories, per set (shipped, candidate):")
-    for s, r in seeds.items():
-        counts = [int(g[[z for z in g.index if int(z.rsplit("-", 1)[1]) in r]].sum()) for g in goal.values()]
-        print(f"  {s}: {counts[0]} and {counts[1]}")
+    for s, (ours, theirs) in zoos_at_goal.iterrows():
+        print(f"  {s}: {ours} and {theirs}")
     return 0
 
 
