@@ -56,8 +56,8 @@ from scipy import stats
 
 from gifviz.audit.calibration import MIN_INDEPENDENTS, decide
 from gifviz.audit.calibration import SPREAD_FLOOR as CALIBRATION_SPREAD_FLOOR
-from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR
-from gifviz.audit.names import ATTACK_EVIDENCE, COMBINED_SCORES, DEFAULT_ALPHA, DEFAULT_COMBINED_SCORE, FITTED_WEIGHTS
+from gifviz.audit.fusion import FUSED_SPREAD_FLOORS, P_FLOOR, attack_hypotheses
+from gifviz.audit.names import COMBINED_SCORES, DEFAULT_ALPHA, DEFAULT_COMBINED_SCORE, FITTED_WEIGHTS
 from gifviz.bench import ipp
 from gifviz.outputs import write_files
 
@@ -175,9 +175,10 @@ def difference_line(table: pd.DataFrame, half_columns: Mapping[str, str]) -> str
 
 
 def by_attack_hypotheses(methods: Sequence[str]) -> list[list[str]]:
-    """``by-attack``'s hypotheses over ``methods``, as gifviz.audit.fusion reads them: every method, then each group of
-    ``ATTACK_EVIDENCE`` restricted to ``methods`` (empty where none of its methods is among them)."""
-    return [list(methods), *([m for m in group if m in methods] for group in ATTACK_EVIDENCE.values())]
+    """``by-attack``'s hypotheses over ``methods`` without their names (``gifviz.audit.fusion.attack_hypotheses``):
+    every method, then each group of ``ATTACK_EVIDENCE`` restricted to ``methods`` (empty where none is among them),
+    so a column of ``stouffer_by_group`` keeps its place whichever methods a set read."""
+    return [group for _, group in attack_hypotheses(methods)]
 
 
 # The two kinds of label-only thief, as audit_selection names their categories (by what the thief queried).

@@ -7,7 +7,14 @@ import pytest
 from scipy import stats
 
 from gifviz.audit.calibration import Calibration
-from gifviz.audit.fusion import EVERY_METHOD, by_attack, by_attack_hypothesis, combined_evidence
+from gifviz.audit.fusion import (
+    EVERY_METHOD,
+    attack_hypotheses,
+    by_attack,
+    by_attack_hypothesis,
+    combined_evidence,
+    companion_hypotheses,
+)
 from gifviz.audit.names import ATTACK_EVIDENCE
 
 PROBABILITY, LABEL_ONLY = ATTACK_EVIDENCE  # the names of the two aimed groups, in their order
@@ -82,3 +89,18 @@ def test_a_derived_row_names_the_hypothesis_that_carried_it_and_no_other_row_doe
     # another fusion has no hypotheses to name
     stouffer = _combined(_suspect(dark=6.0, label=6.0, rest=6.0), fusion="stouffer")
     assert stouffer.verdict == "derived" and "largest hypothesis" not in stouffer.note
+
+
+def test_the_hypotheses_by_name_keep_every_group_in_place_and_add_companions_only_beside_an_aimed_method():
+    # the one statement of the hypotheses, read by the audit over usable methods and by the benchmarks over columns
+    methods = ["modelgif", "source-flips", "modeldiff", "dark-knowledge"]
+    assert attack_hypotheses(methods) == [
+        (EVERY_METHOD, methods),
+        (PROBABILITY, ["dark-knowledge"]),
+        (LABEL_ONLY, ["source-flips"]),  # in the group's order, whatever the order of ``methods``
+    ]
+    assert attack_hypotheses(["modelgif"]) == [(EVERY_METHOD, ["modelgif"]), (PROBABILITY, []), (LABEL_ONLY, [])]
+    assert companion_hypotheses(methods) == [["dark-knowledge", "modeldiff"], ["source-flips", "modeldiff"]]
+    assert companion_hypotheses(["modeldiff", "off-task"]) == [["off-task", "modeldiff"]]
+    assert companion_hypotheses(["modelgif", "modeldiff"]) == []  # no aimed method: nothing to stand beside
+    assert companion_hypotheses(["dark-knowledge", "off-task"]) == []  # no companion among the methods

@@ -141,11 +141,27 @@ def by_attack(calibrations: Mapping[str, Calibration]) -> float:
 EVERY_METHOD = "every method together"
 
 
+def attack_hypotheses(methods: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``by-attack``'s hypotheses over ``methods`` by name: every method together (:data:`EVERY_METHOD`), then each
+    group of :data:`gifviz.audit.names.ATTACK_EVIDENCE` restricted to ``methods``, in its order (empty where none of
+    its methods is among them). The one statement of them: the audit reads it over the methods that can compare a
+    model, and the benchmarks that re-fuse stored readings (``benchmarks/fit_fusion_weights.py``) over columns."""
+    return [(EVERY_METHOD, list(methods)), *((n, [m for m in g if m in methods]) for n, g in ATTACK_EVIDENCE.items())]
+
+
+def companion_hypotheses(methods: Sequence[str]) -> list[list[str]]:
+    """The hypotheses ``by-attack-modeldiff`` adds over ``methods``: each group of
+    :data:`gifviz.audit.names.ATTACK_EVIDENCE` that holds one of them, with the methods of
+    :data:`gifviz.audit.names.ATTACK_COMPANIONS` among them beside it (none without a companion)."""
+    companions = [m for m in ATTACK_COMPANIONS if m in methods]
+    aimed = [group for _, group in attack_hypotheses(methods)[1:] if group]
+    return [group + [m for m in companions if m not in group] for group in aimed] if companions else []
+
+
 def _hypotheses(calibrations: Mapping[str, Calibration]) -> list[tuple[str, dict[str, Calibration]]]:
-    """``by-attack``'s hypotheses that hold a method: every method together, then each group of
-    :data:`gifviz.audit.names.ATTACK_EVIDENCE` by name, in its order."""
-    named = [(EVERY_METHOD, dict(calibrations)), *zip(ATTACK_EVIDENCE, _aimed_groups(calibrations), strict=True)]
-    return [(name, group) for name, group in named if group]
+    """``by-attack``'s hypotheses that hold a method (:func:`attack_hypotheses`), with their calibrations."""
+    named = attack_hypotheses(list(calibrations))
+    return [(name, {m: calibrations[m] for m in group}) for name, group in named if group]
 
 
 def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, tuple[str, ...]]:
@@ -161,7 +177,7 @@ def by_attack_hypothesis(calibrations: Mapping[str, Calibration]) -> tuple[str, 
 def _aimed_groups(calibrations: Mapping[str, Calibration]) -> list[dict[str, Calibration]]:
     """The calibrations of each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE`, in its order (a group none of
     whose methods can compare the model is empty)."""
-    return [{m: calibrations[m] for m in methods if m in calibrations} for methods in ATTACK_EVIDENCE.values()]
+    return [{m: calibrations[m] for m in group} for _, group in attack_hypotheses(list(calibrations))[1:]]
 
 
 def _aims(method: str) -> int:
@@ -212,9 +228,8 @@ def by_attack_modeldiff(calibrations: Mapping[str, Calibration]) -> float:
     thief's architecture; read among every method, that second signal is diluted by the methods that see nothing
     (round forty-six, benchmarks/results/round-forty-six/DECLARED.md). Without a companion it is :func:`by_attack`;
     with no aimed method, ``stouffer``."""
-    companions = {m: calibrations[m] for m in ATTACK_COMPANIONS if m in calibrations}
     hypotheses = [group for _, group in _hypotheses(calibrations)]
-    with_companions = [{**group, **companions} for group in _aimed_groups(calibrations) if group and companions]
+    with_companions = [{m: calibrations[m] for m in group} for group in companion_hypotheses(list(calibrations))]
     return max(stouffer(group) for group in hypotheses + with_companions)
 
 

@@ -31,7 +31,8 @@ sys.path.insert(0, str(HERE.parent / "round-forty-four"))
 
 import fusions_from_readings as readers  # noqa: E402
 
-from gifviz.audit.names import ATTACK_COMPANIONS, ATTACK_EVIDENCE  # noqa: E402
+from gifviz.audit.fusion import companion_hypotheses  # noqa: E402
+from gifviz.audit.names import ATTACK_COMPANIONS  # noqa: E402
 
 CANDIDATE = "by-attack-modeldiff"
 fit = readers.fit
@@ -41,13 +42,12 @@ def by_attack_modeldiff(z: pd.DataFrame, methods: list[str]) -> np.ndarray:
     """The candidate's statistic per row ``(R,)``: by-attack's hypotheses, and each aimed group that can compare the
     row with the companions that can beside it (no such hypothesis where either is missing, as in the library)."""
     hypotheses = [fit.stouffer_by_group(z, fit.by_attack_hypotheses(methods))]
-    companions = [m for m in ATTACK_COMPANIONS if m in methods]
-    for group in ATTACK_EVIDENCE.values():
-        aimed = [m for m in group if m in methods]
-        if not aimed or not companions:
-            continue
+    for group in companion_hypotheses(methods):
+        aimed = [m for m in group if m not in ATTACK_COMPANIONS]
+        companions = [m for m in group if m in ATTACK_COMPANIONS]
+        # the library adds the hypothesis only where the model has both an aimed method and a companion
         both = z[aimed].notna().any(axis=1).to_numpy() & z[companions].notna().any(axis=1).to_numpy()
-        hypotheses.append(np.where(both, fit.stouffer_by_group(z, [aimed + companions])[:, 0], np.nan)[:, None])
+        hypotheses.append(np.where(both, fit.stouffer_by_group(z, [group])[:, 0], np.nan)[:, None])
     return np.nanmax(np.concatenate(hypotheses, axis=1), axis=1)
 
 
