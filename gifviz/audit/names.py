@@ -356,8 +356,9 @@ VERDICT_MEANING = (
     "from the independents; with several methods, one of them alone does so for innocent models more often than the "
     "rate. inconclusive: the empirical and the Student-t p-values disagree. independent: the evidence does not set it "
     "apart (combined can say so while one method alone says derived). That is no proof of innocence: on gifviz's "
-    "stress zoos, most label-only thieves that queried the source's own kind of data, and some probability thieves "
-    "built as MLPs, get it. n/a: the method (for combined, every method) could not compare it, or too few "
+    "stress zoos, most label-only thieves that queried the source's own kind of data, and about two in five of the "
+    "probability and natural-image label thieves built as MLPs, get it. n/a: the method (for combined, every method) "
+    "could not compare it, or too few "
     "independents could be compared (2 per method, 3 for combined when it fuses several)."
 )
 UNLEARNING_VERDICTS = ("like retraining", "close to the original", "inconclusive", "n/a")
