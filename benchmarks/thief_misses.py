@@ -16,6 +16,7 @@ query budget and per band of agreement.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tomllib
@@ -24,18 +25,22 @@ from pathlib import Path
 
 import pandas as pd
 
-SHIPPED_FUSION = "by-attack"
+from gifviz.audit.names import DEFAULT_FUSION
+
 KINDS = {"probability thieves": ("extract-prob", None), "natural-image label thieves": ("extract-label", "natural")}
-# Bands of agreement with the source on test digits: a thief below the first copied less of its source than the
-# independents of a stress zoo agree with it (most agree on 0.9 or more of the test digits).
-AGREEMENT_BANDS = (0.0, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0001)
+# Bands of agreement with the source on test digits, the last closed at 1: a thief below 0.9 copied less of its source
+# than the independents of a stress zoo agree with it (most agree on 0.9 or more of the test digits).
+AGREEMENT_EDGES = (0.0, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0)
+AGREEMENT_BANDS = [f"{a}-{b}" for a, b in itertools.pairwise(AGREEMENT_EDGES)]
 
 
 def zoo_paths(folder: Path, zoos_dir: Path | None) -> list[Path]:
     """The ``zoo.toml`` of each zoo ``folder`` scored: from its ``selection.json`` command, or under ``zoos_dir`` by
     the name of each recorded zoo's folder."""
-    command = json.loads((folder / "selection.json").read_text())["command"]
+    command = json.loads((folder / "selection.json").read_text()).get("command", "")
     recorded = [Path(word) for word in command.split() if word.endswith("zoo.toml")]
+    if not recorded:
+        raise ValueError(f"{folder / 'selection.json'} records no zoo.toml in its command")
     if zoos_dir is None:
         return recorded
     return [zoos_dir / path.parent.name / "zoo.toml" for path in recorded]
@@ -49,6 +54,11 @@ def zoo_thieves(path: Path) -> pd.DataFrame:
     manifest = tomllib.loads(path.read_text())
     budgets = {m["id"]: m["recipe"]["budget"] for m in manifest["models"] if "budget" in m.get("recipe", {})}
     checks = pd.read_csv(path.parent / "checks.csv").set_index("model")
+    if "agreement_test" not in checks.columns:
+        raise ValueError(f"{path.parent / 'checks.csv'} has no column agreement_test")
+    unchecked = sorted(set(budgets) - set(checks.index[checks["agreement_test"].notna()]))
+    if unchecked:
+        raise ValueError(f"{path.parent / 'checks.csv'} has no agreement_test for {unchecked[0]!r}")
     return pd.DataFrame(
         {
             "zoo": manifest["name"],
@@ -59,30 +69,44 @@ def zoo_thieves(path: Path) -> pd.DataFrame:
     )
 
 
-def thief_verdicts(folders: Sequence[Path], zoos_dir: Path | None, fusion: str = SHIPPED_FUSION) -> pd.DataFrame:
+def thief_verdicts(folders: Sequence[Path], zoos_dir: Path | None, fusion: str = DEFAULT_FUSION) -> pd.DataFrame:
     """Every thief's verdict under ``fusion`` in ``folders``, with its kind (``KINDS``), whether it is an MLP, its
     budget and its agreement with its source ``(T, 8)``. Raises ``OSError`` or ``ValueError`` naming what is
-    missing."""
-    verdicts, thieves = [], []
+    missing, or a zoo that two folders score (pooled twice, its thieves would count twice)."""
+    verdicts, thieves, seen = [], [], {}
     for folder in folders:
         table = pd.read_csv(folder / "verdicts_by_model.csv")
         table = table[table["fusion"] == fusion]
         if table.empty:
             raise ValueError(f"{folder} has no verdicts of the fusion {fusion!r}")
+        for zoo in table["zoo"].unique():
+            if zoo in seen:
+                raise ValueError(f"{zoo} is scored in both {seen[zoo]} and {folder}; pool each zoo once")
+            seen[zoo] = folder
         verdicts.append(table)
         thieves += [zoo_thieves(path) for path in zoo_paths(folder, zoos_dir)]
     joined = pd.concat(verdicts, ignore_index=True).merge(pd.concat(thieves), on=["zoo", "model"], how="left")
     rows = []
     for kind, (group, queried) in KINDS.items():
-        chosen = joined[(joined["group"] == group) & ((queried is None) | (joined["queried"] == queried))]
+        chosen = joined[joined["group"] == group]
+        if queried is not None:
+            chosen = chosen[chosen["queried"] == queried]
         unknown = chosen[chosen["budget"].isna()]
         if not unknown.empty:
             first = unknown.iloc[0]
             raise ValueError(f"thief {first['model']!r} of {first['zoo']} has no query budget in the zoos read")
         rows.append(chosen.assign(kind=kind, mlp=chosen["architecture"] == "mlp"))
+    if not any(len(r) for r in rows):
+        raise ValueError(f"no thief of {' or '.join(KINDS)} among the verdicts of {len(folders)} folder(s)")
     return pd.concat(rows, ignore_index=True)[
         ["kind", "zoo", "model", "mlp", "budget", "agreement", "verdict", "source"]
     ]
+
+
+def agreement_bands(agreement: pd.Series) -> pd.Series:
+    """Each agreement's band of :data:`AGREEMENT_BANDS`: each band holds its lower edge, the last also 1."""
+    closed = agreement.clip(upper=AGREEMENT_EDGES[-1] - 1e-9)  # an agreement of 1 falls in the last band
+    return pd.cut(closed, AGREEMENT_EDGES, right=False, labels=AGREEMENT_BANDS)
 
 
 def derived_table(thieves: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -96,7 +120,7 @@ def derived_table(thieves: pd.DataFrame, by: str) -> pd.DataFrame:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="audit_selection.py --out folders")
-    parser.add_argument("--fusion", default=SHIPPED_FUSION, help=f"the verdicts' fusion (default {SHIPPED_FUSION})")
+    parser.add_argument("--fusion", default=DEFAULT_FUSION, help=f"the verdicts' fusion (default {DEFAULT_FUSION})")
     parser.add_argument("--zoos", type=Path, help="where the scored zoos lie (default: the paths each run recorded)")
     args = parser.parse_args(argv)
     missing = [str(f) for f in args.folders if not (f / "selection.json").is_file()]
@@ -110,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    thieves["agreement band"] = pd.cut(thieves["agreement"], AGREEMENT_BANDS, right=False)
+    thieves["agreement band"] = agreement_bands(thieves["agreement"])
     print(f"{thieves['zoo'].nunique()} zoos, fusion {args.fusion}: thieves called derived at the audit's 5%")
     print("\nby query budget (a fraction of the attacker's pool):")
     print(derived_table(thieves, "budget").to_string())

@@ -15,7 +15,7 @@ from gifviz.audit.fusion import (
     combined_evidence,
     companion_hypotheses,
 )
-from gifviz.audit.names import ATTACK_EVIDENCE
+from gifviz.audit.names import ATTACK_COMPANIONS, ATTACK_EVIDENCE
 
 PROBABILITY, LABEL_ONLY = ATTACK_EVIDENCE  # the names of the two aimed groups, in their order
 OTHERS = ("modelgif", "modeldiff", "sac-m", "disagreement", "cka")
@@ -104,3 +104,5 @@ def test_the_hypotheses_by_name_keep_every_group_in_place_and_add_companions_onl
     assert companion_hypotheses(["modeldiff", "off-task"]) == [["off-task", "modeldiff"]]
     assert companion_hypotheses(["modelgif", "modeldiff"]) == []  # no aimed method: nothing to stand beside
     assert companion_hypotheses(["dark-knowledge", "off-task"]) == []  # no companion among the methods
+    # a companion stands beside a group, never in one (round forty-six's design splits each hypothesis back by it)
+    assert not set(ATTACK_COMPANIONS) & {m for group in ATTACK_EVIDENCE.values() for m in group}
