@@ -966,3 +966,22 @@ def test_by_attack_modeldiff_reads_each_aimed_group_with_modeldiff_beside_it():
     # without ModelDiff (a label-only audit of --methods off-task,source-flips): by-attack
     label_only = {"off-task": _at(2.0), "source-flips": _at(1.0)}
     assert fuse(label_only) == pytest.approx(shipped(label_only))
+
+
+def test_by_attack_off_task_half_weighs_off_task_half_in_the_label_only_hypothesis():
+    """Round forty-eight's candidate, by hand: by-attack with the label-only group's Stouffer's z weighted, off-task
+    at 0.5 and source flips at 1; every method and the probability group as shipped."""
+    others = {m: _at(0.0) for m in ("modelgif", "modeldiff", "sac-m", "disagreement", "cka", "dark-knowledge")}
+    fuse, shipped = FUSIONS["by-attack-off-task-half"], FUSIONS["by-attack"]
+    # an innocent that agrees off-task only: (0.5 * 2 + 0) / sqrt(1.25), below by-attack's (2 + 0) / sqrt(2)
+    off_task_only = {**others, "off-task": _at(2.0), "source-flips": _at(0.0)}
+    assert shipped(off_task_only) == pytest.approx(2.0 / math.sqrt(2))
+    assert fuse(off_task_only) == pytest.approx(1.0 / math.sqrt(1.25))
+    # a thief that answers the source's flips: (0.5 * 1 + 2) / sqrt(1.25), above by-attack's 3 / sqrt(2)
+    flips = {**others, "off-task": _at(1.0), "source-flips": _at(2.0)}
+    assert fuse(flips) == pytest.approx(2.5 / math.sqrt(1.25)) and fuse(flips) > shipped(flips)
+    # the probability group is unweighted: a probability thief reads as under by-attack
+    probability = {**others, "dark-knowledge": _at(3.0), "off-task": _at(0.0), "source-flips": _at(0.0)}
+    assert fuse(probability) == pytest.approx(shipped(probability)) == pytest.approx(3.0)
+    # off-task alone in its group: its own z, whatever its weight
+    assert fuse({"off-task": _at(2.0)}) == pytest.approx(2.0)

@@ -22,7 +22,9 @@ model (the methods that can compare it) to one statistic, larger = more derived:
   weighted z with the weights of :data:`gifviz.audit.names.FITTED_WEIGHTS`, fitted on seen stress zoos by
   ``benchmarks/fit_fusion_weights.py``;
 - ``by-attack-modeldiff`` (round forty-six's candidate): ``by-attack`` with one more hypothesis per group of
-  ``ATTACK_EVIDENCE``, that group with :data:`gifviz.audit.names.ATTACK_COMPANIONS` (ModelDiff) beside it.
+  ``ATTACK_EVIDENCE``, that group with :data:`gifviz.audit.names.ATTACK_COMPANIONS` (ModelDiff) beside it;
+- ``by-attack-off-task-half`` (round forty-eight's candidate): ``by-attack`` whose label-only hypothesis is Stouffer's
+  weighted z with off-task at half weight (:data:`gifviz.audit.names.ATTACK_GROUP_WEIGHTS`).
 
 Methods share inputs and outputs, so their p-values are not independent and Stouffer's or Fisher's own null
 distribution would be too confident. The fused statistic is therefore calibrated again, like a distance, against the
@@ -54,6 +56,7 @@ from gifviz.audit.calibration import MIN_INDEPENDENTS, Calibration, calibrate, n
 from gifviz.audit.names import (
     ATTACK_COMPANIONS,
     ATTACK_EVIDENCE,
+    ATTACK_GROUP_WEIGHTS,
     COMBINED_SCORES,
     DEFAULT_COMBINED_SCORE,
     DEFAULT_FUSION,
@@ -233,6 +236,19 @@ def by_attack_modeldiff(calibrations: Mapping[str, Calibration]) -> float:
     return max(stouffer(group) for group in hypotheses + with_companions)
 
 
+def by_attack_off_task_half(calibrations: Mapping[str, Calibration]) -> float:
+    """:func:`by_attack` with each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE` fused by Stouffer's weighted z
+    under its weights in :data:`gifviz.audit.names.ATTACK_GROUP_WEIGHTS` (the label-only group: off-task at half
+    weight); every method together and the other groups as in ``by-attack``. An innocent model of the source's task
+    can agree with the source off-task (images of no class) as much as a label-only thief does, but it does not answer
+    the source's own flips as the source does; a label-only thief does both, an MLP one mostly the second (round
+    forty-eight, benchmarks/results/round-forty-eight/DECLARED.md)."""
+    return max(
+        weighted_stouffer(group, ATTACK_GROUP_WEIGHTS[name]) if name in ATTACK_GROUP_WEIGHTS else stouffer(group)
+        for name, group in _hypotheses(calibrations)
+    )
+
+
 FUSIONS: dict[str, Fusion] = {
     "stouffer": stouffer,
     "fisher": fisher,
@@ -245,6 +261,7 @@ FUSIONS: dict[str, Fusion] = {
     "per-kind": per_kind,
     "fitted-weights": fitted_weights,
     "by-attack-modeldiff": by_attack_modeldiff,
+    "by-attack-off-task-half": by_attack_off_task_half,
 }
 # The smallest spread the second calibration reads a fusion's independents with, in the fusion's own units. Without
 # it, independents whose fused values coincide give a vanishing spread and a suspect a hair above them an unbounded
@@ -263,6 +280,7 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "per-kind": 0.5,
     "fitted-weights": 0.5,
     "by-attack-modeldiff": 0.5,
+    "by-attack-off-task-half": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
 

@@ -21,6 +21,7 @@ FUSION_NAMES = (
     "per-kind",
     "fitted-weights",
     "by-attack-modeldiff",
+    "by-attack-off-task-half",
 )
 # Stouffer's z of each method's Student-t tail since round eleven (benchmarks/results/round-eleven/DECLARED.md):
 # declared before it was scored, chosen on the 32 seen zoos of seeds 65-96 (criterion 0.909 against 0.889 for
@@ -192,6 +193,15 @@ ATTACK_EVIDENCE = {
 # for probability thieves only (0.78, and 0.57). ModelDiff sits in no group, so by-attack reads it only among every
 # method, where the methods that see nothing of such a thief dilute it.
 ATTACK_COMPANIONS = ("modeldiff",)
+# The weights the fusion ``by-attack-off-task-half`` (round forty-eight's candidate,
+# benchmarks/results/round-forty-eight) gives the methods of one group of ATTACK_EVIDENCE in that group's hypothesis
+# (a method not named weighs 1). Over the 200 report stress zoos of seeds 217-418, source flips reads every kind of
+# natural-image label thief (tail z median 2.11 for MLP thieves, 3.28 for the others, -0.28 for innocent models of
+# the source's task), while off-task reads the MLP label thieves weakly (median 1.21) and lifts some innocent models
+# to 1.55-2.27 (seeds 298, 313, 376, 403, 417): halving off-task's weight keeps the first and damps the second.
+ATTACK_GROUP_WEIGHTS: dict[str, dict[str, float]] = {
+    "label-only extraction with images of no class": {"off-task": 0.5},
+}
 # The weights of the fusion ``fitted-weights`` (round fifteen's candidate, benchmarks/results/round-fifteen): fitted
 # on the seen stress zoos of seeds 65-128 by ``python benchmarks/fit_fusion_weights.py``, a coordinate search of each
 # method's weight over (0.25, 0.5, 1, 1.5, 2, 3) for the mean over fine-tuning, pruning, label and probability

@@ -51,11 +51,11 @@ def by_attack_modeldiff(z: pd.DataFrame, methods: list[str]) -> np.ndarray:
     return np.nanmax(np.concatenate(hypotheses, axis=1), axis=1)
 
 
-def own_verdicts(folders: Sequence[Path], models: pd.DataFrame) -> pd.Series | None:
-    """The audit's own verdicts of the candidate per model of ``models`` (NaN where a set has none), or None when no
-    set has them."""
+def own_verdicts(folders: Sequence[Path], models: pd.DataFrame, name: str = CANDIDATE) -> pd.Series | None:
+    """The audit's own verdicts of the candidate ``name`` per model of ``models`` (NaN where a set has none), or None
+    when no set has them."""
     tables = [pd.read_csv(f / "verdicts_by_model.csv") for f in folders]
-    own = pd.concat([t[t["fusion"] == CANDIDATE] for t in tables])
+    own = pd.concat([t[t["fusion"] == name] for t in tables])
     if own.empty:
         return None
     key = ["zoo", "source", "model"]
@@ -73,7 +73,8 @@ def at_goal(aucs: pd.DataFrame) -> pd.Series:
     return aucs[list(readers.GOAL)].min(axis=1) >= 0.95
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, name: str = CANDIDATE, fusion: readers.Fusion = by_attack_modeldiff) -> int:
+    """The table for the candidate fusion ``name``, read by ``fusion`` (a later round's design passes its own)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
@@ -81,15 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     readings = readers.load_sets(args.sets)
     models = readings.models
     shipped = readers.shipped_reproduced(readings)
-    candidate = readers.read(readings, by_attack_modeldiff)
+    candidate = readers.read(readings, fusion)
     print(f"{models['zoo'].nunique()} zoos; the shipped audit's scores and verdicts reproduced")
-    own = own_verdicts(folders, models)
+    own = own_verdicts(folders, models, name)
     if own is not None:
         scored = own.notna().to_numpy()
         agree = (own[scored] == candidate["verdict"][scored]).all()
         assert agree, "the candidate's verdicts here are not the audit's own"
-        print(f"the audit's own verdicts of {CANDIDATE} reproduced ({scored.sum()} readings)")
-    reads = {"shipped (by-attack)": shipped, CANDIDATE: candidate}
+        print(f"the audit's own verdicts of {name} reproduced ({scored.sum()} readings)")
+    reads = {"shipped (by-attack)": shipped, name: candidate}
     table = pd.DataFrame({name: readers.summary(models, r) for name, r in reads.items()}).T
     print("| fusion | " + " | ".join(table.columns) + " | sets at goal |")
     print("|---" * (len(table.columns) + 2) + "|")
