@@ -20,6 +20,7 @@ from gifviz.audit.calibration import Calibration, decide
 from gifviz.audit.flips import weighted_distance
 from gifviz.audit.fusion import DEFAULT_FUSION_NOTE, FUSED_SPREAD_FLOORS, combined_evidence, weighted_stouffer
 from gifviz.audit.names import (
+    ATTACK_GROUP_WEIGHTS,
     AUDIT_METHODS,
     CLOSEST,
     CROSS_TASK_METHODS,
@@ -530,8 +531,11 @@ def test_other_fusions_recombine_without_running_a_model(audited):
     for name in FUSIONS:
         other = audited.reread(fusion=name)
         assert other.fusion == name and other.provenance["fusion"]["name"] == name
-        # the fitted fusion says which weights it read (a later fit changes them); no other fusion has any
-        weights = dict(FITTED_WEIGHTS) if name == "fitted-weights" else None
+        # a fusion with tunable weights says which it read (a later round changes them); no other fusion has any
+        weights = {
+            "fitted-weights": dict(FITTED_WEIGHTS),
+            "by-attack-off-task-half": {g: dict(w) for g, w in ATTACK_GROUP_WEIGHTS.items()},
+        }.get(name)
         assert other.provenance["fusion"]["weights"] == weights
         assert other.row("ft1").verdict == "derived"
         assert [r.calibration for r in other.rows if r.method != "combined"] == [
@@ -983,5 +987,9 @@ def test_by_attack_off_task_half_weighs_off_task_half_in_the_label_only_hypothes
     # the probability group is unweighted: a probability thief reads as under by-attack
     probability = {**others, "dark-knowledge": _at(3.0), "off-task": _at(0.0), "source-flips": _at(0.0)}
     assert fuse(probability) == pytest.approx(shipped(probability)) == pytest.approx(3.0)
-    # off-task alone in its group: its own z, whatever its weight
-    assert fuse({"off-task": _at(2.0)}) == pytest.approx(2.0)
+    # off-task alone in its group beside methods that see nothing: its own z, whatever its weight (every method
+    # together reads 2 / sqrt(7))
+    assert fuse({**others, "off-task": _at(2.0)}) == pytest.approx(2.0)
+    # a method of the group not weighed (off-task-kappa) counts 1: (0.5 * 2 + 2) / sqrt(0.25 + 1)
+    kappa = {**others, "off-task": _at(2.0), "off-task-kappa": _at(2.0)}
+    assert fuse(kappa) == pytest.approx(3.0 / math.sqrt(1.25))

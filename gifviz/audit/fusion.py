@@ -239,10 +239,13 @@ def by_attack_modeldiff(calibrations: Mapping[str, Calibration]) -> float:
 def by_attack_off_task_half(calibrations: Mapping[str, Calibration]) -> float:
     """:func:`by_attack` with each group of :data:`gifviz.audit.names.ATTACK_EVIDENCE` fused by Stouffer's weighted z
     under its weights in :data:`gifviz.audit.names.ATTACK_GROUP_WEIGHTS` (the label-only group: off-task at half
-    weight); every method together and the other groups as in ``by-attack``. An innocent model of the source's task
-    can agree with the source off-task (images of no class) as much as a label-only thief does, but it does not answer
-    the source's own flips as the source does; a label-only thief does both, an MLP one mostly the second (round
-    forty-eight, benchmarks/results/round-forty-eight/DECLARED.md)."""
+    weight; a method not named there, ``off-task-kappa`` included, weighs 1); every method together and the other
+    groups as in ``by-attack``. An innocent model of the source's task can agree with the source off-task (images of
+    no class) as much as a label-only thief does, but it usually does not answer the source's own flips as the source
+    does (source flips' median tail z -0.28 on the seen report zoos); a label-only thief does both, an MLP one mostly
+    the second. Round forty-eight's candidate (benchmarks/results/round-forty-eight/DECLARED.md): it tied the shipped
+    fusion on its sixteen report zoos and lost in seed 427, whose innocent source flips reads, so it is not the
+    default."""
     return max(
         weighted_stouffer(group, ATTACK_GROUP_WEIGHTS[name]) if name in ATTACK_GROUP_WEIGHTS else stouffer(group)
         for name, group in _hypotheses(calibrations)
@@ -283,6 +286,12 @@ FUSED_SPREAD_FLOORS: dict[str, float] = {
     "by-attack-off-task-half": 0.5,
 }
 assert tuple(FUSIONS) == FUSION_NAMES == tuple(FUSED_SPREAD_FLOORS)  # the parser's torch-free copy (gifviz.audit.names)
+# a group weight names a group of ATTACK_EVIDENCE and methods of it, each weighed above 0: a typo would silently turn
+# by-attack-off-task-half into by-attack, and a weight of 0 on a method alone in its group would divide by 0
+assert all(
+    group in ATTACK_EVIDENCE and set(w) <= set(ATTACK_EVIDENCE[group]) and min(w.values()) > 0
+    for group, w in ATTACK_GROUP_WEIGHTS.items()
+)
 
 # How the default fusion was picked and where it was reported (and, for the fusions before it, the calibration rule
 # chosen with them); it is written into every audit.json.
@@ -370,10 +379,13 @@ DEFAULT_FUSION_NOTE = (
 
 
 def fusion_provenance(name: str) -> dict[str, object]:
-    """What audit.json records of the fusion ``name``: its name, and for ``fitted-weights`` the weights it read (a
-    later fit changes them, and an audit must say which it was read with)."""
+    """What audit.json records of the fusion ``name``: its name, and for a fusion that reads tunable weights
+    (``fitted-weights``' per method, ``by-attack-off-task-half``'s per group of ``ATTACK_EVIDENCE``) the weights it
+    read (a later round changes them, and an audit must say which it was read with)."""
     if name == "fitted-weights":
         return {"name": name, "weights": dict(FITTED_WEIGHTS)}
+    if name == "by-attack-off-task-half":
+        return {"name": name, "weights": {group: dict(w) for group, w in ATTACK_GROUP_WEIGHTS.items()}}
     return {"name": name, "weights": None}
 
 

@@ -195,10 +195,12 @@ ATTACK_EVIDENCE = {
 ATTACK_COMPANIONS = ("modeldiff",)
 # The weights the fusion ``by-attack-off-task-half`` (round forty-eight's candidate,
 # benchmarks/results/round-forty-eight) gives the methods of one group of ATTACK_EVIDENCE in that group's hypothesis
-# (a method not named weighs 1). Over the 200 report stress zoos of seeds 217-418, source flips reads every kind of
+# (a method not named weighs 1). Over the 200 report stress zoos of seeds 217-288, 290-409 and 411-418 (medians from
+# benchmarks/results/round-forty-eight/search_figures.py), source flips reads every kind of
 # natural-image label thief (tail z median 2.11 for MLP thieves, 3.28 for the others, -0.28 for innocent models of
 # the source's task), while off-task reads the MLP label thieves weakly (median 1.21) and lifts some innocent models
-# to 1.55-2.27 (seeds 298, 313, 376, 403, 417): halving off-task's weight keeps the first and damps the second.
+# to 1.55-2.27 (seeds 298, 313, 376, 403, 417): halving off-task's weight keeps the first and damps the second. It
+# tied the shipped fusion on round forty-eight's sixteen report zoos (15 at the goal each), so it is not the default.
 ATTACK_GROUP_WEIGHTS: dict[str, dict[str, float]] = {
     "label-only extraction with images of no class": {"off-task": 0.5},
 }

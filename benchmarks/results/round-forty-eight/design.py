@@ -13,29 +13,36 @@ forty-six's (``round-forty-six/design.py``): the shipped audit's every score and
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+
+from gifviz.audit.names import ATTACK_EVIDENCE, ATTACK_GROUP_WEIGHTS
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
-import search  # noqa: E402  (this round's search.py)
 
-# round forty-six's design.py, loaded by its path: it shares this file's name
-_spec = importlib.util.spec_from_file_location("round_forty_six_design", HERE.parent / "round-forty-six" / "design.py")
-round_forty_six = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(round_forty_six)
+def _load(name: str, path: Path) -> ModuleType:
+    """A round's script loaded by its path under ``name``: rounds forty-six and forty-eight each have a design.py and a
+    search.py, and a bare import would take whichever is first on the path or already imported."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-from gifviz.audit.names import ATTACK_EVIDENCE, ATTACK_GROUP_WEIGHTS  # noqa: E402
+
+round_forty_six = _load("round_forty_six_design", HERE.parent / "round-forty-six" / "design.py")
+search = _load("round_forty_eight_search", HERE / "search.py")
 
 CANDIDATE = "by-attack-off-task-half"
-LABEL_ONLY = list(ATTACK_EVIDENCE)[1]
+LABEL_ONLY = "label-only extraction with images of no class"
+# search.label_weighted weighs the label-only hypothesis only: the library's weights must name that group alone
+assert LABEL_ONLY in ATTACK_EVIDENCE and set(ATTACK_GROUP_WEIGHTS) == {LABEL_ONLY}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     fusion = search.label_weighted(ATTACK_GROUP_WEIGHTS[LABEL_ONLY])
-    return round_forty_six.main(argv, CANDIDATE, fusion)
+    return round_forty_six.main(argv, CANDIDATE, fusion, description=__doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     readings = readers.load_sets(args.sets)
     print(f"{readings.models['zoo'].nunique()} zoos, fusion by-attack, innocent readings of the source's task")
-    with np.errstate(all="ignore"):  # all-NaN largest where no hypothesis compares a row
+    with np.errstate(all="ignore"):  # 0 / 0 where no method of a hypothesis compares a row
         print(by_architecture(readings).to_string())
     return 0
 

@@ -2,9 +2,10 @@
 lift, tried on the report sets already scored, read from the per-method evidence they hold with the readers of
 ``round-forty-four/fusions_from_readings.py``.
 
-Over those sets, source flips reads every kind of natural-image label thief, MLPs included (tail z median 2.11 for
-MLP thieves, 3.28 for the others, -0.28 for innocent models of the source's task), while off-task reads the MLP label
-thieves weakly (median 1.21) and lifts some innocent models (z 1.55-2.27 in seeds 298, 313, 376, 403, 417). The
+Over those sets (seeds 217-288, 290-409 and 411-418; ``search_figures.py``), source flips reads every kind of
+natural-image label thief, MLPs included (tail z median 2.11 for MLP thieves, 3.28 for the others, -0.28 for innocent
+models of the source's task), while off-task reads the MLP label thieves weakly (median 1.21) and lifts some innocent
+models (z 1.55-2.27 in seeds 298, 313, 376, 403, 417). The
 candidates change only by-attack's label-only hypothesis. Each prints one line: probability thieves and
 natural-image label thieves (mean / worst AUC over the zoos, and the zoos at 0.95 or more), the zoos at 0.95 or more
 in all five goal categories, the innocent readings and the MLP thieves called ``derived`` at 5%; then the sets whose

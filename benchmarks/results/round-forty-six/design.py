@@ -73,9 +73,15 @@ def at_goal(aucs: pd.DataFrame) -> pd.Series:
     return aucs[list(readers.GOAL)].min(axis=1) >= 0.95
 
 
-def main(argv: Sequence[str] | None = None, name: str = CANDIDATE, fusion: readers.Fusion = by_attack_modeldiff) -> int:
-    """The table for the candidate fusion ``name``, read by ``fusion`` (a later round's design passes its own)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(
+    argv: Sequence[str] | None = None,
+    name: str = CANDIDATE,
+    fusion: readers.Fusion = by_attack_modeldiff,
+    description: str | None = None,
+) -> int:
+    """The table for the candidate fusion ``name``, read by ``fusion`` (a later round's design passes its own, and
+    the ``description`` its ``--help`` shows)."""
+    parser = argparse.ArgumentParser(description=description or __doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
     folders = [readers.RESULTS / f"audit-seeds-{s}" for s in args.sets]
@@ -97,9 +103,9 @@ def main(argv: Sequence[str] | None = None, name: str = CANDIDATE, fusion: reade
     goal = pd.DataFrame({name: at_goal(readers.zoo_aucs(models, r["score"].to_numpy())) for name, r in reads.items()})
     by_set = goal.groupby(report_set(goal.index, args.sets), sort=False)
     sets_at_goal, zoos_at_goal = by_set.all(), by_set.sum()
-    for name, line in table.iterrows():
-        sets = f"{int(sets_at_goal[name].sum())} of {len(sets_at_goal)}"
-        print(f"| {name} | " + " | ".join(str(v) for v in line) + f" | {sets} |")
+    for row_name, line in table.iterrows():
+        sets = f"{int(sets_at_goal[row_name].sum())} of {len(sets_at_goal)}"
+        print(f"| {row_name} | " + " | ".join(str(v) for v in line) + f" | {sets} |")
     print("\nzoos at the goal in all five categories, per set (shipped, candidate):")
     for s, (ours, theirs) in zoos_at_goal.iterrows():
         print(f"  {s}: {ours} and {theirs}")
