@@ -236,7 +236,8 @@ def test_benchmarks_page_shows_the_shipped_stress_reports(setup):
     assert unlearning.loc["modelgif, prediction", "retrained"].startswith("94 of 96")
     assert "24 unlearning zoos" in unlearning.index.name
     stress = next(t for t in tables if "stress zoos" in str(t.index.name))
-    assert "216 stress zoos" in stress.index.name  # the twenty-seven report sets of the shipped audit (rounds 26 to 48)
-    # round forty-six's candidate, on its two sets and rounds forty-seven's and forty-eight's
-    assert "fusion:by-attack-modeldiff (on 48 of the 216 zoos)" in stress.index
-    assert "fusion:by-attack-off-task-half (on 16 of the 216 zoos)" in stress.index  # round forty-eight's, on its sets
+    assert "224 stress zoos" in stress.index.name  # the twenty-eight report sets of the shipped audit (rounds 26 to 49)
+    # round forty-six's candidate, on its two sets and rounds forty-seven's to forty-nine's
+    assert "fusion:by-attack-modeldiff (on 56 of the 224 zoos)" in stress.index
+    # round forty-eight's candidate, on its two sets and round forty-nine's
+    assert "fusion:by-attack-off-task-half (on 24 of the 224 zoos)" in stress.index

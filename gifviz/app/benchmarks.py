@@ -126,9 +126,10 @@ _RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 # rounds thirty-two to thirty-six (no candidate; seed 289 failed its build), 314-321 after round thirty-seven kept it
 # and 322-329, 330-337, 338-345, 346-353, 354-361, 362-369, 370-377 and 378-385 in rounds thirty-eight to forty-five
 # (no candidate), 386-393 and 394-401 after round forty-six kept it, 402-409 and 411-418 in round forty-seven (seed
-# 410 failed its build; round forty-six's candidate, by-attack-modeldiff, a row of round forty-six's to forty-eight's
-# sets only), and 419-426 and 427-434 after round forty-eight kept it (its candidate, by-attack-off-task-half, a row of
-# those two sets only), read together. The report sets of the audit before it (by-attack with source crops, rounds
+# 410 failed its build; round forty-six's candidate, by-attack-modeldiff, a row of round forty-six's to forty-nine's
+# sets only), 419-426 and 427-434 after round forty-eight kept it (its candidate, by-attack-off-task-half, a row of
+# round forty-eight's and forty-nine's sets only), and 435-442 in round forty-nine (no new candidate), read together.
+# The report sets of the audit before it (by-attack with source crops, rounds
 # twenty-three to twenty-five) keep their folders: audit-seeds-193-200, -201-208 and -209-216
 # (the page read them together until round twenty-six), and round-twenty-six/previous-audit (that audit on seeds
 # 217-224). Those of the audit before that: audit-seeds-153-160, -161-168, -169-176, -177-184 and -185-192 (rounds
@@ -142,6 +143,7 @@ _REPORT_SETS = (
     "217-224", "225-232", "233-240", "241-248", "249-256", "257-264", "265-272", "273-280", "281-288", "290-297",
     "298-305", "306-313", "314-321", "322-329", "330-337", "338-345", "346-353", "354-361",
     "362-369", "370-377", "378-385", "386-393", "394-401", "402-409", "411-418", "419-426", "427-434",
+    "435-442",
 )  # fmt: skip
 STRESS_RESULTS = tuple(_RESULTS / f"audit-seeds-{seeds}" / "selection.csv" for seeds in _REPORT_SETS)
 # verify-unlearning's reports on the unlearning stress zoos (benchmarks/unlearning_rules.py): seeds 9-16 (unlearning

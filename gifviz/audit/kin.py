@@ -5,11 +5,11 @@ Under ``same-arch`` every value is taken against the independents of the source'
 (:mod:`gifviz.audit.reading`). With one of them in use, that one is every value's anchor and has no value of its own, so
 a suspect *of the source's architecture* is set against a null with none of its kind in it: the null's spread is that of
 models of other architectures read against two close relatives (the source and that independent), narrower than the
-spread between models of one architecture. Measured on the 216 report stress zoos (seeds 217-288, 290-409 and 411-434;
+spread between models of one architecture. Measured on the 224 report stress zoos (seeds 217-288, 290-409 and 411-442;
 ``verdicts_by_model.csv`` of their folders in ``benchmarks/results``, fusion ``by-attack``, group ``innocent, same
 task``; first read in ``benchmarks/results/round-thirty-eight/DECLARED.md``, on 112): each source there has two
 independents of its architecture, so each of them, read leave-one-out, is read with one left. Those readings call it
-``derived`` in 44 of 864 (5.1%), but in 25 of 212 when the source is a small ResNet and 17 of 220 when it is a small
+``derived`` in 45 of 896 (5.0%), but in 26 of 220 when the source is a small ResNet and 17 of 230 when it is a small
 CNN, against 5% stated. With none in use, every value is taken against all independents, where (by the reasoning that
 chose ``same-arch``, not a measurement here) a model of the source's architecture sits closer to the source than to the
 others whatever its lineage.

@@ -360,9 +360,9 @@ COARSE_BELOW = 5
 VERDICTS = ("derived", "independent", "inconclusive", "n/a")
 # What each verdict claims, shown under every audit (command line and app). "independent" is the verdict users most
 # easily over-read: it says the evidence did not set the suspect apart, which a thief can also earn (README: the
-# stress zoos, where the audit's verdicts are counted per kind of thief). Over the 216 report zoos of seeds 217-288,
-# 290-409 and 411-434, the MLP thieves called independent: 114 of 432 probability thieves and 121 of 432 natural-image
-# label thieves (59 and 50 more inconclusive; verdicts_by_model.csv of each set, fusion by-attack).
+# stress zoos, where the audit's verdicts are counted per kind of thief). Over the 224 report zoos of seeds 217-288,
+# 290-409 and 411-442, the MLP thieves called independent: 118 of 448 probability thieves and 125 of 448 natural-image
+# label thieves (61 and 54 more inconclusive; verdicts_by_model.csv of each set, fusion by-attack).
 VERDICT_MEANING = (
     "Each verdict is read at the stated false-positive rate, per method and for combined (the methods' evidence "
     "fused, then read against the independents' own fused evidence; where one method alone can compare the suspect, "
