@@ -246,10 +246,9 @@ def by_attack_off_task_half(calibrations: Mapping[str, Calibration]) -> float:
     the second. Round forty-eight's candidate (benchmarks/results/round-forty-eight/DECLARED.md): it tied the shipped
     fusion on its sixteen report zoos and lost in seed 427, whose innocent source flips reads, so it is not the
     default."""
-    return max(
-        weighted_stouffer(group, ATTACK_GROUP_WEIGHTS[name]) if name in ATTACK_GROUP_WEIGHTS else stouffer(group)
-        for name, group in _hypotheses(calibrations)
-    )
+    # with no weights, weighted_stouffer is stouffer to the last bit (each z times 1.0, over sqrt of the count)
+    hypotheses = _hypotheses(calibrations)
+    return max(weighted_stouffer(group, ATTACK_GROUP_WEIGHTS.get(name, {})) for name, group in hypotheses)
 
 
 FUSIONS: dict[str, Fusion] = {

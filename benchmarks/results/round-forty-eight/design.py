@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from gifviz.audit.names import ATTACK_EVIDENCE, ATTACK_GROUP_WEIGHTS
-
 HERE = Path(__file__).resolve().parent
 
 
@@ -35,14 +33,10 @@ round_forty_six = _load("round_forty_six_design", HERE.parent / "round-forty-six
 search = _load("round_forty_eight_search", HERE / "search.py")
 
 CANDIDATE = "by-attack-off-task-half"
-LABEL_ONLY = "label-only extraction with images of no class"
-# search.label_weighted weighs the label-only hypothesis only: the library's weights must name that group alone
-assert LABEL_ONLY in ATTACK_EVIDENCE and set(ATTACK_GROUP_WEIGHTS) == {LABEL_ONLY}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    fusion = search.label_weighted(ATTACK_GROUP_WEIGHTS[LABEL_ONLY])
-    return round_forty_six.main(argv, CANDIDATE, fusion, description=__doc__.split("\n\n")[0])
+    return round_forty_six.main(argv, CANDIDATE, search.library_candidate(), description=__doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

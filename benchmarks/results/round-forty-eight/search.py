@@ -29,7 +29,10 @@ sys.path.insert(0, str(HERE.parent / "round-forty-four"))
 
 import fusions_from_readings as readers  # noqa: E402
 
+from gifviz.audit.names import ATTACK_GROUP_WEIGHTS  # noqa: E402
+
 fit = readers.fit
+LABEL_ONLY_GROUP = "label-only extraction with images of no class"  # the group of ATTACK_EVIDENCE
 PROBABILITY, LABEL_ONLY = readers.PROBABILITY, readers.LABEL_ONLY
 OFF_TASK, SOURCE_FLIPS = "off-task", "source-flips"
 
@@ -46,6 +49,13 @@ def label_weighted(weights: dict[str, float]) -> readers.Fusion:
         return np.nanmax(np.c_[parts, weighted], axis=1)
 
     return fusion
+
+
+def library_candidate() -> readers.Fusion:
+    """The declared candidate, ``gifviz.audit.fusion.by_attack_off_task_half``, over columns: :func:`label_weighted`
+    under the library's own weights (``ATTACK_GROUP_WEIGHTS``, which must weigh the label-only group alone)."""
+    assert set(ATTACK_GROUP_WEIGHTS) == {LABEL_ONLY_GROUP}, "label_weighted weighs the label-only hypothesis only"
+    return label_weighted(ATTACK_GROUP_WEIGHTS[LABEL_ONLY_GROUP])
 
 
 def label_needs_flips(floor: float) -> readers.Fusion:
@@ -85,9 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = [("all", args.sets)]
     if args.halves:
         parts += [("first part", args.sets[: args.halves]), ("second part", args.sets[args.halves :])]
+    zoos = pd.Index(readings.models["zoo"].unique())
+    in_set = pd.Series(readers.report_set(zoos, args.sets), index=zoos)
     for name, sets in parts:
-        zoos = {f"gifviz-stress-{s}" for spec in sets for s in _seeds(spec)}
-        part = readings.subset(sorted(zoos & set(readings.models["zoo"])))
+        part = readings.subset(sorted(in_set.index[in_set.isin(sets)]))
         print(f"\n{name}: sets {sets[0]} to {sets[-1]}, {part.models['zoo'].nunique()} zoos")
         with np.errstate(all="ignore"):  # all-NaN largest where no hypothesis compares a row
             readers.print_table(part, CANDIDATES)
@@ -100,13 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def sets_at_goal(readings: fit.Readings, fusion: readers.Fusion, sets: Sequence[str]) -> int:
     """How many of ``sets`` have every zoo at 0.95 or more in all five goal categories under ``fusion``."""
     aucs = readers.zoo_aucs(readings.models, readers.read(readings, fusion)["score"].to_numpy())
-    good = aucs[list(readers.GOAL)].min(axis=1) >= 0.95
-    return sum(all(good.get(f"gifviz-stress-{s}", True) for s in _seeds(spec)) for spec in sets)
-
-
-def _seeds(spec: str) -> range:
-    low, high = (int(x) for x in spec.split("-"))
-    return range(low, high + 1)
+    good = readers.at_goal(aucs)
+    return int(good.groupby(readers.report_set(good.index, sets)).all().sum())
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "round-forty-four"))
+sys.path.insert(0, str(HERE))  # this round's search.py (round forty-six's is not on the path here)
 
 import fusions_from_readings as readers  # noqa: E402
+import search  # noqa: E402
 
 from gifviz.audit.calibration import Calibration  # noqa: E402
 from gifviz.audit.fusion import FUSIONS  # noqa: E402
-from gifviz.audit.names import ATTACK_EVIDENCE, ATTACK_GROUP_WEIGHTS  # noqa: E402
 
 OFF_TASK, SOURCE_FLIPS = "off-task", "source-flips"
 LIFTED_SEEDS = (298, 313, 376, 403, 417)
@@ -64,11 +65,8 @@ def lifted_innocents(readings: readers.fit.Readings) -> pd.DataFrame:
 
 def library_gap(readings: readers.fit.Readings) -> float:
     """The largest gap between the library's fusion and the search's statistic over :data:`SAMPLE` stored readings."""
-    import search  # this round's search.py, beside this file (on the path from main)
-
     sample = readings.models.sample(min(SAMPLE, len(readings.models)), random_state=0).reset_index(drop=True)
-    label_only = next(iter(ATTACK_EVIDENCE.keys() - {"probability extraction"}))
-    ours = search.label_weighted(ATTACK_GROUP_WEIGHTS[label_only])(sample, readings.methods)
+    ours = search.library_candidate()(sample, readings.methods)
     fuse = FUSIONS["by-attack-off-task-half"]
     gaps = []
     for i, row in sample.iterrows():
@@ -85,7 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sets", nargs="+", help="report sets, as in audit-seeds-<set>")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(HERE))
     readings = readers.load_sets(args.sets)
     models = readings.models
     print(f"{models['zoo'].nunique()} zoos: median tail z")

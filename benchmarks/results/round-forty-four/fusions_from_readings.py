@@ -95,6 +95,18 @@ def zoo_aucs(models: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
     ).T
 
 
+def at_goal(aucs: pd.DataFrame) -> pd.Series:
+    """Per zoo of :func:`zoo_aucs`' table: whether it is at 0.95 or more in all five goal categories."""
+    return aucs[list(GOAL)].min(axis=1) >= 0.95
+
+
+def report_set(zoos: pd.Index, sets: Sequence[str]) -> list[str]:
+    """The report set (as in ``audit-seeds-<set>``) each zoo ``gifviz-stress-<seed>`` of ``zoos`` belongs to."""
+    first_last = {s: tuple(int(seed) for seed in s.split("-")) for s in sets}
+    seed = [int(zoo.rsplit("-", 1)[1]) for zoo in zoos]
+    return [next(s for s, (a, b) in first_last.items() if a <= n <= b) for n in seed]
+
+
 def summary(models: pd.DataFrame, reading: pd.DataFrame) -> dict[str, object]:
     """One candidate's line of the table."""
     aucs = zoo_aucs(models, reading["score"].to_numpy())

@@ -62,17 +62,6 @@ def own_verdicts(folders: Sequence[Path], models: pd.DataFrame, name: str = CAND
     return models[key].merge(own[[*key, "verdict"]], on=key, how="left")["verdict"]
 
 
-def report_set(zoos: pd.Index, sets: Sequence[str]) -> list[str]:
-    """The report set (as in ``audit-seeds-<set>``) each zoo ``gifviz-stress-<seed>`` of ``zoos`` belongs to."""
-    first_last = {s: tuple(int(seed) for seed in s.split("-")) for s in sets}
-    seed = [int(zoo.rsplit("-", 1)[1]) for zoo in zoos]
-    return [next(s for s, (a, b) in first_last.items() if a <= n <= b) for n in seed]
-
-
-def at_goal(aucs: pd.DataFrame) -> pd.Series:
-    return aucs[list(readers.GOAL)].min(axis=1) >= 0.95
-
-
 def main(
     argv: Sequence[str] | None = None,
     name: str = CANDIDATE,
@@ -100,8 +89,9 @@ def main(
     table = pd.DataFrame({name: readers.summary(models, r) for name, r in reads.items()}).T
     print("| fusion | " + " | ".join(table.columns) + " | sets at goal |")
     print("|---" * (len(table.columns) + 2) + "|")
-    goal = pd.DataFrame({name: at_goal(readers.zoo_aucs(models, r["score"].to_numpy())) for name, r in reads.items()})
-    by_set = goal.groupby(report_set(goal.index, args.sets), sort=False)
+    aucs = {name: readers.zoo_aucs(models, r["score"].to_numpy()) for name, r in reads.items()}
+    goal = pd.DataFrame({name: readers.at_goal(a) for name, a in aucs.items()})
+    by_set = goal.groupby(readers.report_set(goal.index, args.sets), sort=False)
     sets_at_goal, zoos_at_goal = by_set.all(), by_set.sum()
     for row_name, line in table.iterrows():
         sets = f"{int(sets_at_goal[row_name].sum())} of {len(sets_at_goal)}"
