@@ -116,8 +116,8 @@ def main() -> None:
         f"{rate * per_point / peak:.0%} | - |"
     )
     if args.profile:
-        # captum runs as fast as the engine on a CPU (field_throughput.py) but about twice as fast on an H200: this
-        # says where the time goes on the device (one warm run each)
+        # where the time goes on the device (one warm run each): this found the copy of the field into pageable host
+        # memory that made the engine half captum's speed on an H200 (README, GPU section)
         profile("gifviz float32", lambda: compute_field(model, inputs, configs["float32"]), device)
         profile("captum IG float32", lambda: ig.attribute(x, target=target, n_steps=args.steps,
                                                            internal_batch_size=args.batch), device)  # fmt: skip

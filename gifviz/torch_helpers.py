@@ -101,6 +101,25 @@ def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_
     return model.to(device=device)
 
 
+@contextlib.contextmanager
+def on_device_for_the_call(
+    model: nn.Module, device: torch.device, dtype: torch.dtype, model_id: str = ""
+) -> Iterator[nn.Module]:
+    """:func:`on_device` for one call: a module that ``.to()`` moved in place goes back to the caller's device after
+    it, so computing a field on the GPU does not leave the caller's CPU model there (its next call on CPU inputs
+    would fail)."""
+    first = next(iter(model.parameters()), None)
+    if first is None:
+        first = next(iter(model.buffers()), None)
+    before = first.device if first is not None else None
+    placed = on_device(model, device, dtype, model_id)
+    try:
+        yield placed
+    finally:
+        if placed is model and before is not None and before != device:
+            model.to(device=before)
+
+
 def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:
     """Set every submodule's ``training`` flag directly; returns the previous flags.
 

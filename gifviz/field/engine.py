@@ -38,7 +38,7 @@ from gifviz.torch_helpers import (
     forward_in_chunks,
     is_inplace_error,
     layer_output,
-    on_device,
+    on_device_for_the_call,
     resolve_device,
     resolve_layer,
 )
@@ -87,19 +87,19 @@ def compute_field(
     config = config or FieldConfig()
     _check_query_access(model, config, model_id)
     path = _path_problem(inputs, config, baselines, labels, value_range)
-    model = on_device(model, path.x.device, path.x.dtype, model_id)
-    layer = resolve_layer(model, config.layer, model_id)
-    # after on_device: the wrapper of a TorchScript model (its layer made readable) cannot be deep-copied
-    model = hookable(model, layer)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    wrapped = PreprocessedModel(model, preprocess)
-    with autograd_ready(wrapped) as guard, layer_output(model, layer) as read:
-        control = _RunControl(progress, should_stop, guard)
-        function = _scoring_function(wrapped, read, config, path.x.device)
-        ends = _endpoint_pass(function, path, config, model_id)
-        step = _ZerothOrderStep.of(config, path, value_range) if config.gradient == "zeroth-order" else None
-        contributions = _path_contributions(function, path, ends.state, config, control, step)
+    with on_device_for_the_call(model, path.x.device, path.x.dtype, model_id) as placed:
+        layer = resolve_layer(placed, config.layer, model_id)
+        # after on_device: the wrapper of a TorchScript model (its layer made readable) cannot be deep-copied
+        placed = hookable(placed, layer)
+        if config.channels_last:
+            placed = placed.to(memory_format=torch.channels_last)
+        wrapped = PreprocessedModel(placed, preprocess)
+        with autograd_ready(wrapped) as guard, layer_output(placed, layer) as read:
+            control = _RunControl(progress, should_stop, guard)
+            function = _scoring_function(wrapped, read, config, path.x.device)
+            ends = _endpoint_pass(function, path, config, model_id)
+            step = _ZerothOrderStep.of(config, path, value_range) if config.gradient == "zeroth-order" else None
+            contributions = _path_contributions(function, path, ends.state, config, control, step)
     if not torch.isfinite(contributions.sum()):  # one reduction instead of a boolean copy of every value
         raise _non_finite_error(contributions, model_id, path.names)
     queries = ends.queries + step.queries if step is not None else None
@@ -249,7 +249,7 @@ def _field_of(
     values = _running_sum_over_steps(contributions) if config.cumulative else contributions
     map_shape = tuple(values.shape[2:])
     return Field(
-        values=values.flatten(2).to(device="cpu", dtype=torch.float32).contiguous(),
+        values=_on_the_host(values.flatten(2)),
         map_shape=(int(map_shape[0]), int(map_shape[1]), int(map_shape[2])),
         alphas=path.nodes.to(device="cpu", dtype=torch.float64),
         targets=ends.state.classes.cpu() if ends.state.classes is not None else None,
@@ -260,6 +260,20 @@ def _field_of(
         model_id=model_id,
         queries=queries,
     )
+
+
+def _on_the_host(values: torch.Tensor) -> torch.Tensor:
+    """``values`` as a contiguous float32 CPU tensor. From a GPU, through page-locked memory: a field holds every
+    step's map (``N * S * D`` floats, 154 MB for ResNet-50 at N = S = 16), and a copy into pageable memory took half
+    the engine's device time on an H200 (torch.profiler, benchmarks/gpu_throughput.py --profile). PyTorch's host
+    allocator caches the page-locked blocks, so a zoo's fields of one shape reuse one block."""
+    values = values.to(dtype=torch.float32)
+    if values.device.type != "cuda":
+        return values.contiguous()
+    host = torch.empty(values.shape, dtype=torch.float32, pin_memory=True)
+    host.copy_(values, non_blocking=True)
+    torch.cuda.current_stream(values.device).synchronize()
+    return host
 
 
 def _non_finite_error(contributions: torch.Tensor, model_id: str, names: tuple[str, ...]) -> NonFiniteFieldError:
