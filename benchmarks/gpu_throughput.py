@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--allow-cpu", action="store_true")
     parser.add_argument("--profile", action="store_true", help="also print each engine's top operations")
+    parser.add_argument(
+        "--host-copy", action="store_true", help="also time ways to bring one (N, S, D) field to the host memory"
+    )
     args = parser.parse_args()
     if not torch.cuda.is_available() and not args.allow_cpu:
         print("no CUDA device here: the GPU figures are pending (run this on a GPU machine)")
@@ -115,12 +118,50 @@ def main() -> None:
         f"| captum IG float32 (last map only) | {rate:,.0f} | {rate * per_point / 1e12:.1f} | "
         f"{rate * per_point / peak:.0%} | - |"
     )
+    if args.host_copy:
+        host_copies(fields["float32"].values.to(device), device)
     if args.profile:
         # where the time goes on the device (one warm run each): this found the copy of the field into pageable host
         # memory that made the engine half captum's speed on an H200 (README, GPU section)
         profile("gifviz float32", lambda: compute_field(model, inputs, configs["float32"]), device)
         profile("captum IG float32", lambda: ig.attribute(x, target=target, n_steps=args.steps,
                                                            internal_batch_size=args.batch), device)  # fmt: skip
+
+
+def host_copies(values: torch.Tensor, device: torch.device, repeats: int = 5) -> None:
+    """Milliseconds to bring ``values`` (a field on the device) to the host, each into fresh memory as a run of many
+    models does: into pageable memory, into page-locked memory, and through a reused page-locked buffer of 64 MiB
+    into pageable memory (what a long run can hold without locking every field's memory)."""
+    if device.type != "cuda":
+        print("\nhost copies: a CUDA device only")
+        return
+
+    def pageable() -> torch.Tensor:
+        return values.cpu()
+
+    def page_locked() -> torch.Tensor:
+        host = torch.empty(values.shape, dtype=values.dtype, pin_memory=True)
+        host.copy_(values, non_blocking=True)
+        synchronize(device)
+        return host
+
+    staging = torch.empty(64 * 2**20 // values.element_size(), dtype=values.dtype, pin_memory=True)
+
+    def staged() -> torch.Tensor:
+        flat, host = values.reshape(-1), torch.empty(values.shape, dtype=values.dtype)
+        out = host.view(-1)
+        for start in range(0, flat.numel(), staging.numel()):
+            stop = min(start + staging.numel(), flat.numel())
+            staging[: stop - start].copy_(flat[start:stop], non_blocking=True)
+            synchronize(device)
+            out[start:stop].copy_(staging[: stop - start])
+        return host
+
+    megabytes = values.numel() * values.element_size() / 1e6
+    print(f"\nbringing one field {tuple(values.shape)} ({megabytes:.0f} MB) to the host, best of {repeats}:")
+    for label, function in (("pageable", pageable), ("page-locked", page_locked), ("staged, 64 MiB", staged)):
+        seconds = timed(function, device, repeats)
+        print(f"- {label}: {seconds * 1e3:.1f} ms ({megabytes / 1e3 / seconds:.1f} GB/s)")
 
 
 def profile(label: str, function, device: torch.device, rows: int = 15) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import overload
 
@@ -101,23 +103,40 @@ def on_device(model: nn.Module, device: torch.device, dtype: torch.dtype, model_
     return model.to(device=device)
 
 
+# One lock per module for the length of a call that may move it: a module shared between threads (the app caches
+# models across sessions) must not be moved back by one call while another runs on it, and a field's layer hooks on
+# one module would mix two calls' outputs anyway.
+_CALL_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_CALL_LOCKS_GUARD = threading.Lock()
+
+
+def _call_lock(model: nn.Module) -> threading.RLock:
+    with _CALL_LOCKS_GUARD:
+        lock = _CALL_LOCKS.get(model)
+        if lock is None:
+            lock = _CALL_LOCKS[model] = threading.RLock()
+        return lock
+
+
+def _devices(model: nn.Module) -> set[torch.device]:
+    return {tensor.device for tensor in (*model.parameters(), *model.buffers())}
+
+
 @contextlib.contextmanager
 def on_device_for_the_call(
     model: nn.Module, device: torch.device, dtype: torch.dtype, model_id: str = ""
 ) -> Iterator[nn.Module]:
-    """:func:`on_device` for one call: a module that ``.to()`` moved in place goes back to the caller's device after
-    it, so computing a field on the GPU does not leave the caller's CPU model there (its next call on CPU inputs
-    would fail)."""
-    first = next(iter(model.parameters()), None)
-    if first is None:
-        first = next(iter(model.buffers()), None)
-    before = first.device if first is not None else None
-    placed = on_device(model, device, dtype, model_id)
-    try:
-        yield placed
-    finally:
-        if placed is model and before is not None and before != device:
-            model.to(device=before)
+    """:func:`on_device` for one call, which holds the module to itself: a module that ``.to()`` moved in place goes
+    back to the caller's device after it (also when the call or the move fails), so computing a field on the GPU does
+    not leave the caller's CPU model there, where its next call on CPU inputs would fail. A module spread over several
+    devices is collapsed by ``.to()`` and not spread again."""
+    with _call_lock(model):
+        before = _devices(model)
+        try:
+            yield on_device(model, device, dtype, model_id)
+        finally:
+            if len(before) == 1 and _devices(model) != before:
+                model.to(device=next(iter(before)))
 
 
 def set_training(model: nn.Module, mode: bool) -> dict[nn.Module, bool]:

@@ -277,3 +277,16 @@ def test_autocast_and_channels_last():
     assert "channels_last" not in FieldConfig(channels_last=True).to_json(for_key=True)
     assert "autocast" not in FieldConfig().to_json(for_key=True)
     assert '"autocast":"bfloat16"' in FieldConfig(autocast="bfloat16").to_json(for_key=True)
+
+
+def test_a_staged_copy_moves_every_value_whatever_the_buffer_size():
+    """The GPU's way to the host (a page-locked buffer reused chunk by chunk), checked on the CPU: a buffer that
+    does not divide the field, one of a single value and one larger than the field."""
+    from gifviz.field.engine import staged_copy
+
+    source = torch.arange(1000, dtype=torch.float32)
+    for size in (7, 1, 1000, 4096):
+        out, waits = torch.full_like(source, -1.0), []
+        staged_copy(source, out, torch.empty(size), lambda waits=waits: waits.append(1))
+        assert torch.equal(out, source)
+        assert len(waits) == -(-1000 // size)

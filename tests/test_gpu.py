@@ -32,7 +32,7 @@ def test_a_cuda_field_equals_the_cpu_field():
     model = make_cnn(0)
     compute_field(model, inputs, FieldConfig(steps=2, device="cuda"))
     assert next(model.parameters()).device.type == "cpu"  # the caller's model is back where it was
-    assert isinstance(on_gpu.values, torch.Tensor) and on_gpu.values.is_contiguous()
+    assert on_gpu.values.is_contiguous()
     in_double = compute_field(make_cnn(0), inputs, FieldConfig(steps=8, device="cuda", dtype="float64"))
     torch.testing.assert_close(in_double.values, on_cpu.values, rtol=1e-3, atol=1e-5)
 
@@ -89,3 +89,21 @@ def test_a_zoo_matrix_on_cuda_equals_the_cpu_matrix(tmp_path):
     on_gpu = zoo_distances(zoo, references, FieldConfig(steps=4, device="cuda"))
     assert on_gpu.labels == on_cpu.labels
     torch.testing.assert_close(torch.as_tensor(on_gpu.values), torch.as_tensor(on_cpu.values), atol=1e-5, rtol=0)
+
+
+class FailsOnTheDevice(torch.nn.Module):
+    """A CPU model whose forward fails once it runs on the GPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = make_cnn(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("broken forward")
+
+
+def test_a_call_that_fails_on_cuda_still_leaves_the_model_where_it_was():
+    model = FailsOnTheDevice()
+    with pytest.raises(Exception, match="broken forward"):
+        compute_field(model, _inputs(), FieldConfig(steps=2, device="cuda"))
+    assert {p.device.type for p in model.parameters()} == {"cpu"}

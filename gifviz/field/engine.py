@@ -262,18 +262,36 @@ def _field_of(
     )
 
 
+# The page-locked buffer a field passes through on its way from a GPU (64 MiB: one block of PyTorch's host allocator,
+# which caches it for the next field, so no run locks more host memory than this).
+STAGING_BYTES = 64 * 2**20
+
+
 def _on_the_host(values: torch.Tensor) -> torch.Tensor:
-    """``values`` as a contiguous float32 CPU tensor. From a GPU, through page-locked memory: a field holds every
-    step's map (``N * S * D`` floats, 154 MB for ResNet-50 at N = S = 16), and a copy into pageable memory took half
-    the engine's device time on an H200 (torch.profiler, benchmarks/gpu_throughput.py --profile). PyTorch's host
-    allocator caches the page-locked blocks, so a zoo's fields of one shape reuse one block."""
+    """``values`` as a contiguous float32 CPU tensor in ordinary (pageable) memory.
+
+    From a GPU, through a page-locked staging buffer of :data:`STAGING_BYTES`: a field holds every step's map (``N * S *
+    D`` floats, 154 MB for ResNet-50 at N = S = 16), and one copy straight into pageable memory took half the engine's
+    device time on an H200 (torch.profiler, benchmarks/gpu_throughput.py --profile), while a result left in
+    page-locked memory doubled the rate but would lock every field a zoo run holds (power-of-two blocks, never handed
+    back). ``benchmarks/gpu_throughput.py --host-copy`` times the three ways."""
     values = values.to(dtype=torch.float32)
     if values.device.type != "cuda":
         return values.contiguous()
-    host = torch.empty(values.shape, dtype=torch.float32, pin_memory=True)
-    host.copy_(values, non_blocking=True)
-    torch.cuda.current_stream(values.device).synchronize()
+    host = torch.empty(values.shape, dtype=torch.float32)
+    staging = torch.empty(min(values.numel(), STAGING_BYTES // 4), dtype=torch.float32, pin_memory=True)
+    staged_copy(values.reshape(-1), host.view(-1), staging, torch.cuda.current_stream(values.device).synchronize)
     return host
+
+
+def staged_copy(source: torch.Tensor, out: torch.Tensor, staging: torch.Tensor, wait: Callable[[], None]) -> None:
+    """Copy the flat ``source`` ``(M,)`` into the flat ``out`` ``(M,)`` through ``staging`` ``(B,)``, B values at a
+    time: an asynchronous copy into the buffer, ``wait`` for it, then a host copy out of it."""
+    for start in range(0, source.numel(), staging.numel()):
+        stop = min(start + staging.numel(), source.numel())
+        staging[: stop - start].copy_(source[start:stop], non_blocking=True)
+        wait()
+        out[start:stop].copy_(staging[: stop - start])
 
 
 def _non_finite_error(contributions: torch.Tensor, model_id: str, names: tuple[str, ...]) -> NonFiniteFieldError:
